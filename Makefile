@@ -1,0 +1,42 @@
+# Every target sets up its own virtual environment from the hashed lock file;
+# the stamp makes the second call instant.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: enrich demo test lint bench docs clean help
+
+help:
+	@echo "make enrich  - run the pipeline on raw/ into enriched/ (needs arXiv)"
+	@echo "make demo    - the whole pipeline against the bundled arXiv stand-in (no network)"
+	@echo "make test    - ruff + pytest"
+	@echo "make bench   - benchmarks against the stand-in (writes bench/results.json)"
+	@echo "make docs    - regenerate docs/tables.md from the table declarations"
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	touch $(STAMP)
+
+enrich: $(STAMP)
+	$(PY) -m pipeline enrich
+
+demo: $(STAMP)
+	$(PY) -m pipeline demo
+
+lint: $(STAMP)
+	$(PY) -m ruff check pipeline tests bench
+	$(PY) -m ruff format --check pipeline tests bench
+
+test: lint
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+docs: $(STAMP)
+	$(PY) -m pipeline docs
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

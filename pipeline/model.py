@@ -1,0 +1,153 @@
+"""The nouns that flow between the stages.
+
+digests -> DigestEntry (parse) -> PaperRecord + FetchOutcome (fetch)
+        -> Resolution + Mismatch (reconcile) -> tables (write).
+
+Every stage reports input problems as `Problem` values instead of raising, so that a
+bad file, ID or answer is named, the rest of the run goes on, and the problem reaches
+the `problems` table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+IdStatus = Literal["ok", "invalid_id", "missing"]
+FetchOutcomeKind = Literal["found", "not_found", "invalid", "failed"]
+ResolutionKind = Literal["link", "title", "corrected", "unresolved"]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """An input problem: which stage saw it, where, and why. Never raised, always recorded."""
+
+    stage: str  # "parse", "fetch", "reconcile"
+    source: str  # digest path relative to the raw folder, or an arXiv ID
+    kind: str  # short machine-readable tag, e.g. "undecodable", "no_entries", "http_400"
+    message: str  # a sentence for a person
+    line: int | None = None
+
+
+@dataclass(slots=True)
+class DigestEntry:
+    """One paper as a digest lists it, before anything is checked against arXiv."""
+
+    digest: str  # path relative to the raw folder, POSIX separators
+    position: int  # 1-based position of the entry in its digest
+    layout: str  # "heading_link", "newsletter", "hf_json", "generic"
+    digest_date: date | None = None
+    line: int | None = None  # 1-based line where the entry starts (text layouts)
+    title_raw: str | None = None  # English title exactly as written
+    title: str | None = None  # English title, whitespace collapsed
+    title_translated: str | None = None  # e.g. the Chinese title
+    abstract: str | None = None  # the digest's own abstract text
+    authors: list[str] | None = None  # only when the digest lists authors
+    link: str | None = None  # the reference exactly as written (URL, arXiv:ID, ...)
+    arxiv_id: str | None = None  # canonical unversioned ID, only when valid
+    version: int | None = None  # version the link names, if any
+    id_status: IdStatus = "missing"
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ParsedDigest:
+    """What the parse stage made of one file."""
+
+    digest: str
+    layout: str | None
+    digest_date: date | None
+    entries: list[DigestEntry]
+    problems: list[Problem]
+    size_bytes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    name: str
+    affiliations: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class PaperRecord:
+    """arXiv's metadata for one paper, as the API returned it (latest version)."""
+
+    arxiv_id: str  # canonical, unversioned
+    version: int  # latest version number, from the entry <id>
+    title: str  # whitespace collapsed
+    abstract: str  # whitespace collapsed
+    authors: list[Author]
+    published: datetime  # v1 submission, UTC
+    updated: datetime  # latest version submission, UTC
+    primary_category: str
+    categories: list[str]  # primary first
+    comment: str | None
+    journal_ref: str | None
+    dois: list[str]  # author-supplied published DOIs (arxiv:doi split on whitespace)
+    withdrawn: bool
+    fetched_at: datetime
+
+    @property
+    def abs_url(self) -> str:
+        # Built from the ID, not from <link>: links lost their titles after the
+        # 2025-11-11 backend swap (arxiv-facts.md 1.4, arxiv.py #181).
+        return f"https://arxiv.org/abs/{self.arxiv_id}"
+
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.arxiv_id}"
+
+    @property
+    def datacite_doi(self) -> str:
+        # arXiv's own DataCite DOI (arxiv-facts.md 4, DOIs).
+        return f"10.48550/arXiv.{self.arxiv_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchOutcome:
+    """How asking arXiv for one ID ended."""
+
+    arxiv_id: str
+    outcome: FetchOutcomeKind
+    attempts: int  # requests that included this ID
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A paper considered for an entry during title resolution."""
+
+    arxiv_id: str
+    title: str
+    score: float  # 0..100 title similarity after normalisation
+    accepted: bool
+    why: str
+
+
+@dataclass(slots=True)
+class Resolution:
+    """Which paper an entry is, and why we believe it."""
+
+    digest: str
+    position: int
+    resolution: ResolutionKind
+    arxiv_id: str | None  # resolved ID (None when unresolved)
+    title_similarity: float | None  # digest title vs arXiv title, 0..100
+    reason: str
+    candidates: list[Candidate] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    """One difference between a digest entry and its arXiv record, and what was done."""
+
+    digest: str
+    position: int
+    arxiv_id: str | None
+    kind: str  # title_differs, id_not_found, id_invalid, id_points_elsewhere, unresolved,
+    # version_outdated, withdrawn, authors_differ, date_impossible, duplicate_in_digest
+    digest_value: str | None
+    arxiv_value: str | None
+    similarity: float | None
+    action: str

@@ -1,0 +1,321 @@
+"""Paths, state and atomic writes: the one module that knows where things live on disk.
+
+Layout under the two configured folders (nothing is written anywhere else):
+
+    <raw>/digests/...                 input digests (read only)
+    <raw>/arxiv/responses/*.xml.gz    every arXiv answer as received, re-parseable offline
+    <raw>/arxiv/metadata.sqlite       metadata store: papers, ID outcomes, title searches
+    <out>/<table>.parquet             symlinks into the current generation
+    <out>/current                     symlink to the generation of the last finished run
+    <out>/.generations/<run_id>/      one folder of tables per run
+    <out>/.lock                       held while a run is in progress
+
+SQLite commits after every batch, so a killed fetch keeps what it had. Tables are
+published by writing a whole generation, then renaming one symlink: a reader sees the
+previous run or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipeline.model import Author, FetchOutcome, PaperRecord
+
+DIGESTS_SUBDIR = "digests"
+ARXIV_SUBDIR = "arxiv"
+GENERATIONS_SUBDIR = ".generations"
+CURRENT_LINK = "current"
+KEEP_GENERATIONS = 3  # the current one and two before it, for readers mid-read
+
+
+@dataclass(frozen=True)
+class Paths:
+    raw: Path
+    out: Path
+
+    @property
+    def digests(self) -> Path:
+        return self.raw / DIGESTS_SUBDIR
+
+    @property
+    def arxiv(self) -> Path:
+        return self.raw / ARXIV_SUBDIR
+
+    @property
+    def responses(self) -> Path:
+        return self.arxiv / "responses"
+
+    @property
+    def metadata_db(self) -> Path:
+        return self.arxiv / "metadata.sqlite"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.out / ".lock"
+
+    @property
+    def generations(self) -> Path:
+        return self.out / GENERATIONS_SUBDIR
+
+    @property
+    def current(self) -> Path:
+        return self.out / CURRENT_LINK
+
+    def table(self, name: str) -> Path:
+        return self.out / f"{name}.parquet"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- atomic file writes -------------------------------------------------------------
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that a reader sees the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_symlink(target: str, link: Path) -> None:
+    """Point `link` at `target` with one rename (atomic on POSIX)."""
+    tmp = link.parent / f".{link.name}.{os.getpid()}.tmp"
+    tmp.unlink(missing_ok=True)
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
+
+
+# --- raw answers --------------------------------------------------------------------
+
+
+def save_response(paths: Paths, kind: str, request_key: str, body: bytes) -> Path:
+    """Keep an arXiv answer exactly as received, gzip'ed, named by time and request hash.
+
+    The name sorts by time, so re-parsing the folder in name order replays history.
+    """
+    stamp = utc_now().strftime("%Y%m%dT%H%M%S%fZ")
+    digest = hashlib.sha1(request_key.encode()).hexdigest()[:12]
+    path = paths.responses / f"{stamp}-{kind}-{digest}.xml.gz"
+    atomic_write_bytes(path, gzip.compress(body, mtime=0))
+    return path
+
+
+def iter_responses(paths: Paths) -> Iterator[tuple[Path, bytes]]:
+    """Every stored answer, oldest first."""
+    if not paths.responses.is_dir():
+        return
+    for path in sorted(paths.responses.glob("*.xml.gz")):
+        yield path, gzip.decompress(path.read_bytes())
+
+
+# --- metadata store -----------------------------------------------------------------
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS papers (
+    arxiv_id   TEXT PRIMARY KEY,
+    record     TEXT NOT NULL,          -- PaperRecord as JSON
+    fetched_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS id_outcomes (  -- latest outcome per ID, so re-runs ask nothing
+    arxiv_id   TEXT PRIMARY KEY,
+    outcome    TEXT NOT NULL,
+    attempts   INTEGER NOT NULL,
+    reason     TEXT,
+    decided_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS fetch_log (   -- one row per ID per run that asked arXiv
+    run_id     TEXT NOT NULL,
+    arxiv_id   TEXT NOT NULL,
+    outcome    TEXT NOT NULL,
+    attempts   INTEGER NOT NULL,
+    reason     TEXT,
+    logged_at  TEXT NOT NULL,
+    PRIMARY KEY (run_id, arxiv_id)
+);
+CREATE TABLE IF NOT EXISTS title_searches (
+    query       TEXT PRIMARY KEY,       -- normalised title as searched
+    arxiv_ids   TEXT NOT NULL,          -- JSON list of IDs returned, in order
+    searched_at TEXT NOT NULL
+);
+"""
+
+
+def record_to_json(record: PaperRecord) -> str:
+    return json.dumps(
+        {
+            "arxiv_id": record.arxiv_id,
+            "version": record.version,
+            "title": record.title,
+            "abstract": record.abstract,
+            "authors": [[a.name, list(a.affiliations)] for a in record.authors],
+            "published": record.published.isoformat(),
+            "updated": record.updated.isoformat(),
+            "primary_category": record.primary_category,
+            "categories": record.categories,
+            "comment": record.comment,
+            "journal_ref": record.journal_ref,
+            "dois": record.dois,
+            "withdrawn": record.withdrawn,
+            "fetched_at": record.fetched_at.isoformat(),
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+
+
+def record_from_json(text: str) -> PaperRecord:
+    d = json.loads(text)
+    return PaperRecord(
+        arxiv_id=d["arxiv_id"],
+        version=d["version"],
+        title=d["title"],
+        abstract=d["abstract"],
+        authors=[Author(name, tuple(affs)) for name, affs in d["authors"]],
+        published=datetime.fromisoformat(d["published"]),
+        updated=datetime.fromisoformat(d["updated"]),
+        primary_category=d["primary_category"],
+        categories=d["categories"],
+        comment=d["comment"],
+        journal_ref=d["journal_ref"],
+        dois=d["dois"],
+        withdrawn=d["withdrawn"],
+        fetched_at=datetime.fromisoformat(d["fetched_at"]),
+    )
+
+
+class MetadataStore:
+    """SQLite store keyed by arXiv ID. Each write commits, so an interrupted run resumes."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, timeout=30)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> MetadataStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # papers
+    def put_papers(self, records: Iterable[PaperRecord]) -> None:
+        with self.db:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO papers (arxiv_id, record, fetched_at) VALUES (?, ?, ?)",
+                [(r.arxiv_id, record_to_json(r), r.fetched_at.isoformat()) for r in records],
+            )
+
+    def get_papers(self, ids: Iterable[str] | None = None) -> dict[str, PaperRecord]:
+        if ids is None:
+            rows = self.db.execute("SELECT record FROM papers").fetchall()
+        else:
+            wanted = list(ids)
+            rows = []
+            for i in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+                chunk = wanted[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                rows += self.db.execute(
+                    f"SELECT record FROM papers WHERE arxiv_id IN ({marks})", chunk
+                ).fetchall()
+        records = (record_from_json(r[0]) for r in rows)
+        return {r.arxiv_id: r for r in records}
+
+    # outcomes
+    def put_outcomes(self, run_id: str, outcomes: Iterable[FetchOutcome]) -> None:
+        now = utc_now().isoformat()
+        rows = [(o.arxiv_id, o.outcome, o.attempts, o.reason) for o in outcomes]
+        with self.db:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO id_outcomes VALUES (?, ?, ?, ?, ?)",
+                [(*r, now) for r in rows],
+            )
+            self.db.executemany(
+                "INSERT OR REPLACE INTO fetch_log VALUES (?, ?, ?, ?, ?, ?)",
+                [(run_id, *r, now) for r in rows],
+            )
+
+    def get_outcomes(self) -> dict[str, tuple[str, datetime]]:
+        """Latest outcome and when it was decided, per ID."""
+        rows = self.db.execute("SELECT arxiv_id, outcome, decided_at FROM id_outcomes")
+        return {a: (o, datetime.fromisoformat(t)) for a, o, t in rows}
+
+    def fetch_log_rows(self) -> list[tuple[str, str, str, int, str | None, str]]:
+        return self.db.execute(
+            "SELECT run_id, arxiv_id, outcome, attempts, reason, logged_at FROM fetch_log "
+            "ORDER BY logged_at, run_id, arxiv_id"
+        ).fetchall()
+
+    # title searches
+    def put_title_search(self, query: str, arxiv_ids: list[str]) -> None:
+        with self.db:
+            self.db.execute(
+                "INSERT OR REPLACE INTO title_searches VALUES (?, ?, ?)",
+                (query, json.dumps(arxiv_ids), utc_now().isoformat()),
+            )
+
+    def get_title_searches(self) -> dict[str, list[str]]:
+        rows = self.db.execute("SELECT query, arxiv_ids FROM title_searches")
+        return {q: json.loads(ids) for q, ids in rows}
+
+
+# --- publishing tables --------------------------------------------------------------
+
+
+def new_generation_dir(paths: Paths, run_id: str) -> Path:
+    """An empty folder to write one run's tables into before they are published."""
+    gen = paths.generations / run_id
+    if gen.exists():
+        shutil.rmtree(gen)
+    gen.mkdir(parents=True)
+    return gen
+
+
+def publish_generation(paths: Paths, gen: Path, table_names: Iterable[str]) -> None:
+    """Make `gen` the current generation with one atomic rename, then tidy up.
+
+    `<out>/<table>.parquet` are stable symlinks through `<out>/current`, so flipping
+    `current` publishes every table of the run at once.
+    """
+    for name in table_names:
+        link = paths.table(name)
+        target = f"{CURRENT_LINK}/{name}.parquet"
+        if not (link.is_symlink() and os.readlink(link) == target):
+            atomic_symlink(target, link)
+    atomic_symlink(f"{GENERATIONS_SUBDIR}/{gen.name}", paths.current)
+    _prune_generations(paths, keep=gen.name)
+
+
+def _prune_generations(paths: Paths, keep: str) -> None:
+    others = sorted(p for p in paths.generations.iterdir() if p.is_dir() and p.name != keep)
+    for g in others[: max(0, len(others) - (KEEP_GENERATIONS - 1))]:
+        shutil.rmtree(g, ignore_errors=True)
+
+
+def current_generation(paths: Paths) -> Path | None:
+    return paths.current.resolve() if paths.current.is_symlink() else None
