@@ -1,0 +1,269 @@
+"""The `search_query` language of the arXiv API, parsed and matched against corpus records.
+
+arxiv-facts.md 1.6: fields `ti au abs co jr cat rn id all`, operators AND / OR / ANDNOT
+(upper case), parentheses, double-quoted phrases. Deliberate simplifications, all
+deterministic:
+
+* OR binds loosest; AND and ANDNOT bind tighter and associate left; two terms side by side
+  mean AND. A term without a field means `all:` (the new backend's rewriting, 1.1).
+* Text matching lower-cases, folds accents and treats every run of non-letters/digits as a
+  space: a phrase matches when its words appear consecutively in one field (one author's
+  name for `au:`), so `au:del_maestro` and `ti:"Transformer 2"` work.
+* `field:(a b)` applies the field to the bare terms inside the group.
+* Quotes protect parentheses (the open-source parser does not; 1.6 "sharp edges").
+* `submittedDate:[YYYYMMDDHHMM TO YYYYMMDDHHMM]` filters on v1 time, `lastUpdatedDate` on
+  the shown version's time (1.2).
+* Malformed queries (unbalanced parentheses or quotes, two operators in a row, unknown
+  field) raise `QuerySyntaxError`, as the 2025-11 backend does (1.5).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from pipeline.standin.corpus import ISO_UTC, RecordVersion, split_requested_id
+
+TEXT_FIELDS = ("ti", "au", "abs", "co", "jr", "all")
+DATE_FIELDS = ("submittedDate", "lastUpdatedDate")
+# rn: the corpus has no report numbers, so an rn: term is valid but matches nothing.
+KNOWN_FIELDS = (*TEXT_FIELDS, "cat", "id", "rn", *DATE_FIELDS)
+OPERATORS = ("AND", "OR", "ANDNOT")
+_DATE_RANGE = re.compile(r"\[(\d{12}) TO (\d{12})\]")
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+class QuerySyntaxError(ValueError):
+    """A search_query the API would reject; the message is what the error feed says."""
+
+
+@functools.lru_cache(maxsize=8192)  # corpus texts are matched again on every search
+def words(text: str) -> tuple[str, ...]:
+    """Lower-cased, accent-folded words of `text`; punctuation and TeX markup are spaces."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return tuple(_NON_WORD.sub(" ", folded.lower()).split())
+
+
+def _contains_run(haystack: tuple[str, ...], needle: tuple[str, ...]) -> bool:
+    width = len(needle)
+    return width > 0 and any(
+        haystack[i : i + width] == needle for i in range(len(haystack) - width + 1)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    field: str
+    value: str  # without surrounding quotes
+
+    def matches(self, paper: RecordVersion) -> bool:
+        if self.field == "cat":
+            wanted = self.value.lower()
+            return any(c.lower() == wanted for c in paper.categories)
+        if self.field == "id":
+            requested = split_requested_id(self.value)
+            return requested is not None and requested[0] == paper.id
+        if self.field == "rn":
+            return False
+        if self.field in DATE_FIELDS:
+            return self._in_date_range(paper)
+        needle = words(self.value)
+        return any(_contains_run(words(text), needle) for text in self._texts(paper))
+
+    def _texts(self, paper: RecordVersion) -> list[str]:
+        names = [name for name, _ in paper.authors]
+        by_field = {
+            "ti": [paper.title],
+            "au": names,
+            "abs": [paper.abstract],
+            "co": [paper.comment or ""],
+            "jr": [paper.journal_ref or ""],
+        }
+        if self.field == "all":
+            return [paper.title, paper.abstract, *names, paper.comment or ""]
+        return by_field[self.field]
+
+    def _in_date_range(self, paper: RecordVersion) -> bool:
+        low, high = (datetime.strptime(x, "%Y%m%d%H%M") for x in self._range())
+        shown = paper.published if self.field == "submittedDate" else paper.updated
+        return low <= datetime.strptime(shown, ISO_UTC).replace(second=0) <= high
+
+    def _range(self) -> tuple[str, str]:
+        found = _DATE_RANGE.fullmatch(self.value)
+        if not found:
+            raise QuerySyntaxError(
+                f"invalid date range {self.value} for {self.field}, "
+                "expected [YYYYMMDDHHMM TO YYYYMMDDHHMM]"
+            )
+        return found.group(1), found.group(2)
+
+    def is_exact_title(self, paper: RecordVersion) -> bool:
+        return self.field in ("ti", "all") and words(self.value) == words(paper.title)
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    operand: Query
+
+    def matches(self, paper: RecordVersion) -> bool:
+        return not self.operand.matches(paper)
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    left: Query
+    right: Query
+
+    def matches(self, paper: RecordVersion) -> bool:
+        return self.left.matches(paper) and self.right.matches(paper)
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    left: Query
+    right: Query
+
+    def matches(self, paper: RecordVersion) -> bool:
+        return self.left.matches(paper) or self.right.matches(paper)
+
+
+Query = Term | Not | And | Or
+
+
+def positive_terms(query: Query) -> list[Term]:
+    """Terms that count for a match (not under ANDNOT); used for relevance."""
+    if isinstance(query, Term):
+        return [query]
+    if isinstance(query, Not):
+        return []
+    return positive_terms(query.left) + positive_terms(query.right)
+
+
+def relevance_key(query: Query) -> Callable[[RecordVersion], tuple[int, str]]:
+    """Sort key for "relevance": an exact title match first, then by ID (deterministic)."""
+    terms = positive_terms(query)
+
+    def key(paper: RecordVersion) -> tuple[int, str]:
+        exact = any(term.is_exact_title(paper) for term in terms)
+        return (0 if exact else 1, paper.id)
+
+    return key
+
+
+# Token kinds: "(" ")" "op" "term" "group" (a `field:(` opening a fielded group).
+Token = tuple[str, str]
+
+
+def _tokens(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char.isspace():
+            i += 1
+        elif char in "()":
+            tokens.append((char, char))
+            i += 1
+        else:
+            start = i
+            while i < len(text) and not text[i].isspace() and text[i] not in "()":
+                closer = {'"': '"', "[": "]"}.get(text[i])
+                if closer:
+                    end = text.find(closer, i + 1)
+                    if end < 0:
+                        raise QuerySyntaxError(f"unclosed {text[i]} in search_query")
+                    i = end
+                i += 1
+            word = text[start:i]
+            if word in OPERATORS:
+                tokens.append(("op", word))
+            elif word.endswith(":") and i < len(text) and text[i] == "(":
+                tokens.append(("group", word[:-1]))
+                i += 1
+            else:
+                tokens.append(("term", word))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.tokens = _tokens(text)
+        self.position = 0
+
+    def parse(self) -> Query:
+        if not self.tokens:
+            raise QuerySyntaxError("empty search_query")
+        query = self._or(default_field="all")
+        if self.position < len(self.tokens):
+            raise QuerySyntaxError("unbalanced parentheses in search_query")
+        return query
+
+    def _peek(self) -> Token | None:
+        return self.tokens[self.position] if self.position < len(self.tokens) else None
+
+    def _or(self, default_field: str) -> Query:
+        query = self._and(default_field)
+        while self._peek() == ("op", "OR"):
+            self.position += 1
+            query = Or(query, self._and(default_field))
+        return query
+
+    def _and(self, default_field: str) -> Query:
+        query = self._operand(default_field)
+        while (token := self._peek()) is not None and token not in (("op", "OR"), (")", ")")):
+            if token == ("op", "ANDNOT"):
+                self.position += 1
+                query = And(query, Not(self._operand(default_field)))
+            else:
+                if token == ("op", "AND"):
+                    self.position += 1
+                query = And(query, self._operand(default_field))
+        return query
+
+    def _operand(self, default_field: str) -> Query:
+        token = self._peek()
+        if token is None:
+            raise QuerySyntaxError("search_query ends with an operator")
+        kind, text = token
+        self.position += 1
+        if kind == "op":
+            raise QuerySyntaxError(f"unexpected operator {text} in search_query")
+        if kind == ")":
+            raise QuerySyntaxError("unbalanced parentheses in search_query")
+        if kind in ("(", "group"):
+            inner_field = default_field if kind == "(" else self._field(text)
+            query = self._or(inner_field)
+            if self._peek() != (")", ")"):
+                raise QuerySyntaxError("unbalanced parentheses in search_query")
+            self.position += 1
+            return query
+        return self._term(text, default_field)
+
+    def _term(self, text: str, default_field: str) -> Term:
+        field, colon, value = text.partition(":")
+        if not colon or field.startswith('"'):
+            field, value = default_field, text
+        field = self._field(field)
+        value = value.removeprefix('"').removesuffix('"')
+        if not value.strip():
+            raise QuerySyntaxError(f"empty value for field {field} in search_query")
+        term = Term(field, value)
+        if field in DATE_FIELDS:
+            term._range()  # reject a malformed range now, not at match time
+        return term
+
+    @staticmethod
+    def _field(name: str) -> str:
+        if name not in KNOWN_FIELDS:
+            raise QuerySyntaxError(f"unknown field {name} in search_query")
+        return name
+
+
+def parse_search_query(text: str) -> Query:
+    """Parse a search_query string; raise `QuerySyntaxError` for what arXiv rejects."""
+    return _Parser(text).parse()

@@ -1,0 +1,367 @@
+"""The output tables, declared once: columns, types, key and meaning.
+
+The Parquet schema (`Table.schema`), the data dictionary (`docs/tables.md`, from
+`tables_markdown`) and the schema checks in `pipeline.write.validate` all come from
+`TABLES`, so the code, the files and the documentation cannot drift apart.
+
+Conventions every table follows: arXiv IDs are canonical, unversioned strings; timestamps
+are UTC (`Datetime("us", "UTC")`); dates are dates; lists are lists, never joined
+strings, and a list column that is not nullable holds an empty list rather than null.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+UTC_TIMESTAMP = pl.Datetime("us", "UTC")
+ID = pl.String
+
+CANDIDATE = pl.Struct(
+    {
+        "arxiv_id": ID,
+        "title": pl.String,
+        "score": pl.Float64,
+        "accepted": pl.Boolean,
+        "why": pl.String,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: pl.DataType
+    meaning: str
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    meaning: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    # True for tables that record runs themselves (runs, fetch_log): every other table is
+    # byte-identical when a run is repeated on the same inputs.
+    varies_by_run: bool = False
+
+    def __post_init__(self) -> None:
+        names = [c.name for c in self.columns]
+        if len(set(names)) != len(names):
+            raise ValueError(f"table {self.name}: duplicate column names in {names}")
+        by_name = {c.name: c for c in self.columns}
+        for k in self.key:
+            if k not in by_name:
+                raise ValueError(f"table {self.name}: key column {k} is not declared")
+            if by_name[k].nullable:
+                raise ValueError(f"table {self.name}: key column {k} must not be nullable")
+
+    def schema(self) -> pl.Schema:
+        return pl.Schema([(c.name, c.dtype) for c in self.columns])
+
+
+def _required(name: str, dtype: pl.DataType, meaning: str) -> Column:
+    return Column(name, dtype, meaning, nullable=False)
+
+
+_DIGEST = _required("digest", pl.String, "Digest file, path relative to the raw folder.")
+_POSITION = _required("position", pl.Int32, "1-based position of the entry in its digest.")
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "entries",
+        "One row per digest entry: what the digest says, and which arXiv paper it is. "
+        "Several entries may resolve to the same paper (appearances); `arxiv_id` joins "
+        "to `papers`.",
+        key=("digest", "position"),
+        columns=(
+            _DIGEST,
+            _POSITION,
+            Column("digest_date", pl.Date, "Date of the digest (from its header or file name)."),
+            _required(
+                "layout", pl.String, "Digest layout: heading_link, newsletter, hf_json, generic."
+            ),
+            Column("line", pl.Int32, "1-based line where the entry starts (text layouts)."),
+            Column(
+                "title_digest",
+                pl.String,
+                "English title as the digest gives it, whitespace collapsed.",
+            ),
+            Column("title_digest_raw", pl.String, "English title exactly as written."),
+            Column("title_translated", pl.String, "Translated title (e.g. Chinese), if any."),
+            Column("abstract_digest", pl.String, "The digest's own abstract or summary text."),
+            Column(
+                "authors_digest",
+                pl.List(pl.String),
+                "Authors as the digest lists them; null when the digest lists none.",
+            ),
+            Column("link", pl.String, "The paper reference exactly as written (URL, arXiv:ID)."),
+            Column(
+                "link_arxiv_id",
+                ID,
+                "arXiv ID the link names, when valid; may differ from `arxiv_id`.",
+            ),
+            Column("version_linked", pl.Int32, "Version the link names (the N of vN), if any."),
+            _required(
+                "id_status",
+                pl.String,
+                "What the link held: ok (a valid ID), invalid_id, missing.",
+            ),
+            Column("arxiv_id", ID, "Resolved arXiv ID; null when unresolved."),
+            _required(
+                "resolution",
+                pl.String,
+                "How the paper was found: link (the digest's ID), title (title search, no "
+                "usable link), corrected (the link was wrong; found by title), unresolved.",
+            ),
+            Column("resolution_reason", pl.String, "Why the reconcile stage decided so."),
+            Column(
+                "title_similarity",
+                pl.Float64,
+                "Similarity of digest and arXiv title, 0..100 after normalisation.",
+            ),
+            Column("title_arxiv", pl.String, "arXiv title of the resolved paper."),
+            _required(
+                "candidates",
+                pl.List(CANDIDATE),
+                "Papers considered during title resolution, in the order considered, with "
+                "score (0..100), whether accepted, and why.",
+            ),
+            _required(
+                "mismatch_kinds",
+                pl.List(pl.String),
+                "Kinds of the entry's rows in `mismatches`, in their `seq` order.",
+            ),
+            _required("warnings", pl.List(pl.String), "Parse warnings about this entry."),
+        ),
+    ),
+    Table(
+        "papers",
+        "One row per arXiv paper that at least one entry resolves to, with arXiv's metadata "
+        "for its latest version.",
+        key=("arxiv_id",),
+        columns=(
+            _required("arxiv_id", ID, "Canonical unversioned arXiv ID."),
+            _required("version", pl.Int32, "Latest version number."),
+            _required("title", pl.String, "arXiv title, whitespace collapsed."),
+            _required("abstract", pl.String, "arXiv abstract, whitespace collapsed."),
+            _required(
+                "authors", pl.List(pl.String), "Author names in order (details in `authors`)."
+            ),
+            _required("published", UTC_TIMESTAMP, "Submission time of version 1."),
+            _required("updated", UTC_TIMESTAMP, "Submission time of the latest version."),
+            _required("primary_category", pl.String, "Primary arXiv category."),
+            _required(
+                "categories", pl.List(pl.String), "All categories, primary first (cross-lists)."
+            ),
+            Column("comment", pl.String, "Author comment (pages, figures, venue...)."),
+            Column("journal_ref", pl.String, "Journal reference supplied by the authors."),
+            _required(
+                "doi",
+                pl.List(pl.String),
+                "Published-version DOIs the authors supplied (arxiv:doi, may hold several); "
+                "empty when none. Not arXiv's own DOI: see `datacite_doi`.",
+            ),
+            _required("datacite_doi", pl.String, "arXiv's own DataCite DOI (10.48550/arXiv.ID)."),
+            _required("abs_url", pl.String, "Abstract page URL (latest version)."),
+            _required("pdf_url", pl.String, "PDF URL (latest version)."),
+            _required("withdrawn", pl.Boolean, "True when the latest version is a withdrawal."),
+            _required("fetched_at", UTC_TIMESTAMP, "When this metadata was fetched from arXiv."),
+            _required("appearances", pl.Int32, "Number of digest entries resolving to it."),
+            _required("digests", pl.Int32, "Number of distinct digests listing it."),
+            Column("first_digest_date", pl.Date, "Earliest date of a digest listing it."),
+            Column("last_digest_date", pl.Date, "Latest date of a digest listing it."),
+        ),
+    ),
+    Table(
+        "authors",
+        "One row per author of a paper in `papers`, in arXiv's order.",
+        key=("arxiv_id", "position"),
+        columns=(
+            _required("arxiv_id", ID, "Paper, joins to `papers`."),
+            _required("position", pl.Int32, "1-based position in the author list."),
+            _required("name", pl.String, "Author name as arXiv gives it."),
+            _required("affiliations", pl.List(pl.String), "Affiliations arXiv gives; often empty."),
+        ),
+    ),
+    Table(
+        "categories",
+        "One row per category of a paper in `papers`.",
+        key=("arxiv_id", "category"),
+        columns=(
+            _required("arxiv_id", ID, "Paper, joins to `papers`."),
+            _required("category", pl.String, "arXiv category, e.g. cs.CL."),
+            _required(
+                "position",
+                pl.Int32,
+                "1-based position in the paper's category list (repeats dropped).",
+            ),
+            _required("is_primary", pl.Boolean, "True for the primary category."),
+        ),
+    ),
+    Table(
+        "mismatches",
+        "Every difference found between a digest entry and its arXiv record, and what was "
+        "done about it. (`digest`, `position`) joins to `entries`.",
+        key=("digest", "position", "seq"),
+        columns=(
+            _DIGEST,
+            _POSITION,
+            _required("seq", pl.Int32, "1-based number of the mismatch within its entry."),
+            _required(
+                "kind",
+                pl.String,
+                "title_differs, id_not_found, id_invalid, id_points_elsewhere, unresolved, "
+                "version_outdated, withdrawn, authors_differ, date_impossible, "
+                "duplicate_in_digest.",
+            ),
+            Column("arxiv_id", ID, "arXiv ID concerned, if any."),
+            Column("digest_value", pl.String, "What the digest says."),
+            Column("arxiv_value", pl.String, "What arXiv says."),
+            Column("similarity", pl.Float64, "Similarity of the two values, 0..100, if scored."),
+            _required("action", pl.String, "What the pipeline did about it."),
+        ),
+    ),
+    Table(
+        "fetch_log",
+        "One row per arXiv ID per run that asked arXiv for it: the history of fetches. "
+        "`run_id` joins to `runs`.",
+        key=("run_id", "arxiv_id"),
+        columns=(
+            _required("run_id", pl.String, "Run that asked."),
+            _required("arxiv_id", ID, "ID asked for."),
+            _required("outcome", pl.String, "found, not_found, invalid, failed."),
+            _required("attempts", pl.Int32, "Requests that included this ID."),
+            Column("reason", pl.String, "Why it was not found, invalid or failed."),
+            _required("logged_at", UTC_TIMESTAMP, "When the outcome was recorded."),
+        ),
+        varies_by_run=True,
+    ),
+    Table(
+        "problems",
+        "Every input problem a stage reported: unreadable digests and entries (parse), IDs "
+        "and title searches arXiv could not answer (fetch), and so on.",
+        key=("problem_id",),
+        columns=(
+            _required(
+                "problem_id",
+                pl.Int32,
+                "1-based number after sorting by stage, source, line, kind, message.",
+            ),
+            _required("stage", pl.String, "Stage that saw it: parse, fetch, reconcile."),
+            _required(
+                "source",
+                pl.String,
+                "Digest path (relative to the raw folder), arXiv ID or searched title.",
+            ),
+            Column("line", pl.Int32, "1-based line in the digest, when known."),
+            _required("kind", pl.String, "Short tag, e.g. undecodable, no_entries, http_400."),
+            _required("message", pl.String, "What is wrong, for a person."),
+        ),
+    ),
+    Table(
+        "runs",
+        "One row per pipeline run: what it read, asked, resolved and wrote, and how long "
+        "each stage took.",
+        key=("run_id",),
+        columns=(
+            _required("run_id", pl.String, "Run identifier; sorts by start time."),
+            _required("started_at", UTC_TIMESTAMP, "When the run started."),
+            Column("ended_at", UTC_TIMESTAMP, "When it ended; null while running or if killed."),
+            _required(
+                "status",
+                pl.String,
+                "running, ok, incomplete (some IDs could not be fetched), interrupted (killed).",
+            ),
+            Column("exit_code", pl.Int32, "Process exit code; null while running."),
+            _required("digests", pl.Int32, "Digest files read."),
+            _required("entries", pl.Int32, "Digest entries found."),
+            _required("parse_problems", pl.Int32, "Problems the parse stage reported."),
+            _required("ids_requested", pl.Int32, "Distinct arXiv IDs needed."),
+            _required("found", pl.Int32, "IDs arXiv returned."),
+            _required("not_found", pl.Int32, "Well-formed IDs arXiv does not know."),
+            _required("invalid", pl.Int32, "IDs arXiv rejected as malformed."),
+            _required("failed", pl.Int32, "IDs whose requests failed after all retries."),
+            _required("from_store", pl.Int32, "IDs answered from stored metadata."),
+            _required("title_searches", pl.Int32, "Title searches sent to arXiv."),
+            _required("resolved_link", pl.Int32, "Entries resolved by their link."),
+            _required("resolved_title", pl.Int32, "Entries resolved by title search."),
+            _required("corrected", pl.Int32, "Entries whose wrong link was corrected."),
+            _required("unresolved", pl.Int32, "Entries left unresolved."),
+            _required("mismatches", pl.Int32, "Rows written to `mismatches`."),
+            _required("requests", pl.Int32, "HTTP requests sent to arXiv."),
+            _required("retries", pl.Int32, "Of those, retries."),
+            _required("parse_seconds", pl.Float64, "Time spent parsing."),
+            _required("fetch_seconds", pl.Float64, "Time spent fetching."),
+            _required("reconcile_seconds", pl.Float64, "Time spent reconciling."),
+            _required("write_seconds", pl.Float64, "Time spent writing tables."),
+        ),
+        varies_by_run=True,
+    ),
+)
+
+_BY_NAME = {t.name: t for t in TABLES}
+
+
+def table(name: str) -> Table:
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"no table {name!r}; tables are {', '.join(_BY_NAME)}") from None
+
+
+def type_name(dtype: pl.DataType) -> str:
+    """A reader's name for a column type, as the data dictionary shows it."""
+    if isinstance(dtype, pl.Datetime):
+        return f"timestamp ({dtype.time_zone or 'no time zone'})"
+    if isinstance(dtype, pl.List):
+        return f"list<{type_name(dtype.inner)}>"
+    if isinstance(dtype, pl.Struct):
+        return "struct<" + ", ".join(f"{f.name}: {type_name(f.dtype)}" for f in dtype.fields) + ">"
+    return str(dtype).lower()
+
+
+def _markdown_row(c: Column) -> str:
+    meaning = c.meaning.replace("|", "\\|")  # a bare | would end the cell
+    return f"| `{c.name}` | {type_name(c.dtype)} | {'yes' if c.nullable else 'no'} | {meaning} |"
+
+
+def tables_markdown() -> str:
+    """The data dictionary (docs/tables.md), generated from TABLES."""
+    lines = [
+        "# Output tables",
+        "",
+        "<!-- Generated from pipeline/tables.py by `make docs`; do not edit by hand. -->",
+        "",
+        "Each table is a Parquet file (zstd); read it as `<out>/<table>.parquet`, e.g.",
+        '`pl.read_parquet("enriched/entries.parquet")` or, in DuckDB,',
+        "`select * from 'enriched/entries.parquet'`. Rows are sorted by the key. A run",
+        "publishes all tables at once; `<out>/current/manifest.json` names its run and gives",
+        "each file's row count and SHA-256.",
+        "",
+        "- arXiv IDs are canonical, unversioned strings (`2401.01234`, `hep-th/9711200`).",
+        "- Timestamps are UTC; dates are dates; lists are lists. A list column that is not",
+        "  nullable holds an empty list rather than null.",
+        "- Similarities are 0..100 (100: identical after normalisation).",
+        "- Repeating a run on the same inputs and stored metadata rewrites every table byte",
+        "  for byte, except "
+        + " and ".join(f"`{t.name}`" for t in TABLES if t.varies_by_run)
+        + ", which record the runs themselves.",
+        "",
+    ]
+    for t in TABLES:
+        lines += [
+            f"## {t.name}",
+            "",
+            t.meaning,
+            "",
+            "Key: " + ", ".join(f"`{k}`" for k in t.key),
+            "",
+            "| column | type | nullable | meaning |",
+            "|---|---|---|---|",
+        ]
+        lines += [_markdown_row(c) for c in t.columns]
+        lines.append("")
+    return "\n".join(lines)
