@@ -152,6 +152,11 @@ CREATE TABLE IF NOT EXISTS fetch_log (   -- one row per ID per run that asked ar
     logged_at  TEXT NOT NULL,
     PRIMARY KEY (run_id, arxiv_id)
 );
+CREATE TABLE IF NOT EXISTS runs (        -- the run log; a row is written when a run starts
+    run_id     TEXT PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    record     TEXT NOT NULL            -- the run's row of the `runs` table, as JSON
+);
 CREATE TABLE IF NOT EXISTS title_searches (
     query       TEXT PRIMARY KEY,       -- normalised title as searched
     arxiv_ids   TEXT NOT NULL,          -- JSON list of IDs returned, in order
@@ -271,6 +276,18 @@ class MetadataStore:
             "ORDER BY logged_at, run_id, arxiv_id"
         ).fetchall()
 
+    # run log
+    def put_run(self, run_id: str, started_at: datetime, record: dict[str, object]) -> None:
+        with self.db:
+            self.db.execute(
+                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?)",
+                (run_id, started_at.isoformat(), json.dumps(record, default=str, sort_keys=True)),
+            )
+
+    def get_runs(self) -> list[dict[str, object]]:
+        rows = self.db.execute("SELECT record FROM runs ORDER BY started_at, run_id")
+        return [json.loads(r[0]) for r in rows]
+
     # title searches
     def put_title_search(self, query: str, arxiv_ids: list[str]) -> None:
         with self.db:
@@ -282,6 +299,11 @@ class MetadataStore:
     def get_title_searches(self) -> dict[str, list[str]]:
         rows = self.db.execute("SELECT query, arxiv_ids FROM title_searches")
         return {q: json.loads(ids) for q, ids in rows}
+
+    def get_title_search_times(self) -> dict[str, datetime]:
+        """When each stored title search was made, so old ones can be asked again."""
+        rows = self.db.execute("SELECT query, searched_at FROM title_searches")
+        return {q: datetime.fromisoformat(t) for q, t in rows}
 
 
 # --- publishing tables --------------------------------------------------------------

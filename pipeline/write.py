@@ -87,30 +87,30 @@ class RunRecord:
 
     run_id: str
     started_at: datetime
-    ended_at: datetime | None
-    status: str
-    exit_code: int | None
-    digests: int
-    entries: int
-    parse_problems: int
-    ids_requested: int
-    found: int
-    not_found: int
-    invalid: int
-    failed: int
-    from_store: int
-    title_searches: int
-    resolved_link: int
-    resolved_title: int
-    corrected: int
-    unresolved: int
-    mismatches: int
-    requests: int
-    retries: int
-    parse_seconds: float
-    fetch_seconds: float
-    reconcile_seconds: float
-    write_seconds: float
+    ended_at: datetime | None = None
+    status: str = "running"
+    exit_code: int | None = None
+    digests: int = 0
+    entries: int = 0
+    parse_problems: int = 0
+    ids_requested: int = 0
+    found: int = 0
+    not_found: int = 0
+    invalid: int = 0
+    failed: int = 0
+    from_store: int = 0
+    title_searches: int = 0
+    resolved_link: int = 0
+    resolved_title: int = 0
+    corrected: int = 0
+    unresolved: int = 0
+    mismatches: int = 0
+    requests: int = 0
+    retries: int = 0
+    parse_seconds: float = 0.0
+    fetch_seconds: float = 0.0
+    reconcile_seconds: float = 0.0
+    write_seconds: float = 0.0
 
 
 assert [f.name for f in fields(RunRecord)] == table("runs").schema().names(), "declare runs once"

@@ -1,0 +1,185 @@
+"""Scale: whole runs over synthetic digest collections whose metadata is already stored.
+
+Per size, a fresh folder gets digests of mixed layouts (50-300 entries per file, ~5% of
+entries without an ID) and a store holding every paper as the fetch stage would have left
+it, plus the title searches for the entries without ID. The real CLI then runs online
+against an empty stand-in, in a fresh child process: any request it made would show up in
+the stand-in's log. Goal: linear growth; 200,000 entries in under 60 s and 2 GB on 2 cores.
+"""
+
+from __future__ import annotations
+
+import math
+import pstats
+import shutil
+import sys
+from collections.abc import Sequence
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+from bench.harness import (
+    PROJECT_ROOT,
+    SCALED_DELAY,
+    ChildRun,
+    Plan,
+    Workspace,
+    folder_paths,
+    last_run_record,
+    prepopulate,
+    run_pipeline_cli,
+    stage_seconds,
+)
+from bench.report import Section
+from bench.synth import SynthPaper, synth_papers, to_paper_record, write_digests
+from pipeline.fetch.titles import title_phrase
+from pipeline.standin import StandIn
+from pipeline.store import utc_now
+
+GOAL_ENTRIES = 200_000
+GOAL_SECONDS = 60.0
+GOAL_RSS_MB = 2048.0
+PROFILE_TOP = 30
+
+COLUMNS = {
+    "entries": "entries",
+    "digests": "digests",
+    "digest_mb": "digest MB",
+    "wall_seconds": "wall s",
+    "peak_rss_mb": "peak RSS MB",
+    "us_per_entry": "µs / entry",
+    "parse_seconds": "parse s",
+    "fetch_seconds": "fetch s",
+    "reconcile_seconds": "reconcile s",
+    "write_seconds": "write s",
+    "requests": "requests",
+    "resolved": "resolved (link / title)",
+    "exit_code": "exit",
+}
+
+
+def _prepare(papers: Sequence[SynthPaper], folder: Path) -> tuple[int, int]:
+    """Digests and a filled store in `folder`; returns (digest files, digest bytes)."""
+    paths = folder_paths(folder)
+    paths.digests.mkdir(parents=True)
+    files = write_digests(papers, paths.digests, seed=len(papers))
+    by_id = {p.arxiv_id: p for p in papers}
+    searches = {
+        title_phrase(by_id[i].title): [i] for f in files if f.without_id for i in f.arxiv_ids
+    }
+    fetched_at = utc_now()
+    prepopulate(paths, [to_paper_record(p, fetched_at) for p in papers], searches)
+    return len(files), sum(f.size_bytes for f in files)
+
+
+def _enrich_args(folder: Path, api_url: str) -> list[str]:
+    paths = folder_paths(folder)
+    return [
+        "enrich",
+        "--raw-dir", str(paths.raw),
+        "--out-dir", str(paths.out),
+        "--api-url", api_url,
+        "--delay-seconds", str(SCALED_DELAY),
+    ]  # fmt: skip
+
+
+def _measure(papers: Sequence[SynthPaper], ws: Workspace) -> dict[str, Any]:
+    folder = ws.fresh(f"scale-{len(papers)}")
+    digests, size = _prepare(papers, folder)
+    with StandIn([]) as server:
+        child = run_pipeline_cli(_enrich_args(folder, server.url), folder)
+        requests = len(server.log)
+    if child.exit_code != 0:
+        raise RuntimeError(f"scale {len(papers)}: exit {child.exit_code}: {child.stderr[-2000:]}")
+    record = last_run_record(folder_paths(folder))
+    shutil.rmtree(folder)  # hundreds of MB at the larger sizes
+    return _row(len(papers), digests, size, child, requests, record)
+
+
+def _row(
+    entries: int, digests: int, size: int, child: ChildRun, requests: int, record: dict[str, Any]
+) -> dict[str, Any]:
+    stages = stage_seconds(record)
+    return {
+        "entries": entries,
+        "digests": digests,
+        "digest_mb": round(size / 1e6, 1),
+        "wall_seconds": round(child.wall_seconds, 2),
+        "peak_rss_mb": round(child.peak_rss_mb, 1),
+        "us_per_entry": round(1e6 * child.wall_seconds / entries, 1),
+        **{f"{stage}_seconds": round(s, 2) for stage, s in stages.items()},
+        "requests": requests,
+        "resolved": f"{record['resolved_link']:,} / {record['resolved_title']:,}",
+        "unresolved": record["unresolved"],
+        "mismatches": record["mismatches"],
+        "exit_code": child.exit_code,
+    }
+
+
+def growth_exponent(sizes: Sequence[float], values: Sequence[float]) -> float:
+    """b of values ~ sizes**b, least squares on logs: 1.0 is linear."""
+    xs = [math.log(s) for s in sizes]
+    ys = [math.log(v) for v in values]
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
+
+
+def run(plan: Plan, ws: Workspace) -> list[Section]:
+    papers = synth_papers(max(plan.scale_entries), seed=4)
+    section = Section("scale", "Scale: whole runs with metadata already stored", COLUMNS)
+    for size in plan.scale_entries:
+        section.rows.append(_measure(papers[:size], ws))
+        row = section.rows[-1]
+        print(
+            f"bench:   scale {size:,}: {row['wall_seconds']} s, {row['peak_rss_mb']} MB",
+            file=sys.stderr,
+        )
+    sizes = [r["entries"] for r in section.rows]
+    time_b = growth_exponent(sizes, [r["wall_seconds"] for r in section.rows])
+    rss_b = growth_exponent(sizes, [r["peak_rss_mb"] for r in section.rows])
+    largest = section.rows[-1]
+    section.notes += [
+        "Wall time and peak RSS are of the whole `python -m pipeline enrich` child "
+        "(wait4 rusage of that child alone), online against an empty stand-in: 'requests' "
+        "counts what it received. Stage seconds come from the run log.",
+        f"Growth with input size (least squares on logs, 1.0 = linear): time ^{time_b:.2f}, "
+        f"peak memory ^{rss_b:.2f}.",
+        "Digests: 50-300 entries per file, layouts mixed (heading+link, newsletter with and "
+        "without links, HF JSON objects / Python-repr strings / wrapper), Chinese titles and "
+        "abstracts in the Markdown layouts; ~5% of entries without an ID.",
+    ]
+    if largest["entries"] == GOAL_ENTRIES:
+        met_time = largest["wall_seconds"] < GOAL_SECONDS
+        met_rss = largest["peak_rss_mb"] < GOAL_RSS_MB
+        section.notes.append(
+            f"Goal at {GOAL_ENTRIES:,} entries: under {GOAL_SECONDS:g} s "
+            f"({'met' if met_time else 'NOT met'}: {largest['wall_seconds']} s) and under "
+            f"2 GB ({'met' if met_rss else 'NOT met'}: {largest['peak_rss_mb']} MB)."
+        )
+    return [section]
+
+
+def profile(plan: Plan, ws: Workspace) -> str:
+    """The scale run at plan.profile_entries under cProfile: the top functions, as text."""
+    papers = synth_papers(plan.profile_entries, seed=4)
+    folder = ws.fresh(f"profile-{len(papers)}")
+    _prepare(papers, folder)
+    stats_path = folder / "enrich.pstats"
+    with StandIn([]) as server:
+        child = run_pipeline_cli(_enrich_args(folder, server.url), folder, profile_to=stats_path)
+    if child.exit_code != 0:
+        raise RuntimeError(f"profile: exit {child.exit_code}: {child.stderr[-2000:]}")
+    record = last_run_record(folder_paths(folder))
+    out = StringIO()
+    out.write(
+        f"cProfile of `python -m pipeline enrich` over {len(papers):,} entries "
+        f"(wall {child.wall_seconds:.1f} s under the profiler; stages "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in stage_seconds(record).items())
+        + ")\n"
+    )
+    stats = pstats.Stats(str(stats_path), stream=out)
+    for order in ("tottime", "cumulative"):
+        out.write(f"\n=== top {PROFILE_TOP} by {order} ===\n")
+        stats.sort_stats(order).print_stats(PROFILE_TOP)
+    return out.getvalue().replace(f"{PROJECT_ROOT}/", "")

@@ -1,0 +1,244 @@
+"""Command line: a thin layer over pipeline.run. `python -m pipeline --help`.
+
+Every setting of pipeline.config.SETTINGS is an option of every command, so a flag,
+an environment variable and a config-file key always mean the same thing.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import polars as pl
+
+from pipeline import run
+from pipeline.config import SETTINGS, ConfigError, Settings, load_settings, settings_markdown
+from pipeline.store import MetadataStore
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEMO_CORPUS = PROJECT_ROOT / "tests" / "fixtures" / "standin" / "corpus.jsonl"
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%S",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add one option per declared setting, plus --config and --verbose."""
+    for s in reversed(SETTINGS):
+        if s.type is bool:
+            flag = f"{s.flag}/--no-{s.flag[2:]}"
+            command = click.option(flag, s.name, default=None, help=s.help)(command)
+        else:
+            ptype = click.Path(path_type=Path) if s.type is Path else s.type
+            command = click.option(
+                s.flag,
+                s.name,
+                type=ptype,
+                default=None,
+                show_envvar=False,
+                help=f"{s.help} [env {s.env}; default {s.default}]",
+            )(command)
+    command = click.option(
+        "--config",
+        "config_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="TOML config file (default: ./pipeline.toml if present, or $PIPELINE_CONFIG).",
+    )(command)
+    return click.option("--verbose", "-v", is_flag=True, help="Debug logging.")(command)
+
+
+def _settings(kwargs: dict[str, Any]) -> Settings:
+    _setup_logging(kwargs.pop("verbose", False))
+    config_file = kwargs.pop("config_file", None)
+    try:
+        return load_settings(flags=kwargs, config_file=config_file)
+    except ConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(run.EXIT_CONFIG)
+
+
+@click.group(
+    epilog="Exit codes: "
+    + "; ".join(f"{code} = {meaning}" for code, meaning in run.EXIT_CODES.items())
+)
+def main() -> None:
+    """Enrich research digests with authoritative arXiv metadata, as Parquet tables."""
+
+
+@main.command()
+@settings_options
+def parse(**kwargs: Any) -> None:
+    """Parse every digest under <raw>/digests and print one line per file."""
+    settings = _settings(kwargs)
+    result = run.parse_stage(settings)
+    for p in result.parsed:
+        click.echo(run.summary_line(p))
+    for problem in result.problems:
+        where = f"{problem.source}:{problem.line}" if problem.line else problem.source
+        click.echo(f"problem: {where}: {problem.message}", err=True)
+    click.echo(
+        f"{len(result.parsed)} files, {result.entries.height} entries, "
+        f"{len(result.problems)} problems"
+    )
+
+
+@main.command()
+@settings_options
+def fetch(**kwargs: Any) -> None:
+    """Parse, then fetch arXiv metadata for every linked ID into the store (no tables)."""
+    settings = _settings(kwargs)
+    parsed = run.parse_stage(settings)
+    with run.run_lock(settings), MetadataStore(settings.paths.metadata_db) as store:
+        fetched = run.fetch_stage(settings, parsed.entries, store, run.new_run_id())
+    kinds = [o.outcome for o in fetched.outcomes.values()]
+    click.echo(
+        f"requested {len(kinds)}, found {kinds.count('found')}, "
+        f"not found {kinds.count('not_found')}, invalid {kinds.count('invalid')}, "
+        f"failed {kinds.count('failed')}, from store {fetched.from_store}, "
+        f"title searches {fetched.title_searches}, requests {fetched.requests}, "
+        f"retries {fetched.retries}"
+    )
+    if fetched.unreachable:
+        click.echo(f"arXiv unreachable: {fetched.unreachable}. {run.MAKE_DEMO_HINT}", err=True)
+        sys.exit(run.EXIT_INCOMPLETE)
+
+
+@main.command()
+@settings_options
+def reconcile(**kwargs: Any) -> None:
+    """Parse, fetch (from the store where possible), reconcile; print counts (no tables)."""
+    settings = _settings(kwargs)
+    parsed = run.parse_stage(settings)
+    with run.run_lock(settings), MetadataStore(settings.paths.metadata_db) as store:
+        fetched = run.fetch_stage(settings, parsed.entries, store, run.new_run_id())
+    for line in run.reconcile_summary_lines(run.reconcile_stage(parsed.entries, fetched)):
+        click.echo(line)
+
+
+@main.command()
+@settings_options
+def enrich(**kwargs: Any) -> None:
+    """The whole run: parse -> fetch -> reconcile -> write tables to <out>."""
+    settings = _settings(kwargs)
+    sys.exit(_enrich(settings))
+
+
+def _enrich(settings: Settings) -> int:
+    try:
+        summary = run.enrich(settings)
+    except run.RunLocked as exc:
+        click.echo(f"error: {exc}", err=True)
+        return run.EXIT_LOCKED
+    except Exception:
+        logging.getLogger("pipeline").exception("unexpected error; tables left as they were")
+        return run.EXIT_UNEXPECTED
+    click.echo(summary.message)
+    return summary.exit_code
+
+
+@main.command()
+@click.option(
+    "--dir",
+    "demo_dir",
+    type=click.Path(path_type=Path),
+    default=Path("demo"),
+    show_default=True,
+    help="Scratch folder for the demo's raw/ and enriched/.",
+)
+@click.option(
+    "--delay",
+    type=float,
+    default=0.2,
+    show_default=True,
+    help="Delay between requests to the stand-in, in seconds.",
+)
+@click.option(
+    "--corpus",
+    type=click.Path(path_type=Path, exists=True),
+    default=DEMO_CORPUS,
+    help="Stand-in corpus (JSON Lines).",
+)
+@click.option(
+    "--digests",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    default=Path("raw/digests"),
+    show_default=True,
+    help="Digests to enrich.",
+)
+def demo(demo_dir: Path, delay: float, corpus: Path, digests: Path) -> None:
+    """The whole pipeline against the bundled arXiv stand-in: no network needed."""
+    from pipeline.standin import StandIn, load_corpus
+
+    _setup_logging(False)
+    raw = demo_dir / "raw"
+    shutil.rmtree(raw / "digests", ignore_errors=True)
+    shutil.copytree(digests, raw / "digests")
+    with StandIn(load_corpus(corpus)) as server:
+        click.echo(f"arXiv stand-in listening on {server.url}", err=True)
+        settings = load_settings(
+            flags={
+                "raw_dir": raw,
+                "out_dir": demo_dir / "enriched",
+                "api_url": server.url,
+                "delay_seconds": delay,
+            },
+            env={},
+        )
+        code = _enrich(settings)
+    if code in (run.EXIT_OK, run.EXIT_INCOMPLETE):
+        _show_demo_tables(settings)
+    sys.exit(code)
+
+
+def _show_demo_tables(settings: Settings) -> None:
+    out = settings.out_dir
+    with pl.Config(tbl_rows=20, fmt_str_lengths=60, tbl_hide_dataframe_shape=True):
+        entries = pl.read_parquet(out / "entries.parquet")
+        click.echo("\nentries per resolution:")
+        click.echo(entries.group_by("resolution").len().sort("resolution"))
+        papers = pl.read_parquet(out / "papers.parquet")
+        click.echo("\npapers per primary category:")
+        click.echo(papers.group_by("primary_category").len().sort("len", descending=True))
+        mismatches = pl.read_parquet(out / "mismatches.parquet")
+        click.echo("\nmismatches per kind:")
+        click.echo(mismatches.group_by("kind").len().sort("kind"))
+    click.echo(f"\nTables: {out}/*.parquet (see docs/tables.md)")
+
+
+@main.command()
+def docs() -> None:
+    """Regenerate docs/tables.md and docs/configuration.md from the code's declarations."""
+    from pipeline.tables import tables_markdown
+
+    target = PROJECT_ROOT / "docs"
+    target.mkdir(exist_ok=True)
+    (target / "tables.md").write_text(tables_markdown(), encoding="utf-8")
+    (target / "configuration.md").write_text(configuration_markdown(), encoding="utf-8")
+    click.echo(f"wrote {target / 'tables.md'} and {target / 'configuration.md'}")
+
+
+def configuration_markdown() -> str:
+    codes = "\n".join(f"| {code} | {meaning} |" for code, meaning in run.EXIT_CODES.items())
+    return (
+        "# Configuration\n\n"
+        "Generated by `make docs` from `pipeline/config.py`; do not edit by hand.\n\n"
+        "Precedence: command-line flag > environment variable > config file "
+        "(`--config FILE`, `$PIPELINE_CONFIG`, or `./pipeline.toml`) > default.\n"
+        "Config-file keys are the setting names, e.g. `delay_seconds = 3.0`.\n\n"
+        + settings_markdown()
+        + "\n## Exit codes\n\n| code | meaning |\n|---|---|\n"
+        + codes
+        + "\n"
+    )

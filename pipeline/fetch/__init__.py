@@ -1,0 +1,22 @@
+"""The fetch stage: authoritative metadata from arXiv's query API, kept in the store.
+
+atom.py       strict checks of an answer, Atom entries -> PaperRecord (both dialects)
+transport.py  the process-wide politeness gate, one connection, classified retries
+papers.py     fetch_papers: ID batches, bisecting 400s, missing-ID accounting
+titles.py     search_titles: ORed title phrases, answers handed back per title
+replay.py     reparse_stored_responses: rebuild papers from the stored answers
+"""
+
+from pipeline.fetch.papers import fetch_papers
+from pipeline.fetch.replay import reparse_stored_responses
+from pipeline.fetch.report import FetchReport
+from pipeline.fetch.titles import search_titles
+from pipeline.fetch.transport import ArxivUnreachable
+
+__all__ = [
+    "ArxivUnreachable",
+    "FetchReport",
+    "fetch_papers",
+    "reparse_stored_responses",
+    "search_titles",
+]

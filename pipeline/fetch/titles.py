@@ -1,0 +1,158 @@
+"""Searching arXiv by title, for digest entries that carry no usable link.
+
+Titles are normalised into safe phrases (arxiv-facts.md 1.6: the classic parser treats
+every parenthesis as grouping even inside quotes and splits a field term on the first
+colon, so `()"\\:` and all other punctuation go), several are ORed into one request, and
+each returned entry is handed back to the titles whose phrase its title contains. Every
+search is stored, keyed by its phrase, so a re-run does not ask again.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from collections.abc import Sequence
+from datetime import timedelta
+
+from pipeline.config import Settings
+from pipeline.fetch.atom import feed_records
+from pipeline.fetch.report import FetchReport
+from pipeline.fetch.transport import ArxivSession, RequestFailed
+from pipeline.model import PaperRecord, Problem
+from pipeline.store import MetadataStore, utc_now
+
+TITLES_PER_REQUEST = 10  # ORed phrases per request: keeps the URL short and answers small
+RESULTS_PER_TITLE = 10  # candidates kept per title; max_results is this times the titles
+# arxiv-facts.md 1.5: an empty answer may be a glitch; ask once more before believing it.
+EMPTY_PAGE_RETRIES = 1
+# Every run of characters other than letters and digits (TeX markup and `()"\:` included)
+# becomes one space.
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def title_phrase(title: str) -> str:
+    """The phrase searched for `title`: lower case, letters and digits, single spaces.
+
+    Lower case also keeps words such as "and"/"or" from reading as operators, which arXiv
+    only recognises in upper case (arxiv-facts.md 1.6).
+    """
+    return _NOT_WORD.sub(" ", unicodedata.normalize("NFKC", title).lower()).strip()
+
+
+def _folded(text: str) -> str:
+    """`title_phrase` without accents, padded, for matching answers to phrases."""
+    decomposed = unicodedata.normalize("NFKD", title_phrase(text))
+    return " " + "".join(c for c in decomposed if not unicodedata.combining(c)) + " "
+
+
+def title_query(phrases: Sequence[str]) -> str:
+    """One search_query ORing a title phrase per phrase (arxiv-facts.md 1.6)."""
+    return " OR ".join(f'ti:"{phrase}"' for phrase in phrases)
+
+
+def search_titles(
+    titles: Sequence[str], settings: Settings, store: MetadataStore, run_id: str
+) -> tuple[dict[str, list[PaperRecord]], FetchReport]:
+    """Candidate papers for each title (keyed by the title as given), best first.
+
+    Stored searches younger than refresh_days are reused; with `settings.offline` only
+    they are. Raises `ArxivUnreachable` when the first request cannot connect at all.
+    """
+    started = time.monotonic()
+    report = FetchReport()
+    phrases = {title: title_phrase(title) for title in titles}
+    for title, phrase in phrases.items():
+        if not phrase:
+            report.problems.append(
+                Problem("fetch", title, "unsearchable_title", f"{title!r} has no words to search")
+            )
+    searched = _stored_searches(store, settings)
+    unique = list(dict.fromkeys(p for p in phrases.values() if p))
+    report.from_store = sum(1 for p in unique if p in searched)
+    to_search = [p for p in unique if p not in searched]
+    if settings.offline:
+        for phrase in to_search:
+            report.problems.append(
+                Problem("fetch", phrase, "offline_missing", f"offline: no stored search {phrase!r}")
+            )
+    elif to_search:
+        with ArxivSession(settings) as session:
+            try:
+                for start in range(0, len(to_search), TITLES_PER_REQUEST):
+                    chunk = to_search[start : start + TITLES_PER_REQUEST]
+                    searched |= _search(session, settings, store, chunk, report)
+            finally:
+                report.requests, report.retries = session.requests, session.retries
+    stored = store.get_papers({i for p in unique for i in searched.get(p, [])})
+    candidates = {
+        title: [stored[i] for i in searched.get(phrase, []) if i in stored]
+        for title, phrase in phrases.items()
+    }
+    report.records = {r.arxiv_id: r for found in candidates.values() for r in found}
+    report.seconds = time.monotonic() - started
+    return candidates, report
+
+
+def _stored_searches(store: MetadataStore, settings: Settings) -> dict[str, list[str]]:
+    """Stored searches recent enough to reuse (any age when offline)."""
+    searches = store.get_title_searches()
+    if settings.offline:
+        return searches
+    fresh_since = utc_now() - timedelta(days=settings.refresh_days)
+    searched_at = store.get_title_search_times()
+    return {q: ids for q, ids in searches.items() if searched_at[q] >= fresh_since}
+
+
+def _search(
+    session: ArxivSession,
+    settings: Settings,
+    store: MetadataStore,
+    phrases: list[str],
+    report: FetchReport,
+) -> dict[str, list[str]]:
+    """One OR request for `phrases`; store and return the IDs found for each phrase."""
+    params = {
+        "search_query": title_query(phrases),
+        "start": "0",
+        "max_results": str(RESULTS_PER_TITLE * len(phrases)),
+    }
+    try:
+        answer = session.query(params, "search", empty_page_retries=EMPTY_PAGE_RETRIES)
+    except RequestFailed as exc:
+        for phrase in phrases:
+            report.problems.append(
+                Problem(
+                    "fetch",
+                    phrase,
+                    "search_failed",
+                    f"title search for {phrase!r} failed: {exc.reason}",
+                )
+            )
+        return {}
+    source = answer.stored_as.relative_to(settings.raw_dir).as_posix()
+    records, problems = feed_records(answer.feed, answer.received_at, source)
+    report.problems += problems
+    store.put_papers(records)
+    found: dict[str, list[str]] = {phrase: [] for phrase in phrases}
+    for record in records:
+        for phrase in _phrases_matched(record.title, phrases):
+            if record.arxiv_id not in found[phrase]:
+                found[phrase].append(record.arxiv_id)
+    for phrase in phrases:
+        found[phrase] = found[phrase][:RESULTS_PER_TITLE]
+        store.put_title_search(phrase, found[phrase])
+    return found
+
+
+def _phrases_matched(title: str, phrases: list[str]) -> list[str]:
+    """The phrases an answered title belongs to: those it contains; failing that (arXiv
+    may match word forms differently), those sharing the most of their words with it."""
+    folded = _folded(title)
+    containing = [p for p in phrases if _folded(p) in folded]
+    if containing:
+        return containing
+    words = set(folded.split())
+    shares = {p: len(words & set(_folded(p).split())) / len(p.split()) for p in phrases}
+    best = max(shares.values(), default=0.0)
+    return [p for p, share in shares.items() if share == best and best > 0]

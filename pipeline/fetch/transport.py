@@ -1,0 +1,361 @@
+"""Talking to arXiv: one polite gate for the whole process, one connection, classified retries.
+
+Exceptions raised to the stage:
+
+    ArxivUnreachable   the very first request of a session could not connect at all
+    RequestFailed      no usable answer after the retry budget, or an answer refused outright
+      IdFormatRejected   HTTP 400 "incorrect id format": never retried as is (the caller
+                         splits the batch to find the bad ID)
+
+Inside, `atom.BadAnswer` classifies each failed try as retryable or not.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import urlencode
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception
+
+from pipeline.config import Settings
+from pipeline.fetch.atom import MAX_ANSWER_BYTES, BadAnswer, Feed, read_feed
+from pipeline.store import save_response, utc_now
+
+# arxiv-facts.md 1.3: ~700 IDs over GET gave HTTP 414 while POST worked; stay well below.
+MAX_GET_URL_CHARS = 2000
+# The first request of a session only gets a short connection check, so that a machine
+# without network learns it in seconds rather than after a full retry budget.
+PROBE_CONNECT_TIMEOUT = 2.0
+PROBE_TRIES = 2
+PROBE_PAUSE = 0.5
+# Backoff base in multiples of the request delay. arxiv-facts.md 7: after a 429, 503 or
+# "Rate exceeded." back off for minutes, not seconds (3 s x 10 x 2^n, capped).
+BACKOFF_DELAYS = 2.0
+THROTTLED_BACKOFF_DELAYS = 10.0
+# Status codes worth asking again (arxiv-facts.md 1.5: 503 and 429 under load).
+RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+THROTTLE_STATUS = frozenset({429, 503})
+INCORRECT_ID_FORMAT = "incorrect id format"  # arxiv-facts.md 1.3: the 400 error entry
+
+
+class ArxivUnreachable(Exception):
+    """arXiv could not be reached at all (no DNS, connection refused, connect timeout)."""
+
+
+class RequestFailed(Exception):
+    """No usable answer for one request; `attempts` requests were sent for it."""
+
+    def __init__(self, reason: str, attempts: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.attempts = attempts
+
+
+class IdFormatRejected(RequestFailed):
+    """arXiv refused the ID list as malformed (HTTP 400); one bad ID fails the whole batch."""
+
+
+def _user_agent(contact: str) -> str:
+    # arxiv-facts.md 1.5: generic UAs are reportedly throttled harder; a descriptive one
+    # with a contact address helps.
+    try:
+        ours = version("digest-enrich")
+    except PackageNotFoundError:
+        ours = "0.1"
+    return f"digest-enrich/{ours}" + (f" (+mailto:{contact})" if contact else "")
+
+
+class PolitenessGate:
+    """One request at a time, starts at least `delay` apart, across every thread.
+
+    arxiv-facts.md 1.2: one request every 3 s over one connection, counted across everything
+    we run. The lock is held for the whole exchange, so never two requests are in flight;
+    spacing is measured from the start of one request to the start of the next. A backoff
+    pauses the gate itself, so a 429 slows down every caller, not only the one that got it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # held for a whole exchange
+        self._pause_lock = threading.Lock()  # guards _not_before only
+        self._last_start: float | None = None
+        self._not_before = 0.0
+
+    def pause(self, seconds: float) -> None:
+        """Let no request start in the next `seconds` (tenacity's sleep: the gate waits)."""
+        with self._pause_lock:
+            self._not_before = max(self._not_before, time.monotonic() + seconds)
+
+    def _earliest_start(self, delay: float) -> float:
+        if self._last_start is None:
+            return self._not_before
+        return max(self._not_before, self._last_start + delay)
+
+    @contextmanager
+    def turn(self, delay: float) -> Iterator[None]:
+        """Hold the gate for one exchange, starting no earlier than the rules allow."""
+        with self._lock:
+            while (wait := self._earliest_start(delay) - time.monotonic()) > 0:
+                time.sleep(wait)
+            self._last_start = time.monotonic()
+            yield
+
+
+GATE = PolitenessGate()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A usable answer: the parsed feed, where it was stored, and when it arrived."""
+
+    feed: Feed
+    stored_as: Path
+    received_at: datetime
+    attempts: int
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - utc_now()).total_seconds())
+
+
+class ArxivSession:
+    """One caller's conversation with arXiv: a client with one connection, counters, retries.
+
+    Use as a context manager. `requests` counts requests sent, `retries` those that repeated
+    an earlier one after a failed try.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.requests = 0
+        self.retries = 0
+        self._connected = False  # set once any answer (or a non-connect error) came back
+        self._probe_failures = 0
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(
+                connect=settings.connect_timeout,
+                read=settings.read_timeout,
+                write=settings.read_timeout,
+                pool=settings.connect_timeout,
+            ),
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            headers={"User-Agent": _user_agent(settings.contact)},
+            follow_redirects=False,  # a redirect would be a second request past the gate
+        )
+
+    def __enter__(self) -> ArxivSession:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._client.close()
+
+    # -- one request, with retries ---------------------------------------------------
+
+    def query(self, params: dict[str, str], kind: str, *, empty_page_retries: int) -> Answer:
+        """Ask arXiv once (retrying failed tries) and return the first usable answer.
+
+        An answer with no entries is asked again up to `empty_page_retries` times (within
+        the attempt budget) and then believed: arXiv sometimes serves an empty page for a
+        query that has results (arxiv-facts.md 1.5).
+        """
+        query_string = urlencode(params)
+        attempts = 0
+        empty_pages = 0
+
+        def attempt() -> Answer:
+            nonlocal attempts, empty_pages
+            attempts += 1
+            if attempts > 1:
+                self.retries += 1
+            answer = self._exchange(query_string, kind, attempts)
+            if answer.feed.error is not None:
+                reason = f"arXiv error: {answer.feed.error}"
+                if INCORRECT_ID_FORMAT in answer.feed.error.lower():
+                    raise IdFormatRejected(reason, attempts)
+                raise RequestFailed(reason, attempts)
+            if (
+                not answer.feed.entries
+                and empty_pages < empty_page_retries
+                and attempts < self.settings.max_attempts
+            ):
+                empty_pages += 1
+                raise BadAnswer("an empty page", retryable=True)
+            return answer  # an empty page asked often enough is taken at its word
+
+        retrying = Retrying(
+            stop=self._should_stop,
+            wait=self._backoff,
+            retry=retry_if_exception(lambda e: isinstance(e, BadAnswer) and e.retryable),
+            sleep=GATE.pause,
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except BadAnswer as exc:
+            tries = f"after {attempts} tries" if attempts > 1 else "on the only try"
+            raise RequestFailed(f"{exc.reason} ({tries})", attempts) from exc
+
+    def _should_stop(self, state: RetryCallState) -> bool:
+        if state.attempt_number >= self.settings.max_attempts:
+            return True
+        exc = state.outcome.exception() if state.outcome else None
+        # A server asking for a longer pause than we are willing to wait: give up now
+        # rather than ask again too early.
+        return (
+            isinstance(exc, BadAnswer)
+            and exc.retry_after is not None
+            and exc.retry_after > self.settings.max_backoff_seconds
+        )
+
+    def _backoff(self, state: RetryCallState) -> float:
+        """Exponential backoff with jitter, scaled by the delay; Retry-After wins if longer."""
+        if not self._connected:
+            return PROBE_PAUSE
+        exc = state.outcome.exception() if state.outcome else None
+        throttled = isinstance(exc, BadAnswer) and exc.throttled
+        base = self.settings.delay_seconds * (
+            THROTTLED_BACKOFF_DELAYS if throttled else BACKOFF_DELAYS
+        )
+        wait = base * 2 ** (state.attempt_number - 1) * random.uniform(1.0, 1.5)
+        if isinstance(exc, BadAnswer) and exc.retry_after is not None:
+            wait = max(wait, exc.retry_after)
+        return min(wait, self.settings.max_backoff_seconds)
+
+    # -- one try -----------------------------------------------------------------------
+
+    def _exchange(self, query_string: str, kind: str, attempt: int) -> Answer:
+        """Send one request through the gate and judge the answer (raises BadAnswer)."""
+        url = f"{self.settings.api_url}?{query_string}"
+        post = len(url) > MAX_GET_URL_CHARS
+        timeout = self._client.timeout
+        if not self._connected:  # the short connection check (see ArxivUnreachable)
+            timeout = httpx.Timeout(
+                connect=min(self.settings.connect_timeout, PROBE_CONNECT_TIMEOUT),
+                read=timeout.read,
+                write=timeout.write,
+                pool=timeout.pool,
+            )
+        request = self._client.build_request(
+            "POST" if post else "GET",
+            self.settings.api_url if post else url,
+            content=query_string.encode() if post else None,
+            headers={"Content-Type": "application/x-www-form-urlencoded"} if post else None,
+            timeout=timeout,
+        )
+        self.requests += 1
+        with GATE.turn(self.settings.delay_seconds):
+            try:
+                response = self._client.send(request, stream=True)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                self._connection_failed(exc, attempt)
+                raise BadAnswer(
+                    f"cannot connect ({exc or type(exc).__name__})", retryable=True
+                ) from exc
+            except httpx.UnsupportedProtocol as exc:
+                raise ArxivUnreachable(f"cannot use {self.settings.api_url}: {exc}") from exc
+            except httpx.TimeoutException as exc:
+                self._connected = True
+                raise BadAnswer(
+                    f"no answer within {self.settings.read_timeout:g} s", retryable=True
+                ) from exc
+            except httpx.TransportError as exc:
+                self._connected = True
+                raise BadAnswer(f"connection broken ({exc})", retryable=True) from exc
+            self._connected = True
+            try:
+                body = self._read_capped(response)
+            finally:
+                response.close()
+        received_at = utc_now()
+        feed = self._judge(response, body)
+        stored_as = save_response(self.settings.paths, kind, query_string, body)
+        return Answer(feed=feed, stored_as=stored_as, received_at=received_at, attempts=attempt)
+
+    def _connection_failed(self, exc: Exception, attempt: int) -> None:
+        if self._connected:
+            return  # it worked before: an ordinary, retryable failure
+        self._probe_failures += 1
+        if self._probe_failures >= PROBE_TRIES or attempt >= self.settings.max_attempts:
+            raise ArxivUnreachable(
+                f"arXiv unreachable at {self.settings.api_url}: "
+                f"{exc or type(exc).__name__} ({self._probe_failures} tries)"
+            ) from exc
+
+    def _read_capped(self, response: httpx.Response) -> bytes:
+        """Read the body, refusing it once it passes the cap or the time budget."""
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+            raise BadAnswer(
+                f"refused: answer of {declared} bytes exceeds the {MAX_ANSWER_BYTES}-byte cap",
+                retryable=False,
+            )
+        # The read timeout bounds each read; this bounds a body that trickles in slowly.
+        deadline = time.monotonic() + self.settings.read_timeout + self.settings.connect_timeout
+        body = bytearray()
+        try:
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    raise BadAnswer(
+                        f"refused: answer exceeds the {MAX_ANSWER_BYTES}-byte cap",
+                        retryable=False,
+                    )
+                if time.monotonic() > deadline:
+                    raise BadAnswer("the answer trickled in too slowly", retryable=True)
+        except httpx.TimeoutException as exc:
+            raise BadAnswer(
+                f"answer stalled for {self.settings.read_timeout:g} s", retryable=True
+            ) from exc
+        except httpx.TransportError as exc:
+            raise BadAnswer(f"connection broken mid-answer ({exc})", retryable=True) from exc
+        return bytes(body)
+
+    def _judge(self, response: httpx.Response, body: bytes) -> Feed:
+        status = response.status_code
+        content_type = response.headers.get("Content-Type")
+        if status == 200 or status == 400:
+            # A 400 carries an Atom error feed (arxiv-facts.md 1.3); a 200 may still be
+            # "Rate exceeded." or HTML (arxiv-facts.md 1.5): read_feed tells them apart.
+            try:
+                feed = read_feed(body, content_type)
+            except BadAnswer as exc:
+                if status == 400:
+                    raise BadAnswer(f"HTTP 400 with {exc.reason}", retryable=False) from exc
+                raise
+            if status == 400 and feed.error is None:
+                raise BadAnswer("HTTP 400 without an error entry", retryable=False)
+            return feed
+        shown = body[:80].decode("utf-8", "replace").strip()
+        detail = f"HTTP {status}" + (f": {shown!r}" if shown and len(shown) < 80 else "")
+        if status in RETRYABLE_STATUS:
+            raise BadAnswer(
+                detail,
+                retryable=True,
+                throttled=status in THROTTLE_STATUS,
+                retry_after=_retry_after_seconds(response.headers.get("Retry-After")),
+            )
+        if 300 <= status < 400:
+            detail += f" to {response.headers.get('Location', '?')} (set ARXIV_API_URL to it)"
+        raise BadAnswer(detail, retryable=False)

@@ -1,0 +1,172 @@
+"""Parse stage: digest files under <raw>/digests -> DigestEntry, one ParsedDigest per file.
+
+The layout is detected per file, never asked for:
+
+    hf_json       Hugging Face daily-papers JSON (hf_json.py)
+    newsletter    numbered newsletter with bold-labelled fields (newsletter.py)
+    heading_link  `## Title` + `[译名](arXiv link)` + abstract (heading_link.py)
+    generic       anything else: every arXiv reference with its nearest title (generic.py)
+
+Bad input never raises: it becomes a Problem naming the file (and line), and the other
+files and entries are still read. decode.py turns bytes into text.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+from pathlib import Path
+
+from pipeline.model import ParsedDigest, Problem
+from pipeline.parse.decode import MAX_DIGEST_BYTES, read_digest_text
+from pipeline.parse.document import LayoutResult, TextDoc, parse_problem
+from pipeline.parse.frame import ENTRY_SCHEMA, entries_frame
+from pipeline.parse.generic import parse_generic
+from pipeline.parse.heading_link import parse_heading_link
+from pipeline.parse.hf_json import as_hf_dump, parse_hf_dump, read_json
+from pipeline.parse.markdown import first_date
+from pipeline.parse.newsletter import parse_newsletter
+from pipeline.store import DIGESTS_SUBDIR
+
+__all__ = [
+    "ENTRY_SCHEMA",
+    "MAX_DIGEST_BYTES",
+    "SUPPORTED_SUFFIXES",
+    "entries_frame",
+    "parse_all",
+    "parse_digest",
+    "problems_of",
+    "summary_line",
+]
+
+SUPPORTED_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".json"})
+HEADER_MAX_LINES = 30  # a digest's date, when its text gives one, is near the top
+_STARTS_LIKE_JSON_RE = re.compile(r"\s*[\[{]")
+
+
+def parse_all(raw_dir: Path) -> list[ParsedDigest]:
+    """Every digest under <raw_dir>/digests (recursively), sorted by relative path.
+
+    Files of other types, unreadable folders, and a missing or empty digests folder are
+    reported as problems on placeholder results, so that nothing is passed over silently.
+    """
+    digests_dir = raw_dir / DIGESTS_SUBDIR
+    if not digests_dir.is_dir():
+        message = f"no digests folder at {digests_dir}"
+        return [_placeholder(DIGESTS_SUBDIR, "missing_folder", message)]
+    walk_problems: list[ParsedDigest] = []
+    files: list[Path] = []
+
+    def report_walk_error(error: OSError) -> None:
+        where = _source(Path(error.filename or digests_dir), raw_dir)
+        walk_problems.append(_placeholder(where, "unreadable", f"cannot list: {error.strerror}"))
+
+    for folder, _, names in os.walk(digests_dir, onerror=report_walk_error):
+        files.extend(Path(folder, name) for name in names)
+    if not files and not walk_problems:
+        return [_placeholder(DIGESTS_SUBDIR, "no_digests", f"{digests_dir} holds no files")]
+    results = walk_problems
+    for path in files:
+        if path.suffix.lower() in SUPPORTED_SUFFIXES:
+            results.append(parse_digest(path, raw_dir))
+        else:
+            supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
+            message = f"not a digest file type ({supported}); skipped"
+            results.append(_placeholder(_source(path, raw_dir), "unsupported_file", message))
+    return sorted(results, key=lambda parsed: parsed.digest)
+
+
+def parse_digest(path: Path, raw_dir: Path) -> ParsedDigest:
+    """Read one digest file. Never raises for bad input: problems are returned instead."""
+    source = _source(path, raw_dir)
+    decoded = read_digest_text(path, source)
+    if decoded.text is None:
+        return ParsedDigest(source, None, None, [], decoded.problems, decoded.size_bytes)
+    doc = TextDoc(source, decoded.text)
+    result, text_date = _parse_layout(doc, path.suffix.lower())
+    problems = decoded.problems + result.problems
+    name_date = first_date(path.name) or first_date(source)
+    if name_date and text_date and name_date != text_date:
+        message = f"file name says {name_date}, the digest says {text_date}; using the name"
+        problems.append(parse_problem(source, "date_conflict", message))
+    digest_date = _apply_date(result, name_date or text_date)
+    if not result.entries and not any(p.kind == "not_a_digest" for p in problems):
+        message = f"no entries found ({result.layout} layout): no arXiv reference or paper"
+        problems.append(parse_problem(source, "no_entries", message))
+    return ParsedDigest(
+        source, result.layout, digest_date, result.entries, problems, decoded.size_bytes
+    )
+
+
+def problems_of(parsed: list[ParsedDigest]) -> list[Problem]:
+    return [problem for digest in parsed for problem in digest.problems]
+
+
+def summary_line(p: ParsedDigest) -> str:
+    """One line per file, e.g. `digests/x.md: newsletter, 2025-01-08, 15 entries
+    (15 by title only, 0 invalid IDs), 0 problems`."""
+    by_title = sum(entry.id_status == "missing" for entry in p.entries)
+    invalid = sum(entry.id_status == "invalid_id" for entry in p.entries)
+    when = p.digest_date.isoformat() if p.digest_date else "no date"
+    return (
+        f"{p.digest}: {p.layout or 'unreadable'}, {when}, "
+        f"{_count(len(p.entries), 'entry', 'entries')} "
+        f"({by_title} by title only, {_count(invalid, 'invalid ID', 'invalid IDs')}), "
+        f"{_count(len(p.problems), 'problem', 'problems')}"
+    )
+
+
+def _parse_layout(doc: TextDoc, suffix: str) -> tuple[LayoutResult, date | None]:
+    """The layout's entries, and the date the digest's own text gives (if any)."""
+    if suffix == ".json" or _STARTS_LIKE_JSON_RE.match(doc.text):
+        json_read = read_json(doc.text)
+        dump = as_hf_dump(json_read.value) if json_read.error is None else None
+        if dump is not None:
+            return parse_hf_dump(doc.source, dump), dump.date
+        if suffix == ".json":
+            # Not a digest we know, or not JSON at all: still look for arXiv references.
+            result = parse_generic(doc)
+            if json_read.error is None:
+                problem = parse_problem(doc.source, "not_a_digest", _NOT_A_DIGEST)
+            else:
+                message = f"invalid JSON: {json_read.error}; read as plain text instead"
+                problem = parse_problem(doc.source, "invalid_json", message, json_read.error_line)
+            result.problems.insert(0, problem)
+            return result, None
+    result = parse_newsletter(doc) or parse_heading_link(doc) or parse_generic(doc)
+    header = doc.lines[: min(result.header_end, HEADER_MAX_LINES)]
+    return result, first_date("\n".join(header))
+
+
+_NOT_A_DIGEST = (
+    "JSON, but not a Hugging Face daily-papers dump (no items with paper.id or paper.title); "
+    "read as plain text instead"
+)
+
+
+def _apply_date(result: LayoutResult, digest_date: date | None) -> date | None:
+    """Give every entry the digest's date; without one, entries keep their own (HF JSON
+    items carry the day they were listed), and the digest has a date if they all agree."""
+    if digest_date is not None:
+        for entry in result.entries:
+            entry.digest_date = digest_date
+        return digest_date
+    own_dates = {entry.digest_date for entry in result.entries}
+    return own_dates.pop() if len(own_dates) == 1 else None
+
+
+def _source(path: Path, raw_dir: Path) -> str:
+    """The path as problems and entries name it: relative to the raw folder, POSIX."""
+    try:
+        return path.relative_to(raw_dir).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _placeholder(source: str, kind: str, message: str) -> ParsedDigest:
+    return ParsedDigest(source, None, None, [], [parse_problem(source, kind, message)])
+
+
+def _count(n: int, singular: str, plural: str) -> str:
+    return f"{n} {singular if n == 1 else plural}"

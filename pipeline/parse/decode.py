@@ -1,0 +1,130 @@
+"""Digest file -> text: size cap, encodings Chinese digests really use, line ends.
+
+Everything that can go wrong here is an expected property of the input, so it comes
+back as a Problem (and no text when the file cannot be read), never as an exception.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.model import Problem
+from pipeline.parse.document import parse_problem
+
+MAX_DIGEST_BYTES = 64 * 1024 * 1024  # larger files are refused unread
+# Checked in this order: the UTF-32 marks begin with the UTF-16 ones.
+_BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Tried when a file without a byte-order mark is not UTF-8: simplified Chinese (GB18030
+# covers GBK and GB2312), then traditional. GB18030 accepts almost any Big5 byte pair
+# (as nonsense), so when both decode, the one that reads as Chinese wins: the one with
+# more full-width punctuation, which every Chinese digest is full of. Ties go to GB18030.
+FALLBACK_ENCODINGS = ("gb18030", "big5")
+_CHINESE_PUNCTUATION = "，。、：；？！（）「」《》“”"
+
+
+@dataclass
+class DecodedDigest:
+    text: str | None  # None: nothing could be read, the problems say why
+    size_bytes: int
+    problems: list[Problem] = field(default_factory=list)
+
+
+def read_digest_text(path: Path, source: str) -> DecodedDigest:
+    """Read and decode one digest file; `source` names it in problems."""
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        return _unreadable(source, 0, "unreadable", f"cannot read the file: {error.strerror}")
+    if size > MAX_DIGEST_BYTES:
+        limit = MAX_DIGEST_BYTES // (1024 * 1024)
+        return _unreadable(source, size, "too_large", f"{size} bytes, over the {limit} MiB cap")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        return _unreadable(source, size, "unreadable", f"cannot read the file: {error.strerror}")
+    return decode_digest_bytes(data, source)
+
+
+def decode_digest_bytes(data: bytes, source: str) -> DecodedDigest:
+    size = len(data)
+    if not data.strip():
+        return _unreadable(source, size, "empty", "the file is empty")
+    problems: list[Problem] = []
+    encoding = next((name for bom, name in _BYTE_ORDER_MARKS if data.startswith(bom)), None)
+    if encoding is None and b"\x00" in data:
+        return _unreadable(source, size, "binary", "binary file (NUL bytes), not a text digest")
+    if encoding is not None:
+        text = _decode_with_mark(data, encoding, source, problems)
+    else:
+        text = _decode_without_mark(data, source, problems)
+    if text is None:
+        return DecodedDigest(None, size, problems)
+    if "\r" in text:
+        problems.append(parse_problem(source, "crlf", "CRLF (or CR) line ends; read as LF"))
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        problems.append(parse_problem(source, "empty", "the file holds no text"))
+        return DecodedDigest(None, size, problems)
+    return DecodedDigest(text, size, problems)
+
+
+def _decode_with_mark(
+    data: bytes, encoding: str, source: str, problems: list[Problem]
+) -> str | None:
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as error:
+        problems.append(
+            parse_problem(
+                source, "undecodable", f"starts with a {encoding} byte-order mark but {error}"
+            )
+        )
+        return None
+    if encoding == "utf-8-sig":
+        problems.append(parse_problem(source, "bom", "UTF-8 byte-order mark at the start; ignored"))
+    else:
+        problems.append(
+            parse_problem(source, "encoding", f"decoded as {encoding} (byte-order mark), not UTF-8")
+        )
+    return text
+
+
+def _decode_without_mark(data: bytes, source: str, problems: list[Problem]) -> str | None:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        bad_byte = error.start
+    bad_line = data.count(b"\n", 0, bad_byte) + 1
+    decoded = [(name, text) for name in FALLBACK_ENCODINGS if (text := _decode_or_none(data, name))]
+    if not decoded:
+        tried = ", ".join(("utf-8", *FALLBACK_ENCODINGS))
+        message = f"not valid text in any of {tried} (first bad byte at line {bad_line})"
+        problems.append(parse_problem(source, "undecodable", message, bad_line))
+        return None
+    encoding, text = max(decoded, key=lambda pair: _punctuation_count(pair[1]))
+    message = f"not valid UTF-8 (byte {bad_byte}, line {bad_line}); decoded as {encoding}"
+    problems.append(parse_problem(source, "encoding", message, bad_line))
+    return text
+
+
+def _decode_or_none(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _punctuation_count(text: str) -> int:
+    return sum(text.count(mark) for mark in _CHINESE_PUNCTUATION)
+
+
+def _unreadable(source: str, size: int, kind: str, message: str) -> DecodedDigest:
+    return DecodedDigest(None, size, [parse_problem(source, kind, message)])

@@ -1,0 +1,141 @@
+"""What every layout parser works on and hands back, and the entry bookkeeping they share."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from itertools import accumulate
+
+from pipeline.ids import ArxivRef
+from pipeline.model import DigestEntry, Problem
+from pipeline.parse.markdown import THEMATIC_BREAK_RE, heading
+
+STAGE = "parse"
+_ARXIV_HOST_RE = re.compile(r"(?:^|[/.])arxiv\.org/", re.IGNORECASE)
+
+
+@dataclass
+class TextDoc:
+    """A decoded digest: its source path (relative to the raw folder), text and lines."""
+
+    source: str
+    text: str
+    lines: list[str] = field(init=False)
+    _line_starts: list[int] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.lines = self.text.split("\n")
+
+    def line_index(self, offset: int) -> int:
+        """0-based index of the line holding character `offset` of the text."""
+        return bisect_right(self._starts(), offset) - 1
+
+    def line_start(self, index: int) -> int:
+        """Offset in the text where line `index` (0-based) begins."""
+        return self._starts()[index]
+
+    def _starts(self) -> list[int]:
+        if self._line_starts is None:
+            self._line_starts = [0, *accumulate(len(line) + 1 for line in self.lines[:-1])]
+        return self._line_starts
+
+
+@dataclass(frozen=True)
+class Block:
+    """An entry-level heading and the lines under it (body_start..body_end, exclusive)."""
+
+    heading_index: int
+    heading_text: str
+    body_start: int
+    body_end: int
+
+
+def heading_blocks(lines: list[str], level: int) -> list[Block]:
+    """The sections opened by headings of `level`.
+
+    A section ends at the next heading of that level or above, or at a thematic break
+    (`---`); deeper headings stay inside it.
+    """
+    blocks: list[Block] = []
+    open_heading: tuple[int, str] | None = None
+    for index, line in enumerate(lines):
+        found = heading(line)
+        ends_here = (found is not None and found[0] <= level) or (
+            line[:1] in ("-", "*", "_", " ") and THEMATIC_BREAK_RE.fullmatch(line) is not None
+        )
+        if not ends_here:
+            continue
+        if open_heading is not None:
+            blocks.append(Block(open_heading[0], open_heading[1], open_heading[0] + 1, index))
+        open_heading = (index, found[1]) if found is not None and found[0] == level else None
+    if open_heading is not None:
+        blocks.append(Block(open_heading[0], open_heading[1], open_heading[0] + 1, len(lines)))
+    return blocks
+
+
+@dataclass
+class LayoutResult:
+    """What one layout parser read from a file."""
+
+    layout: str
+    entries: list[DigestEntry]
+    problems: list[Problem]
+    header_end: int = 0  # lines before this index are the header (where a date may be)
+
+
+def parse_problem(source: str, kind: str, message: str, line: int | None = None) -> Problem:
+    return Problem(stage=STAGE, source=source, kind=kind, message=message, line=line)
+
+
+def attach_refs(
+    entry: DigestEntry, refs: list[ArxivRef], problems: list[Problem], line: int | None = None
+) -> None:
+    """Give `entry` the reference it names; `refs` are the links of one entry, in order,
+    found on `line` (1-based; the entry's own line when not given).
+
+    The arXiv link wins over a Hugging Face or other page for the same paper (it alone
+    can carry a version); links naming different papers are reported on the entry.
+    """
+    valid = [ref for ref in refs if ref.valid]
+    on_arxiv = [ref for ref in valid if _ARXIV_HOST_RE.search(ref.raw)]
+    chosen = (on_arxiv or valid or refs)[0]
+    entry.link = chosen.raw
+    if not chosen.valid:
+        entry.id_status = "invalid_id"
+        why = f"{chosen.raw!r} is not a valid arXiv ID: {chosen.why_invalid}"
+        entry.warnings.append(f"{why}; not sent to arXiv")
+        problems.append(
+            parse_problem(
+                entry.digest, "invalid_id", f"entry {entry.position}: {why}", line or entry.line
+            )
+        )
+        return
+    entry.arxiv_id, entry.version, entry.id_status = chosen.arxiv_id, chosen.version, "ok"
+    disagreeing = [ref.raw for ref in valid if ref.arxiv_id != chosen.arxiv_id]
+    if disagreeing:
+        entry.warnings.append(
+            f"links disagree: using {chosen.raw!r}, also linked {', '.join(disagreeing)}"
+        )
+    version_clash = {ref.version for ref in valid if ref.arxiv_id == chosen.arxiv_id}
+    if len(version_clash - {None}) > 1:
+        entry.warnings.append(f"links name different versions; using {chosen.raw!r}")
+    ignored = [ref.raw for ref in refs if not ref.valid]
+    if ignored:
+        entry.warnings.append(f"ignored invalid link(s): {', '.join(ignored)}")
+
+
+def mark_missing(
+    entry: DigestEntry,
+    warning: str,
+    problems: list[Problem],
+    kind: str | None = None,
+    line: int | None = None,
+) -> None:
+    """No usable arXiv link: the entry is left for resolution by title. With `kind`, this
+    is also a problem (at `line`, else the entry's line); without, it is expected."""
+    entry.id_status = "missing"
+    entry.warnings.append(warning)
+    if kind is not None:
+        message = f"entry {entry.position}: {warning}"
+        problems.append(parse_problem(entry.digest, kind, message, line or entry.line))

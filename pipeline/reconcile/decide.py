@@ -1,0 +1,389 @@
+"""Which paper is each entry: the digest's own ID first, a title search when that fails.
+
+For one entry: check the ID (`check_id`), judge whether the linked paper's title agrees
+(`check_link`), and when it does not or there is no usable ID, judge the title-search
+candidates (`judge_candidate`, `choose`). `resolve_entry` turns that into a Resolution and
+the mismatches that explain it. docs/reconcile.md states the same rules for people.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from pipeline.model import Candidate, FetchOutcome, Mismatch, PaperRecord, Resolution
+from pipeline.reconcile.authors import AuthorComparison, compare_authors
+from pipeline.reconcile.entries import EntryView
+from pipeline.reconcile.mismatches import date_impossible, mismatch
+from pipeline.reconcile.rules import LINK_RELATED_SIMILARITY, NEAR_SIMILARITY, WORDS_SIMILARITY
+from pipeline.reconcile.titles import TitleComparison, compare_titles, titles_related
+
+# Unresolved reasons with these prefixes wait on arXiv, not on the digest: a re-run retries.
+FETCH_FAILED = "fetch failed"
+NOT_FETCHED = "not fetched"
+TRANSIENT_REASON_PREFIXES = (FETCH_FAILED, NOT_FETCHED)
+
+IdState = Literal["none", "invalid", "found", "not_found", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class IdCheck:
+    """What became of the digest's own ID."""
+
+    state: IdState
+    record: PaperRecord | None = None
+    reason: str = ""
+
+
+def check_id(
+    entry: EntryView,
+    papers: Mapping[str, PaperRecord],
+    outcomes: Mapping[str, FetchOutcome],
+) -> IdCheck:
+    if entry.id_status == "invalid_id":
+        return IdCheck("invalid", reason=f"invalid arXiv ID in link {entry.link!r}")
+    if entry.arxiv_id is None:
+        return IdCheck("none", reason="no arXiv ID in the digest")
+    arxiv_id = entry.arxiv_id
+    record = papers.get(arxiv_id)
+    if record is not None:
+        return IdCheck("found", record)
+    outcome = outcomes.get(arxiv_id)
+    if outcome is None:
+        return IdCheck("failed", reason=f"{NOT_FETCHED}: no fetch outcome for {arxiv_id}")
+    if outcome.outcome == "not_found":
+        return IdCheck("not_found", reason=f"{arxiv_id} does not exist on arXiv")
+    if outcome.outcome == "invalid":
+        return IdCheck("invalid", reason=f"arXiv rejected the ID {arxiv_id}: {outcome.reason}")
+    if outcome.outcome == "failed":
+        return IdCheck("failed", reason=f"{FETCH_FAILED}: {outcome.reason or 'no reason given'}")
+    # "found" without a record: the two inputs disagree; treat like a fetch that did not land.
+    return IdCheck("failed", reason=f"{FETCH_FAILED}: {arxiv_id} reported found but no record")
+
+
+def _authors(entry: EntryView, record: PaperRecord) -> AuthorComparison | None:
+    if not entry.authors:
+        return None
+    return compare_authors(entry.authors, tuple(a.name for a in record.authors))
+
+
+@dataclass(frozen=True, slots=True)
+class LinkCheck:
+    """Whether the paper the digest's ID names is the paper the digest describes."""
+
+    accepted: bool
+    comparison: TitleComparison | None  # None when the entry has no English title
+    why: str
+
+
+_VERBATIM = LinkCheck(True, TitleComparison(100.0, "equal", "equal"), "title matches")
+
+
+def check_link(entry: EntryView, record: PaperRecord) -> LinkCheck:
+    if entry.title is None:
+        return LinkCheck(True, None, "no English title to compare")
+    if entry.title == record.title:  # the usual case, and the cheapest to see
+        return _VERBATIM
+    cmp = compare_titles(entry.title, record.title)
+    if cmp.verdict == "equal":
+        return LinkCheck(True, cmp, "title matches")
+    if cmp.verdict == "spelling":
+        return LinkCheck(True, cmp, f"title matches apart from spelling ({cmp.detail})")
+    if cmp.verdict == "words" and (
+        cmp.score >= LINK_RELATED_SIMILARITY or titles_related(entry.title, record.title)
+    ):
+        return LinkCheck(True, cmp, f"title reworded, renamed or shortened ({cmp.detail})")
+    authors = _authors(entry, record)
+    if authors is not None and authors.agree:
+        return LinkCheck(
+            True,
+            cmp,
+            f"authors agree ({authors.matched} of {authors.digest_count}) although the title "
+            f"differs ({cmp.detail})",
+        )
+    return LinkCheck(
+        False, cmp, f"title disagrees ({cmp.verdict}: {cmp.detail}; similarity {cmp.score:.1f})"
+    )
+
+
+def needs_title_search(entry: EntryView, check: IdCheck, link: LinkCheck | None) -> bool:
+    if entry.title is None:
+        return False
+    return check.state != "found" or (link is not None and not link.accepted)
+
+
+# --- title-search candidates --------------------------------------------------------
+
+_VERDICT_RANK = {"equal": 2, "spelling": 1, "words": 0, "critical": 0}
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    record: PaperRecord
+    score: float
+    passes: bool
+    rank: tuple[int, int]  # (authors agree, title verdict): higher is stronger evidence
+    why: str
+
+
+def judge_candidate(entry: EntryView, record: PaperRecord) -> Judgement:
+    """Apply the acceptance rules to one candidate (entry.title is not None here)."""
+    assert entry.title is not None
+    cmp = compare_titles(entry.title, record.title)
+    authors = _authors(entry, record)
+    agree = authors is not None and authors.agree
+    rank = (int(agree), _VERDICT_RANK[cmp.verdict])
+
+    def verdict(passes: bool, why: str) -> Judgement:
+        return Judgement(record, cmp.score, passes, rank, why)
+
+    if entry.digest_date is not None and date_impossible(entry.digest_date, record):
+        return verdict(
+            False,
+            f"v1 {record.published.date().isoformat()} is after the digest's date "
+            f"{entry.digest_date.isoformat()}",
+        )
+    author_note = (
+        "" if authors is None else f"; authors {authors.matched} of {authors.digest_count} found"
+    )
+    if cmp.verdict == "equal":
+        return verdict(True, f"titles equal{author_note}")
+    if cmp.verdict == "spelling" and cmp.score >= NEAR_SIMILARITY:
+        if agree:
+            return verdict(True, f"spelling differs ({cmp.detail}), authors agree{author_note}")
+        if authors is None and entry.digest_date is not None:
+            return verdict(True, f"spelling differs ({cmp.detail}), date consistent")
+        missing = "authors disagree" if authors is not None else "no authors or date to confirm"
+        return verdict(False, f"spelling differs ({cmp.detail}), {missing}{author_note}")
+    if cmp.score < WORDS_SIMILARITY:
+        return verdict(False, f"title similarity {cmp.score:.1f} below {WORDS_SIMILARITY:g}")
+    if agree:
+        return verdict(True, f"{cmp.verdict} differ ({cmp.detail}), authors agree{author_note}")
+    missing = "authors disagree" if authors is not None else "the digest lists no authors"
+    return verdict(
+        False, f"a different title: {cmp.verdict} differ ({cmp.detail}), {missing}{author_note}"
+    )
+
+
+def _candidate_order(candidate: Candidate) -> tuple[bool, float, str]:
+    """The accepted candidate first, then by similarity."""
+    return (not candidate.accepted, -candidate.score, candidate.arxiv_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    record: PaperRecord | None  # the accepted paper, None when none is confident
+    candidates: list[Candidate]  # everything considered: the accepted one, then by score
+    why: str  # why this record, or why none
+
+
+def choose(entry: EntryView, found: Sequence[PaperRecord] | None) -> Choice:
+    """Pick at most one search candidate; two equally good ones are ambiguous, so neither."""
+    if found is None:
+        return Choice(None, [], "no title search was made (offline, or the search failed)")
+    unique = list({r.arxiv_id: r for r in reversed(found)}.values())[::-1]  # first of each ID
+    judged = sorted(
+        (judge_candidate(entry, r) for r in unique),
+        key=lambda j: (-j.rank[0], -j.rank[1], -j.score, j.record.arxiv_id),
+    )
+    passing = [j for j in judged if j.passes]
+    best = passing[0] if passing else None
+    rivals = [j for j in passing[1:] if best is not None and j.rank == best.rank]
+    chosen = best if best is not None and not rivals else None
+
+    tied = {j.record.arxiv_id for j in [best, *rivals]} if best is not None and rivals else set()
+
+    def as_candidate(j: Judgement) -> Candidate:
+        why = j.why
+        if j.record.arxiv_id in tied:
+            why += "; ambiguous: as good as another candidate"
+        elif j.passes and j is not chosen and best is not None:
+            why += f"; {best.record.arxiv_id} is better evidenced"
+        return Candidate(j.record.arxiv_id, j.record.title, round(j.score, 1), j is chosen, why)
+
+    candidates = sorted((as_candidate(j) for j in judged), key=_candidate_order)
+    if chosen is not None:
+        return Choice(chosen.record, candidates, f"title search found {chosen.record.arxiv_id}")
+    if not judged:
+        return Choice(None, candidates, "title search found nothing")
+    if tied:
+        return Choice(None, candidates, f"title search ambiguous: {', '.join(sorted(tied))}")
+    top = candidates[0]
+    return Choice(None, candidates, f"no candidate accepted (best {top.arxiv_id}: {top.why})")
+
+
+# --- the resolution of one entry ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    resolution: Resolution
+    record: PaperRecord | None  # the paper the entry resolved to
+    mismatches: list[Mismatch]  # the id_*, title_differs and unresolved ones
+
+
+def _resolution(
+    entry: EntryView,
+    kind: Literal["link", "title", "corrected", "unresolved"],
+    record: PaperRecord | None,
+    similarity: float | None,
+    reason: str,
+    candidates: list[Candidate] | None = None,
+) -> Resolution:
+    return Resolution(
+        digest=entry.digest,
+        position=entry.position,
+        resolution=kind,
+        arxiv_id=record.arxiv_id if record is not None else None,
+        title_similarity=None if similarity is None else round(similarity, 1),
+        reason=reason,
+        candidates=candidates or [],
+    )
+
+
+def _title_differs(
+    entry: EntryView, record: PaperRecord, cmp: TitleComparison, action: str
+) -> Mismatch:
+    return mismatch(
+        entry, "title_differs", record.arxiv_id, entry.title, record.title, action, cmp.score
+    )
+
+
+def resolve_entry(
+    entry: EntryView, check: IdCheck, link: LinkCheck | None, found: Sequence[PaperRecord] | None
+) -> Decision:
+    """The resolution of one entry. `link` is given when the ID was found, `found` holds the
+    title-search results for the entry's title (None when no search was made)."""
+    if check.record is not None and link is not None and link.accepted:
+        return _by_link(entry, check.record, link)
+    if entry.title is None:
+        return _unresolved(entry, check, link, Choice(None, [], "no English title to search"))
+    choice = choose(entry, found)
+    if check.record is not None and link is not None and link.comparison is not None:
+        linked = check.record
+        if linked.arxiv_id not in {c.arxiv_id for c in choice.candidates}:
+            considered = Candidate(
+                linked.arxiv_id,
+                linked.title,
+                round(link.comparison.score, 1),
+                False,
+                f"the digest's own link: {link.why}",
+            )
+            candidates = sorted([considered, *choice.candidates], key=_candidate_order)
+            choice = Choice(choice.record, candidates, choice.why)
+    if choice.record is None:
+        return _unresolved(entry, check, link, choice)
+    return _by_title(entry, check, link, choice, choice.record)
+
+
+def _by_link(entry: EntryView, record: PaperRecord, link: LinkCheck) -> Decision:
+    cmp = link.comparison
+    resolution = _resolution(entry, "link", record, cmp.score if cmp else None, link.why)
+    if cmp is None or cmp.verdict == "equal":
+        return Decision(resolution, record, [])
+    action = "kept the link; arXiv's title is authoritative"
+    return Decision(resolution, record, [_title_differs(entry, record, cmp, action)])
+
+
+def _id_summary(entry: EntryView, check: IdCheck, link: LinkCheck | None) -> str:
+    """What became of the digest's ID, as the start of a reason."""
+    if check.state == "found" and link is not None:
+        return f"the linked {entry.arxiv_id}: {link.why}"
+    return check.reason
+
+
+def _by_title(
+    entry: EntryView, check: IdCheck, link: LinkCheck | None, choice: Choice, record: PaperRecord
+) -> Decision:
+    assert entry.title is not None
+    cmp = compare_titles(entry.title, record.title)
+    pid = record.arxiv_id
+    same_id = pid == entry.arxiv_id
+    reason = f"{_id_summary(entry, check, link)}; {choice.why}"
+    found: list[Mismatch] = []
+    kind: Literal["link", "title", "corrected"]
+    if check.state == "found" and not same_id:
+        assert check.record is not None and link is not None and link.comparison is not None
+        kind = "corrected"
+        found.append(
+            mismatch(
+                entry,
+                "id_points_elsewhere",
+                pid,
+                entry.arxiv_id,
+                pid,
+                f"corrected to {pid}; the linked paper is titled {check.record.title!r}",
+                link.comparison.score,
+            )
+        )
+    elif check.state == "not_found":
+        kind = "corrected"
+        found.append(
+            mismatch(
+                entry,
+                "id_not_found",
+                pid,
+                entry.arxiv_id,
+                pid,
+                f"corrected to {pid} by title search",
+            )
+        )
+    elif check.state == "invalid":
+        kind = "title"
+        found.append(
+            mismatch(
+                entry,
+                "id_invalid",
+                pid,
+                entry.link,
+                pid,
+                f"resolved to {pid} by title search",
+            )
+        )
+    elif same_id:  # an ID whose fetch failed, confirmed by the title search after all
+        kind = "link"
+    elif check.state == "failed":
+        kind, reason = "title", f"{reason} (the digest's {entry.arxiv_id} stays unchecked)"
+    else:
+        kind = "title"
+    if cmp.verdict != "equal":
+        found.append(_title_differs(entry, record, cmp, "kept arXiv's title"))
+    resolution = _resolution(entry, kind, record, cmp.score, reason, choice.candidates)
+    return Decision(resolution, record, found)
+
+
+def _unresolved(
+    entry: EntryView, check: IdCheck, link: LinkCheck | None, choice: Choice
+) -> Decision:
+    found: list[Mismatch] = []
+    if check.record is not None and link is not None and link.comparison is not None:
+        action = "link not trusted (titles disagree); entry left unresolved"
+        found.append(_title_differs(entry, check.record, link.comparison, action))
+    if check.state == "not_found":
+        action = "no replacement found by title; entry left unresolved"
+        found.append(mismatch(entry, "id_not_found", entry.arxiv_id, entry.arxiv_id, None, action))
+    elif check.state == "invalid":
+        action = "no paper found by title; entry left unresolved"
+        found.append(mismatch(entry, "id_invalid", entry.arxiv_id, entry.link, None, action))
+    best = choice.candidates[0] if choice.candidates else None
+    found.append(
+        mismatch(
+            entry,
+            "unresolved",
+            entry.arxiv_id,
+            entry.title or entry.link,
+            f"{best.arxiv_id}: {best.title}" if best else None,
+            f"left unresolved ({choice.why}); {len(choice.candidates)} candidate(s) recorded",
+            best.score if best else None,
+        )
+    )
+    resolution = _resolution(
+        entry,
+        "unresolved",
+        None,
+        best.score if best else None,
+        f"{_id_summary(entry, check, link)}; {choice.why}",
+        choice.candidates,
+    )
+    return Decision(resolution, None, found)

@@ -1,0 +1,37 @@
+"""Every threshold of the reconcile stage, in one place; docs/reconcile.md explains each one
+and a test checks that the document quotes these values."""
+
+from __future__ import annotations
+
+# A changed stretch of words is a respelling ("modelling"/"modeling", "LLM"/"LLMs") when its
+# words, joined, score at least this against the other side's (rapidfuzz ratio, 0..100).
+SPELLING_BLOCK_SIMILARITY = 80.0
+
+# A title-search candidate whose title differs only in spelling is accepted from this whole-
+# title similarity on, when something else agrees (authors, or the date when no authors).
+NEAR_SIMILARITY = 90.0
+
+# A candidate whose title differs by whole words (or a negation/number) needs the authors to
+# agree, and at least this similarity: below it, even agreeing authors name another paper
+# (a sequel, a follow-up by the same group).
+WORDS_SIMILARITY = 80.0
+
+# The digest's own link is kept despite reworded titles (renamed in a later version,
+# shortened by the digest) from this similarity on, or when the titles are related (shared
+# name before the colon, or one title a whole-word stretch of the other). Unrelated titles
+# of two papers score 25..60.
+LINK_RELATED_SIMILARITY = 70.0
+
+# "Sa2VA: ..." and "Sa2VA: ..." share a name; one- and two-letter heads ("A: ...") do not.
+MIN_HEAD_CHARS = 3
+# A shortened title must keep at least this many characters to count as a stretch of the
+# full one ("Cosmos" of "Cosmos World Foundation Model Platform for Physical AI").
+MIN_SHORTENED_CHARS = 6
+
+# Authors agree when at least this share of the digest's listed authors are on arXiv.
+AUTHOR_AGREEMENT = 0.5
+
+# A paper cannot appear in a digest dated before its v1 `published` (arxiv-facts.md 1.4:
+# published is the v1 submission time, UTC). One day of slack, because the digest's date is
+# a local date and `published` a UTC timestamp.
+DATE_TOLERANCE_DAYS = 1

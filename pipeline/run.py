@@ -1,0 +1,311 @@
+"""The staged run: parse -> fetch -> reconcile -> write, under a lock, with a run log.
+
+This is the Python API under the CLI. Each stage function returns data; only
+`write_tables` touches the output folder, and only through pipeline.store.
+
+Exit codes (part of the interface, for cron and schedulers):
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+import filelock
+import polars as pl
+
+from pipeline.config import Settings
+from pipeline.fetch import ArxivUnreachable, FetchReport, fetch_papers, search_titles
+from pipeline.model import FetchOutcome, PaperRecord, ParsedDigest, Problem
+from pipeline.parse import entries_frame, parse_all, problems_of, summary_line
+from pipeline.reconcile import ReconcileResult, reconcile, titles_to_search
+from pipeline.reconcile import summary_lines as reconcile_summary_lines
+from pipeline.store import MetadataStore, utc_now
+from pipeline.write import RunRecord, build_tables, write_tables
+
+log = logging.getLogger("pipeline")
+
+EXIT_OK = 0  # every entry enriched (or resolved as far as arXiv allows)
+EXIT_UNEXPECTED = 1  # a bug or an unexpected environment error; see the traceback
+EXIT_CONFIG = 2  # bad configuration or usage
+EXIT_INCOMPLETE = 3  # tables written, but some entries wait on arXiv (unreachable/failed)
+EXIT_LOCKED = 4  # another run holds the lock
+EXIT_CODES = {
+    EXIT_OK: "everything enriched",
+    EXIT_UNEXPECTED: "unexpected error (a bug: the message says where)",
+    EXIT_CONFIG: "bad configuration or usage",
+    EXIT_INCOMPLETE: "tables written, but some entries could not be enriched for transient "
+    "reasons (arXiv unreachable, requests failed after retries); the next run retries them",
+    EXIT_LOCKED: "another run is in progress (see --wait-for-lock)",
+}
+__doc__ = (__doc__ or "") + "".join(f"    {c}  {m}\n" for c, m in EXIT_CODES.items())
+
+MAKE_DEMO_HINT = "`make demo` runs the whole pipeline against the bundled arXiv stand-in."
+
+T = TypeVar("T")
+
+
+class RunLocked(Exception):
+    """Another run holds the output folder's lock."""
+
+
+@dataclass
+class StageTimes:
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+
+@dataclass
+class ParseResult:
+    parsed: list[ParsedDigest]
+    entries: pl.DataFrame
+    problems: list[Problem]
+
+
+@dataclass
+class FetchResult:
+    records: dict[str, PaperRecord]
+    outcomes: dict[str, FetchOutcome]
+    candidates: dict[str, list[PaperRecord]]
+    problems: list[Problem]
+    requests: int = 0
+    retries: int = 0
+    from_store: int = 0
+    title_searches: int = 0
+    unreachable: str | None = None  # why arXiv could not be reached, if it could not
+
+
+@dataclass
+class RunSummary:
+    record: RunRecord
+    exit_code: int
+    message: str
+
+
+def new_run_id() -> str:
+    """Sortable by start time, unique across runs started in the same microsecond."""
+    return utc_now().strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(2)
+
+
+@contextmanager
+def run_lock(settings: Settings) -> Iterator[None]:
+    """Hold the output folder's lock; a second run waits `wait_for_lock` seconds, then gives up."""
+    path = settings.paths.lock_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(path, timeout=settings.wait_for_lock)
+    try:
+        lock.acquire()
+    except filelock.Timeout as exc:
+        raise RunLocked(
+            f"another run is in progress (lock {path} is held); "
+            "try again later or pass --wait-for-lock SECONDS"
+        ) from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+# --- stages -------------------------------------------------------------------------
+
+
+def parse_stage(settings: Settings) -> ParseResult:
+    parsed = parse_all(settings.raw_dir)
+    return ParseResult(parsed, entries_frame(parsed), problems_of(parsed))
+
+
+def _absorb(result: FetchResult, report: FetchReport) -> None:
+    result.problems += report.problems
+    result.requests += report.requests
+    result.retries += report.retries
+
+
+def _online_or_offline(
+    settings: Settings, result: FetchResult, call: Callable[[Settings], tuple[T, FetchReport]]
+) -> T:
+    """Run `call` online; when arXiv cannot be reached, say so once and use the store only."""
+    if result.unreachable is None and not settings.offline:
+        try:
+            value, report = call(settings)
+            _absorb(result, report)
+            return value
+        except ArxivUnreachable as exc:
+            result.unreachable = str(exc)
+            log.error("arXiv unreachable at %s: %s", settings.api_url, exc)
+    value, report = call(dataclasses.replace(settings, offline=True))
+    _absorb(result, report)
+    return value
+
+
+def fetch_stage(
+    settings: Settings, entries: pl.DataFrame, store: MetadataStore, run_id: str
+) -> FetchResult:
+    """Fetch every linked ID, then search the titles the reconcile stage will need."""
+    ids = (
+        entries.filter(pl.col("id_status") == "ok")
+        .get_column("arxiv_id")
+        .unique(maintain_order=True)
+        .to_list()
+    )
+    result = FetchResult(records={}, outcomes={}, candidates={}, problems=[])
+
+    def fetch_ids(s: Settings) -> tuple[FetchReport, FetchReport]:
+        report = fetch_papers(ids, s, store, run_id, progress=True)
+        return report, report
+
+    report = _online_or_offline(settings, result, fetch_ids)
+    result.records = dict(report.records)
+    result.outcomes = {o.arxiv_id: o for o in report.outcomes}
+    result.from_store = report.from_store
+
+    titles = titles_to_search(entries, result.records, result.outcomes)
+    result.title_searches = len(titles)
+    if titles:
+        result.candidates = _online_or_offline(
+            settings, result, lambda s: search_titles(titles, s, store, run_id)
+        )
+    return result
+
+
+def reconcile_stage(entries: pl.DataFrame, fetched: FetchResult) -> ReconcileResult:
+    return reconcile(entries, fetched.records, fetched.outcomes, fetched.candidates)
+
+
+# --- the whole run ------------------------------------------------------------------
+
+
+def _run_record_from_dict(d: dict[str, Any]) -> RunRecord:
+    values = dict(d)
+    for name in ("started_at", "ended_at"):
+        if values.get(name):
+            values[name] = datetime.fromisoformat(values[name])
+    return RunRecord(**values)
+
+
+def _counts(parse: ParseResult, fetched: FetchResult, rec: ReconcileResult) -> dict[str, int]:
+    kinds = [o.outcome for o in fetched.outcomes.values()]
+    res = [r.resolution for r in rec.resolutions]
+    return {
+        "digests": len(parse.parsed),
+        "entries": parse.entries.height,
+        "parse_problems": len(parse.problems),
+        "ids_requested": len(kinds),
+        "found": kinds.count("found"),
+        "not_found": kinds.count("not_found"),
+        "invalid": kinds.count("invalid"),
+        "failed": kinds.count("failed"),
+        "from_store": fetched.from_store,
+        "title_searches": fetched.title_searches,
+        "resolved_link": res.count("link"),
+        "resolved_title": res.count("title"),
+        "corrected": res.count("corrected"),
+        "unresolved": res.count("unresolved"),
+        "mismatches": len(rec.mismatches),
+        "requests": fetched.requests,
+        "retries": fetched.retries,
+    }
+
+
+def enrich(settings: Settings) -> RunSummary:
+    """One whole run. Raises RunLocked when another run holds the lock."""
+    with run_lock(settings), MetadataStore(settings.paths.metadata_db) as store:
+        _close_interrupted_runs(store)
+        run_id = new_run_id()
+        started = utc_now()
+        record = RunRecord(run_id=run_id, started_at=started)
+        store.put_run(run_id, started, dataclasses.asdict(record))
+        times = StageTimes()
+
+        with times.stage("parse"):
+            parse = parse_stage(settings)
+        for digest in parse.parsed:
+            log.info("%s", summary_line(digest))
+        with times.stage("fetch"):
+            fetched = fetch_stage(settings, parse.entries, store, run_id)
+        with times.stage("reconcile"):
+            rec = reconcile_stage(parse.entries, fetched)
+        for line in reconcile_summary_lines(rec):
+            log.info("%s", line)
+
+        counts = _counts(parse, fetched, rec)
+        incomplete = bool(counts["failed"] or fetched.unreachable)
+        exit_code = EXIT_INCOMPLETE if incomplete else EXIT_OK
+        status = "incomplete" if incomplete else "ok"
+        with times.stage("write"):
+            record = dataclasses.replace(
+                record,
+                ended_at=utc_now(),
+                status=status,
+                exit_code=exit_code,
+                **counts,
+                **{f"{k}_seconds": v for k, v in times.seconds.items()},
+            )
+            store.put_run(run_id, started, dataclasses.asdict(record))
+            runs = [_run_record_from_dict(d) for d in store.get_runs()]
+            frames = build_tables(
+                entries=parse.entries,
+                # The store is the truth: a paper found by ID and again by title search in
+                # one run has the later fetch's time there, and a re-run reads it from there.
+                papers=store.get_papers([*fetched.records, *_candidate_records(fetched)]),
+                resolutions=rec.resolutions,
+                mismatches=rec.mismatches,
+                fetch_log=store.fetch_log_rows(),
+                problems=parse.problems + fetched.problems,
+                runs=runs,
+            )
+            write_tables(frames, settings.paths, run_id)
+        record = dataclasses.replace(record, write_seconds=times.seconds["write"])
+        store.put_run(run_id, started, dataclasses.asdict(record))
+        return RunSummary(record, exit_code, _summary_message(record, fetched, settings))
+
+
+def _candidate_records(fetched: FetchResult) -> dict[str, PaperRecord]:
+    return {r.arxiv_id: r for recs in fetched.candidates.values() for r in recs}
+
+
+_SECONDS_FIELDS = ("parse_seconds", "fetch_seconds", "reconcile_seconds", "write_seconds")
+
+
+def _close_interrupted_runs(store: MetadataStore) -> None:
+    """We hold the lock, so any run still marked running was killed: say so in the log."""
+    for d in store.get_runs():
+        if d.get("status") == "running":
+            d["status"] = "interrupted"
+            store.put_run(str(d["run_id"]), datetime.fromisoformat(str(d["started_at"])), d)
+
+
+def _summary_message(record: RunRecord, fetched: FetchResult, settings: Settings) -> str:
+    seconds = sum(getattr(record, f) for f in _SECONDS_FIELDS if getattr(record, f) is not None)
+    line = (
+        f"run {record.run_id} {record.status}: {record.digests} digests, "
+        f"{record.entries} entries; ids {record.ids_requested} "
+        f"(found {record.found}, not found {record.not_found}, invalid {record.invalid}, "
+        f"failed {record.failed}, from store {record.from_store}); "
+        f"resolved link {record.resolved_link}, title {record.resolved_title}, "
+        f"corrected {record.corrected}, unresolved {record.unresolved}; "
+        f"{record.mismatches} mismatches, {record.parse_problems} parse problems; "
+        f"{record.requests} requests, {record.retries} retries; {seconds:.1f} s; "
+        f"tables in {settings.out_dir}/"
+    )
+    if fetched.unreachable:
+        pending = record.failed
+        line = (
+            f"arXiv unreachable ({settings.api_url}): {pending} IDs and "
+            f"{record.unresolved} entries pending until it can be reached; "
+            f"tables written from stored metadata. {MAKE_DEMO_HINT}\n" + line
+        )
+    return line

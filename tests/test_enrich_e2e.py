@@ -1,0 +1,205 @@
+"""End to end: the real CLI in a subprocess, against the stand-in, tables read back."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import filelock
+import polars as pl
+import pytest
+
+from pipeline.standin import Fault, StandIn
+from pipeline.tables import TABLES
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DIGESTS = ROOT / "tests" / "fixtures" / "digests"
+SAMPLE_ENTRY_COUNT = 12 + 15 + 9 + 8 + 15
+CONTENT_TABLES = ("entries", "papers", "authors", "categories", "mismatches", "problems")
+
+
+def make_raw(tmp_path: Path) -> tuple[Path, Path]:
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    shutil.copytree(SAMPLE_DIGESTS, raw / "digests")
+    return raw, out
+
+
+def cli(
+    *args: str, raw: Path, out: Path, url: str, delay: float = 0.02, extra_env: dict | None = None
+) -> list[str]:
+    return [
+        sys.executable, "-m", "pipeline", *args,
+        "--raw-dir", str(raw), "--out-dir", str(out),
+        "--api-url", url, "--delay-seconds", str(delay),
+        "--max-attempts", "3", "--max-backoff-seconds", "0.2",
+    ]  # fmt: skip
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARXIV_", "PIPELINE_"))}
+    env.update(extra)
+    return env
+
+
+def run_cli(args: list[str], **extra_env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args, cwd=ROOT, env=clean_env(**extra_env), capture_output=True, text=True, timeout=300
+    )
+
+
+def table_bytes(out: Path) -> dict[str, bytes]:
+    return {t.name: (out / f"{t.name}.parquet").read_bytes() for t in TABLES}
+
+
+def test_enrich_end_to_end(tmp_path: Path, standin: StandIn) -> None:
+    raw, out = make_raw(tmp_path)
+    done = run_cli(cli("enrich", raw=raw, out=out, url=standin.url))
+    assert done.returncode == 0, done.stderr
+    summary = done.stdout.strip().splitlines()[-1]
+    assert summary.startswith("run ") and "entries" in summary
+
+    for table in TABLES:
+        path = out / f"{table.name}.parquet"
+        frame = pl.read_parquet(path)
+        assert frame.schema == table.schema(), table.name
+        assert frame.select(table.key).is_duplicated().sum() == 0, table.name
+        via_duckdb = duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()[0]
+        assert via_duckdb == (frame.height,)
+
+    entries = pl.read_parquet(out / "entries.parquet")
+    assert entries.height == SAMPLE_ENTRY_COUNT
+    assert entries.filter(pl.col("resolution") == "unresolved").height == 0
+    assert entries.get_column("arxiv_id").null_count() == 0
+    by_title = entries.filter(pl.col("digest").str.contains("2025-01-08_daily_paper"))
+    assert set(by_title.get_column("resolution")) == {"title"}
+
+    served = {r.id: r for r in standin.records}
+    papers = pl.read_parquet(out / "papers.parquet")
+    assert set(papers.get_column("arxiv_id")) == set(entries.get_column("arxiv_id"))
+    for paper in papers.iter_rows(named=True):
+        record = served[paper["arxiv_id"]]
+        assert paper["title"] == " ".join(record.title.split())
+        assert paper["authors"] == [name for name, _ in record.authors]
+        assert paper["categories"] == record.categories
+        assert paper["primary_category"] == record.primary_category
+        assert paper["version"] == len(record.versions)
+
+
+def test_second_run_makes_no_requests_and_changes_no_table(
+    tmp_path: Path, standin: StandIn
+) -> None:
+    raw, out = make_raw(tmp_path)
+    assert run_cli(cli("enrich", raw=raw, out=out, url=standin.url)).returncode == 0
+    first = table_bytes(out)
+    requests_before = len(standin.log)
+    assert requests_before > 0
+
+    second = run_cli(cli("enrich", raw=raw, out=out, url=standin.url))
+    assert second.returncode == 0, second.stderr
+    assert len(standin.log) == requests_before
+    after = table_bytes(out)
+    for name in first:
+        if name != "runs":
+            assert after[name] == first[name], f"{name}.parquet changed on a no-op run"
+    assert pl.read_parquet(out / "runs.parquet").height == 2
+
+
+def test_second_run_waits_or_refuses_while_locked(tmp_path: Path, standin: StandIn) -> None:
+    raw, out = make_raw(tmp_path)
+    out.mkdir()
+    with filelock.FileLock(out / ".lock"):
+        done = run_cli(cli("enrich", raw=raw, out=out, url=standin.url))
+    assert done.returncode == 4
+    assert "another run is in progress" in done.stderr
+    assert standin.log == []
+
+
+def test_transient_failures_exit_3_and_still_write_tables(tmp_path: Path, standin: StandIn) -> None:
+    raw, out = make_raw(tmp_path)
+    standin.set_faults([Fault("503")])
+    done = run_cli(cli("enrich", raw=raw, out=out, url=standin.url))
+    assert done.returncode == 3, done.stderr
+    problems = pl.read_parquet(out / "problems.parquet")
+    assert problems.filter(pl.col("stage") == "fetch").height > 0
+    assert pl.read_parquet(out / "entries.parquet").height == SAMPLE_ENTRY_COUNT
+
+    standin.set_faults([])
+    assert run_cli(cli("enrich", raw=raw, out=out, url=standin.url)).returncode == 0
+
+
+def test_unreachable_arxiv_answers_within_seconds(tmp_path: Path) -> None:
+    raw, out = make_raw(tmp_path)
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}/api/query"
+    start = time.monotonic()
+    done = run_cli(cli("enrich", raw=raw, out=out, url=closed, delay=3.0))
+    elapsed = time.monotonic() - start
+    assert done.returncode == 3, done.stderr
+    assert elapsed < 30  # a generous bound: the point is seconds, not minutes of retries
+    message = done.stdout + done.stderr
+    assert "unreachable" in message and "make demo" in message
+    assert pl.read_parquet(out / "entries.parquet").height == SAMPLE_ENTRY_COUNT
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [({"ARXIV_DELAY_SECONDS": "soon"}, "delay_seconds"), ({"ARXIV_BATCH_SIZE": "0"}, "batch")],
+)
+def test_bad_configuration_exits_2(tmp_path: Path, env: dict[str, str], needle: str) -> None:
+    raw, out = make_raw(tmp_path)
+    args = [sys.executable, "-m", "pipeline", "enrich"]
+    args += ["--raw-dir", str(raw), "--out-dir", str(out)]
+    done = run_cli(args, **env)
+    assert done.returncode == 2
+    assert needle in done.stderr and "Traceback" not in done.stderr
+
+
+def _frames_without_fetch_times(out: Path) -> dict[str, pl.DataFrame]:
+    frames = {}
+    for name in CONTENT_TABLES:
+        frame = pl.read_parquet(out / f"{name}.parquet")
+        frames[name] = frame.drop("fetched_at", strict=False)
+    return frames
+
+
+@pytest.mark.slow
+def test_killed_runs_leave_readable_tables_and_converge(tmp_path: Path, standin: StandIn) -> None:
+    reference_raw, reference_out = make_raw(tmp_path / "reference")
+    args = cli("enrich", raw=reference_raw, out=reference_out, url=standin.url)
+    assert run_cli(args).returncode == 0
+    total_requests = len(standin.log)
+    reference = _frames_without_fetch_times(reference_out)
+
+    raw, out = make_raw(tmp_path / "killed")
+    for kill_after in (1, total_requests // 2, total_requests):
+        standin.clear_log()
+        proc = subprocess.Popen(
+            cli("enrich", raw=raw, out=out, url=standin.url, delay=0.3),
+            cwd=ROOT, env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while len(standin.log) < kill_after and proc.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if (out / "current").exists():  # earlier tables stay readable and mutually consistent
+            frames = {t.name: pl.read_parquet(out / f"{t.name}.parquet") for t in TABLES}
+            run_ids = set(frames["runs"].get_column("run_id"))
+            assert (out / "current").resolve().name in run_ids
+
+    final = run_cli(cli("enrich", raw=raw, out=out, url=standin.url))
+    assert final.returncode == 0, final.stderr
+    converged = _frames_without_fetch_times(out)
+    for name, frame in reference.items():
+        assert converged[name].equals(frame), name
+    statuses = pl.read_parquet(out / "runs.parquet").get_column("status").to_list()
+    assert statuses[-1] == "ok"

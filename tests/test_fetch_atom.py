@@ -1,0 +1,123 @@
+"""The Atom layer on genuine arXiv answers (both dialects) and on hostile or broken bodies."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pipeline.fetch.atom import MAX_ANSWER_BYTES, BadAnswer, feed_records, read_feed
+from pipeline.model import Author
+
+GENUINE = Path(__file__).parent / "fixtures" / "standin" / "genuine"
+FETCHED_AT = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
+
+
+def records_of(name: str):
+    feed = read_feed((GENUINE / name).read_bytes())
+    return feed_records(feed, FETCHED_AT, name)
+
+
+def test_old_dialect_wrapped_title_and_abstract_are_collapsed() -> None:
+    records, problems = records_of("idlist-2-entries-oldformat-2012.xml")
+    assert problems == []
+    assert [(r.arxiv_id, r.version) for r in records] == [("1205.1001", 1), ("1001.1001", 1)]
+    first = records[0]
+    assert first.title == (
+        "Membrane lateral structure: The influence of immobilized particles on domain size"
+    )
+    assert first.abstract.startswith("In experiments on model membranes, a formation of large")
+    assert "\n" not in first.abstract and "  " not in first.abstract
+    assert first.categories == ["cond-mat.soft", "physics.bio-ph"]
+    assert first.primary_category == "cond-mat.soft"
+    assert first.published == datetime(2012, 5, 4, 16, 23, 5, tzinfo=UTC)
+    assert first.fetched_at == FETCHED_AT
+    assert first.dois == [] and first.journal_ref is None and not first.withdrawn
+    # The old dialect wraps comments too; the wrap is layout, not content.
+    assert records[1].comment is not None and "Chromospheric Structure" in records[1].comment
+
+
+def test_new_dialect_with_doi_journal_ref_and_padded_author() -> None:
+    (record,), problems = records_of("idlist-1-entry-collaboration-author-newformat-2026.xml")
+    assert problems == []
+    assert (record.arxiv_id, record.version) == ("1207.7214", 2)
+    assert record.authors == [Author("The ATLAS Collaboration")]
+    assert record.dois == ["10.1016/j.physletb.2012.08.020"]
+    assert record.journal_ref == "Phys.Lett. B716 (2012) 1-29"
+    assert record.updated == datetime(2012, 8, 31, 19, 29, 54, tzinfo=UTC)
+    assert record.published == datetime(2012, 7, 31, 11, 59, 59, tzinfo=UTC)
+
+
+def test_old_style_ids_and_affiliations() -> None:
+    records, problems = records_of("search-10-entries-affiliation-oldstyle-ids-newformat-2025.xml")
+    assert problems == []
+    by_id = {r.arxiv_id: r for r in records}
+    assert len(by_id) == 10
+    stanford = by_id["cond-mat/0107042"]
+    assert stanford.authors and all(a.affiliations for a in stanford.authors)
+    assert "Stanford University" in stanford.authors[0].affiliations
+    assert by_id["hep-th/0505137"].version == 1
+
+
+def test_error_feed_is_recognised() -> None:
+    feed = read_feed((GENUINE / "error-start-not-integer-newformat-2026.xml").read_bytes())
+    assert feed.error == "start must be an integer"
+    assert feed_records(feed, FETCHED_AT, "x") == ([], [])
+
+
+def test_entry_without_id_is_a_problem_naming_file_and_line() -> None:
+    body = (GENUINE / "idlist-2-entries-oldformat-2012.xml").read_bytes()
+    body = body.replace(b"<id>http://arxiv.org/abs/1001.1001v1</id>", b"")
+    records, problems = feed_records(read_feed(body), FETCHED_AT, "arxiv/responses/a.xml.gz")
+    assert [r.arxiv_id for r in records] == ["1205.1001"]
+    (problem,) = problems
+    assert problem.kind == "bad_entry" and "no <id>" in problem.message
+    assert problem.source == "arxiv/responses/a.xml.gz" and problem.line == 47  # the second <entry>
+
+
+def test_withdrawn_comes_from_the_comment() -> None:
+    body = (GENUINE / "idlist-2-entries-oldformat-2012.xml").read_bytes()
+    body = body.replace(b"submitted to PCCP", b"This paper has been withdrawn by the author")
+    records, _ = feed_records(read_feed(body), FETCHED_AT, "x")
+    assert [r.withdrawn for r in records] == [True, False]
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE feed [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+]>
+<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>&lol3;</id></entry></feed>"""
+
+
+TRUNCATED = (GENUINE / "idlist-2-entries-oldformat-2012.xml").read_bytes()[:1500]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "retryable", "says"),
+    [
+        (BILLION_LAUGHS, "application/atom+xml", False, "DTD"),
+        (b"Rate exceeded.", "text/plain", True, "Rate exceeded"),
+        (b"<!DOCTYPE html><html><body>blocked</body></html>", "text/html", True, "HTML"),
+        (b"<html><body>oops</body></html>", None, True, "HTML"),
+        (TRUNCATED, None, True, "truncated"),
+        (b"", None, True, "empty"),
+        (b'{"json": true}', "application/json", True, "not XML"),
+        (b'<?xml version="1.0"?><rss><channel/></rss>', None, True, "not an Atom feed"),
+    ],
+)  # fmt: skip
+def test_bodies_that_are_not_feeds_are_refused(
+    body: bytes, content_type: str | None, retryable: bool, says: str
+) -> None:
+    with pytest.raises(BadAnswer) as caught:
+        read_feed(body, content_type)
+    assert caught.value.retryable is retryable
+    assert says in caught.value.reason
+
+
+def test_oversized_body_is_refused_before_parsing() -> None:
+    with pytest.raises(BadAnswer, match="larger than") as caught:
+        read_feed(b"<" + b" " * MAX_ANSWER_BYTES)
+    assert not caught.value.retryable
