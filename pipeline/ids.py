@@ -73,8 +73,9 @@ _NEW_ID_RE = re.compile(r"(?P<yymm>\d{4})\.(?P<number>\d+)", re.ASCII)
 _OLD_ID_RE = re.compile(
     r"(?P<archive>[a-z][a-z\-]*)(?:\.[a-z][a-z\-]*)?/(?P<yymm>\d{4})(?P<number>\d*)", _FLAGS
 )
-# arxiv-facts.md 4, Versions: v[1-9]\d*; 7 (normalising input): a v0 is dropped.
-_VERSION_RE = re.compile(r"v(?P<n>[1-9]\d*|0)", _FLAGS)
+# arxiv-facts.md 4, Versions: v[1-9]\d*; 7 (normalising input): a v0 is dropped. More
+# than six digits is no real version (and int() refuses thousands of digits).
+_VERSION_RE = re.compile(r"v(?P<n>[1-9]\d{0,5}|0)", _FLAGS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -187,7 +188,18 @@ def test_old_style_and_versioned_ids_round_trip(
         (Fault("slow", first_n=2, delay=0.6), {"read_timeout": 0.2}),
         (Fault("hang", first_n=2), {"read_timeout": 0.2}),
     ],
-    ids=lambda value: value.kind if isinstance(value, Fault) else "",
+    ids=[
+        "503",
+        "503-retry-after",
+        "429",
+        "rate-exceeded-200",
+        "empty-page",
+        "truncated",
+        "html",
+        "reset",
+        "slow",
+        "hang",
+    ],
 )
 def test_each_fault_kind_is_retried_until_a_good_answer(
     tmp_path: Path,
@@ -321,16 +333,38 @@ def test_each_batch_is_stored_before_the_next_is_asked(
     wanted = ids_of(standin_corpus, 4)
     settings = settings_for(tmp_path, standin.url, batch_size=2, read_timeout=5.0)
     standin.set_faults([Fault("hang", every_nth=2)])  # the second request hangs
-    with open_store(settings) as store:
-        worker = threading.Thread(target=fetch_papers, args=(wanted, settings, store, "r"))
-        worker.start()
-        while len(standin.log) < 2:
-            time.sleep(0.01)
-        with open_store(settings) as reader:  # what a killed run would leave behind
-            stored = set(reader.get_papers())
-        standin.stop()  # ends the hung answer; the run records the rest as failed
-        worker.join()
+    reports = []
+
+    def run() -> None:
+        with open_store(settings) as store:  # SQLite connections stay in their thread
+            reports.append(fetch_papers(wanted, settings, store, "run-1"))
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    deadline = time.monotonic() + 5
+    while len(standin.log) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with open_store(settings) as reader:  # what a run killed now would leave behind
+        stored = set(reader.get_papers())
+    standin.stop()  # ends the hung answer; the run records the rest as failed
+    worker.join()
     assert stored == set(wanted[:2])
+    assert [o.outcome for o in reports[0].outcomes] == ["found", "found", "failed", "failed"]
+
+
+def test_a_stale_paper_whose_refresh_fails_keeps_its_stored_copy(
+    tmp_path: Path, store: MetadataStore, standin: StandIn, standin_corpus: list[CorpusRecord]
+) -> None:
+    wanted = ids_of(standin_corpus, 2)
+    first = fetch_papers(wanted, settings_for(tmp_path, standin.url), store, "run-1")
+    standin.set_faults([Fault("503")])
+    stale = settings_for(tmp_path, standin.url, refresh_days=0)
+    report = fetch_papers(wanted, stale, store, "run-2")
+    assert len(standin.log) == 1 + 3  # the first run, then three tries
+    assert report.records == first.records
+    assert [(o.outcome, o.attempts) for o in report.outcomes] == [("found", 3)] * 2
+    assert all("refresh failed" in (o.reason or "") for o in report.outcomes)
+    assert [p.kind for p in report.problems] == ["refresh_failed"] * 2
 
 
 def test_offline_uses_only_the_store(
@@ -434,6 +468,20 @@ def test_many_titles_go_ten_to_a_request(
     assert_polite(standin.log)
 
 
+def test_a_failed_title_search_is_reported_and_not_stored(
+    tmp_path: Path, store: MetadataStore, standin: StandIn, standin_corpus: list[CorpusRecord]
+) -> None:
+    standin.set_faults([Fault("503", first_n=3)])
+    title = standin_corpus[0].title
+    settings = settings_for(tmp_path, standin.url)
+    found, report = search_titles([title], settings, store, "run-1")
+    assert found == {title: []} and len(standin.log) == 3
+    assert [(p.kind, "HTTP 503" in p.message) for p in report.problems] == [("search_failed", True)]
+    assert store.get_title_searches() == {}
+    again, _ = search_titles([title], settings, store, "run-2")  # asked again next time
+    assert [r.arxiv_id for r in again[title]][:1] == [standin_corpus[0].id]
+
+
 def test_offline_title_search_uses_only_stored_searches(
     tmp_path: Path, store: MetadataStore, standin: StandIn, standin_corpus: list[CorpusRecord]
 ) -> None:
@@ -484,11 +532,13 @@ class ScriptedServer:
     def __init__(self, scripts: list[Script]) -> None:
         self.scripts = scripts
         self.requests = 0
+        self.user_agents: list[str | None] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.requests += 1
+                server.user_agents.append(self.headers.get("User-Agent"))
                 server.scripts[min(server.requests, len(server.scripts)) - 1](self)
 
             def log_message(self, format: str, *args: object) -> None:
@@ -532,28 +582,41 @@ def test_hostile_answer_is_refused_once_and_recorded_as_failed(
     assert store.get_outcomes()["1207.7214"][0] == "failed"
 
 
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/api/query"
+@contextmanager
+def unconnectable_url(how: str) -> Iterator[str]:
+    """A local address where connecting fails: refused (closed port) or timing out (a
+    listener that never accepts and whose backlog is full, so further SYNs are dropped)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+        if how == "refused":
+            listener.close()
+            yield f"http://127.0.0.1:{port}/api/query"
+            return
+        listener.listen(0)
+        with socket.create_connection(("127.0.0.1", port)):  # fills the backlog
+            yield f"http://127.0.0.1:{port}/api/query"
 
 
-@pytest.mark.parametrize("call", ["fetch_papers", "search_titles"])
-def test_closed_port_is_reported_unreachable_within_seconds(
-    tmp_path: Path, store: MetadataStore, call: str
+@pytest.mark.parametrize(
+    ("call", "how"),
+    [("fetch_papers", "refused"), ("search_titles", "refused"), ("fetch_papers", "timeout")],
+)
+def test_unconnectable_arxiv_is_reported_unreachable_within_seconds(
+    tmp_path: Path, store: MetadataStore, call: str, how: str
 ) -> None:
-    # Production-sized budget: the short first check must not run the whole retry loop.
-    settings = settings_for(
-        tmp_path, closed_port_url(), connect_timeout=10.0, max_attempts=5, max_backoff_seconds=300
-    )
-    started = time.monotonic()
-    with pytest.raises(ArxivUnreachable, match="unreachable"):
-        if call == "fetch_papers":
-            fetch_papers(["1207.7214"], settings, store, "run-1")
-        else:
-            search_titles(["Attention Is All You Need"], settings, store, "run-1")
-    assert time.monotonic() - started < 5.0
+    with unconnectable_url(how) as url:
+        # Production-sized budget: the short first check must not run the whole retry loop.
+        settings = settings_for(
+            tmp_path, url, connect_timeout=10.0, max_attempts=5, max_backoff_seconds=300
+        )
+        started = time.monotonic()
+        with pytest.raises(ArxivUnreachable, match="unreachable"):
+            if call == "fetch_papers":
+                fetch_papers(["1207.7214"], settings, store, "run-1")
+            else:
+                search_titles(["Attention Is All You Need"], settings, store, "run-1")
+        assert time.monotonic() - started < 5.0
     assert store.get_outcomes() == {} and store.get_title_searches() == {}
 
 
@@ -575,3 +638,30 @@ def test_connection_lost_after_a_good_answer_is_retried_then_failed(
     assert "cannot connect" in (lost.reason or "")
     assert report.retries == 2
     assert set(store.get_papers()) == {"1207.7214"}
+    # arxiv-facts.md 1.5: a descriptive User-Agent with the contact address.
+    (agent,) = server.user_agents
+    assert agent is not None and agent.startswith("digest-enrich/")
+    assert agent.endswith("(+mailto:digest-tests@example.org)")
+
+
+def test_unusable_entries_are_reported_with_their_stored_answer(
+    tmp_path: Path, store: MetadataStore
+) -> None:
+    two = (GENUINE / "idlist-2-entries-oldformat-2012.xml").read_bytes()
+    no_id = two.replace(b"<id>http://arxiv.org/abs/1001.1001v1</id>", b"")
+    with ScriptedServer([lambda h: atom(h, no_id)]) as server:
+        settings = settings_for(tmp_path, server.url)
+        report = fetch_papers(["1205.1001", "1001.1001", "1207.7214"], settings, store, "r")
+    outcomes = [(o.outcome, o.attempts) for o in report.outcomes]
+    assert outcomes == [("found", 1), ("not_found", 2), ("not_found", 2)]
+    assert server.requests == 3  # the batch, then each missing ID alone once
+    bad_entries = [p for p in report.problems if p.kind == "bad_entry"]
+    assert len(bad_entries) == 3 and {p.line for p in bad_entries} == {47}
+    stored = {
+        path.relative_to(settings.raw_dir).as_posix() for path, _ in iter_responses(settings.paths)
+    }
+    assert {p.source for p in bad_entries} == stored
+    # The second look at 1207.7214 brought 1205.1001 again: named, not silently dropped.
+    unrequested = [p for p in report.problems if p.kind == "unrequested_entry"]
+    assert len(unrequested) == 2 and all("1205.1001" in p.message for p in unrequested)
+    assert set(store.get_papers()) == {"1205.1001"}

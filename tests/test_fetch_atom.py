@@ -66,14 +66,30 @@ def test_error_feed_is_recognised() -> None:
     assert feed_records(feed, FETCHED_AT, "x") == ([], [])
 
 
-def test_entry_without_id_is_a_problem_naming_file_and_line() -> None:
+@pytest.mark.parametrize(
+    ("old", "new", "says"),
+    [
+        (b"<id>http://arxiv.org/abs/1001.1001v1</id>", b"", "entry skipped: it has no <id>"),
+        (b"<id>http://arxiv.org/abs/1001.1001v1</id>", b"<id></id>", "it has no <id>"),
+        (b"<published>2010-01-06T22:12:29Z</published>", b"", "no <updated> or <published>"),
+        (b"<updated>2010-01-06T22:12:29Z</updated>", b"<updated>soon</updated>", "timestamp"),
+        (b"abs/1001.1001v1</id>", b"abs/1001.1001</id>", "not a versioned arXiv abs URL"),
+        (b"abs/1001.1001v1</id>", b"abs/1001.99999v1</id>", "no valid arXiv identifier"),
+    ],
+    ids=["no-id", "empty-id", "no-published", "bad-timestamp", "unversioned", "bad-id"],
+)
+def test_unusable_entry_is_a_problem_naming_file_and_line(
+    old: bytes, new: bytes, says: str
+) -> None:
     body = (GENUINE / "idlist-2-entries-oldformat-2012.xml").read_bytes()
-    body = body.replace(b"<id>http://arxiv.org/abs/1001.1001v1</id>", b"")
-    records, problems = feed_records(read_feed(body), FETCHED_AT, "arxiv/responses/a.xml.gz")
+    assert old in body
+    records, problems = feed_records(
+        read_feed(body.replace(old, new)), FETCHED_AT, "arxiv/responses/a.xml.gz"
+    )
     assert [r.arxiv_id for r in records] == ["1205.1001"]
     (problem,) = problems
-    assert problem.kind == "bad_entry" and "no <id>" in problem.message
-    assert problem.source == "arxiv/responses/a.xml.gz" and problem.line == 47  # the second <entry>
+    assert problem.kind == "bad_entry" and says in problem.message
+    assert problem.source == "arxiv/responses/a.xml.gz" and problem.line == 47  # 2nd <entry>
 
 
 def test_withdrawn_comes_from_the_comment() -> None:

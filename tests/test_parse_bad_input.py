@@ -161,6 +161,19 @@ def test_invalid_json_falls_back_to_a_text_scan(tmp_path: Path) -> None:
     assert [(e.arxiv_id, e.layout) for e in parsed.entries] == [("2401.00001", "generic")]
 
 
+def test_json_too_deep_or_with_a_huge_number_is_reported(tmp_path: Path) -> None:
+    deep = parse_bytes(tmp_path, "deep.json", "[" * 100_000 + "]" * 100_000)
+    huge = parse_bytes(tmp_path, "huge.json", '[{"paper": {"id": ' + "9" * 5000 + "}}]")
+    assert kinds(deep)[0] == kinds(huge)[0] == "invalid_json"
+    assert "too deeply" in deep.problems[0].message and "digits" in huge.problems[0].message
+    # Deep, but not too deep to read: reported as a bad item, without recursing again.
+    nested = "[" * 900 + "]" * 900
+    text = f'{{"date": {nested}, "data": [{nested}, {{"paper": {{"id": {nested}}}}}]}}'
+    odd = parse_bytes(tmp_path, "nested.json", text)
+    assert kinds(odd) == ["bad_item", "invalid_id"]
+    assert odd.entries[0].warnings[0] == "paper.id is a list, not a string"
+
+
 def test_truncated_hf_dump_reports_invalid_json_and_no_entries(tmp_path: Path) -> None:
     data = (SAMPLES / "2024-05-29.json").read_bytes()[:3000]
     parsed = parse_bytes(tmp_path, "2024-05-29.json", data)
@@ -351,3 +364,37 @@ def test_missing_or_empty_digests_folder(tmp_path: Path) -> None:
     (tmp_path / "digests").mkdir()
     [empty] = parse_all(tmp_path)
     assert kinds(empty) == ["no_digests"]
+
+
+# --- pathological lines ---------------------------------------------------------------
+
+BLANKS = " " * 200_000  # quadratic backtracking over this would take many minutes
+
+
+ARXIV_LINK = "https://arxiv.org/abs/2401.00001"
+# name -> (text, IDs of the entries expected)
+PATHOLOGICAL = {
+    "heading.md": (
+        f"## Title{BLANKS}x\n[中]({BLANKS}\n## T\n[x]({ARXIV_LINK})\n",
+        [None, "2401.00001"],
+    ),
+    "fields.md": (
+        f"### 1. 题\n**原文标题：**{BLANKS}x\n**{BLANKS}\n**论文链接：** [a]({BLANKS}b\n",
+        [None],
+    ),
+    "table.md": (
+        f"| a | [b]({ARXIV_LINK}) |\n{BLANKS}-\n[x]({BLANKS}u{BLANKS}\n",
+        ["2401.00001"],
+    ),
+    "refs.txt": (
+        f"arXiv:{'a' * 200_000} arXiv:hep-th{BLANKS}/9901001 arXiv:2401.00001v{'9' * 5000}\n",
+        [None],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PATHOLOGICAL))
+def test_pathological_lines_are_read_in_linear_time(tmp_path: Path, name: str) -> None:
+    text, arxiv_ids = PATHOLOGICAL[name]
+    parsed = parse_bytes(tmp_path, name, text)
+    assert [e.arxiv_id for e in parsed.entries] == arxiv_ids

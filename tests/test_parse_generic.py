@@ -24,7 +24,7 @@ TABLE = """# Reading group
 | # | Title | Link | Date |
 |---|-------|------|------|
 | 1 | Attention Is All You Need | [arXiv](https://arxiv.org/abs/1706.03762v7) | 2017-06-12 |
-| 2 | **BERT**: Pre-training of Deep Bidirectional Transformers | https://arxiv.org/pdf/1810.04805v2.pdf | 2018 |
+| 2 | **BERT**: Pre-training of Deep Bidirectional Transformers | arxiv.org/pdf/1810.04805v2.pdf | |
 | 3 | 旧论文 | arXiv:hep-th/9711200v3 | 1997 |
 | 4 | Attention Is All You Need | [HF](https://huggingface.co/papers/1706.03762) | again |
 """
@@ -40,7 +40,7 @@ def test_markdown_table_of_versioned_links_takes_the_title_column(tmp_path: Path
         # The same paper in another row stays a separate entry (a duplicate in the digest).
         (8, "1706.03762", None, "Attention Is All You Need", None),
     ]
-    assert parsed.entries[1].link == "https://arxiv.org/pdf/1810.04805v2.pdf"
+    assert parsed.entries[1].link == "arxiv.org/pdf/1810.04805v2.pdf"
     assert parsed.problems == []
 
 

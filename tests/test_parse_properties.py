@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from pipeline.ids import is_valid_id
 from pipeline.model import ParsedDigest
-from pipeline.parse import parse_digest
+from pipeline.parse import entries_frame, parse_digest
 from pipeline.parse.pyliteral import read_python_literal
 
 SUFFIXES = st.sampled_from([".md", ".markdown", ".txt", ".json"])
@@ -40,6 +40,7 @@ def assert_consistent(parsed: ParsedDigest, source: str) -> None:
         assert (problem.stage, problem.source) == ("parse", source)
     if parsed.layout is None:
         assert parsed.entries == [] and parsed.problems
+    assert entries_frame([parsed]).height == len(parsed.entries)
 
 
 @FILE_EXAMPLES
@@ -57,6 +58,10 @@ def test_parse_digest_never_raises_on_bytes(tmp_path: Path, data: bytes, suffix:
 @given(text=TEXTS, suffix=SUFFIXES)
 @example(text="## T\n[x](https://arxiv.org/abs/2408.1234x)\n", suffix=".md")
 @example(text="[\"{'paper': {'id': 1}}\", 3]", suffix=".json")
+@example(
+    text='[{"paper": {"id": "\\ud800", "title": "\\udfff", "authors": [{"name": "\\ud83d"}]}}]',
+    suffix=".json",
+)
 def test_parse_digest_never_raises_on_text(tmp_path: Path, text: str, suffix: str) -> None:
     path = tmp_path / "digests" / f"random{suffix}"
     path.parent.mkdir(exist_ok=True)
@@ -92,8 +97,9 @@ def outcome(read: object, text: str) -> object:
 
 
 LITERAL_FRAGMENTS = st.sampled_from(
-    ["'", '"', "\\", "x41", "u", "True", "{", "}", ": ", ", ", "[", "]", "1", "NaN", "b", " "]
-)
+    ["'", '"', "\\", "x41", "u", "d83d", "n", "True", "true", "None", "NaN", "{", "}", ": ",
+     ", ", "[", "]", "(", "1", "e5", ".", "-", "b", " ", "\n", "\x00", "\t"]
+)  # fmt: skip
 
 
 # Python itself warns about unknown escapes such as \/ while reading them.

@@ -644,4 +644,4 @@ def test_every_mismatch_kind_and_threshold_is_documented() -> None:
     for name in dir(rules):
         if name.isupper():
             value = getattr(rules, name)
-            assert f"`{name}`" in doc and f"{value:g}" in doc, name
+            assert f"`{name}` = {value:g}" in doc, name

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.reconcile import normalize_title, title_similarity
-from pipeline.reconcile.titles import compare_titles, titles_related
+from pipeline.reconcile.titles import compare_titles, has_words, titles_related
 
 ARXIV_TITLE = "Attention Is All You Need"
 
@@ -148,3 +148,9 @@ def test_similarity_is_symmetric_and_bounded(a: str, b: str) -> None:
     assert 0 <= score <= 100
     assert score == title_similarity(b, a)
     assert title_similarity(a, a) == 100
+
+
+@given(_titled)
+def test_has_words_says_whether_anything_is_left_to_compare(text: str) -> None:
+    assert has_words(text) == bool(normalize_title(text))
+    assert not has_words("???") and not has_words("\\emph{ }") and has_words("中文标题")

@@ -131,13 +131,13 @@ def _to_record(result: arxiv.Result, fetched_at: datetime) -> PaperRecord | str:
     """The `PaperRecord` for one entry, or why the entry cannot be one."""
     match = _ABS_URL.match(result.entry_id.strip())
     if match is None:
-        return f"entry id {result.entry_id!r} is not a versioned arXiv abs URL"
+        return "its id is not a versioned arXiv abs URL"
     arxiv_id = match["id"]
     if not is_valid_id(arxiv_id):
-        return f"entry id {result.entry_id!r} does not hold a valid arXiv identifier"
+        return "its id holds no valid arXiv identifier"
     primary = result.primary_category.strip() or (result.categories or [""])[0].strip()
     if not primary:
-        return f"entry {arxiv_id} has no category"
+        return "it has no category"
     comment = _collapse(result.comment) or None
     return PaperRecord(
         arxiv_id=arxiv_id,
@@ -160,7 +160,7 @@ def _to_record(result: arxiv.Result, fetched_at: datetime) -> PaperRecord | str:
     )
 
 
-def _entry_record(entry: etree._Element, fetched_at: datetime) -> PaperRecord | str:
+def _entry_record(entry: etree._Element, entry_id: str, fetched_at: datetime) -> PaperRecord | str:
     """The record for one <entry>, or why there is none."""
     try:
         # arxiv._feed returns None for an entry without <id>, <updated> or <published>.
@@ -168,11 +168,7 @@ def _entry_record(entry: etree._Element, fetched_at: datetime) -> PaperRecord | 
     except ValueError as exc:
         return f"a timestamp does not parse ({exc})"
     if result is None:
-        return (
-            "it has no <updated> or <published>"
-            if entry.find("atom:id", _NS) is not None
-            else "it has no <id>"
-        )
+        return "it has no <updated> or <published>" if entry_id else "it has no <id>"
     return _to_record(result, fetched_at)
 
 
@@ -190,7 +186,7 @@ def feed_records(
         entry_id = _collapse(entry.findtext("atom:id", "", _NS))
         if _ERROR_ENTRY_ID in entry_id:
             continue  # the feed-level error, which the caller acts on
-        mapped = _entry_record(entry, fetched_at)
+        mapped = _entry_record(entry, entry_id, fetched_at)
         if isinstance(mapped, PaperRecord):
             records.append(mapped)
             continue

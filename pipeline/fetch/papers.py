@@ -50,17 +50,15 @@ def fetch_papers(
     to_ask = [i for i in wanted if i not in decided]
     if to_ask:
         with ArxivSession(settings) as session:
-            fetcher = _IdFetcher(session, settings, store, run_id, stale)
             batch_size = min(settings.batch_size, MAX_RESULTS_PER_CALL)
+            fetcher = _IdFetcher(session, settings, store, run_id, stale, batch_size)
             show = progress and sys.stderr.isatty()
             with tqdm(total=len(to_ask), unit="ID", desc="arXiv", disable=not show) as bar:
-                try:
-                    for start in range(0, len(to_ask), batch_size):
-                        batch = to_ask[start : start + batch_size]
-                        fetcher.ask(batch, second_look=False)
-                        bar.update(len(batch))
-                finally:
-                    report.requests, report.retries = session.requests, session.retries
+                for start in range(0, len(to_ask), batch_size):
+                    batch = to_ask[start : start + batch_size]
+                    fetcher.ask(batch, second_look=False)
+                    bar.update(len(batch))
+            report.requests, report.retries = session.requests, session.retries
             decided |= fetcher.outcomes
             report.records |= fetcher.records
             report.problems += fetcher.problems
@@ -119,8 +117,10 @@ class _IdFetcher:
         store: MetadataStore,
         run_id: str,
         stale: dict[str, PaperRecord],
+        batch_size: int,
     ) -> None:
         self.session = session
+        self.batch_size = batch_size
         self.settings = settings
         self.store = store
         self.run_id = run_id
@@ -135,7 +135,7 @@ class _IdFetcher:
         params = {
             "id_list": ",".join(ids),
             "start": "0",
-            "max_results": str(min(self.settings.batch_size, MAX_RESULTS_PER_CALL)),
+            "max_results": str(self.batch_size),  # arxiv-facts.md 1.1: else cut to 10
         }
         # arxiv-facts.md 1.5: an empty page can be a glitch. With several IDs that is far
         # likelier than none of them existing, so it is retried within the budget; a single

@@ -58,6 +58,7 @@ def search_titles(
 
     Stored searches younger than refresh_days are reused; with `settings.offline` only
     they are. Raises `ArxivUnreachable` when the first request cannot connect at all.
+    `run_id` mirrors fetch_papers; searches are stored by phrase, not per run.
     """
     started = time.monotonic()
     report = FetchReport()
@@ -78,12 +79,10 @@ def search_titles(
             )
     elif to_search:
         with ArxivSession(settings) as session:
-            try:
-                for start in range(0, len(to_search), TITLES_PER_REQUEST):
-                    chunk = to_search[start : start + TITLES_PER_REQUEST]
-                    searched |= _search(session, settings, store, chunk, report)
-            finally:
-                report.requests, report.retries = session.requests, session.retries
+            for start in range(0, len(to_search), TITLES_PER_REQUEST):
+                chunk = to_search[start : start + TITLES_PER_REQUEST]
+                searched |= _search(session, settings, store, chunk, report)
+            report.requests, report.retries = session.requests, session.retries
     stored = store.get_papers({i for p in unique for i in searched.get(p, [])})
     candidates = {
         title: [stored[i] for i in searched.get(phrase, []) if i in stored]

@@ -34,9 +34,10 @@ from pipeline.store import save_response, utc_now
 
 # arxiv-facts.md 1.3: ~700 IDs over GET gave HTTP 414 while POST worked; stay well below.
 MAX_GET_URL_CHARS = 2000
-# The first request of a session only gets a short connection check, so that a machine
-# without network learns it in seconds rather than after a full retry budget.
-PROBE_CONNECT_TIMEOUT = 2.0
+# The first request of a session only gets a short connection check (two tries of at most
+# 1.5 s, 0.5 s apart), so a machine without network learns it in seconds, not after the
+# whole retry budget.
+PROBE_CONNECT_TIMEOUT = 1.5
 PROBE_TRIES = 2
 PROBE_PAUSE = 0.5
 # Backoff base in multiples of the request delay. arxiv-facts.md 7: after a 429, 503 or
@@ -77,18 +78,20 @@ def _user_agent(contact: str) -> str:
 
 
 class PolitenessGate:
-    """One request at a time, starts at least `delay` apart, across every thread.
+    """One request at a time, at least `delay` apart, across every thread of the process.
 
     arxiv-facts.md 1.2: one request every 3 s over one connection, counted across everything
-    we run. The lock is held for the whole exchange, so never two requests are in flight;
-    spacing is measured from the start of one request to the start of the next. A backoff
-    pauses the gate itself, so a 429 slows down every caller, not only the one that got it.
+    we run. The lock is held for the whole exchange, so never two requests are in flight.
+    The delay is counted from the end of the previous exchange: arXiv received that request
+    before it answered, so its arrivals are at least `delay` apart whatever the latency
+    (counting from our start would let a slow-to-arrive request and a quick one land closer).
+    A backoff pauses the gate itself, so a 429 slows down every caller, not just its own.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # held for a whole exchange
         self._pause_lock = threading.Lock()  # guards _not_before only
-        self._last_start: float | None = None
+        self._last_end: float | None = None
         self._not_before = 0.0
 
     def pause(self, seconds: float) -> None:
@@ -97,18 +100,30 @@ class PolitenessGate:
             self._not_before = max(self._not_before, time.monotonic() + seconds)
 
     def _earliest_start(self, delay: float) -> float:
-        if self._last_start is None:
+        if self._last_end is None:
             return self._not_before
-        return max(self._not_before, self._last_start + delay)
+        return max(self._not_before, self._last_end + delay)
 
     @contextmanager
-    def turn(self, delay: float) -> Iterator[None]:
+    def turn(self, delay: float) -> Iterator[Turn]:
         """Hold the gate for one exchange, starting no earlier than the rules allow."""
         with self._lock:
             while (wait := self._earliest_start(delay) - time.monotonic()) > 0:
                 time.sleep(wait)
-            self._last_start = time.monotonic()
-            yield
+            turn = Turn()
+            try:
+                yield turn
+            finally:
+                if turn.reached_server:
+                    self._last_end = time.monotonic()
+
+
+@dataclass
+class Turn:
+    """One exchange through the gate. A connection that was never made sent nothing, so
+    it does not count for the spacing (this keeps the unreachable check short)."""
+
+    reached_server: bool = True
 
 
 GATE = PolitenessGate()
@@ -265,15 +280,17 @@ class ArxivSession:
             timeout=timeout,
         )
         self.requests += 1
-        with GATE.turn(self.settings.delay_seconds):
+        with GATE.turn(self.settings.delay_seconds) as turn:
             try:
                 response = self._client.send(request, stream=True)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                turn.reached_server = False
                 self._connection_failed(exc, attempt)
                 raise BadAnswer(
                     f"cannot connect ({exc or type(exc).__name__})", retryable=True
                 ) from exc
             except httpx.UnsupportedProtocol as exc:
+                turn.reached_server = False
                 raise ArxivUnreachable(f"cannot use {self.settings.api_url}: {exc}") from exc
             except httpx.TimeoutException as exc:
                 self._connected = True

@@ -43,6 +43,10 @@ __all__ = [
 SUPPORTED_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".json"})
 HEADER_MAX_LINES = 30  # a digest's date, when its text gives one, is near the top
 _STARTS_LIKE_JSON_RE = re.compile(r"\s*[\[{]")
+_NOT_A_DIGEST = (
+    "JSON, but not a Hugging Face daily-papers dump (no items with paper.id or paper.title); "
+    "read as plain text instead"
+)
 
 
 def parse_all(raw_dir: Path) -> list[ParsedDigest]:
@@ -55,18 +59,17 @@ def parse_all(raw_dir: Path) -> list[ParsedDigest]:
     if not digests_dir.is_dir():
         message = f"no digests folder at {digests_dir}"
         return [_placeholder(DIGESTS_SUBDIR, "missing_folder", message)]
-    walk_problems: list[ParsedDigest] = []
+    results: list[ParsedDigest] = []  # unreadable folders first, then one per file
     files: list[Path] = []
 
     def report_walk_error(error: OSError) -> None:
         where = _source(Path(error.filename or digests_dir), raw_dir)
-        walk_problems.append(_placeholder(where, "unreadable", f"cannot list: {error.strerror}"))
+        results.append(_placeholder(where, "unreadable", f"cannot list: {error.strerror}"))
 
     for folder, _, names in os.walk(digests_dir, onerror=report_walk_error):
         files.extend(Path(folder, name) for name in names)
-    if not files and not walk_problems:
+    if not files and not results:
         return [_placeholder(DIGESTS_SUBDIR, "no_digests", f"{digests_dir} holds no files")]
-    results = walk_problems
     for path in files:
         if path.suffix.lower() in SUPPORTED_SUFFIXES:
             results.append(parse_digest(path, raw_dir))
@@ -137,12 +140,6 @@ def _parse_layout(doc: TextDoc, suffix: str) -> tuple[LayoutResult, date | None]
     result = parse_newsletter(doc) or parse_heading_link(doc) or parse_generic(doc)
     header = doc.lines[: min(result.header_end, HEADER_MAX_LINES)]
     return result, first_date("\n".join(header))
-
-
-_NOT_A_DIGEST = (
-    "JSON, but not a Hugging Face daily-papers dump (no items with paper.id or paper.title); "
-    "read as plain text instead"
-)
 
 
 def _apply_date(result: LayoutResult, digest_date: date | None) -> date | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from itertools import accumulate
 
 from pipeline.ids import ArxivRef
@@ -15,30 +16,31 @@ STAGE = "parse"
 _ARXIV_HOST_RE = re.compile(r"(?:^|[/.])arxiv\.org/", re.IGNORECASE)
 
 
-@dataclass
 class TextDoc:
-    """A decoded digest: its source path (relative to the raw folder), text and lines."""
+    """A decoded digest: its source path (relative to the raw folder), text and lines.
 
-    source: str
-    text: str
-    lines: list[str] = field(init=False)
-    _line_starts: list[int] | None = field(default=None, init=False, repr=False)
+    Lines and their offsets are worked out on first use: a JSON dump never needs them.
+    """
 
-    def __post_init__(self) -> None:
-        self.lines = self.text.split("\n")
+    def __init__(self, source: str, text: str) -> None:
+        self.source = source
+        self.text = text
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return self.text.split("\n")
 
     def line_index(self, offset: int) -> int:
         """0-based index of the line holding character `offset` of the text."""
-        return bisect_right(self._starts(), offset) - 1
+        return bisect_right(self._line_starts, offset) - 1
 
     def line_start(self, index: int) -> int:
         """Offset in the text where line `index` (0-based) begins."""
-        return self._starts()[index]
+        return self._line_starts[index]
 
-    def _starts(self) -> list[int]:
-        if self._line_starts is None:
-            self._line_starts = [0, *accumulate(len(line) + 1 for line in self.lines[:-1])]
-        return self._line_starts
+    @cached_property
+    def _line_starts(self) -> list[int]:
+        return [0, *accumulate(len(line) + 1 for line in self.lines[:-1])]
 
 
 @dataclass(frozen=True)

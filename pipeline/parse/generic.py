@@ -42,7 +42,7 @@ _WORD_RE = re.compile(r"[^\W\d_]+")  # runs of letters, any script
 _TITLE_COLUMNS = frozenset(
     {"title", "paper", "paper title", "name", "标题", "论文", "题目", "论文标题"}
 )
-_TABLE_SEPARATOR_RE = re.compile(r"\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*")
+_SEPARATOR_ROW_CHARACTERS = frozenset("|:- \t")  # |---|:--:|
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+")
 _LIST_MARKER_RE = re.compile(r"\s*(?:[-*+>]|\d+[.)、])\s+")
 _EDGE_PUNCTUATION = " \t-–—:：|*_>#()（）[]{}.,;，。；、!?！？\"'`"
@@ -142,17 +142,19 @@ class _TableTitles:
         first = row_index
         while first > 0 and _is_row(self._lines[first - 1]):
             first -= 1
-        has_header = first + 1 < len(self._lines) and _TABLE_SEPARATOR_RE.fullmatch(
-            self._lines[first + 1]
-        )
+        has_header = first + 1 < len(self._lines) and _is_separator_row(self._lines[first + 1])
         if not has_header or first == row_index:
             return None
-        header = [collapse(_visible(cell)).lower() for cell in _cells(self._lines[first])]
+        header = [_visible(cell).lower() for cell in _cells(self._lines[first])]
         return next((i for i, name in enumerate(header) if name in _TITLE_COLUMNS), None)
 
 
 def _is_row(line: str) -> bool:
     return line.lstrip().startswith("|")
+
+
+def _is_separator_row(line: str) -> bool:
+    return "-" in line and set(line) <= _SEPARATOR_ROW_CHARACTERS
 
 
 def _cells(line: str) -> list[str]:

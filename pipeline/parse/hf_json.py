@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import json
+import re
+import reprlib
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -19,6 +21,7 @@ from pipeline.parse.markdown import collapse, first_date
 from pipeline.parse.pyliteral import read_python_literal
 
 LAYOUT = "hf_json"
+_LONE_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 # What reading a Python-repr item can raise on bad input (literal_eval's own list).
 _LITERAL_ERRORS = (ValueError, SyntaxError, TypeError, MemoryError, RecursionError)
 
@@ -44,6 +47,8 @@ def read_json(text: str) -> JsonRead:
     except json.JSONDecodeError as error:
         where = f"line {error.lineno}, column {error.colno}"
         return JsonRead(error=f"{error.msg} ({where})", error_line=error.lineno)
+    except ValueError as error:  # an integer of thousands of digits
+        return JsonRead(error=str(error))
     except RecursionError:
         return JsonRead(error="nested too deeply to read")
 
@@ -54,7 +59,8 @@ def as_hf_dump(value: Any) -> HfDump | None:
     items = value
     if isinstance(value, dict) and isinstance(value.get("data"), list):
         items = value["data"]
-        wrapper_date = first_date(str(value.get("date") or ""))
+        date_text = value.get("date")
+        wrapper_date = first_date(date_text) if isinstance(date_text, str) else None
         count = value.get("count") if isinstance(value.get("count"), int) else None
     if not isinstance(items, list):
         return None
@@ -111,15 +117,14 @@ def _paper_of(item: Any) -> dict[str, Any] | None:
 def _fill_entry(
     entry: DigestEntry, paper: dict[str, Any], item: dict[str, Any], problems: list[Problem]
 ) -> None:
-    title = paper.get("title")
-    if isinstance(title, str):
+    title = _text(paper.get("title"))
+    if title is not None:
         entry.title_raw, entry.title = title, collapse(title)
-    summary = paper.get("summary")
-    if isinstance(summary, str):
-        entry.abstract = summary
+    entry.abstract = _text(paper.get("summary"))
     authors = paper.get("authors")
     if isinstance(authors, list):
-        entry.authors = [a["name"] for a in authors if isinstance(a, dict) and _is_name(a)]
+        names = [_text(author.get("name")) for author in authors if isinstance(author, dict)]
+        entry.authors = [name for name in names if name and name.strip()]
     if item is not paper and isinstance(item.get("publishedAt"), str):
         # The item's own publishedAt is the day it was listed; paper.publishedAt is arXiv's.
         entry.digest_date = first_date(item["publishedAt"])
@@ -127,17 +132,24 @@ def _fill_entry(
     if paper_id is None or paper_id == "":
         mark_missing(entry, "paper has no id", problems, "missing_id")
         return
-    id_text = paper_id if isinstance(paper_id, str) else str(paper_id)
-    if not isinstance(paper_id, str):
+    id_text = _text(paper_id)
+    if id_text is None:
+        # A number may still be an ID (its trailing zeros are lost); anything else is not.
+        id_text = str(paper_id) if isinstance(paper_id, int | float) else _brief(paper_id)
         entry.warnings.append(f"paper.id is a {type(paper_id).__name__}, not a string")
     attach_refs(entry, [parse_ref(id_text)], problems)
 
 
-def _is_name(author: dict[str, Any]) -> bool:
-    name = author.get("name")
-    return isinstance(name, str) and bool(name.strip())
+def _text(value: Any) -> str | None:
+    """A string field, storable as UTF-8: a lone surrogate (a \\ud800 escape in the JSON)
+    becomes U+FFFD. None for anything that is not a string."""
+    if not isinstance(value, str):
+        return None
+    if value.isascii() or _LONE_SURROGATE_RE.search(value) is None:
+        return value
+    return _LONE_SURROGATE_RE.sub("\ufffd", value)
 
 
 def _brief(item: Any) -> str:
-    text = repr(item)
-    return text if len(text) <= 80 else text[:77] + "..."
+    """A short repr for messages; reprlib also stops at depth, where repr could recurse."""
+    return reprlib.repr(item)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from datetime import date
 
-# ATX heading; a closing run of #s only counts after a space, so `## C#` keeps its #.
-_HEADING_RE = re.compile(r"(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*")
+_HEADING_RE = re.compile(r"(#{1,6})[ \t]+(.*)")
 # [text](url "title"): text without nested brackets, url without spaces or parentheses.
-MD_LINK_RE = re.compile(r"\[([^\[\]\n]*)\]\(\s*<?([^()\s<>]*)>?(?:\s+\"[^\"\n]*\")?\s*\)")
+# Possessive quantifiers (*+): blank runs inside the parentheses must not be re-split
+# on failure, which would take quadratic time on a long one.
+MD_LINK_RE = re.compile(r'\[([^\[\]\n]*)\]\(\s*+<?([^()\s<>]*+)>?(?:\s++"[^"\n]*+")?\s*+\)')
 # A line that is nothing but one link; the text may itself hold brackets.
-LINK_LINE_RE = re.compile(r"\s*\[(?P<text>.*)\]\(\s*<?(?P<url>[^()\s<>]*)>?\s*\)\s*")
+LINK_LINE_RE = re.compile(r"\s*\[(?P<text>.*)\]\(\s*+<?(?P<url>[^()\s<>]*+)>?\s*+\)\s*")
 THEMATIC_BREAK_RE = re.compile(
     r"\s{0,3}(?:-[ \t]*){3,}|\s{0,3}(?:\*[ \t]*){3,}|\s{0,3}(?:_[ \t]*){3,}"
 )
@@ -28,9 +29,15 @@ def heading(line: str) -> tuple[int, str] | None:
     if not line.startswith("#"):
         return None
     match = _HEADING_RE.fullmatch(line)
-    if match is None or not match[2]:
+    if match is None:
         return None
-    return len(match[1]), match[2]
+    # Trailing #s close the heading only after a space, so `## C#` keeps its #. Done
+    # with string methods: a pattern for it backtracks quadratically on long blank runs.
+    text = match[2].rstrip()
+    without_closing = text.rstrip("#")
+    if without_closing != text and (not without_closing or without_closing[-1] in " \t"):
+        text = without_closing.rstrip()
+    return (len(match[1]), text) if text else None
 
 
 def collapse(text: str) -> str:

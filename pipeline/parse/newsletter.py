@@ -27,9 +27,10 @@ from pipeline.parse.document import (
 from pipeline.parse.markdown import collapse, has_cjk, heading
 
 LAYOUT = "newsletter"
-_FIELD_RE = re.compile(
-    r"[ \t]*\*\*[ \t]*(?P<label>[^*\n]+?)[ \t]*[：:]?[ \t]*\*\*[ \t]*[：:]?[ \t]*(?P<value>.*)"
-)
+# **label：** value (or **label**：value). Spaces and colons around the label are
+# trimmed in code: optional runs next to each other in a pattern backtrack quadratically.
+_FIELD_RE = re.compile(r"[ \t]*\*\*(?P<label>[^*\n]*)\*\*(?P<value>.*)")
+_LABEL_TRIM = " \t：:"
 _FIELD_KINDS = {
     "原文标题": "title",
     "英文标题": "title",
@@ -43,7 +44,7 @@ _FIELD_KINDS = {
 }
 # The field that marks the layout: an English title under a translated heading.
 _TITLE_FIELD_RE = re.compile(
-    r"^[ \t]*\*\*[ \t]*(?:原文标题|英文标题|original title)[ \t]*[：:]?[ \t]*\*\*",
+    r"^[ \t]*\*\*[ \t]*(?:原文标题|英文标题|original title)[ \t]*[：:]?\*\*",
     re.MULTILINE | re.IGNORECASE,
 )
 _NUMBER_RE = re.compile(r"\d+[ \t]*[.、．)）][ \t]*")
@@ -104,12 +105,12 @@ def _fields(lines: list[str], block: Block) -> dict[str, _Field]:
     for index in range(block.body_start, block.body_end):
         line = lines[index]
         match = _FIELD_RE.fullmatch(line) if "**" in line[:8] else None
-        kind = _FIELD_KINDS.get(match["label"].lower()) if match else None
+        kind = _FIELD_KINDS.get(match["label"].strip(_LABEL_TRIM).lower()) if match else None
         if match is None or kind is None:
             if current is not None:
                 current.value.append(line)
             continue
-        current = _Field(index + 1, [match["value"]])
+        current = _Field(index + 1, [match["value"].lstrip(_LABEL_TRIM)])
         fields.setdefault(kind, current)  # a repeated field: the first one counts
     return fields
 

@@ -17,7 +17,13 @@ from pipeline.reconcile.authors import AuthorComparison, compare_authors
 from pipeline.reconcile.entries import EntryView
 from pipeline.reconcile.mismatches import date_impossible, mismatch
 from pipeline.reconcile.rules import LINK_RELATED_SIMILARITY, NEAR_SIMILARITY, WORDS_SIMILARITY
-from pipeline.reconcile.titles import TitleComparison, compare_titles, titles_related
+from pipeline.reconcile.titles import (
+    TitleComparison,
+    compare_titles,
+    title_similarity,
+    titles_equal,
+    titles_related,
+)
 
 # Unresolved reasons with these prefixes wait on arXiv, not on the digest: a re-run retries.
 FETCH_FAILED = "fetch failed"
@@ -130,6 +136,17 @@ class Judgement:
 def judge_candidate(entry: EntryView, record: PaperRecord) -> Judgement:
     """Apply the acceptance rules to one candidate (entry.title is not None here)."""
     assert entry.title is not None
+    score = title_similarity(entry.title, record.title)
+    if entry.digest_date is not None and date_impossible(entry.digest_date, record):
+        why = (
+            f"v1 {record.published.date().isoformat()} is after the digest's date "
+            f"{entry.digest_date.isoformat()}"
+        )
+        return Judgement(record, score, False, (0, 0), why)
+    if score < WORDS_SIMILARITY and not titles_equal(entry.title, record.title):
+        # No rule accepts it, whatever the word diff would say: skip the diff.
+        why = f"title similarity {score:.1f} below {WORDS_SIMILARITY:g}"
+        return Judgement(record, score, False, (0, 0), why)
     cmp = compare_titles(entry.title, record.title)
     authors = _authors(entry, record)
     agree = authors is not None and authors.agree
@@ -138,12 +155,6 @@ def judge_candidate(entry: EntryView, record: PaperRecord) -> Judgement:
     def verdict(passes: bool, why: str) -> Judgement:
         return Judgement(record, cmp.score, passes, rank, why)
 
-    if entry.digest_date is not None and date_impossible(entry.digest_date, record):
-        return verdict(
-            False,
-            f"v1 {record.published.date().isoformat()} is after the digest's date "
-            f"{entry.digest_date.isoformat()}",
-        )
     author_note = (
         "" if authors is None else f"; authors {authors.matched} of {authors.digest_count} found"
     )
@@ -156,8 +167,6 @@ def judge_candidate(entry: EntryView, record: PaperRecord) -> Judgement:
             return verdict(True, f"spelling differs ({cmp.detail}), date consistent")
         missing = "authors disagree" if authors is not None else "no authors or date to confirm"
         return verdict(False, f"spelling differs ({cmp.detail}), {missing}{author_note}")
-    if cmp.score < WORDS_SIMILARITY:
-        return verdict(False, f"title similarity {cmp.score:.1f} below {WORDS_SIMILARITY:g}")
     if agree:
         return verdict(True, f"{cmp.verdict} differ ({cmp.detail}), authors agree{author_note}")
     missing = "authors disagree" if authors is not None else "the digest lists no authors"

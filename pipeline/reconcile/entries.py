@@ -7,7 +7,7 @@ from datetime import date
 
 import polars as pl
 
-from pipeline.reconcile.titles import normalize_title
+from pipeline.reconcile.titles import has_words
 
 REQUIRED_COLUMNS = (
     "digest",
@@ -53,7 +53,7 @@ class EntryView:
             position=position,
             digest_date=digest_date,
             # A title that normalises to nothing ("???") can be neither compared nor searched.
-            title=title if title and normalize_title(title) else None,
+            title=title if title and has_words(title) else None,
             link=link,
             arxiv_id=arxiv_id if id_status == "ok" else None,
             version=version,

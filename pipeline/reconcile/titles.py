@@ -75,7 +75,7 @@ _LETTER_FOLDS = str.maketrans(
     {"ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ı": "i", "þ": "th", "æ": "ae", "œ": "oe", "ŀ": "l"}
 )
 
-_TEX_MARKERS = re.compile(r"[\\$]")
+_TEX_MARKERS = re.compile(r"[\\${}]")
 _TEX_LINE_BREAK = re.compile(r"\\\\")
 _TEX_SYMBOL_ACCENT = re.compile(r"""\\[`'^"~=.](?=\s*[{\w])""")
 _TEX_LETTER_ACCENT = re.compile(r"\\[uvhcdbtrk](?:\s*(?=\{)|\s+(?=\w))")
@@ -124,8 +124,25 @@ def normalize_title(title: str) -> str:
     return " ".join(_NOT_TITLE_CHAR.sub(" ", text).split())
 
 
+_ASCII_WORD_CHAR = re.compile(r"[A-Za-z0-9]")
+
+
+def has_words(title: str) -> bool:
+    """Whether `normalize_title(title)` is non-empty, without normalising the usual title:
+    an ASCII letter or digit outside TeX survives every step."""
+    if _ASCII_WORD_CHAR.search(title) and not _TEX_MARKERS.search(title):
+        return True
+    return bool(normalize_title(title))
+
+
 def _compact(normalized: str) -> str:
     return normalized.replace(" ", "")
+
+
+def titles_equal(a: str, b: str) -> bool:
+    """Equal after normalisation, also when only word boundaries differ ("pre-training")."""
+    norm_a, norm_b = normalize_title(a), normalize_title(b)
+    return norm_a == norm_b or _compact(norm_a) == _compact(norm_b)
 
 
 def title_similarity(a: str, b: str) -> float:
@@ -134,7 +151,7 @@ def title_similarity(a: str, b: str) -> float:
 
     Chosen over the token/partial scorers on purpose: `token_set_ratio` and `partial_ratio`
     score 100 when one title is contained in the other ("X" vs "X for Y"), and
-    `token_sort_ratio` ignores word order, so all three call different papers equal. `ratio`
+    `token_sort_ratio` ignores word order, so all three score some different papers 100. `ratio`
     counts every inserted or deleted character, is symmetric and needs no tuning.
     """
     return fuzz.ratio(normalize_title(a), normalize_title(b))
@@ -213,8 +230,8 @@ def compare_titles(a: str, b: str) -> TitleComparison:
     Cached: the same digest title meets the same arXiv title in every digest listing it."""
     norm_a, norm_b = normalize_title(a), normalize_title(b)
     score = fuzz.ratio(norm_a, norm_b)
-    if norm_a == norm_b or _compact(norm_a) == _compact(norm_b):
-        return TitleComparison(100.0 if norm_a == norm_b else score, "equal", "equal")
+    if titles_equal(a, b):
+        return TitleComparison(score, "equal", "equal")
     verdict: TitleVerdict = "spelling"
     details: list[str] = []
     for old, new in _changed_blocks(norm_a.split(), norm_b.split()):
