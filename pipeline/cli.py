@@ -22,6 +22,8 @@ from pipeline.store import MetadataStore
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_CORPUS = PROJECT_ROOT / "tests" / "fixtures" / "standin" / "corpus.jsonl"
+# A digest with the mistakes real ones make, so the demo shows every reconcile rule.
+DEMO_MISTAKES = PROJECT_ROOT / "tests" / "fixtures" / "demo"
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -185,6 +187,7 @@ def demo(demo_dir: Path, delay: float, corpus: Path, digests: Path) -> None:
     raw = demo_dir / "raw"
     shutil.rmtree(raw / "digests", ignore_errors=True)
     shutil.copytree(digests, raw / "digests")
+    shutil.copytree(DEMO_MISTAKES, raw / "digests" / "demo")
     with StandIn(load_corpus(corpus)) as server:
         click.echo(f"arXiv stand-in listening on {server.url}", err=True)
         settings = load_settings(

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import click
+import polars as pl
 from click.testing import CliRunner
 
 from pipeline.cli import configuration_markdown, main
@@ -48,3 +49,22 @@ def test_parse_prints_one_line_per_sample(tmp_path: Path) -> None:
     for sample, line in zip(samples, lines, strict=False):
         assert sample.name in line
     assert lines[-1].startswith(f"{len(samples)} files, 59 entries")
+
+
+def test_demo_runs_the_whole_pipeline_and_shows_every_rule(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARXIV_", "PIPELINE_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "demo", "--dir", str(tmp_path), "--delay", "0.01"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "arXiv stand-in listening on http://127.0.0.1:" in done.stderr
+    out = tmp_path / "enriched"
+    entries = pl.read_parquet(out / "entries.parquet")
+    assert set(entries.get_column("resolution")) == {"link", "title", "corrected", "unresolved"}
+    kinds = set(pl.read_parquet(out / "mismatches.parquet").get_column("kind"))
+    assert {
+        "version_outdated", "title_differs", "unresolved", "id_points_elsewhere",
+        "id_not_found", "id_invalid", "duplicate_in_digest", "withdrawn", "date_impossible",
+    } <= kinds  # fmt: skip
+    assert not (ROOT / "raw" / "arxiv" / "demo").exists()  # the demo never touches raw/

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from itertools import accumulate
 
-from pipeline.ids import ArxivRef
+from pipeline.ids import ArxivRef, find_refs
 from pipeline.model import DigestEntry, Problem
 from pipeline.parse.markdown import THEMATIC_BREAK_RE, heading
 
@@ -37,6 +37,21 @@ class TextDoc:
     def line_start(self, index: int) -> int:
         """Offset in the text where line `index` (0-based) begins."""
         return self._line_starts[index]
+
+    @cached_property
+    def refs(self) -> list[ArxivRef]:
+        """Every arXiv reference in the text (found once, shared by the layouts)."""
+        return find_refs(self.text)
+
+    def refs_on_line(self, index: int) -> list[ArxivRef]:
+        return self._refs_by_line.get(index, [])
+
+    @cached_property
+    def _refs_by_line(self) -> dict[int, list[ArxivRef]]:
+        by_line: dict[int, list[ArxivRef]] = {}
+        for ref in self.refs:
+            by_line.setdefault(self.line_index(ref.start), []).append(ref)
+        return by_line
 
     @cached_property
     def _line_starts(self) -> list[int]:

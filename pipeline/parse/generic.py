@@ -62,11 +62,10 @@ class _Context:
 
 
 def parse_generic(doc: TextDoc) -> LayoutResult:
-    refs = find_refs(doc.text)
-    if not refs:
+    if not doc.refs:
         return LayoutResult(LAYOUT, [], [], header_end=len(doc.lines))
     headings = list(_headings(doc.lines))
-    contexts = list(_contexts(doc, refs, [i for i, _ in headings]))
+    contexts = list(_contexts(doc, [i for i, _ in headings]))
     groups: dict[tuple[int, int | None, str], list[_Context]] = {}
     for context in contexts:
         row = context.line_index if context.in_table else None
@@ -96,9 +95,9 @@ def _headings(lines: list[str]) -> Iterator[tuple[int, str]]:
             yield index, found[1]
 
 
-def _contexts(doc: TextDoc, refs: list[ArxivRef], heading_lines: list[int]) -> Iterator[_Context]:
+def _contexts(doc: TextDoc, heading_lines: list[int]) -> Iterator[_Context]:
     table_titles = _TableTitles(doc.lines)
-    for ref in refs:
+    for ref in doc.refs:
         line_index = doc.line_index(ref.start)
         line = doc.lines[line_index]
         in_table = line.lstrip().startswith("|")

@@ -6,7 +6,7 @@ from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
 
-from pipeline.ids import ArxivRef, find_refs
+from pipeline.ids import ArxivRef
 from pipeline.model import DigestEntry, Problem
 from pipeline.parse.document import (
     Block,
@@ -46,7 +46,7 @@ def parse_heading_link(doc: TextDoc) -> LayoutResult | None:
     level = _entry_level(doc)
     if level is None:
         return None
-    sections = [_section(doc.lines, block) for block in heading_blocks(doc.lines, level)]
+    sections = [_section(doc, block) for block in heading_blocks(doc.lines, level)]
     abstract_refs = _abstract_refs(doc, sections)
     if abstract_refs is None:
         return None
@@ -66,12 +66,12 @@ def _entry_level(doc: TextDoc) -> int | None:
     headings_at: Counter[int] = Counter()
     linked_at: Counter[int] = Counter()
     waiting_level: int | None = None  # a heading whose first non-blank line is still ahead
-    for line in doc.lines:
+    for index, line in enumerate(doc.lines):
         if not line or line.isspace():
             continue
         found = heading(line)
         if waiting_level is not None and found is None:
-            link = _link_line(line)
+            link = _link_line(doc, index)
             if link is not None and link.refs:
                 linked_at[waiting_level] += 1
         waiting_level = None
@@ -84,11 +84,11 @@ def _entry_level(doc: TextDoc) -> int | None:
     return level if 2 * linked >= headings_at[level] else None
 
 
-def _section(lines: list[str], block: Block) -> _Section:
+def _section(doc: TextDoc, block: Block) -> _Section:
     first = block.body_start
-    while first < block.body_end and not lines[first].strip():
+    while first < block.body_end and not doc.lines[first].strip():
         first += 1
-    link = _link_line(lines[first]) if first < block.body_end else None
+    link = _link_line(doc, first) if first < block.body_end else None
     return _Section(block, link, first + 1 if link is not None else block.body_start)
 
 
@@ -98,7 +98,7 @@ def _abstract_refs(doc: TextDoc, sections: list[_Section]) -> list[list[ArxivRef
     linked = [i for i, section in enumerate(sections) if section.link is not None]
     starts = [sections[i].abstract_start - 1 for i in linked]  # from the link line
     mentioned: list[list[ArxivRef]] = [[] for _ in sections]
-    for ref in find_refs(doc.text):
+    for ref in doc.refs:
         line = doc.line_index(ref.start)
         position = bisect_right(starts, line) - 1
         if position < 0 or line >= sections[linked[position]].block.body_end:
@@ -129,15 +129,16 @@ def _entry(doc: TextDoc, section: _Section, position: int, problems: list[Proble
     return entry
 
 
-def _link_line(line: str) -> _LinkLine | None:
-    """A line holding nothing but one Markdown link or one bare reference."""
+def _link_line(doc: TextDoc, index: int) -> _LinkLine | None:
+    """Line `index` when it holds nothing but one Markdown link or one bare reference."""
+    line, refs = doc.lines[index], doc.refs_on_line(index)
     match = LINK_LINE_RE.fullmatch(line)
     if match is not None:
-        return _LinkLine(match["text"], match["url"], find_refs(match["url"]))
-    stripped = line.strip()
-    refs = find_refs(stripped)
-    if len(refs) == 1 and refs[0].start == 0 and refs[0].end == len(stripped):
-        return _LinkLine(None, stripped, refs)
+        line_start = doc.line_start(index)
+        in_url = [r for r in refs if match.start("url") <= r.start - line_start < match.end("url")]
+        return _LinkLine(match["text"], match["url"], in_url)
+    if len(refs) == 1 and refs[0].raw == line.strip():
+        return _LinkLine(None, refs[0].raw, refs)
     return None
 
 
