@@ -145,8 +145,8 @@ def _ref_from_match(match: re.Match[str], start: int, end: int) -> ArxivRef:
         canonical, why_invalid = None, f"{tail!r} after the ID is not a version (v1, v2, ...)"
     if canonical is None:
         return ArxivRef(match.group(0), None, None, False, start, end, why_invalid)
-    version = int(version_match["n"]) or None if version_match else None
-    return ArxivRef(match.group(0), canonical, version, True, start, end)
+    version = int(version_match["n"]) if version_match else 0
+    return ArxivRef(match.group(0), canonical, version or None, True, start, end)  # v0: none
 
 
 def _canonical(id_text: str) -> tuple[str | None, str | None]:

@@ -55,7 +55,7 @@ def read_digest_text(path: Path, source: str) -> DecodedDigest:
 
 def decode_digest_bytes(data: bytes, source: str) -> DecodedDigest:
     size = len(data)
-    if not data.strip():
+    if not data or data.isspace():  # (isspace stops at the first other byte; strip copies)
         return _unreadable(source, size, "empty", "the file is empty")
     problems: list[Problem] = []
     encoding = next((name for bom, name in _BYTE_ORDER_MARKS if data.startswith(bom)), None)
@@ -70,7 +70,7 @@ def decode_digest_bytes(data: bytes, source: str) -> DecodedDigest:
     if "\r" in text:
         problems.append(parse_problem(source, "crlf", "CRLF (or CR) line ends; read as LF"))
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.strip():
+    if not text or text.isspace():
         problems.append(parse_problem(source, "empty", "the file holds no text"))
         return DecodedDigest(None, size, problems)
     return DecodedDigest(text, size, problems)

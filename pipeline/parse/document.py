@@ -13,6 +13,7 @@ from pipeline.model import DigestEntry, Problem
 from pipeline.parse.markdown import THEMATIC_BREAK_RE, heading
 
 STAGE = "parse"
+_THEMATIC_BREAK_STARTS = frozenset("-*_ ")
 _ARXIV_HOST_RE = re.compile(r"(?:^|[/.])arxiv\.org/", re.IGNORECASE)
 
 
@@ -77,11 +78,14 @@ def heading_blocks(lines: list[str], level: int) -> list[Block]:
     blocks: list[Block] = []
     open_heading: tuple[int, str] | None = None
     for index, line in enumerate(lines):
-        found = heading(line)
-        ends_here = (found is not None and found[0] <= level) or (
-            line[:1] in ("-", "*", "_", " ") and THEMATIC_BREAK_RE.fullmatch(line) is not None
-        )
-        if not ends_here:
+        first = line[:1]  # most lines start with neither, and are passed over at once
+        if first == "#":
+            found = heading(line)
+            if found is None or found[0] > level:
+                continue
+        elif first in _THEMATIC_BREAK_STARTS and THEMATIC_BREAK_RE.fullmatch(line):
+            found = None
+        else:
             continue
         if open_heading is not None:
             blocks.append(Block(open_heading[0], open_heading[1], open_heading[0] + 1, index))
