@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import shutil
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -96,37 +97,50 @@ def parse(**kwargs: Any) -> None:
     )
 
 
+def _parse_and_fetch(settings: Settings) -> tuple[run.ParseResult, run.FetchResult, float]:
+    """The first two stages, under the run lock, for the stage commands."""
+    start = time.perf_counter()
+    parsed = run.parse_stage(settings)
+    try:
+        with run.run_lock(settings), MetadataStore(settings.paths.metadata_db) as store:
+            fetched = run.fetch_stage(settings, parsed.entries, store, run.new_run_id())
+    except run.RunLocked as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(run.EXIT_LOCKED)
+    if fetched.unreachable:
+        click.echo(f"arXiv unreachable: {fetched.unreachable}. {run.MAKE_DEMO_HINT}", err=True)
+    return parsed, fetched, time.perf_counter() - start
+
+
+def _exit_for(fetched: run.FetchResult) -> None:
+    failed = any(o.outcome == "failed" for o in fetched.outcomes.values())
+    sys.exit(run.EXIT_INCOMPLETE if failed or fetched.unreachable else run.EXIT_OK)
+
+
 @main.command()
 @settings_options
 def fetch(**kwargs: Any) -> None:
     """Parse, then fetch arXiv metadata for every linked ID into the store (no tables)."""
-    settings = _settings(kwargs)
-    parsed = run.parse_stage(settings)
-    with run.run_lock(settings), MetadataStore(settings.paths.metadata_db) as store:
-        fetched = run.fetch_stage(settings, parsed.entries, store, run.new_run_id())
+    _, fetched, seconds = _parse_and_fetch(_settings(kwargs))
     kinds = [o.outcome for o in fetched.outcomes.values()]
     click.echo(
         f"requested {len(kinds)}, found {kinds.count('found')}, "
         f"not found {kinds.count('not_found')}, invalid {kinds.count('invalid')}, "
         f"failed {kinds.count('failed')}, from store {fetched.from_store}, "
         f"title searches {fetched.title_searches}, requests {fetched.requests}, "
-        f"retries {fetched.retries}"
+        f"retries {fetched.retries}, {seconds:.1f} s"
     )
-    if fetched.unreachable:
-        click.echo(f"arXiv unreachable: {fetched.unreachable}. {run.MAKE_DEMO_HINT}", err=True)
-        sys.exit(run.EXIT_INCOMPLETE)
+    _exit_for(fetched)
 
 
 @main.command()
 @settings_options
 def reconcile(**kwargs: Any) -> None:
     """Parse, fetch (from the store where possible), reconcile; print counts (no tables)."""
-    settings = _settings(kwargs)
-    parsed = run.parse_stage(settings)
-    with run.run_lock(settings), MetadataStore(settings.paths.metadata_db) as store:
-        fetched = run.fetch_stage(settings, parsed.entries, store, run.new_run_id())
+    parsed, fetched, _ = _parse_and_fetch(_settings(kwargs))
     for line in run.reconcile_summary_lines(run.reconcile_stage(parsed.entries, fetched)):
         click.echo(line)
+    _exit_for(fetched)
 
 
 @main.command()

@@ -203,3 +203,20 @@ def test_killed_runs_leave_readable_tables_and_converge(tmp_path: Path, standin:
         assert converged[name].equals(frame), name
     statuses = pl.read_parquet(out / "runs.parquet").get_column("status").to_list()
     assert statuses[-1] == "ok"
+
+
+def test_stage_commands_fetch_then_reconcile(tmp_path: Path, standin: StandIn) -> None:
+    raw, out = make_raw(tmp_path)
+    fetched = run_cli(cli("fetch", raw=raw, out=out, url=standin.url))
+    assert fetched.returncode == 0, fetched.stderr
+    line = fetched.stdout.strip().splitlines()[-1]
+    assert line.startswith("requested 44, found 44, not found 0, invalid 0, failed 0")
+    assert "title searches 15" in line
+    requests = len(standin.log)
+    assert f"requests {requests}," in line
+
+    reconciled = run_cli(cli("reconcile", raw=raw, out=out, url=standin.url))
+    assert reconciled.returncode == 0, reconciled.stderr
+    assert len(standin.log) == requests  # everything came from the store
+    assert "title" in reconciled.stdout and "15" in reconciled.stdout
+    assert not (out / "entries.parquet").exists()  # stage commands write no tables
