@@ -19,7 +19,7 @@ import polars as pl
 
 from pipeline import run
 from pipeline.config import SETTINGS, ConfigError, Settings, load_settings, settings_markdown
-from pipeline.store import MetadataStore
+from pipeline.store import MetadataStore, StoreError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_CORPUS = PROJECT_ROOT / "tests" / "fixtures" / "standin" / "corpus.jsonl"
@@ -68,8 +68,7 @@ def _settings(kwargs: dict[str, Any]) -> Settings:
     try:
         return load_settings(flags=kwargs, config_file=config_file)
     except ConfigError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(run.EXIT_CONFIG)
+        sys.exit(_expected_error(exc))
 
 
 @click.group(
@@ -100,13 +99,13 @@ def parse(**kwargs: Any) -> None:
 def _parse_and_fetch(settings: Settings) -> tuple[run.ParseResult, run.FetchResult, float]:
     """The first two stages, under the run lock, for the stage commands."""
     start = time.perf_counter()
-    parsed = run.parse_stage(settings)
     try:
+        run.check_folders(settings)
+        parsed = run.parse_stage(settings)
         with run.run_lock(settings), MetadataStore(settings.paths.metadata_db) as store:
             fetched = run.fetch_stage(settings, parsed.entries, store, run.new_run_id())
-    except run.RunLocked as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(run.EXIT_LOCKED)
+    except (ConfigError, run.RunLocked, OSError, StoreError) as exc:
+        sys.exit(_expected_error(exc))
     if fetched.unreachable:
         click.echo(f"arXiv unreachable: {fetched.unreachable}. {run.MAKE_DEMO_HINT}", err=True)
     return parsed, fetched, time.perf_counter() - start
@@ -151,12 +150,22 @@ def enrich(**kwargs: Any) -> None:
     sys.exit(_enrich(settings))
 
 
+def _expected_error(exc: ConfigError | run.RunLocked | OSError | StoreError) -> int:
+    """Say what went wrong without a traceback (--verbose logs one); return the exit code."""
+    logging.getLogger("pipeline").debug("%s", exc, exc_info=exc)
+    click.echo(f"error: {exc}", err=True)
+    if isinstance(exc, ConfigError):
+        return run.EXIT_CONFIG
+    if isinstance(exc, run.RunLocked):
+        return run.EXIT_LOCKED
+    return run.EXIT_ENVIRONMENT
+
+
 def _enrich(settings: Settings) -> int:
     try:
         summary = run.enrich(settings)
-    except run.RunLocked as exc:
-        click.echo(f"error: {exc}", err=True)
-        return run.EXIT_LOCKED
+    except (ConfigError, run.RunLocked, OSError, StoreError) as exc:
+        return _expected_error(exc)
     except Exception:
         logging.getLogger("pipeline").exception("unexpected error; tables left as they were")
         return run.EXIT_UNEXPECTED

@@ -50,9 +50,10 @@ _TEXT_PREFIX = r"arxiv:[ \t]?"
 # Shaped like an ID: YYMM.digits, or archive[.SC]/digits. `tail` holds whatever letters
 # and digits stick to it (a version, or junk such as the x of 2408.1234x); the rules are
 # checked in code, not in the pattern, so that a near-miss is kept and can be reported.
+# arxiv-facts.md 4, Normalising user input: a .pdf, .ps or .gz suffix is dropped.
 _ID_SHAPE = (
     r"(?P<id>\d{4}\.\d+|[a-z][a-z\-]*(?:\.[a-z][a-z\-]*)?/\d+)"
-    r"(?P<tail>[a-z0-9]*)(?P<ext>\.pdf)?"
+    r"(?P<tail>[a-z0-9]*)(?:\.(?:pdf|ps|gz))?"
 )
 # ASCII: text after an ID may be Chinese (`2501.01234获取`), which must end the ID, and
 # IGNORECASE alone would let `[a-z]` match the Kelvin sign.

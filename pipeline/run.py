@@ -13,7 +13,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import filelock
 import polars as pl
 
-from pipeline.config import Settings
+from pipeline.config import ConfigError, Settings
 from pipeline.fetch import ArxivUnreachable, FetchReport, fetch_papers, search_titles
 from pipeline.model import FetchOutcome, PaperRecord, ParsedDigest, Problem
 from pipeline.parse import entries_frame, parse_all, problems_of, summary_line
@@ -37,6 +37,7 @@ EXIT_UNEXPECTED = 1  # a bug or an unexpected environment error; see the traceba
 EXIT_CONFIG = 2  # bad configuration or usage
 EXIT_INCOMPLETE = 3  # tables written, but some entries wait on arXiv (unreachable/failed)
 EXIT_LOCKED = 4  # another run holds the lock
+EXIT_ENVIRONMENT = 5  # a folder or file the run needs cannot be used
 EXIT_CODES = {
     EXIT_OK: "everything enriched",
     EXIT_UNEXPECTED: "unexpected error (a bug: the message says where)",
@@ -44,6 +45,8 @@ EXIT_CODES = {
     EXIT_INCOMPLETE: "tables written, but some entries could not be enriched for transient "
     "reasons (arXiv unreachable, requests failed after retries); the next run retries them",
     EXIT_LOCKED: "another run is in progress (see --wait-for-lock)",
+    EXIT_ENVIRONMENT: "a folder or file the run needs cannot be used (e.g. an unwritable output "
+    "folder, a damaged metadata store); the message says which; tables left as they were",
 }
 __doc__ = (__doc__ or "") + "".join(f"    {c}  {m}\n" for c, m in EXIT_CODES.items())
 
@@ -101,23 +104,41 @@ def new_run_id() -> str:
     return utc_now().strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(2)
 
 
+def check_folders(settings: Settings) -> None:
+    """Refuse folders that cannot be meant, before anything is created or published.
+
+    A mistyped raw folder would otherwise get a fresh metadata store and replace the
+    published tables with empty ones.
+    """
+    raw, out = settings.raw_dir, settings.out_dir
+    if not raw.is_dir():
+        raise ConfigError(f"raw folder {raw} does not exist or is not a folder")
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"output folder {out} exists and is not a folder")
+
+
 @contextmanager
 def run_lock(settings: Settings) -> Iterator[None]:
-    """Hold the output folder's lock; a second run waits `wait_for_lock` seconds, then gives up."""
-    path = settings.paths.lock_file
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(path, timeout=settings.wait_for_lock)
-    try:
-        lock.acquire()
-    except filelock.Timeout as exc:
-        raise RunLocked(
-            f"another run is in progress (lock {path} is held); "
-            "try again later or pass --wait-for-lock SECONDS"
-        ) from exc
-    try:
+    """Hold the metadata store's lock and the output folder's; a second run waits
+    `wait_for_lock` seconds for each, then gives up.
+
+    Two runs sharing a raw folder (with different output folders) would otherwise talk to
+    arXiv at once, past the process-wide politeness gate, and each would take the other's
+    live run for an interrupted one.
+    """
+    with ExitStack() as held:
+        for path in (settings.paths.store_lock_file, settings.paths.lock_file):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lock = filelock.FileLock(path, timeout=settings.wait_for_lock)
+            try:
+                lock.acquire()
+            except filelock.Timeout as exc:
+                raise RunLocked(
+                    f"another run is in progress (lock {path} is held); "
+                    "try again later or pass --wait-for-lock SECONDS"
+                ) from exc
+            held.callback(lock.release)
         yield
-    finally:
-        lock.release()
 
 
 # --- stages -------------------------------------------------------------------------
@@ -221,56 +242,74 @@ def _counts(parse: ParseResult, fetched: FetchResult, rec: ReconcileResult) -> d
 
 
 def enrich(settings: Settings) -> RunSummary:
-    """One whole run. Raises RunLocked when another run holds the lock."""
+    """One whole run. Raises ConfigError for unusable folders (see check_folders),
+    RunLocked when another run holds a lock, StoreError for a damaged metadata store."""
+    check_folders(settings)
     with run_lock(settings), MetadataStore(settings.paths.metadata_db) as store:
         _close_interrupted_runs(store)
         run_id = new_run_id()
         started = utc_now()
         record = RunRecord(run_id=run_id, started_at=started)
         store.put_run(run_id, started, dataclasses.asdict(record))
-        times = StageTimes()
-
-        with times.stage("parse"):
-            parse = parse_stage(settings)
-        for digest in parse.parsed:
-            log.info("%s", summary_line(digest))
-        with times.stage("fetch"):
-            fetched = fetch_stage(settings, parse.entries, store, run_id)
-        with times.stage("reconcile"):
-            rec = reconcile_stage(parse.entries, fetched)
-        for line in reconcile_summary_lines(rec):
-            log.info("%s", line)
-
-        counts = _counts(parse, fetched, rec)
-        incomplete = bool(counts["failed"] or fetched.unreachable)
-        exit_code = EXIT_INCOMPLETE if incomplete else EXIT_OK
-        status = "incomplete" if incomplete else "ok"
-        with times.stage("write"):
-            record = dataclasses.replace(
-                record,
-                ended_at=utc_now(),
-                status=status,
-                exit_code=exit_code,
-                **counts,
-                **{f"{k}_seconds": v for k, v in times.seconds.items()},
+        try:
+            return _run_stages(settings, store, record)
+        except Exception:
+            # The run log says how it ended; the caller reports the error itself.
+            failed = dataclasses.replace(
+                record, ended_at=utc_now(), status="failed", exit_code=EXIT_UNEXPECTED
             )
-            store.put_run(run_id, started, dataclasses.asdict(record))
-            runs = [_run_record_from_dict(d) for d in store.get_runs()]
-            frames = build_tables(
-                entries=parse.entries,
-                # The store is the truth: a paper found by ID and again by title search in
-                # one run has the later fetch's time there, and a re-run reads it from there.
-                papers=store.get_papers([*fetched.records, *_candidate_records(fetched)]),
-                resolutions=rec.resolutions,
-                mismatches=rec.mismatches,
-                fetch_log=store.fetch_log_rows(),
-                problems=parse.problems + fetched.problems,
-                runs=runs,
-            )
-            write_tables(frames, settings.paths, run_id)
-        record = dataclasses.replace(record, write_seconds=times.seconds["write"])
+            store.put_run(run_id, started, dataclasses.asdict(failed))
+            raise
+
+
+def _run_stages(settings: Settings, store: MetadataStore, record: RunRecord) -> RunSummary:
+    """parse -> fetch -> reconcile -> write, recording the run in the store's run log."""
+    run_id, started = record.run_id, record.started_at
+    times = StageTimes()
+
+    with times.stage("parse"):
+        parse = parse_stage(settings)
+    for digest in parse.parsed:
+        log.info("%s", summary_line(digest))
+    with times.stage("fetch"):
+        fetched = fetch_stage(settings, parse.entries, store, run_id)
+    with times.stage("reconcile"):
+        rec = reconcile_stage(parse.entries, fetched)
+    for line in reconcile_summary_lines(rec):
+        log.info("%s", line)
+
+    counts = _counts(parse, fetched, rec)
+    incomplete = bool(counts["failed"] or fetched.unreachable)
+    exit_code = EXIT_INCOMPLETE if incomplete else EXIT_OK
+    status = "incomplete" if incomplete else "ok"
+    with times.stage("write"):
+        # The published tables hold this run's row as it stands before they are
+        # written (write_seconds 0); the store's copy gets the final times below.
+        record = dataclasses.replace(
+            record,
+            ended_at=utc_now(),
+            status=status,
+            exit_code=exit_code,
+            **counts,
+            **{f"{k}_seconds": v for k, v in times.seconds.items()},
+        )
         store.put_run(run_id, started, dataclasses.asdict(record))
-        return RunSummary(record, exit_code, _summary_message(record, fetched, settings))
+        runs = [_run_record_from_dict(d) for d in store.get_runs()]
+        frames = build_tables(
+            entries=parse.entries,
+            # The store is the truth: a paper found by ID and again by title search in
+            # one run has the later fetch's time there, and a re-run reads it from there.
+            papers=store.get_papers([*fetched.records, *_candidate_records(fetched)]),
+            resolutions=rec.resolutions,
+            mismatches=rec.mismatches,
+            fetch_log=store.fetch_log_rows(),
+            problems=parse.problems + fetched.problems,
+            runs=runs,
+        )
+        write_tables(frames, settings.paths, run_id)
+    record = dataclasses.replace(record, ended_at=utc_now(), write_seconds=times.seconds["write"])
+    store.put_run(run_id, started, dataclasses.asdict(record))
+    return RunSummary(record, exit_code, _summary_message(record, fetched, settings))
 
 
 def _candidate_records(fetched: FetchResult) -> dict[str, PaperRecord]:

@@ -5,6 +5,7 @@ Layout under the two configured folders (nothing is written anywhere else):
     <raw>/digests/...                 input digests (read only)
     <raw>/arxiv/responses/*.xml.gz    every arXiv answer as received, re-parseable offline
     <raw>/arxiv/metadata.sqlite       metadata store: papers, ID outcomes, title searches
+    <raw>/arxiv/.lock                 held while a run uses the store (and talks to arXiv)
     <out>/<table>.parquet             symlinks into the current generation
     <out>/current                     symlink to the generation of the last finished run
     <out>/.generations/<run_id>/      one folder of tables per run
@@ -58,6 +59,10 @@ class Paths:
     @property
     def metadata_db(self) -> Path:
         return self.arxiv / "metadata.sqlite"
+
+    @property
+    def store_lock_file(self) -> Path:
+        return self.arxiv / ".lock"
 
     @property
     def lock_file(self) -> Path:
@@ -208,16 +213,31 @@ def record_from_json(text: str) -> PaperRecord:
     )
 
 
+class StoreError(Exception):
+    """The metadata store cannot be opened, or is not a SQLite database."""
+
+
 class MetadataStore:
     """SQLite store keyed by arXiv ID. Each write commits, so an interrupted run resumes."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(path, timeout=30)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_SCHEMA)
+        try:
+            self.db = sqlite3.connect(path, timeout=30)
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.executescript(_SCHEMA)
+            except BaseException:
+                self.db.close()
+                raise
+        except sqlite3.DatabaseError as exc:
+            # OperationalError is the environment (locked, unreadable); the others mean
+            # the file itself is damaged or not a database.
+            damaged = not isinstance(exc, sqlite3.OperationalError)
+            advice = "; move it aside and run again (papers are fetched afresh)" if damaged else ""
+            raise StoreError(f"metadata store {path}: {exc}{advice}") from exc
 
     def close(self) -> None:
         self.db.close()
@@ -296,14 +316,14 @@ class MetadataStore:
                 (query, json.dumps(arxiv_ids), utc_now().isoformat()),
             )
 
-    def get_title_searches(self) -> dict[str, list[str]]:
-        rows = self.db.execute("SELECT query, arxiv_ids FROM title_searches")
-        return {q: json.loads(ids) for q, ids in rows}
-
-    def get_title_search_times(self) -> dict[str, datetime]:
-        """When each stored title search was made, so old ones can be asked again."""
-        rows = self.db.execute("SELECT query, searched_at FROM title_searches")
-        return {q: datetime.fromisoformat(t) for q, t in rows}
+    def get_title_searches(self, since: datetime | None = None) -> dict[str, list[str]]:
+        """Stored searches by query; with `since`, only those made at or after it."""
+        rows = self.db.execute("SELECT query, arxiv_ids, searched_at FROM title_searches")
+        return {
+            q: json.loads(ids)
+            for q, ids, at in rows
+            if since is None or datetime.fromisoformat(at) >= since
+        }
 
 
 # --- publishing tables --------------------------------------------------------------

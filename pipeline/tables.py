@@ -264,7 +264,9 @@ TABLES: tuple[Table, ...] = (
     Table(
         "runs",
         "One row per pipeline run: what it read, asked, resolved and wrote, and how long "
-        "each stage took.",
+        "each stage took. A run's own row is taken just before its tables are written: "
+        "there, `ended_at` is when writing began and `write_seconds` is 0; the tables of "
+        "later runs give the final values.",
         key=("run_id",),
         columns=(
             _required("run_id", pl.String, "Run identifier; sorts by start time."),
@@ -273,7 +275,8 @@ TABLES: tuple[Table, ...] = (
             _required(
                 "status",
                 pl.String,
-                "running, ok, incomplete (some IDs could not be fetched), interrupted (killed).",
+                "running, ok, incomplete (some IDs could not be fetched), interrupted (killed), "
+                "failed (stopped by an unexpected error; see the log).",
             ),
             Column("exit_code", pl.Int32, "Process exit code; null while running."),
             _required("digests", pl.Int32, "Digest files read."),

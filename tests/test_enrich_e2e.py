@@ -108,7 +108,13 @@ def test_second_run_makes_no_requests_and_changes_no_table(
     for name in first:
         if name != "runs":
             assert after[name] == first[name], f"{name}.parquet changed on a no-op run"
-    assert pl.read_parquet(out / "runs.parquet").height == 2
+    runs = pl.read_parquet(out / "runs.parquet").sort("run_id")
+    assert runs.height == 2
+    # A run's own published row predates its write; the next run publishes the final one.
+    assert runs.get_column("write_seconds").to_list()[1] == 0.0
+    assert runs.get_column("write_seconds").to_list()[0] > 0.0
+    first_row = pl.read_parquet(out / ".generations" / runs["run_id"][0] / "runs.parquet")
+    assert first_row["ended_at"][0] < runs["ended_at"][0]  # final: after the tables were written
 
 
 def test_second_run_waits_or_refuses_while_locked(tmp_path: Path, standin: StandIn) -> None:
@@ -119,6 +125,41 @@ def test_second_run_waits_or_refuses_while_locked(tmp_path: Path, standin: Stand
     assert done.returncode == 4
     assert "another run is in progress" in done.stderr
     assert standin.log == []
+
+
+def test_a_run_sharing_the_raw_folder_waits_or_refuses(tmp_path: Path, standin: StandIn) -> None:
+    raw, out = make_raw(tmp_path)
+    (raw / "arxiv").mkdir()
+    with filelock.FileLock(raw / "arxiv" / ".lock"):  # a run writing to another out folder
+        done = run_cli(cli("enrich", raw=raw, out=out, url=standin.url))
+    assert done.returncode == 4, done.stderr
+    assert "another run is in progress" in done.stderr
+    assert standin.log == []
+
+
+def test_unusable_folders_and_a_damaged_store_exit_cleanly(tmp_path: Path) -> None:
+    raw, out = make_raw(tmp_path)
+    args = [sys.executable, "-m", "pipeline", "enrich", "--offline"]
+    missing = run_cli([*args, "--raw-dir", str(tmp_path / "typo"), "--out-dir", str(out)])
+    assert missing.returncode == 2, missing.stderr
+    assert "raw folder" in missing.stderr and "Traceback" not in missing.stderr
+    assert not (tmp_path / "typo").exists() and not out.exists()  # nothing made, nothing published
+
+    a_file = tmp_path / "out.txt"
+    a_file.write_text("")
+    not_a_folder = run_cli([*args, "--raw-dir", str(raw), "--out-dir", str(a_file)])
+    assert not_a_folder.returncode == 2, not_a_folder.stderr
+    assert "output folder" in not_a_folder.stderr and "Traceback" not in not_a_folder.stderr
+
+    assert run_cli([*args, "--raw-dir", str(raw), "--out-dir", str(out)]).returncode == 3
+    published = table_bytes(out)
+    (raw / "arxiv" / "metadata.sqlite").write_bytes(b"garbage, not SQLite " * 10)
+    for command in ("enrich", "fetch"):
+        damaged = run_cli([*args[:3], command, "--offline", "--raw-dir", str(raw),
+                           "--out-dir", str(out)])  # fmt: skip
+        assert damaged.returncode == 5, damaged.stderr
+        assert "metadata.sqlite" in damaged.stderr and "Traceback" not in damaged.stderr
+    assert table_bytes(out) == published
 
 
 def test_transient_failures_exit_3_and_still_write_tables(tmp_path: Path, standin: StandIn) -> None:

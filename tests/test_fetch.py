@@ -26,7 +26,7 @@ from pipeline.fetch import ArxivUnreachable, fetch_papers, reparse_stored_respon
 from pipeline.fetch.atom import MAX_ANSWER_BYTES
 from pipeline.model import Author
 from pipeline.standin import CorpusRecord, Fault, LoggedRequest, StandIn
-from pipeline.store import MetadataStore, iter_responses
+from pipeline.store import MetadataStore, StoreError, iter_responses
 
 DELAY = 0.02
 EPSILON = 0.005  # client and server clocks see the same gap up to scheduling noise
@@ -480,6 +480,29 @@ def test_a_failed_title_search_is_reported_and_not_stored(
     assert store.get_title_searches() == {}
     again, _ = search_titles([title], settings, store, "run-2")  # asked again next time
     assert [r.arxiv_id for r in again[title]][:1] == [standin_corpus[0].id]
+
+
+def test_title_searches_older_than_refresh_days_are_asked_again(
+    tmp_path: Path, store: MetadataStore, standin: StandIn, standin_corpus: list[CorpusRecord]
+) -> None:
+    title = standin_corpus[0].title
+    search_titles([title], settings_for(tmp_path, standin.url), store, "run-1")
+    asked = len(standin.log)
+    assert asked > 0
+    search_titles([title], settings_for(tmp_path, standin.url), store, "run-2")
+    assert len(standin.log) == asked  # fresh: answered from the store
+    found, _ = search_titles(
+        [title], settings_for(tmp_path, standin.url, refresh_days=0), store, "run-3"
+    )
+    assert len(standin.log) > asked  # stale: asked again
+    assert [r.arxiv_id for r in found[title]][:1] == [standin_corpus[0].id]
+
+
+def test_a_damaged_metadata_store_is_refused_with_advice(tmp_path: Path) -> None:
+    path = tmp_path / "metadata.sqlite"
+    path.write_bytes(b"not a database, just some bytes that fill more than a header " * 4)
+    with pytest.raises(StoreError, match=r"metadata\.sqlite: file is not a database; move it"):
+        MetadataStore(path)
 
 
 def test_offline_title_search_uses_only_stored_searches(

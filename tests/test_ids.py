@@ -24,6 +24,9 @@ def only_ref(text: str) -> ArxivRef:
         ("https://www.arxiv.org/abs/2408.08872v12", "2408.08872", 12),
         ("https://export.arxiv.org/abs/2408.08872", "2408.08872", None),
         ("arxiv.org/pdf/2408.08872v3.pdf", "2408.08872", 3),
+        # arxiv-facts.md 4: arXiv drops a .pdf, .ps or .gz suffix too.
+        ("arxiv.org/pdf/2408.08872v3.ps", "2408.08872", 3),
+        ("arXiv:hep-th/9901001.gz", "hep-th/9901001", None),
         ("https://arxiv.org/pdf/2408.08872", "2408.08872", None),
         ("https://arxiv.org/html/2408.08872v1", "2408.08872", 1),
         ("https://arxiv.org/abs/arXiv:2408.08872v1", "2408.08872", 1),
@@ -133,6 +136,7 @@ def test_is_valid_id_accepts_only_canonical_unversioned_ids(arxiv_id: str, valid
 def test_normalize_id_takes_bare_ids_and_links() -> None:
     assert normalize_id(" 2408.08872v3 ") == ("2408.08872", 3)
     assert normalize_id("math.GT/0309136") == ("math/0309136", None)
+    assert normalize_id("2408.08872v2.gz") == ("2408.08872", 2)  # a file name, as arXiv reads it
     assert normalize_id("https://arxiv.org/abs/2408.08872/") == ("2408.08872", None)
     assert normalize_id("https://huggingface.co/papers/2501.06425") == ("2501.06425", None)
     assert normalize_id("not an id") is None

@@ -80,6 +80,7 @@ def test_utf8_byte_order_mark_is_dropped_and_reported(tmp_path: Path) -> None:
     data = b"\xef\xbb\xbf" + (SAMPLES / "2025-01-14_daily_paper.md").read_bytes()
     parsed = parse_bytes(tmp_path, "2025-01-14_bom.md", data)
     assert kinds(parsed) == ["bom"]
+    assert parsed.problems[0].message.startswith("read fine;")  # a note, not a fault
     original = sample("2025-01-14_daily_paper.md")
     assert entry_summary(parsed) == entry_summary(original)
     assert [e.line for e in parsed.entries] == [e.line for e in original.entries]

@@ -514,4 +514,5 @@ def test_crlf_copy_of_a_sample_parses_the_same(tmp_path: Path, name: str) -> Non
     converted = parse_digest(crlf, tmp_path)
     assert [p.kind for p in converted.problems] == ["crlf"]
     assert converted.problems[0].source == f"digests/{name}"
+    assert converted.problems[0].message.startswith("read fine;")  # a note, not a fault
     assert converted.entries == original.entries

@@ -250,6 +250,20 @@ def test_wholly_renamed_paper_keeps_its_link_when_the_authors_agree() -> None:
     assert kinds(result) == ["title_differs"]
 
 
+def test_link_to_the_same_groups_sequel_is_corrected_despite_agreeing_authors() -> None:
+    # The digest describes part 2 but links part 1, by the same authors: a number changed,
+    # so agreeing authors do not make the link trustworthy (docs/reconcile.md 2.1).
+    part_1 = paper("2501.04010", "Scaling Sparse Retrievers, Part 1: Data")
+    part_2 = paper("2501.04011", "Scaling Sparse Retrievers, Part 2: Data")
+    row = entry(
+        1, part_2.title, "https://arxiv.org/abs/2501.04010", authors=["Ada Lovelace", "A. Turing"]
+    )
+    result = run([row], [part_1], {part_2.title: [part_1, part_2]})
+    resolution = single(result)
+    assert (resolution.resolution, resolution.arxiv_id) == ("corrected", "2501.04011")
+    assert kinds(result) == ["id_points_elsewhere"]
+
+
 def test_withdrawn_paper_is_resolved_and_flagged() -> None:
     gone = paper(
         "2501.05005",

@@ -30,6 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from pipeline.ids import find_refs  # noqa: E402 (needs the repo on sys.path)
 from pipeline.standin.corpus import (  # noqa: E402 (needs the repo on sys.path)
     ISO_UTC,
     CorpusRecord,
@@ -396,17 +397,12 @@ def synthetic_records() -> list[CorpusRecord]:
 
 def referenced_ids(shared: Path) -> set[str]:
     digests = shared / "digests"
-    ids = set(
-        re.findall(
-            r"arxiv\.org/abs/(\d{4}\.\d{4,5})", (digests / "sample-digest.md").read_text("utf-8")
-        )
-    )
-    ids |= set(
-        re.findall(
-            r"arxiv\.org/abs/(\d{4}\.\d{4,5})",
-            (digests / "2025-01-14_daily_paper.md").read_text("utf-8"),
-        )
-    )
+    ids = {
+        ref.arxiv_id
+        for name in ("sample-digest.md", "2025-01-14_daily_paper.md")
+        for ref in find_refs((digests / name).read_text("utf-8"))
+        if ref.arxiv_id is not None
+    }
     ids |= {
         item["paper"]["id"] for item in json.loads((digests / "2024-05-29.json").read_text("utf-8"))
     }
@@ -414,7 +410,7 @@ def referenced_ids(shared: Path) -> set[str]:
         ast.literal_eval(text)["paper"]["id"]
         for text in json.loads((digests / "2025-01-08_metadata.json").read_text("utf-8"))
     }
-    return ids  # fmt: skip
+    return ids
 
 
 def newsletter_0108_titles(shared: Path) -> list[str]:

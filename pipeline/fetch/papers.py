@@ -9,7 +9,6 @@ and what a request settled is written to the store before the next request is se
 from __future__ import annotations
 
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -43,7 +42,6 @@ def fetch_papers(
     Raises `ArxivUnreachable` when the first request cannot connect at all. With
     `settings.offline` nothing is sent: IDs not in the store end as failed.
     """
-    started = time.monotonic()
     report = FetchReport()
     wanted = list(dict.fromkeys(ids))
     decided, stale = _decide_from_store(wanted, settings, store, report)
@@ -63,7 +61,6 @@ def fetch_papers(
             report.records |= fetcher.records
             report.problems += fetcher.problems
     report.outcomes = [decided[i] for i in wanted]
-    report.seconds = time.monotonic() - started
     return report
 
 

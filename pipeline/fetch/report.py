@@ -14,5 +14,4 @@ class FetchReport:
     problems: list[Problem] = field(default_factory=list)  # stage "fetch"
     requests: int = 0  # HTTP requests sent
     retries: int = 0  # of those, repeats of a request whose earlier try failed
-    seconds: float = 0.0
     from_store: int = 0  # IDs (or titles, for a search) answered from the store unasked

@@ -10,7 +10,6 @@ search is stored, keyed by its phrase, so a re-run does not ask again.
 from __future__ import annotations
 
 import re
-import time
 import unicodedata
 from collections.abc import Sequence
 from datetime import timedelta
@@ -60,7 +59,6 @@ def search_titles(
     they are. Raises `ArxivUnreachable` when the first request cannot connect at all.
     `run_id` mirrors fetch_papers; searches are stored by phrase, not per run.
     """
-    started = time.monotonic()
     report = FetchReport()
     phrases = {title: title_phrase(title) for title in titles}
     for title, phrase in phrases.items():
@@ -89,18 +87,14 @@ def search_titles(
         for title, phrase in phrases.items()
     }
     report.records = {r.arxiv_id: r for found in candidates.values() for r in found}
-    report.seconds = time.monotonic() - started
     return candidates, report
 
 
 def _stored_searches(store: MetadataStore, settings: Settings) -> dict[str, list[str]]:
     """Stored searches recent enough to reuse (any age when offline)."""
-    searches = store.get_title_searches()
     if settings.offline:
-        return searches
-    fresh_since = utc_now() - timedelta(days=settings.refresh_days)
-    searched_at = store.get_title_search_times()
-    return {q: ids for q, ids in searches.items() if searched_at[q] >= fresh_since}
+        return store.get_title_searches()
+    return store.get_title_searches(since=utc_now() - timedelta(days=settings.refresh_days))
 
 
 def _search(

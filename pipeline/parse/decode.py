@@ -2,6 +2,9 @@
 
 Everything that can go wrong here is an expected property of the input, so it comes
 back as a Problem (and no text when the file cannot be read), never as an exception.
+A byte-order mark and CRLF line ends are harmless; they are still recorded (kinds `bom`,
+`crlf`, messages starting "read fine;") so that an analyst can see what was normalised,
+since the problems table has no severity column to mark them as notes.
 """
 
 from __future__ import annotations
@@ -68,7 +71,8 @@ def decode_digest_bytes(data: bytes, source: str) -> DecodedDigest:
     if text is None:
         return DecodedDigest(None, size, problems)
     if "\r" in text:
-        problems.append(parse_problem(source, "crlf", "CRLF (or CR) line ends; read as LF"))
+        message = "read fine; informational: CRLF (or CR) line ends, read as LF"
+        problems.append(parse_problem(source, "crlf", message))
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text or text.isspace():
         problems.append(parse_problem(source, "empty", "the file holds no text"))
@@ -89,7 +93,8 @@ def _decode_with_mark(
         )
         return None
     if encoding == "utf-8-sig":
-        problems.append(parse_problem(source, "bom", "UTF-8 byte-order mark at the start; ignored"))
+        message = "read fine; informational: a UTF-8 byte-order mark at the start, ignored"
+        problems.append(parse_problem(source, "bom", message))
     else:
         problems.append(
             parse_problem(source, "encoding", f"decoded as {encoding} (byte-order mark), not UTF-8")

@@ -146,6 +146,27 @@ def attach_refs(
         entry.warnings.append(f"ignored invalid link(s): {', '.join(ignored)}")
 
 
+def attach_link(
+    entry: DigestEntry,
+    refs: list[ArxivRef],
+    url: str | None,
+    problems: list[Problem],
+    line: int,
+    label: str,
+) -> None:
+    """Fill `entry` from its link field (at 1-based `line`, named `label` in messages): the
+    arXiv references in it; else a URL that is not arXiv's (a problem); else nothing, the
+    layout's way of saying "find it by title" (expected, so no problem)."""
+    if refs:
+        attach_refs(entry, refs, problems, line)
+    elif url:
+        entry.link = url
+        warning = f"{label} {url!r} is not an arXiv link"
+        mark_missing(entry, warning, problems, "no_arxiv_link", line)
+    else:
+        mark_missing(entry, f"{label} is empty; to be found by title", problems)
+
+
 def mark_missing(
     entry: DigestEntry,
     warning: str,

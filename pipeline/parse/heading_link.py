@@ -12,7 +12,7 @@ from pipeline.parse.document import (
     Block,
     LayoutResult,
     TextDoc,
-    attach_refs,
+    attach_link,
     heading_blocks,
     mark_missing,
 )
@@ -146,12 +146,4 @@ def _fill_link(entry: DigestEntry, link: _LinkLine, problems: list[Problem], lin
     """`line`: the 1-based line of the link."""
     if link.text and has_cjk(link.text):
         entry.title_translated = link.text.strip()
-    if link.refs:
-        attach_refs(entry, link.refs, problems, line)
-        return
-    entry.link = link.url or None
-    if link.url:
-        warning = f"link {link.url!r} is not an arXiv link"
-        mark_missing(entry, warning, problems, "no_arxiv_link", line)
-    else:
-        mark_missing(entry, "link is empty; to be found by title", problems)
+    attach_link(entry, link.refs, link.url, problems, line, "link")

@@ -20,7 +20,7 @@ from pipeline.parse.document import (
     Block,
     LayoutResult,
     TextDoc,
-    attach_refs,
+    attach_link,
     heading_blocks,
     mark_missing,
 )
@@ -144,15 +144,6 @@ def _fill_link(entry: DigestEntry, link_field: _Field | None, problems: list[Pro
         mark_missing(entry, "no paper link field", problems, "missing_link")
         return
     link_text = _first_paragraph(link_field.value)
-    refs = find_refs(link_text)
-    if refs:
-        attach_refs(entry, refs, problems, link_field.line)
-        return
     other_url = _URL_RE.search(link_text)
-    if other_url is not None:
-        entry.link = other_url.group(0)
-        warning = f"paper link {entry.link!r} is not an arXiv link"
-        mark_missing(entry, warning, problems, "no_arxiv_link", link_field.line)
-        return
-    # The layout's own way of saying "no link" ([]()): expected, so no problem is raised.
-    mark_missing(entry, "paper link is empty; to be found by title", problems)
+    url = other_url.group(0) if other_url is not None else None  # []() says "no link"
+    attach_link(entry, find_refs(link_text), url, problems, link_field.line, "paper link")

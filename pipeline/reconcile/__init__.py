@@ -14,14 +14,14 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import get_args
 
 import polars as pl
 
-from pipeline.model import FetchOutcome, Mismatch, PaperRecord, Resolution
+from pipeline.model import FetchOutcome, Mismatch, PaperRecord, Resolution, ResolutionKind
 from pipeline.reconcile.decide import (
     TRANSIENT_REASON_PREFIXES,
-    check_id,
-    check_link,
+    check_entry,
     needs_title_search,
     resolve_entry,
 )
@@ -41,7 +41,7 @@ __all__ = [
     "titles_to_search",
 ]
 
-RESOLUTION_KINDS = ("link", "title", "corrected", "unresolved")
+RESOLUTION_KINDS: tuple[str, ...] = get_args(ResolutionKind)  # in the order summaries list them
 
 
 @dataclass
@@ -94,8 +94,7 @@ def titles_to_search(
     wanted: dict[str, None] = {}
     with _without_cycle_collection():
         for entry in entry_views(unsettled):
-            check = check_id(entry, papers, outcomes)
-            link = check_link(entry, check.record) if check.record is not None else None
+            check, link = check_entry(entry, papers, outcomes)
             if entry.title is not None and needs_title_search(entry, check, link):
                 wanted.setdefault(entry.title, None)
     return list(wanted)
@@ -117,8 +116,7 @@ def reconcile(
     resolved = []
     with _without_cycle_collection():
         for entry in entry_views(entries):
-            check = check_id(entry, papers, outcomes)
-            link = check_link(entry, check.record) if check.record is not None else None
+            check, link = check_entry(entry, papers, outcomes)
             searched = candidates.get(entry.title) if entry.title is not None else None
             decision = resolve_entry(entry, check, link, searched)
             result.resolutions.append(decision.resolution)

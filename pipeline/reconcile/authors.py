@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from pipeline.model import PaperRecord
+from pipeline.reconcile.entries import EntryView
 from pipeline.reconcile.rules import AUTHOR_AGREEMENT
 from pipeline.reconcile.titles import normalize_title
 
@@ -59,7 +61,7 @@ class AuthorComparison:
         return 200.0 * self.matched / total if total else 100.0
 
 
-def digest_author_names(names: Iterable[str]) -> tuple[list[str], bool]:
+def _digest_author_names(names: Iterable[str]) -> tuple[list[str], bool]:
     """The digest's names without truncation markers, and whether the list was truncated."""
     kept: list[str] = []
     truncated = False
@@ -71,13 +73,20 @@ def digest_author_names(names: Iterable[str]) -> tuple[list[str], bool]:
     return kept, truncated
 
 
+def compare_entry_authors(entry: EntryView, record: PaperRecord) -> AuthorComparison | None:
+    """The entry's authors against the record's; None when the digest lists none."""
+    if not entry.authors:
+        return None
+    return compare_authors(entry.authors, tuple(author.name for author in record.authors))
+
+
 @lru_cache(maxsize=1 << 14)  # a paper's digest listing recurs across digests
 def compare_authors(
     digest_names: tuple[str, ...], arxiv_names: tuple[str, ...]
 ) -> AuthorComparison:
     """Match each digest name to at most one arXiv name through key indexes (linear time):
     full names first, so that "Jun Wang" is not taken by "Jie Wang" through the initials."""
-    names, truncated = digest_author_names(digest_names)
+    names, truncated = _digest_author_names(digest_names)
     arxiv_keys = [_name_keys(n) for n in arxiv_names]
     digest_keys = [_name_keys(n) for n in names]
     matched: dict[int, int] = {}  # digest index -> arXiv index

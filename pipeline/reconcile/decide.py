@@ -12,8 +12,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from pipeline.model import Candidate, FetchOutcome, Mismatch, PaperRecord, Resolution
-from pipeline.reconcile.authors import AuthorComparison, compare_authors
+from pipeline.model import (
+    Candidate,
+    FetchOutcome,
+    Mismatch,
+    PaperRecord,
+    Resolution,
+    ResolutionKind,
+)
+from pipeline.reconcile.authors import compare_entry_authors
 from pipeline.reconcile.entries import EntryView
 from pipeline.reconcile.mismatches import date_impossible, mismatch
 from pipeline.reconcile.rules import LINK_RELATED_SIMILARITY, NEAR_SIMILARITY, WORDS_SIMILARITY
@@ -68,12 +75,6 @@ def check_id(
     return IdCheck("failed", reason=f"{FETCH_FAILED}: {arxiv_id} reported found but no record")
 
 
-def _authors(entry: EntryView, record: PaperRecord) -> AuthorComparison | None:
-    if not entry.authors:
-        return None
-    return compare_authors(entry.authors, tuple(a.name for a in record.authors))
-
-
 @dataclass(frozen=True, slots=True)
 class LinkCheck:
     """Whether the paper the digest's ID names is the paper the digest describes."""
@@ -100,7 +101,9 @@ def check_link(entry: EntryView, record: PaperRecord) -> LinkCheck:
         cmp.score >= LINK_RELATED_SIMILARITY or titles_related(entry.title, record.title)
     ):
         return LinkCheck(True, cmp, f"title reworded, renamed or shortened ({cmp.detail})")
-    authors = _authors(entry, record)
+    # Agreeing authors vouch for a wholly renamed paper, not for a changed negation or
+    # number: that is the same group's sequel ("Part 2", "Llama 3"), so the title is searched.
+    authors = compare_entry_authors(entry, record) if cmp.verdict == "words" else None
     if authors is not None and authors.agree:
         return LinkCheck(
             True,
@@ -111,6 +114,17 @@ def check_link(entry: EntryView, record: PaperRecord) -> LinkCheck:
     return LinkCheck(
         False, cmp, f"title disagrees ({cmp.verdict}: {cmp.detail}; similarity {cmp.score:.1f})"
     )
+
+
+def check_entry(
+    entry: EntryView,
+    papers: Mapping[str, PaperRecord],
+    outcomes: Mapping[str, FetchOutcome],
+) -> tuple[IdCheck, LinkCheck | None]:
+    """What became of the entry's ID, and, when arXiv has that paper, whether it is the one."""
+    check = check_id(entry, papers, outcomes)
+    link = check_link(entry, check.record) if check.record is not None else None
+    return check, link
 
 
 def needs_title_search(entry: EntryView, check: IdCheck, link: LinkCheck | None) -> bool:
@@ -148,7 +162,7 @@ def judge_candidate(entry: EntryView, record: PaperRecord) -> Judgement:
         why = f"title similarity {score:.1f} below {WORDS_SIMILARITY:g}"
         return Judgement(record, score, False, (0, 0), why)
     cmp = compare_titles(entry.title, record.title)
-    authors = _authors(entry, record)
+    authors = compare_entry_authors(entry, record)
     agree = authors is not None and authors.agree
     rank = (int(agree), _VERDICT_RANK[cmp.verdict])
 
@@ -234,7 +248,7 @@ class Decision:
 
 def _resolution(
     entry: EntryView,
-    kind: Literal["link", "title", "corrected", "unresolved"],
+    kind: ResolutionKind,
     record: PaperRecord | None,
     similarity: float | None,
     reason: str,
@@ -311,7 +325,7 @@ def _by_title(
     same_id = pid == entry.arxiv_id
     reason = f"{_id_summary(entry, check, link)}; {choice.why}"
     found: list[Mismatch] = []
-    kind: Literal["link", "title", "corrected"]
+    kind: ResolutionKind
     if check.state == "found" and not same_id:
         assert check.record is not None and link is not None and link.comparison is not None
         kind = "corrected"

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Literal, get_args
 
 from pipeline.model import Mismatch, PaperRecord, Resolution
-from pipeline.reconcile.authors import compare_authors
+from pipeline.reconcile.authors import compare_entry_authors
 from pipeline.reconcile.entries import EntryView
 from pipeline.reconcile.rules import DATE_TOLERANCE_DAYS
 
@@ -94,21 +94,20 @@ def paper_mismatches(
                 f"kept as {resolution.resolution}; flagged: arXiv's latest version is withdrawn",
             )
         )
-    if entry.authors:
-        authors = compare_authors(entry.authors, tuple(a.name for a in record.authors))
-        if authors.differ:
-            found.append(
-                mismatch(
-                    entry,
-                    "authors_differ",
-                    pid,
-                    "; ".join(authors.digest_only) or None,
-                    "; ".join(authors.arxiv_only) or None,
-                    f"kept arXiv's authors; {authors.matched} of {authors.digest_count} digest "
-                    "names found (digest_value: only in the digest, arxiv_value: only on arXiv)",
-                    authors.overlap,
-                )
+    authors = compare_entry_authors(entry, record)
+    if authors is not None and authors.differ:
+        found.append(
+            mismatch(
+                entry,
+                "authors_differ",
+                pid,
+                "; ".join(authors.digest_only) or None,
+                "; ".join(authors.arxiv_only) or None,
+                f"kept arXiv's authors; {authors.matched} of {authors.digest_count} digest "
+                "names found (digest_value: only in the digest, arxiv_value: only on arXiv)",
+                authors.overlap,
             )
+        )
     if entry.digest_date is not None and date_impossible(entry.digest_date, record):
         found.append(
             mismatch(
