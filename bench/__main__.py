@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -68,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"bench: {name} took {time.perf_counter() - began:.0f} s", file=sys.stderr)
     finally:
         workspace.close()
+    machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results = {
         "plan": plan.name,
         "plan_sizes": asdict(plan),

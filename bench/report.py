@@ -53,11 +53,14 @@ def section_markdown(section: Section) -> str:
 
 def machine_markdown(machine: dict[str, Any]) -> str:
     load = ", ".join(str(x) for x in machine["load_average_at_start"])
+    if "load_average_at_end" in machine:
+        load += " (at end: " + ", ".join(str(x) for x in machine["load_average_at_end"]) + ")"
     return (
         f"Measured {machine['measured_at']} on {machine['nproc']} cores "
         f"({machine['cpu_model']}), {machine['ram_gib']} GiB RAM, Python {machine['python']}, "
         f"polars {machine['polars']}, arxiv {machine['arxiv_package']}, "
-        f"{machine['platform']}; load average at start {load} (the cores are shared).\n"
+        f"{machine['platform']}; load average at start {load}; the cores are shared with "
+        "other work (load average above), so repeated runs vary.\n"
     )
 
 

@@ -29,6 +29,7 @@ COLUMNS = {
     "run": "run",
     "entries": "entries",
     "requests": "requests",
+    "search_requests": "of which title searches",
     "wall_seconds": "wall s (process)",
     "pipeline_seconds": "stages s",
     "parse_seconds": "parse s",
@@ -64,7 +65,9 @@ def run(plan: Plan, ws: Workspace) -> list[Section]:
                     f"rerun: {label} exited {child.exit_code}: {child.stderr[-2000:]}"
                 )
             record = last_run_record(paths)
-            section.rows.append(_row(label, len(papers), len(server.log), child, record))
+            log = server.log
+            searches = sum(1 for request in log if not request.ids)
+            section.rows.append(_row(label, len(papers), len(log), searches, child, record))
             print(f"bench:   {label}: {child.wall_seconds:.1f} s", file=sys.stderr)
     second = section.rows[-1]
     met = second["requests"] == 0 and second["wall_seconds"] < GOAL_SECONDS
@@ -80,7 +83,12 @@ def run(plan: Plan, ws: Workspace) -> list[Section]:
 
 
 def _row(
-    label: str, entries: int, requests: int, child: ChildRun, record: dict[str, Any]
+    label: str,
+    entries: int,
+    requests: int,
+    searches: int,
+    child: ChildRun,
+    record: dict[str, Any],
 ) -> dict[str, Any]:
     if record.get("requests") != requests:
         raise RuntimeError(
@@ -91,6 +99,7 @@ def _row(
         "run": label,
         "entries": entries,
         "requests": requests,
+        "search_requests": searches,
         "wall_seconds": round(child.wall_seconds, 3),
         "pipeline_seconds": round(sum(stages.values()), 3),
         **{f"{stage}_seconds": round(s, 3) for stage, s in stages.items()},

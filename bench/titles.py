@@ -1,8 +1,8 @@
 """Title resolution: requests for digest entries that carry no ID, against one search per title.
 
 Ours is a whole run (`pipeline.run.enrich`) over one newsletter whose links are all empty,
-as in the 2025-01-08 sample: the reconcile stage picks the titles, the fetch stage ORs ten
-title phrases per request. The peer is `arxiv.Client` (defaults, delay scaled) with one
+as in the 2025-01-08 sample: the reconcile stage picks the titles, the fetch stage ORs
+several title phrases per request. The peer is `arxiv.Client` (defaults, delay scaled) with one
 `ti:"<title>"` search per title.
 """
 
@@ -27,6 +27,7 @@ from bench.harness import (
 )
 from bench.report import Section
 from bench.synth import SynthPaper, synth_papers, to_corpus_record, write_digests
+from pipeline.fetch.titles import TITLES_PER_REQUEST
 from pipeline.run import enrich
 from pipeline.standin import StandIn
 
@@ -64,7 +65,7 @@ def run(plan: Plan, ws: Workspace) -> list[Section]:
         log = server.log
         section.rows.append(
             _row(
-                "our run (10 title phrases ORed per request)",
+                f"our run ({TITLES_PER_REQUEST} title phrases ORed per request)",
                 len(targets),
                 len(log),
                 wall,

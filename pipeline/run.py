@@ -298,8 +298,13 @@ def _run_stages(settings: Settings, store: MetadataStore, record: RunRecord) -> 
         frames = build_tables(
             entries=parse.entries,
             # The store is the truth: a paper found by ID and again by title search in
-            # one run has the later fetch's time there, and a re-run reads it from there.
-            papers=store.get_papers([*fetched.records, *_candidate_records(fetched)]),
+            # one run has the later fetch's time there. Only what this run wrote can differ
+            # from the records in hand, so only that is read back (not every paper again).
+            papers={
+                **fetched.records,
+                **_candidate_records(fetched),
+                **store.get_papers_fetched_since(started),
+            },
             resolutions=rec.resolutions,
             mismatches=rec.mismatches,
             fetch_log=store.fetch_log_rows(),

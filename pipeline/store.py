@@ -271,6 +271,14 @@ class MetadataStore:
         records = (record_from_json(r[0]) for r in rows)
         return {r.arxiv_id: r for r in records}
 
+    def get_papers_fetched_since(self, moment: datetime) -> dict[str, PaperRecord]:
+        """Papers stored at or after `moment`, e.g. those the current run fetched."""
+        rows = self.db.execute(
+            "SELECT record FROM papers WHERE fetched_at >= ?", (moment.isoformat(),)
+        ).fetchall()
+        records = (record_from_json(r[0]) for r in rows)
+        return {r.arxiv_id: r for r in records}
+
     # outcomes
     def put_outcomes(self, run_id: str, outcomes: Iterable[FetchOutcome]) -> None:
         now = utc_now().isoformat()

@@ -59,6 +59,17 @@ ENTRY_INPUT_COLUMNS: dict[str, str] = {
     "warnings": "warnings",
 }
 
+# The entries table's columns that the reconcile stage decides, in row-tuple order.
+RECONCILED_ENTRY_COLUMNS = (
+    "arxiv_id",
+    "resolution",
+    "resolution_reason",
+    "title_similarity",
+    "title_arxiv",
+    "candidates",
+    "mismatch_kinds",
+)
+
 FetchLogRow = tuple[str, str, str, int, str | None, str]
 EntryKey = tuple[str, int]
 
@@ -242,9 +253,13 @@ def _entries_table(
             raise InconsistentInputError(f"mismatch {m.kind} for unknown entry {_name(key)}")
         kinds[key].append(m.kind)
 
+    # Only the reconciled columns are built in Python; the digest's own columns (abstracts
+    # included) stay in polars instead of a round trip through one dict per entry.
+    keys = list(
+        zip(digest_entries["digest"].to_list(), digest_entries["position"].to_list(), strict=True)
+    )
     rows = []
-    for entry in digest_entries.iter_rows(named=True):
-        key = (entry["digest"], entry["position"])
+    for key in keys:
         resolution = by_entry[key]
         record = None
         if resolution.arxiv_id is not None:
@@ -255,18 +270,23 @@ def _entries_table(
                     "which has no arXiv record"
                 )
         rows.append(
-            {
-                **entry,
-                "arxiv_id": resolution.arxiv_id,
-                "resolution": resolution.resolution,
-                "resolution_reason": resolution.reason,
-                "title_similarity": resolution.title_similarity,
-                "title_arxiv": record.title if record else None,
-                "candidates": [asdict(c) for c in resolution.candidates],
-                "mismatch_kinds": kinds[key],
-            }
+            (
+                resolution.arxiv_id,
+                resolution.resolution,
+                resolution.reason,
+                resolution.title_similarity,
+                record.title if record else None,
+                [asdict(c) for c in resolution.candidates],
+                kinds[key],
+            )
         )
-    return pl.DataFrame(rows, schema=table("entries").schema())
+    schema = table("entries").schema()
+    reconciled = pl.DataFrame(
+        rows, schema={name: schema[name] for name in RECONCILED_ENTRY_COLUMNS}, orient="row"
+    )
+    return pl.concat([digest_entries, reconciled], how="horizontal").select(
+        pl.col(name).cast(dtype) for name, dtype in schema.items()
+    )
 
 
 def _resolutions_by_entry(
