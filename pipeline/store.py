@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pipeline.model import Author, FetchOutcome, PaperRecord
 
@@ -161,6 +162,10 @@ CREATE TABLE IF NOT EXISTS runs (        -- the run log; a row is written when a
     run_id     TEXT PRIMARY KEY,
     started_at TEXT NOT NULL,
     record     TEXT NOT NULL            -- the run's row of the `runs` table, as JSON
+);
+CREATE TABLE IF NOT EXISTS ledger (      -- what the last complete run consumed
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL                  -- JSON
 );
 CREATE TABLE IF NOT EXISTS title_searches (
     query       TEXT PRIMARY KEY,       -- normalised title as searched
@@ -332,6 +337,49 @@ class MetadataStore:
             for q, ids, at in rows
             if since is None or datetime.fromisoformat(at) >= since
         }
+
+    def title_search_times(self, queries: Iterable[str]) -> list[datetime]:
+        """When each of these stored searches was made (unknown queries are skipped)."""
+        wanted = set(queries)
+        rows = self.db.execute("SELECT query, searched_at FROM title_searches")
+        return [datetime.fromisoformat(at) for q, at in rows if q in wanted]
+
+    # ledger: lets a re-run with nothing new skip the stages (git-history's idea)
+    def state_marker(self) -> list[object]:
+        """Changes whenever papers, ID outcomes or title searches change."""
+        marker: list[object] = []
+        for table, column in (
+            ("papers", "fetched_at"),
+            ("id_outcomes", "decided_at"),
+            ("title_searches", "searched_at"),
+        ):
+            marker += self.db.execute(f"SELECT count(*), max({column}) FROM {table}").fetchone()
+        return marker
+
+    def put_ledger(self, name: str, value: dict[str, object]) -> None:
+        with self.db:
+            self.db.execute(
+                "INSERT OR REPLACE INTO ledger VALUES (?, ?)",
+                (name, json.dumps(value, default=str, sort_keys=True)),
+            )
+
+    def get_ledger(self, name: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT value FROM ledger WHERE name = ?", (name,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+
+def digests_signature(paths: Paths) -> list[tuple[str, int, int]]:
+    """Every file under the digests folder with its size and modification time: cheap to
+    take, and it changes whenever a digest is added, removed or edited."""
+    if not paths.digests.is_dir():
+        return []
+    signature = []
+    for path in sorted(paths.digests.rglob("*")):
+        if path.is_file():
+            stat = path.stat()
+            signature.append((path.relative_to(paths.digests).as_posix(), stat.st_size,
+                              stat.st_mtime_ns))  # fmt: skip
+    return signature
 
 
 # --- publishing tables --------------------------------------------------------------

@@ -481,3 +481,8 @@ def read_table(paths: Paths, name: str) -> pl.DataFrame:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no published table {name}; run the pipeline first")
     return pl.read_parquet(path)
+
+
+def runs_table(runs: Sequence[RunRecord]) -> pl.DataFrame:
+    """The `runs` table alone, for a run that carries the other tables over unchanged."""
+    return _sorted(table("runs"), validate("runs", _frame("runs", [_run_row(r) for r in runs])))

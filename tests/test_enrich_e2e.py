@@ -109,12 +109,44 @@ def test_second_run_makes_no_requests_and_changes_no_table(
         if name != "runs":
             assert after[name] == first[name], f"{name}.parquet changed on a no-op run"
     runs = pl.read_parquet(out / "runs.parquet").sort("run_id")
-    assert runs.height == 2
+    assert runs.get_column("status").to_list() == ["ok", "unchanged"]
+    assert runs.get_column("requests").to_list()[1] == 0
     # A run's own published row predates its write; the next run publishes the final one.
-    assert runs.get_column("write_seconds").to_list()[1] == 0.0
     assert runs.get_column("write_seconds").to_list()[0] > 0.0
     first_row = pl.read_parquet(out / ".generations" / runs["run_id"][0] / "runs.parquet")
+    assert first_row["write_seconds"][0] == 0.0
     assert first_row["ended_at"][0] < runs["ended_at"][0]  # final: after the tables were written
+
+    # A touched digest defeats the carry-over: the full stages run, still asking nothing
+    # and still producing the same bytes.
+    touched = next((raw / "digests").iterdir())
+    os.utime(touched, ns=(time.time_ns(), time.time_ns()))
+    third = run_cli(cli("enrich", raw=raw, out=out, url=standin.url))
+    assert third.returncode == 0, third.stderr
+    assert len(standin.log) == requests_before
+    assert {n: b for n, b in table_bytes(out).items() if n != "runs"} == {
+        n: b for n, b in first.items() if n != "runs"
+    }
+    runs = pl.read_parquet(out / "runs.parquet").sort("run_id")
+    assert runs.get_column("status").to_list() == ["ok", "unchanged", "ok"]
+
+
+def test_new_digest_or_refresh_age_means_a_full_run(tmp_path: Path, standin: StandIn) -> None:
+    raw, out = make_raw(tmp_path)
+    assert run_cli(cli("enrich", raw=raw, out=out, url=standin.url)).returncode == 0
+    entries = pl.read_parquet(out / "entries.parquet").height
+    (raw / "digests" / "2026-01-05_more.md").write_text(
+        "## Attention Is All You Need\n[x](https://arxiv.org/abs/1706.03762)\n", encoding="utf-8"
+    )
+    requests = len(standin.log)
+    assert run_cli(cli("enrich", raw=raw, out=out, url=standin.url)).returncode == 0
+    assert pl.read_parquet(out / "entries.parquet").height == entries + 1
+    assert len(standin.log) == requests + 1  # only the new paper was asked for
+
+    refreshed = run_cli([*cli("enrich", raw=raw, out=out, url=standin.url), "--refresh-days", "0"])
+    assert refreshed.returncode == 0, refreshed.stderr
+    assert len(standin.log) > requests + 1  # everything was due again
+    assert pl.read_parquet(out / "runs.parquet").get_column("status").to_list()[-1] == "ok"
 
 
 def test_second_run_waits_or_refuses_while_locked(tmp_path: Path, standin: StandIn) -> None:
@@ -243,7 +275,7 @@ def test_killed_runs_leave_readable_tables_and_converge(tmp_path: Path, standin:
     for name, frame in reference.items():
         assert converged[name].equals(frame), name
     statuses = pl.read_parquet(out / "runs.parquet").get_column("status").to_list()
-    assert statuses[-1] == "ok"
+    assert statuses[-1] in ("ok", "unchanged")
 
 
 def test_stage_commands_fetch_then_reconcile(tmp_path: Path, standin: StandIn) -> None:
