@@ -85,13 +85,13 @@ def parse(**kwargs: Any) -> None:
     """Parse every digest under <raw>/digests and print one line per file."""
     settings = _settings(kwargs)
     result = run.parse_stage(settings)
-    for p in result.parsed:
-        click.echo(run.summary_line(p))
+    for line in result.summaries:
+        click.echo(line)
     for problem in result.problems:
         where = f"{problem.source}:{problem.line}" if problem.line else problem.source
         click.echo(f"problem: {where}: {problem.message}", err=True)
     click.echo(
-        f"{len(result.parsed)} files, {result.entries.height} entries, "
+        f"{len(result.summaries)} files, {result.entries.height} entries, "
         f"{len(result.problems)} problems"
     )
 

@@ -27,8 +27,8 @@ import polars as pl
 from pipeline.config import ConfigError, Settings
 from pipeline.fetch import ArxivUnreachable, FetchReport, fetch_papers, search_titles
 from pipeline.fetch.titles import title_phrase
-from pipeline.model import FetchOutcome, PaperRecord, ParsedDigest, Problem
-from pipeline.parse import entries_frame, parse_all, problems_of, summary_line
+from pipeline.model import FetchOutcome, PaperRecord, Problem
+from pipeline.parse import entries_frame, iter_digests, summary_line
 from pipeline.reconcile import ReconcileResult, reconcile, titles_to_search
 from pipeline.reconcile import summary_lines as reconcile_summary_lines
 from pipeline.store import (
@@ -85,7 +85,7 @@ class StageTimes:
 
 @dataclass
 class ParseResult:
-    parsed: list[ParsedDigest]
+    summaries: list[str]  # one line per digest file
     entries: pl.DataFrame
     problems: list[Problem]
 
@@ -157,8 +157,16 @@ def run_lock(settings: Settings) -> Iterator[None]:
 
 
 def parse_stage(settings: Settings) -> ParseResult:
-    parsed = parse_all(settings.raw_dir)
-    return ParseResult(parsed, entries_frame(parsed), problems_of(parsed))
+    """Parse every digest, keeping of each file only its frame rows, problems and summary:
+    the entry objects of one file are dropped before the next is read (memory at scale)."""
+    frames: list[pl.DataFrame] = []
+    problems: list[Problem] = []
+    summaries: list[str] = []
+    for digest in iter_digests(settings.raw_dir):
+        frames.append(entries_frame([digest]))
+        problems += digest.problems
+        summaries.append(summary_line(digest))
+    return ParseResult(summaries, pl.concat(frames, rechunk=True), problems)
 
 
 def _absorb(result: FetchResult, report: FetchReport) -> None:
@@ -234,7 +242,7 @@ def _counts(parse: ParseResult, fetched: FetchResult, rec: ReconcileResult) -> d
     kinds = [o.outcome for o in fetched.outcomes.values()]
     res = [r.resolution for r in rec.resolutions]
     return {
-        "digests": len(parse.parsed),
+        "digests": len(parse.summaries),
         "entries": parse.entries.height,
         "parse_problems": len(parse.problems),
         "ids_requested": len(kinds),
@@ -286,8 +294,8 @@ def _run_stages(
 
     with times.stage("parse"):
         parse = parse_stage(settings)
-    for digest in parse.parsed:
-        log.info("%s", summary_line(digest))
+    for line in parse.summaries:
+        log.info("%s", line)
     with times.stage("fetch"):
         fetched = fetch_stage(settings, parse.entries, store, run_id)
     with times.stage("reconcile"):

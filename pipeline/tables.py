@@ -275,8 +275,9 @@ TABLES: tuple[Table, ...] = (
             _required(
                 "status",
                 pl.String,
-                "running, ok, incomplete (some IDs could not be fetched), interrupted (killed), "
-                "failed (stopped by an unexpected error; see the log).",
+                "running, ok, unchanged (nothing new since the last complete run: its tables "
+                "were carried over and no stage ran), incomplete (some IDs could not be "
+                "fetched), interrupted (killed), failed (stopped by an unexpected error).",
             ),
             Column("exit_code", pl.Int32, "Process exit code; null while running."),
             _required("digests", pl.Int32, "Digest files read."),

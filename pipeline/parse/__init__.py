@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Iterator
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from pipeline.model import ParsedDigest, Problem
@@ -34,6 +36,7 @@ __all__ = [
     "MAX_DIGEST_BYTES",
     "SUPPORTED_SUFFIXES",
     "entries_frame",
+    "iter_digests",
     "parse_all",
     "parse_digest",
     "problems_of",
@@ -50,34 +53,43 @@ _NOT_A_DIGEST = (
 
 
 def parse_all(raw_dir: Path) -> list[ParsedDigest]:
-    """Every digest under <raw_dir>/digests (recursively), sorted by relative path.
+    """Every digest under <raw_dir>/digests (recursively), sorted by relative path."""
+    return list(iter_digests(raw_dir))
+
+
+def iter_digests(raw_dir: Path) -> Iterator[ParsedDigest]:
+    """`parse_all` one file at a time, so a caller can keep only what it needs of each.
 
     Files of other types, unreadable folders, and a missing or empty digests folder are
     reported as problems on placeholder results, so that nothing is passed over silently.
     """
     digests_dir = raw_dir / DIGESTS_SUBDIR
     if not digests_dir.is_dir():
-        message = f"no digests folder at {digests_dir}"
-        return [_placeholder(DIGESTS_SUBDIR, "missing_folder", message)]
-    results: list[ParsedDigest] = []  # unreadable folders first, then one per file
-    files: list[Path] = []
+        yield _placeholder(DIGESTS_SUBDIR, "missing_folder", f"no digests folder at {digests_dir}")
+        return
+    # Listing first is cheap; parsing waits until each result is asked for.
+    jobs: list[tuple[str, Callable[[], ParsedDigest]]] = []
 
     def report_walk_error(error: OSError) -> None:
         where = _source(Path(error.filename or digests_dir), raw_dir)
-        results.append(_placeholder(where, "unreadable", f"cannot list: {error.strerror}"))
+        message = f"cannot list: {error.strerror}"
+        jobs.append((where, partial(_placeholder, where, "unreadable", message)))
 
     for folder, _, names in os.walk(digests_dir, onerror=report_walk_error):
-        files.extend(Path(folder, name) for name in names)
-    if not files and not results:
-        return [_placeholder(DIGESTS_SUBDIR, "no_digests", f"{digests_dir} holds no files")]
-    for path in files:
-        if path.suffix.lower() in SUPPORTED_SUFFIXES:
-            results.append(parse_digest(path, raw_dir))
-        else:
-            supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
-            message = f"not a digest file type ({supported}); skipped"
-            results.append(_placeholder(_source(path, raw_dir), "unsupported_file", message))
-    return sorted(results, key=lambda parsed: parsed.digest)
+        for name in names:
+            path = Path(folder, name)
+            source = _source(path, raw_dir)
+            if path.suffix.lower() in SUPPORTED_SUFFIXES:
+                jobs.append((source, partial(parse_digest, path, raw_dir)))
+            else:
+                supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
+                message = f"not a digest file type ({supported}); skipped"
+                jobs.append((source, partial(_placeholder, source, "unsupported_file", message)))
+    if not jobs:
+        yield _placeholder(DIGESTS_SUBDIR, "no_digests", f"{digests_dir} holds no files")
+        return
+    for _, job in sorted(jobs, key=lambda item: item[0]):
+        yield job()
 
 
 def parse_digest(path: Path, raw_dir: Path) -> ParsedDigest:
