@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 IdStatus = Literal["ok", "invalid_id", "missing"]
 FetchOutcomeKind = Literal["found", "not_found", "invalid", "failed"]
@@ -63,8 +63,9 @@ class ParsedDigest:
     size_bytes: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Author:
+class Author(NamedTuple):
+    # A NamedTuple rather than a frozen dataclass: loading a large store creates millions
+    # of authors, and a tuple is much quicker to create than a frozen dataclass instance.
     name: str
     affiliations: tuple[str, ...] = ()
 

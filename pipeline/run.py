@@ -9,6 +9,7 @@ Exit codes (part of the interface, for cron and schedulers):
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import json
 import logging
@@ -289,7 +290,7 @@ def _run_stages(
     settings: Settings, store: MetadataStore, record: RunRecord, digests: list[Any]
 ) -> RunSummary:
     """parse -> fetch -> reconcile -> write, recording the run in the store's run log."""
-    run_id, started = record.run_id, record.started_at
+    run_id = record.run_id
     times = StageTimes()
 
     with times.stage("parse"):
@@ -298,6 +299,32 @@ def _run_stages(
         log.info("%s", line)
     with times.stage("fetch"):
         fetched = fetch_stage(settings, parse.entries, store, run_id)
+    with _records_out_of_gc_reach():
+        return _reconcile_and_write(settings, store, record, digests, parse, fetched, times)
+
+
+@contextmanager
+def _records_out_of_gc_reach() -> Iterator[None]:
+    """The loaded records live until the tables are written and hold no reference cycles;
+    freezing them spares the collector walking millions of objects again and again
+    (seconds at 200,000 papers). Unfrozen afterwards, for callers that go on running."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _reconcile_and_write(
+    settings: Settings,
+    store: MetadataStore,
+    record: RunRecord,
+    digests: list[Any],
+    parse: ParseResult,
+    fetched: FetchResult,
+    times: StageTimes,
+) -> RunSummary:
+    run_id, started = record.run_id, record.started_at
     with times.stage("reconcile"):
         rec = reconcile_stage(parse.entries, fetched)
     for line in reconcile_summary_lines(rec):

@@ -18,6 +18,7 @@ previous run or the new one, never a mix.
 
 from __future__ import annotations
 
+import gc
 import gzip
 import hashlib
 import json
@@ -28,8 +29,12 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
+from itertools import repeat
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from pipeline.model import Author, FetchOutcome, PaperRecord
 
@@ -175,47 +180,88 @@ CREATE TABLE IF NOT EXISTS title_searches (
 """
 
 
+# A record is stored as one JSON array in this field order (positions, not repeated keys:
+# shorter to keep and quicker to decode). Authors are split into names and the few
+# (position, affiliations) pairs that have any, so most authors are built from a name alone.
 def record_to_json(record: PaperRecord) -> str:
-    return json.dumps(
-        {
-            "arxiv_id": record.arxiv_id,
-            "version": record.version,
-            "title": record.title,
-            "abstract": record.abstract,
-            "authors": [[a.name, list(a.affiliations)] for a in record.authors],
-            "published": record.published.isoformat(),
-            "updated": record.updated.isoformat(),
-            "primary_category": record.primary_category,
-            "categories": record.categories,
-            "comment": record.comment,
-            "journal_ref": record.journal_ref,
-            "dois": record.dois,
-            "withdrawn": record.withdrawn,
-            "fetched_at": record.fetched_at.isoformat(),
-        },
-        ensure_ascii=False,
-        sort_keys=True,
-    )
+    authors = record.authors
+    return orjson.dumps(
+        [
+            record.arxiv_id,
+            record.version,
+            record.title,
+            record.abstract,
+            [a.name for a in authors],
+            [[i, a.affiliations] for i, a in enumerate(authors) if a.affiliations],
+            record.published.isoformat(),
+            record.updated.isoformat(),
+            record.primary_category,
+            record.categories,
+            record.comment,
+            record.journal_ref,
+            record.dois,
+            record.withdrawn,
+            record.fetched_at.isoformat(),
+        ]
+    ).decode()
+
+
+# Author(name), built by one C call instead of through the NamedTuple's Python __new__:
+# loading a large store creates millions of authors.
+_author_without_affiliations = partial(tuple.__new__, Author)
 
 
 def record_from_json(text: str) -> PaperRecord:
-    d = json.loads(text)
+    (
+        arxiv_id,
+        version,
+        title,
+        abstract,
+        author_names,
+        affiliated_authors,
+        published,
+        updated,
+        primary_category,
+        categories,
+        comment,
+        journal_ref,
+        dois,
+        withdrawn,
+        fetched_at,
+    ) = orjson.loads(text)
+    authors = list(map(_author_without_affiliations, zip(author_names, repeat(()))))
+    for position, affiliations in affiliated_authors:
+        authors[position] = Author(author_names[position], tuple(affiliations))
     return PaperRecord(
-        arxiv_id=d["arxiv_id"],
-        version=d["version"],
-        title=d["title"],
-        abstract=d["abstract"],
-        authors=[Author(name, tuple(affs)) for name, affs in d["authors"]],
-        published=datetime.fromisoformat(d["published"]),
-        updated=datetime.fromisoformat(d["updated"]),
-        primary_category=d["primary_category"],
-        categories=d["categories"],
-        comment=d["comment"],
-        journal_ref=d["journal_ref"],
-        dois=d["dois"],
-        withdrawn=d["withdrawn"],
-        fetched_at=datetime.fromisoformat(d["fetched_at"]),
+        arxiv_id=arxiv_id,
+        version=version,
+        title=title,
+        abstract=abstract,
+        authors=authors,
+        published=datetime.fromisoformat(published),
+        updated=datetime.fromisoformat(updated),
+        primary_category=primary_category,
+        categories=categories,
+        comment=comment,
+        journal_ref=journal_ref,
+        dois=dois,
+        withdrawn=withdrawn,
+        fetched_at=datetime.fromisoformat(fetched_at),
     )
+
+
+def _records_by_id(rows: Iterable[tuple[str]]) -> dict[str, PaperRecord]:
+    """Decode stored records as their rows stream in, with the cyclic GC paused meanwhile:
+    decoding creates millions of objects, none in a cycle, and the collections their
+    allocation would set off cost more than the decoding itself."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        records = (record_from_json(text) for (text,) in rows)
+        return {record.arxiv_id: record for record in records}
+    finally:
+        if collecting:
+            gc.enable()
 
 
 class StoreError(Exception):
@@ -262,27 +308,31 @@ class MetadataStore:
             )
 
     def get_papers(self, ids: Iterable[str] | None = None) -> dict[str, PaperRecord]:
-        if ids is None:
-            rows = self.db.execute("SELECT record FROM papers").fetchall()
-        else:
-            wanted = list(ids)
-            rows = []
-            for i in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
-                chunk = wanted[i : i + 500]
-                marks = ",".join("?" * len(chunk))
-                rows += self.db.execute(
-                    f"SELECT record FROM papers WHERE arxiv_id IN ({marks})", chunk
-                ).fetchall()
-        records = (record_from_json(r[0]) for r in rows)
-        return {r.arxiv_id: r for r in records}
+        """The stored papers among `ids` (all stored papers when None), by ID."""
+        return _records_by_id(self._select("record", "papers", ids))
 
     def get_papers_fetched_since(self, moment: datetime) -> dict[str, PaperRecord]:
         """Papers stored at or after `moment`, e.g. those the current run fetched."""
         rows = self.db.execute(
             "SELECT record FROM papers WHERE fetched_at >= ?", (moment.isoformat(),)
-        ).fetchall()
-        records = (record_from_json(r[0]) for r in rows)
-        return {r.arxiv_id: r for r in records}
+        )
+        return _records_by_id(rows)
+
+    def get_fetched_at(self, ids: Iterable[str]) -> dict[str, datetime]:
+        """When each stored paper among `ids` was fetched, without decoding its record."""
+        rows = self._select("arxiv_id, fetched_at", "papers", ids)
+        return {arxiv_id: datetime.fromisoformat(at) for arxiv_id, at in rows}
+
+    def _select(self, columns: str, table: str, ids: Iterable[str] | None) -> sqlite3.Cursor:
+        """`columns` of the rows of `table` whose arxiv_id is in `ids` (all when None),
+        as a cursor, so that rows stream instead of all being held at once."""
+        query = f"SELECT {columns} FROM {table}"
+        if ids is None:
+            return self.db.execute(query)
+        # All IDs in one JSON parameter: one query however many, no bound-parameter limit.
+        return self.db.execute(
+            f"{query} WHERE arxiv_id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),)
+        )
 
     # outcomes
     def put_outcomes(self, run_id: str, outcomes: Iterable[FetchOutcome]) -> None:
@@ -298,9 +348,9 @@ class MetadataStore:
                 [(run_id, *r, now) for r in rows],
             )
 
-    def get_outcomes(self) -> dict[str, tuple[str, datetime]]:
-        """Latest outcome and when it was decided, per ID."""
-        rows = self.db.execute("SELECT arxiv_id, outcome, decided_at FROM id_outcomes")
+    def get_outcomes(self, ids: Iterable[str] | None = None) -> dict[str, tuple[str, datetime]]:
+        """Latest outcome and when it was decided, per ID among `ids` (every ID when None)."""
+        rows = self._select("arxiv_id, outcome, decided_at", "id_outcomes", ids)
         return {a: (o, datetime.fromisoformat(t)) for a, o, t in rows}
 
     def fetch_log_rows(self) -> list[tuple[str, str, str, int, str | None, str]]:

@@ -68,24 +68,31 @@ def _decide_from_store(
     wanted: list[str], settings: Settings, store: MetadataStore, report: FetchReport
 ) -> tuple[dict[str, FetchOutcome], dict[str, PaperRecord]]:
     """Outcomes of the IDs that need no request (malformed, or known recently enough), and
-    the stored papers that are too old to serve without asking again."""
-    papers = store.get_papers(wanted)
-    outcomes = store.get_outcomes()
-    fresh_since = utc_now() - timedelta(days=settings.refresh_days)
+    the stored papers that are too old to serve without asking again.
+
+    Freshness is judged from the stored fetch times alone, so only the records served or
+    kept as a fallback are decoded, each once. Served records go into `report.records`.
+    """
     decided: dict[str, FetchOutcome] = {}
-    stale: dict[str, PaperRecord] = {}
+    valid: list[str] = []
     for arxiv_id in wanted:
-        paper = papers.get(arxiv_id)
-        kind, decided_at = outcomes.get(arxiv_id, (None, None))
-        if not is_valid_id(arxiv_id):
+        if is_valid_id(arxiv_id):
+            valid.append(arxiv_id)
+        else:
             decided[arxiv_id] = FetchOutcome(arxiv_id, "invalid", 0, "not an arXiv identifier")
-        elif paper is not None and (settings.offline or paper.fetched_at >= fresh_since):
-            report.records[arxiv_id] = paper
+    fresh_since = utc_now() - timedelta(days=settings.refresh_days)
+    fetched_at = store.get_fetched_at(valid)
+    served = {i for i, at in fetched_at.items() if settings.offline or at >= fresh_since}
+    outcomes = store.get_outcomes(i for i in valid if i not in served)
+    stale_ids: list[str] = []
+    for arxiv_id in valid:
+        if arxiv_id in served:
             report.from_store += 1
-            decided[arxiv_id] = FetchOutcome(
-                arxiv_id, "found", 0, f"stored, fetched {_day(paper.fetched_at)}"
-            )
-        elif (
+            reason = f"stored, fetched {_day(fetched_at[arxiv_id])}"
+            decided[arxiv_id] = FetchOutcome(arxiv_id, "found", 0, reason)
+            continue
+        kind, decided_at = outcomes.get(arxiv_id, (None, None))
+        if (
             kind in SETTLED_KINDS
             and decided_at is not None
             and (settings.offline or decided_at >= fresh_since)
@@ -99,8 +106,11 @@ def _decide_from_store(
             report.problems.append(
                 Problem("fetch", arxiv_id, "offline_missing", f"{arxiv_id}: {OFFLINE_MISSING}")
             )
-        elif paper is not None:
-            stale[arxiv_id] = paper
+        elif arxiv_id in fetched_at:
+            stale_ids.append(arxiv_id)
+    papers = store.get_papers([*served, *stale_ids])
+    stale = {arxiv_id: papers.pop(arxiv_id) for arxiv_id in stale_ids}
+    report.records.update(papers)
     return decided, stale
 
 
@@ -208,4 +218,4 @@ class _IdFetcher:
 
 
 def _day(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d}"
+    return moment.date().isoformat()  # as f"{moment:%Y-%m-%d}", several times quicker
