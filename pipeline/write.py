@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
@@ -31,7 +30,7 @@ import polars as pl
 from pipeline import store
 from pipeline.model import Mismatch, PaperRecord, Problem, Resolution
 from pipeline.store import Paths
-from pipeline.tables import TABLES, Table, table
+from pipeline.tables import CANDIDATE, TABLES, Table, table
 
 # Fixed writer settings: the bytes of a file may depend on its rows only.
 ZSTD_LEVEL = 3  # zstd's own default, stated so a library default change cannot alter bytes
@@ -71,7 +70,6 @@ RECONCILED_ENTRY_COLUMNS = (
 )
 
 FetchLogRow = tuple[str, str, str, int, str | None, str]
-EntryKey = tuple[str, int]
 
 
 class SchemaError(ValueError):
@@ -128,6 +126,11 @@ assert [f.name for f in fields(RunRecord)] == table("runs").schema().names(), "d
 
 
 # --- building -----------------------------------------------------------------------
+#
+# polars converts a nested Python list cell by cell (~15 us each, plus a Series per cell),
+# which dominated the stage at 100,000 entries. So every list column is built from a flat
+# frame, one row per list item, and nested with group_by/agg; Python only makes flat lists
+# of plain values (no tuple or dict per row, which also keeps the garbage collector idle).
 
 
 def build_tables(
@@ -146,30 +149,19 @@ def build_tables(
     candidates); only resolved papers get a row. Raises InconsistentInputError when an entry
     has no resolution or two, or resolves to an ID without a record.
     """
-    ordered_mismatches = sorted(mismatches, key=_mismatch_order)
-    entries_table = _entries_table(entries, papers, resolutions, ordered_mismatches)
-    resolved_ids = sorted(set(entries_table["arxiv_id"].drop_nulls()))
+    mismatches_table = _mismatches_table(mismatches)
+    entries_table = _entries_table(entries, papers, resolutions, mismatches_table)
+    resolved_ids = entries_table["arxiv_id"].drop_nulls().unique().sort().to_list()
     records = [papers[arxiv_id] for arxiv_id in resolved_ids]
+    authors_table = _authors_table(records)
+    listed_categories = _listed_categories(records)
+    papers_table = _papers_table(records, entries_table, authors_table, listed_categories)
     frames = {
         "entries": entries_table,
-        "papers": _papers_table(entries_table, records),
-        "authors": _frame(
-            "authors",
-            [
-                (r.arxiv_id, i, a.name, list(a.affiliations))
-                for r in records
-                for i, a in enumerate(r.authors, start=1)
-            ],
-        ),
-        "categories": _frame(
-            "categories",
-            [
-                (r.arxiv_id, category, i, category == r.primary_category)
-                for r in records
-                for i, category in enumerate(dict.fromkeys(r.categories), start=1)
-            ],
-        ),
-        "mismatches": _frame("mismatches", _mismatch_rows(ordered_mismatches)),
+        "papers": papers_table,
+        "authors": authors_table,
+        "categories": _categories_table(listed_categories, papers_table),
+        "mismatches": mismatches_table,
         "fetch_log": _frame(
             "fetch_log",
             [
@@ -188,8 +180,37 @@ def _frame(name: str, rows: Sequence[Sequence[Any]]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=table(name).schema(), orient="row")
 
 
+def _columns(name: str, columns: Mapping[str, Sequence[Any]]) -> pl.DataFrame:
+    """A frame of flat `columns`, each typed as the same-named column of table `name`."""
+    schema = table(name).schema()
+    return pl.DataFrame(
+        {
+            column: pl.Series(column, values, dtype=schema[column])
+            for column, values in columns.items()
+        }
+    )
+
+
+def _with_lists(
+    frame: pl.DataFrame, on: str | list[str], items: pl.DataFrame, **lists: pl.Expr
+) -> pl.DataFrame:
+    """`frame` plus a list column per `lists` expression, aggregated over the rows of `items`
+    that share `frame`'s key `on`, in the order of `items`; a row without items gets []."""
+    grouped = items.group_by(on).agg(**lists)
+    joined = frame.join(grouped, on=on, how="left", maintain_order="left")
+    return joined.with_columns(
+        pl.col(name).fill_null(pl.lit([], dtype=joined.schema[name])) for name in lists
+    )
+
+
 def _sorted(declared: Table, frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.sort(list(declared.key), maintain_order=True).rechunk()
+    key = list(declared.key)
+    # Frames come here sorted already (built so, or validated twice): checking the key order
+    # is cheap, while sorting copies every column, abstracts included.
+    in_order = frame.select(
+        (pl.arg_sort_by(key, maintain_order=True) == pl.int_range(pl.len())).all()
+    ).item()
+    return (frame if in_order else frame.sort(key, maintain_order=True)).rechunk()
 
 
 def _sort_key(*values: object) -> tuple[tuple[bool, object], ...]:
@@ -213,142 +234,219 @@ def _problem_rows(problems: Sequence[Problem]) -> list[tuple[Any, ...]]:
     return [(i, p.stage, p.source, p.line, p.kind, p.message) for i, p in enumerate(ordered, 1)]
 
 
-def _mismatch_order(m: Mismatch) -> tuple[tuple[bool, object], ...]:
-    return _sort_key(
-        m.digest, m.position, m.kind, m.arxiv_id, m.digest_value, m.arxiv_value,
-        m.similarity, m.action,
-    )  # fmt: skip
-
-
-def _mismatch_rows(ordered: Sequence[Mismatch]) -> list[tuple[Any, ...]]:
-    """Rows of `mismatches`, numbered within their entry (seq) so that the key is unique."""
-    seq: Counter[EntryKey] = Counter()
-    rows = []
-    for m in ordered:
-        seq[(m.digest, m.position)] += 1
-        rows.append(
-            (m.digest, m.position, seq[(m.digest, m.position)], m.kind, m.arxiv_id,
-             m.digest_value, m.arxiv_value, m.similarity, m.action)
-        )  # fmt: skip
-    return rows
+def _mismatches_table(mismatches: Sequence[Mismatch]) -> pl.DataFrame:
+    """Mismatches in a fixed order (all fields, nulls first), numbered within their entry
+    (seq) so that the key is unique."""
+    order = (
+        "digest",
+        "position",
+        "kind",
+        "arxiv_id",
+        "digest_value",
+        "arxiv_value",
+        "similarity",
+        "action",
+    )
+    ordered = _columns(
+        "mismatches", {name: [getattr(m, name) for m in mismatches] for name in order}
+    ).sort(order, maintain_order=True)
+    seq = pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over("digest", "position")
+    return ordered.select(
+        pl.col(name) if name != "seq" else seq.alias("seq") for name in table("mismatches").schema()
+    )
 
 
 def _entries_table(
     entries: pl.DataFrame,
     papers: Mapping[str, PaperRecord],
     resolutions: Sequence[Resolution],
-    ordered_mismatches: Sequence[Mismatch],
+    mismatches_table: pl.DataFrame,
 ) -> pl.DataFrame:
     missing = [c for c in ENTRY_INPUT_COLUMNS if c not in entries.columns]
     if missing:
         raise SchemaError("entries", missing[0], "the parsed entries frame lacks this column")
-    digest_entries = entries.select(
-        pl.col(source).alias(target) for source, target in ENTRY_INPUT_COLUMNS.items()
-    )
-    by_entry = _resolutions_by_entry(digest_entries, resolutions)
-    kinds: defaultdict[EntryKey, list[str]] = defaultdict(list)
-    for m in ordered_mismatches:
-        key = (m.digest, m.position)
-        if key not in by_entry:
-            raise InconsistentInputError(f"mismatch {m.kind} for unknown entry {_name(key)}")
-        kinds[key].append(m.kind)
-
-    # Only the reconciled columns are built in Python; the digest's own columns (abstracts
-    # included) stay in polars instead of a round trip through one dict per entry.
-    keys = list(
-        zip(digest_entries["digest"].to_list(), digest_entries["position"].to_list(), strict=True)
-    )
-    rows = []
-    for key in keys:
-        resolution = by_entry[key]
-        record = None
-        if resolution.arxiv_id is not None:
-            record = papers.get(resolution.arxiv_id)
-            if record is None:
-                raise InconsistentInputError(
-                    f"entry {_name(key)} resolves to {resolution.arxiv_id}, "
-                    "which has no arXiv record"
-                )
-        rows.append(
-            (
-                resolution.arxiv_id,
-                resolution.resolution,
-                resolution.reason,
-                resolution.title_similarity,
-                record.title if record else None,
-                [asdict(c) for c in resolution.candidates],
-                kinds[key],
-            )
-        )
     schema = table("entries").schema()
-    reconciled = pl.DataFrame(
-        rows, schema={name: schema[name] for name in RECONCILED_ENTRY_COLUMNS}, orient="row"
+    digest_entries = entries.select(
+        pl.col(source).alias(target).cast(schema[target])
+        for source, target in ENTRY_INPUT_COLUMNS.items()
     )
-    return pl.concat([digest_entries, reconciled], how="horizontal").select(
-        pl.col(name).cast(dtype) for name, dtype in schema.items()
+    entry_keys = digest_entries.select("digest", "position")
+    resolved = _resolutions_frame(entry_keys, resolutions)
+    unknown = mismatches_table.join(
+        entry_keys, on=["digest", "position"], how="anti", maintain_order="left"
     )
-
-
-def _resolutions_by_entry(
-    digest_entries: pl.DataFrame, resolutions: Sequence[Resolution]
-) -> dict[EntryKey, Resolution]:
-    """Each entry's one resolution; anything else is a bug in the reconcile stage."""
-    entry_keys = set(digest_entries.select("digest", "position").iter_rows())
-    by_entry: dict[EntryKey, Resolution] = {}
-    for r in resolutions:
-        key = (r.digest, r.position)
-        if key not in entry_keys:
-            raise InconsistentInputError(f"resolution for unknown entry {_name(key)}")
-        if key in by_entry:
-            raise InconsistentInputError(f"entry {_name(key)} has two resolutions")
-        if (r.arxiv_id is None) != (r.resolution == "unresolved"):
-            raise InconsistentInputError(
-                f"entry {_name(key)}: resolution {r.resolution} with arxiv_id {r.arxiv_id}"
-            )
-        by_entry[key] = r
-    unresolved = sorted(entry_keys - by_entry.keys())
-    if unresolved:
+    if unknown.height:
+        m = unknown.row(0, named=True)
         raise InconsistentInputError(
-            f"{len(unresolved)} entries have no resolution, e.g. {_name(unresolved[0])}"
+            f"mismatch {m['kind']} for unknown entry {m['digest']}#{m['position']}"
         )
-    return by_entry
-
-
-def _name(key: EntryKey) -> str:
-    return f"{key[0]}#{key[1]}"
-
-
-def _papers_table(entries_table: pl.DataFrame, records: Sequence[PaperRecord]) -> pl.DataFrame:
-    declared = table("papers")
-    appearance_columns = ["appearances", "digests", "first_digest_date", "last_digest_date"]
-    record_schema = pl.Schema(
-        (name, dtype) for name, dtype in declared.schema().items() if name not in appearance_columns
+    resolved_ids = resolved["arxiv_id"].drop_nulls().unique(maintain_order=True).to_list()
+    unfetched = [arxiv_id for arxiv_id in resolved_ids if arxiv_id not in papers]
+    if unfetched:
+        example = resolved.join(entry_keys, on=["digest", "position"], maintain_order="right")
+        key = example.filter(pl.col("arxiv_id").is_in(unfetched)).row(0, named=True)
+        raise InconsistentInputError(
+            f"entry {key['digest']}#{key['position']} resolves to {key['arxiv_id']}, "
+            "which has no arXiv record"
+        )
+    titles = pl.DataFrame(
+        {"arxiv_id": resolved_ids, "title_arxiv": [papers[i].title for i in resolved_ids]},
+        schema={"arxiv_id": pl.String, "title_arxiv": pl.String},
     )
-    base = pl.DataFrame(
-        [
-            (
-                r.arxiv_id,
-                r.version,
-                r.title,
-                r.abstract,
-                [a.name for a in r.authors],
-                _utc(r.published, f"{r.arxiv_id} published"),
-                _utc(r.updated, f"{r.arxiv_id} updated"),
-                r.primary_category,
-                r.categories,
-                r.comment,
-                r.journal_ref,
-                r.dois,
-                r.datacite_doi,
-                r.abs_url,
-                r.pdf_url,
-                r.withdrawn,
-                _utc(r.fetched_at, f"{r.arxiv_id} fetched_at"),
-            )
-            for r in records
-        ],
-        schema=record_schema,
-        orient="row",
+    # The reconciled columns are joined onto the keys only, then set beside the digest's own
+    # columns: a join on the whole frame would copy every abstract.
+    reconciled = _with_lists(
+        entry_keys.join(
+            resolved, on=["digest", "position"], how="left", maintain_order="left"
+        ).join(titles, on="arxiv_id", how="left", maintain_order="left"),
+        ["digest", "position"],
+        mismatches_table,
+        mismatch_kinds=pl.col("kind"),
+    )
+    return pl.concat(
+        [digest_entries, reconciled.select(RECONCILED_ENTRY_COLUMNS)], how="horizontal"
+    ).select(schema.names())
+
+
+def _resolutions_frame(entry_keys: pl.DataFrame, resolutions: Sequence[Resolution]) -> pl.DataFrame:
+    """Each entry's one resolution with its candidates, keyed by (digest, position);
+    anything but one resolution per entry is a bug in the reconcile stage."""
+    frame = _columns(
+        "entries",
+        {
+            "digest": [r.digest for r in resolutions],
+            "position": [r.position for r in resolutions],
+            "arxiv_id": [r.arxiv_id for r in resolutions],
+            "resolution": [r.resolution for r in resolutions],
+            "resolution_reason": [r.reason for r in resolutions],
+            "title_similarity": [r.title_similarity for r in resolutions],
+        },
+    ).with_row_index("resolution_index")
+    unknown = frame.join(entry_keys, on=["digest", "position"], how="anti", maintain_order="left")
+    if unknown.height:
+        raise InconsistentInputError(f"resolution for unknown entry {_entry_name(unknown)}")
+    twice = frame.filter(pl.struct("digest", "position").is_duplicated())
+    if twice.height:
+        raise InconsistentInputError(f"entry {_entry_name(twice)} has two resolutions")
+    contradicting = frame.filter(
+        pl.col("arxiv_id").is_null() != (pl.col("resolution") == "unresolved")
+    )
+    if contradicting.height:
+        r = contradicting.row(0, named=True)
+        raise InconsistentInputError(
+            f"entry {_entry_name(contradicting)}: resolution {r['resolution']} "
+            f"with arxiv_id {r['arxiv_id']}"
+        )
+    unresolved = entry_keys.join(frame, on=["digest", "position"], how="anti").sort(
+        "digest", "position"
+    )
+    if unresolved.height:
+        raise InconsistentInputError(
+            f"{unresolved.height} entries have no resolution, e.g. {_entry_name(unresolved)}"
+        )
+    owners = [i for i, r in enumerate(resolutions) for _ in r.candidates]
+    candidates = [c for r in resolutions for c in r.candidates]
+    items = pl.DataFrame(
+        {"resolution_index": pl.Series(owners, dtype=pl.UInt32)}
+        | {
+            field.name: pl.Series([getattr(c, field.name) for c in candidates], dtype=field.dtype)
+            for field in CANDIDATE.fields
+        }
+    )
+    return _with_lists(
+        frame,
+        "resolution_index",
+        items,
+        candidates=pl.struct(field.name for field in CANDIDATE.fields),
+    )
+
+
+def _entry_name(frame: pl.DataFrame) -> str:
+    """The entry of `frame`'s first row, as digest#position."""
+    digest, position = frame.select("digest", "position").row(0)
+    return f"{digest}#{position}"
+
+
+def _authors_table(records: Sequence[PaperRecord]) -> pl.DataFrame:
+    authors = [a for r in records for a in r.authors]
+    authors_frame = _columns(
+        "authors",
+        {
+            "arxiv_id": [r.arxiv_id for r in records for _ in r.authors],
+            "position": [i for r in records for i in range(1, len(r.authors) + 1)],
+            "name": [a.name for a in authors],
+        },
+    ).with_row_index("author_index")
+    # Most authors have no affiliation: only the ones they have become rows.
+    affiliations = pl.DataFrame(
+        {
+            "author_index": pl.Series(
+                [i for i, a in enumerate(authors) for _ in a.affiliations], dtype=pl.UInt32
+            ),
+            "affiliation": pl.Series(
+                [affiliation for a in authors for affiliation in a.affiliations], dtype=pl.String
+            ),
+        }
+    )
+    return _with_lists(
+        authors_frame, "author_index", affiliations, affiliations=pl.col("affiliation")
+    ).drop("author_index")
+
+
+def _listed_categories(records: Sequence[PaperRecord]) -> pl.DataFrame:
+    """(arxiv_id, category) as arXiv lists them, a repeat included, in record order."""
+    return _columns(
+        "categories",
+        {
+            "arxiv_id": [r.arxiv_id for r in records for _ in r.categories],
+            "category": [c for r in records for c in r.categories],
+        },
+    )
+
+
+def _categories_table(listed: pl.DataFrame, papers_table: pl.DataFrame) -> pl.DataFrame:
+    # A category listed twice is one row, at its first position.
+    distinct = listed.unique(["arxiv_id", "category"], keep="first", maintain_order=True)
+    primary = papers_table.select("arxiv_id", "primary_category")
+    return distinct.join(primary, on="arxiv_id", how="left", maintain_order="left").select(
+        "arxiv_id",
+        "category",
+        position=pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over("arxiv_id"),
+        is_primary=pl.col("category") == pl.col("primary_category"),
+    )
+
+
+def _papers_table(
+    records: Sequence[PaperRecord],
+    entries_table: pl.DataFrame,
+    authors_table: pl.DataFrame,
+    listed_categories: pl.DataFrame,
+) -> pl.DataFrame:
+    declared = table("papers")
+    base = _columns(
+        "papers",
+        {
+            "arxiv_id": [r.arxiv_id for r in records],
+            "version": [r.version for r in records],
+            "title": [r.title for r in records],
+            "abstract": [r.abstract for r in records],
+            "published": [_utc(r.published, f"{r.arxiv_id} published") for r in records],
+            "updated": [_utc(r.updated, f"{r.arxiv_id} updated") for r in records],
+            "primary_category": [r.primary_category for r in records],
+            "comment": [r.comment for r in records],
+            "journal_ref": [r.journal_ref for r in records],
+            "datacite_doi": [r.datacite_doi for r in records],
+            "abs_url": [r.abs_url for r in records],
+            "pdf_url": [r.pdf_url for r in records],
+            "withdrawn": [r.withdrawn for r in records],
+            "fetched_at": [_utc(r.fetched_at, f"{r.arxiv_id} fetched_at") for r in records],
+        },
+    )
+    dois = pl.DataFrame(
+        {
+            "arxiv_id": pl.Series([r.arxiv_id for r in records for _ in r.dois], dtype=pl.String),
+            "doi": pl.Series([d for r in records for d in r.dois], dtype=pl.String),
+        }
     )
     appearances = (
         entries_table.filter(pl.col("arxiv_id").is_not_null())
@@ -360,7 +458,12 @@ def _papers_table(entries_table: pl.DataFrame, records: Sequence[PaperRecord]) -
             last_digest_date=pl.col("digest_date").max(),
         )
     )
-    return base.join(appearances, on="arxiv_id", how="left").select(
+    with_lists = _with_lists(base, "arxiv_id", authors_table, authors=pl.col("name"))
+    with_lists = _with_lists(
+        with_lists, "arxiv_id", listed_categories, categories=pl.col("category")
+    )
+    with_lists = _with_lists(with_lists, "arxiv_id", dois, doi=pl.col("doi"))
+    return with_lists.join(appearances, on="arxiv_id", how="left").select(
         pl.col(name).cast(dtype) for name, dtype in declared.schema().items()
     )
 
