@@ -212,17 +212,11 @@ class Gaps:
         return statistics.median(self.seconds) if self.seconds else None
 
 
-def at_real_delay_start_to_start(wall: float, gaps: Gaps) -> float:
-    """Our gate spaces request *starts*: at the real delay each gap becomes max(3 s, the gap
-    measured), and the time outside the gaps (before the first request, after the last)
-    stays as measured."""
-    outside = wall - sum(gaps.seconds)
-    return sum(max(REAL_DELAY, g) for g in gaps.seconds) + outside
-
-
 def at_real_delay_end_to_start(wall: float, requests: int, delay: float) -> float:
-    """arxiv.Client sleeps `delay` after each answer arrived, so every gap grows by the
-    difference of the delays (exact up to the delay itself when parsing outlasted it)."""
+    """Our gate and arxiv.Client both wait `delay` after an answer has arrived before the
+    next request, so at the real delay every gap grows by the difference of the delays
+    (exact up to the delay itself when parsing outlasted it). The answer time itself is the
+    stand-in's: a real arXiv answer takes longer, and adds its time to every gap."""
     return wall + (REAL_DELAY - delay) * max(0, requests - 1)
 
 

@@ -17,11 +17,9 @@ import polars as pl
 
 from bench.harness import (
     SCALED_DELAY,
-    Gaps,
     Plan,
     Workspace,
     at_real_delay_end_to_start,
-    at_real_delay_start_to_start,
     folder_paths,
     settings_for,
 )
@@ -69,7 +67,7 @@ def run(plan: Plan, ws: Workspace) -> list[Section]:
                 len(targets),
                 len(log),
                 wall,
-                at_real_delay_start_to_start(wall, Gaps.of(log)),
+                at_real_delay_end_to_start(wall, len(log), SCALED_DELAY),
                 _correct_title_resolutions(settings.paths.table("entries"), targets),
             )
         )
