@@ -19,6 +19,7 @@ import polars as pl
 
 from pipeline import run
 from pipeline.config import SETTINGS, ConfigError, Settings, load_settings, settings_markdown
+from pipeline.fetch import reparse_stored_responses
 from pipeline.store import MetadataStore, StoreError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -171,6 +172,20 @@ def _enrich(settings: Settings) -> int:
         return run.EXIT_UNEXPECTED
     click.echo(summary.message)
     return summary.exit_code
+
+
+@main.command("rebuild-store")
+@settings_options
+def rebuild_store(**kwargs: Any) -> None:
+    """Rebuild the store's papers from the arXiv answers kept under <raw>/arxiv/responses,
+    asking arXiv nothing (e.g. after moving a damaged metadata.sqlite aside)."""
+    settings = _settings(kwargs)
+    try:
+        with run.run_lock(settings), MetadataStore(settings.paths.metadata_db) as store:
+            papers = reparse_stored_responses(settings.paths, store)
+    except (run.RunLocked, OSError, StoreError) as exc:
+        sys.exit(_expected_error(exc))
+    click.echo(f"{papers} papers rebuilt into {settings.paths.metadata_db}")
 
 
 @main.command()

@@ -287,7 +287,12 @@ class MetadataStore:
             # OperationalError is the environment (locked, unreadable); the others mean
             # the file itself is damaged or not a database.
             damaged = not isinstance(exc, sqlite3.OperationalError)
-            advice = "; move it aside and run again (papers are fetched afresh)" if damaged else ""
+            advice = (
+                "; move it aside, then run `python -m pipeline rebuild-store` to rebuild the "
+                "papers from the kept arXiv answers (or just run again: they are fetched afresh)"
+                if damaged
+                else ""
+            )
             raise StoreError(f"metadata store {path}: {exc}{advice}") from exc
 
     def close(self) -> None:

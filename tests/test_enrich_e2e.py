@@ -293,3 +293,33 @@ def test_stage_commands_fetch_then_reconcile(tmp_path: Path, standin: StandIn) -
     assert len(standin.log) == requests  # everything came from the store
     assert "title" in reconciled.stdout and "15" in reconciled.stdout
     assert not (out / "entries.parquet").exists()  # stage commands write no tables
+
+
+def test_rebuild_store_from_kept_answers(tmp_path: Path, standin: StandIn) -> None:
+    raw, out = make_raw(tmp_path)
+    assert run_cli(cli("enrich", raw=raw, out=out, url=standin.url)).returncode == 0
+    papers = pl.read_parquet(out / "papers.parquet").drop("fetched_at")
+    store = raw / "arxiv" / "metadata.sqlite"
+    (raw / "arxiv" / "metadata.sqlite").write_bytes(b"not a database, after a disk accident")
+    broken = run_cli(cli("enrich", raw=raw, out=out, url=standin.url))
+    assert broken.returncode == 5 and "rebuild-store" in broken.stderr
+    for leftover in raw.joinpath("arxiv").glob("metadata.sqlite*"):
+        leftover.rename(leftover.with_name(leftover.name + ".damaged"))
+
+    rebuilt = run_cli(cli("rebuild-store", raw=raw, out=out, url=standin.url))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert rebuilt.stdout.startswith(f"{papers.height} papers rebuilt")
+    assert store.exists()
+    requests = len(standin.log)
+    # The kept answers give the papers back (not the title searches), so an offline run
+    # resolves every linked entry from the rebuilt store alone.
+    offline = run_cli([*cli("enrich", raw=raw, out=out, url=standin.url), "--offline"])
+    assert len(standin.log) == requests
+    entries = pl.read_parquet(out / "entries.parquet")
+    linked = entries.filter(pl.col("link_arxiv_id").is_not_null())
+    assert set(linked.get_column("resolution")) == {"link"}, offline.stderr
+    metadata = ["arxiv_id", "version", "title", "abstract", "authors", "published", "updated"]
+    metadata += ["primary_category", "categories", "comment", "journal_ref", "doi", "withdrawn"]
+    linked_ids = pl.col("arxiv_id").is_in(linked["arxiv_id"].to_list())
+    rebuilt_papers = pl.read_parquet(out / "papers.parquet").filter(linked_ids).select(metadata)
+    assert rebuilt_papers.equals(papers.filter(linked_ids).select(metadata))
