@@ -227,7 +227,8 @@ TABLES: tuple[Table, ...] = (
     Table(
         "fetch_log",
         "One row per arXiv ID per run that asked arXiv for it: the history of fetches. "
-        "`run_id` joins to `runs`.",
+        "`run_id` joins to `runs` for `enrich` runs; the `fetch` and `reconcile` commands "
+        "fetch under run IDs of their own that have no `runs` row.",
         key=("run_id", "arxiv_id"),
         columns=(
             _required("run_id", pl.String, "Run that asked."),
