@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -323,3 +324,26 @@ def test_rebuild_store_from_kept_answers(tmp_path: Path, standin: StandIn) -> No
     linked_ids = pl.col("arxiv_id").is_in(linked["arxiv_id"].to_list())
     rebuilt_papers = pl.read_parquet(out / "papers.parquet").filter(linked_ids).select(metadata)
     assert rebuilt_papers.equals(papers.filter(linked_ids).select(metadata))
+
+
+def test_readme_queries_run_on_real_tables(
+    tmp_path: Path, standin: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw, out = make_raw(tmp_path)
+    out = tmp_path / "enriched"
+    assert run_cli(cli("enrich", raw=raw, out=out, url=standin.url)).returncode == 0
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    python_blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    sql_blocks = re.findall(r"```sql\n(.*?)```", readme, flags=re.S)
+    assert python_blocks and sql_blocks
+    monkeypatch.chdir(tmp_path)
+    for block in python_blocks:
+        namespace: dict[str, object] = {}
+        exec(compile(block, "README.md", "exec"), namespace)
+        assert isinstance(namespace["papers"], pl.DataFrame)
+    for block in sql_blocks:
+        rows = duckdb.sql(block).fetchall()
+        assert len(rows) == SAMPLE_ENTRY_COUNT
+        lags = [lag for *_, lag in rows]
+        assert lags.count(None) == 12  # sample-digest.md carries no date
+        assert all(lag >= 0 for lag in lags if lag is not None)
