@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -142,12 +142,17 @@ def build_tables(
     fetch_log: Sequence[FetchLogRow],
     problems: Sequence[Problem],
     runs: Sequence[RunRecord],
+    inputs_read: Callable[[], None] | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Every output table, validated and sorted by its key.
 
     `papers` may hold more records than the entries resolve to (e.g. rejected title-search
     candidates); only resolved papers get a row. Raises InconsistentInputError when an entry
     has no resolution or two, or resolves to an ID without a record.
+
+    `inputs_read` is called once `papers`, `resolutions` and `mismatches` have been turned
+    into frames, so that a caller can drop them before the larger frames are built (at
+    scale the records and the frames would otherwise peak together).
     """
     mismatches_table = _mismatches_table(mismatches)
     entries_table = _entries_table(entries, papers, resolutions, mismatches_table)
@@ -155,7 +160,13 @@ def build_tables(
     records = [papers[arxiv_id] for arxiv_id in resolved_ids]
     authors_table = _authors_table(records)
     listed_categories = _listed_categories(records)
-    papers_table = _papers_table(records, entries_table, authors_table, listed_categories)
+    paper_columns, dois = _paper_frames(records)
+    del records
+    if inputs_read is not None:
+        inputs_read()
+    papers_table = _papers_table(
+        paper_columns, dois, entries_table, authors_table, listed_categories
+    )
     frames = {
         "entries": entries_table,
         "papers": papers_table,
@@ -416,13 +427,8 @@ def _categories_table(listed: pl.DataFrame, papers_table: pl.DataFrame) -> pl.Da
     )
 
 
-def _papers_table(
-    records: Sequence[PaperRecord],
-    entries_table: pl.DataFrame,
-    authors_table: pl.DataFrame,
-    listed_categories: pl.DataFrame,
-) -> pl.DataFrame:
-    declared = table("papers")
+def _paper_frames(records: Sequence[PaperRecord]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The papers' own columns, one row per record, and their DOIs, one row per DOI."""
     base = _columns(
         "papers",
         {
@@ -448,6 +454,18 @@ def _papers_table(
             "doi": pl.Series([d for r in records for d in r.dois], dtype=pl.String),
         }
     )
+    return base, dois
+
+
+def _papers_table(
+    base: pl.DataFrame,
+    dois: pl.DataFrame,
+    entries_table: pl.DataFrame,
+    authors_table: pl.DataFrame,
+    listed_categories: pl.DataFrame,
+) -> pl.DataFrame:
+    """`base` (see _paper_frames) with its list columns and the entries' counts."""
+    declared = table("papers")
     appearances = (
         entries_table.filter(pl.col("arxiv_id").is_not_null())
         .group_by("arxiv_id")
