@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -145,8 +146,10 @@ def run_pipeline_cli(
 ) -> ChildRun:
     """Run the real CLI in a fresh child and measure it.
 
-    Peak RSS comes from wait4() on this child alone (RUSAGE_CHILDREN of the bench process
-    would be the maximum over every child so far). The child runs in `log_dir` with no
+    Peak RSS is the child's own high-water mark (VmHWM in /proc/<pid>/status), read every
+    20 ms while it runs: it is monotonic, so the last read is the peak up to 20 ms before
+    the end. wait4()'s ru_maxrss would not do: Linux carries the pre-exec high-water mark
+    of the forked bench process over into it. The child runs in `log_dir` with no
     PIPELINE_*/ARXIV_* variables, so no config file or environment setting leaks in.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(_SETTING_ENV_PREFIXES)}
@@ -159,15 +162,27 @@ def run_pipeline_cli(
     with out_path.open("wb") as out, err_path.open("wb") as err:
         started = time.perf_counter()
         child = subprocess.Popen(command, stdout=out, stderr=err, cwd=log_dir, env=env)
-        _, status, usage = os.wait4(child.pid, 0)
+        peak_kib = 0
+        while child.poll() is None:
+            peak_kib = max(peak_kib, _high_water_kib(child.pid))
+            time.sleep(0.02)
         wall = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)  # reaped above, tell Popen
     return ChildRun(
         wall_seconds=wall,
-        peak_rss_mb=usage.ru_maxrss / 1024,  # Linux reports KiB
+        peak_rss_mb=peak_kib / 1024,
         exit_code=child.returncode,
         stderr=err_path.read_text(encoding="utf-8", errors="replace"),
     )
+
+
+def _high_water_kib(pid: int) -> int:
+    """VmHWM of a running process in KiB, or 0 once it has gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    match = re.search(r"^VmHWM:\s+(\d+) kB", status, flags=re.M)
+    return int(match.group(1)) if match else 0
 
 
 def last_run_record(paths: Paths) -> dict[str, Any]:

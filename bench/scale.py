@@ -141,7 +141,7 @@ def run(plan: Plan, ws: Workspace) -> list[Section]:
     largest = section.rows[-1]
     section.notes += [
         "Wall time and peak RSS are of the whole `python -m pipeline enrich` child "
-        "(wait4 rusage of that child alone), online against an empty stand-in: 'requests' "
+        "(its own VmHWM, read every 20 ms), online against an empty stand-in: 'requests' "
         "counts what it received. Stage seconds come from the run log.",
         f"Growth with input size (least squares on logs, 1.0 = linear): time ^{time_b:.2f}, "
         f"peak memory ^{rss_b:.2f}.",
