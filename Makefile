@@ -26,8 +26,8 @@ demo: $(STAMP)
 	$(PY) -m pipeline demo
 
 lint: $(STAMP)
-	$(PY) -m ruff check pipeline tests bench
-	$(PY) -m ruff format --check pipeline tests bench
+	$(PY) -m ruff check pipeline tests bench tools
+	$(PY) -m ruff format --check pipeline tests bench tools
 
 test: lint
 	$(PY) -m pytest -q
