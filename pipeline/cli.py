@@ -127,7 +127,7 @@ def fetch(**kwargs: Any) -> None:
         f"requested {len(kinds)}, found {kinds.count('found')}, "
         f"not found {kinds.count('not_found')}, invalid {kinds.count('invalid')}, "
         f"failed {kinds.count('failed')}, from store {fetched.from_store}, "
-        f"title searches {fetched.title_searches}, requests {fetched.requests}, "
+        f"title searches {len(fetched.searched_titles)}, requests {fetched.requests}, "
         f"retries {fetched.retries}, {seconds:.1f} s"
     )
     _exit_for(fetched)

@@ -101,7 +101,6 @@ class FetchResult:
     requests: int = 0
     retries: int = 0
     from_store: int = 0
-    title_searches: int = 0
     searched_titles: list[str] = field(default_factory=list)
     unreachable: str | None = None  # why arXiv could not be reached, if it could not
 
@@ -216,7 +215,6 @@ def fetch_stage(
     result.from_store = report.from_store
 
     titles = titles_to_search(entries, result.records, result.outcomes)
-    result.title_searches = len(titles)
     result.searched_titles = titles
     if titles:
         result.candidates = _online_or_offline(
@@ -253,7 +251,7 @@ def _counts(parse: ParseResult, fetched: FetchResult, rec: ReconcileResult) -> d
         "invalid": kinds.count("invalid"),
         "failed": kinds.count("failed"),
         "from_store": fetched.from_store,
-        "title_searches": fetched.title_searches,
+        "title_searches": len(fetched.searched_titles),
         "resolved_link": res.count("link"),
         "resolved_title": res.count("title"),
         "corrected": res.count("corrected"),
