@@ -107,10 +107,7 @@ def _entry_new(paper: RecordVersion) -> str:
         lines.append(
             f"    <arxiv:journal_ref>{escape(one_line(paper.journal_ref))}</arxiv:journal_ref>"
         )
-    for name, affiliations in paper.authors:
-        lines += ["    <author>", f"      <name>{escape(name)}</name>"]
-        lines += [f"      <arxiv:affiliation>{escape(a)}</arxiv:affiliation>" for a in affiliations]
-        lines.append("    </author>")
+    lines += _author_lines(paper.authors, "")
     dois = _dois(paper.doi)
     if dois:
         lines.append(f"    <arxiv:doi>{escape(' '.join(dois))}</arxiv:doi>")
@@ -119,6 +116,18 @@ def _entry_new(paper: RecordVersion) -> str:
         )
     lines.append("  </entry>")
     return "\n".join(lines)
+
+
+def _author_lines(authors: Sequence[tuple[str, Sequence[str]]], ns: str) -> list[str]:
+    """<author> elements; the classic dialect declares the arxiv namespace on each one."""
+    lines = []
+    for name, affiliations in authors:
+        lines += ["    <author>", f"      <name>{escape(name)}</name>"]
+        lines += [
+            f"      <arxiv:affiliation{ns}>{escape(a)}</arxiv:affiliation>" for a in affiliations
+        ]
+        lines.append("    </author>")
+    return lines
 
 
 def _entry_old(paper: RecordVersion) -> str:
@@ -132,12 +141,7 @@ def _entry_old(paper: RecordVersion) -> str:
         f"    <title>{escape(_wrap_field('Title: ', paper.title))}</title>",
         f"    <summary>{escape(_summary_old(paper.abstract))}</summary>",
     ]
-    for name, affiliations in paper.authors:
-        lines += ["    <author>", f"      <name>{escape(name)}</name>"]
-        lines += [
-            f"      <arxiv:affiliation {ns}>{escape(a)}</arxiv:affiliation>" for a in affiliations
-        ]
-        lines.append("    </author>")
+    lines += _author_lines(paper.authors, f" {ns}")
     dois = _dois(paper.doi)
     if dois:
         lines.append(f"    <arxiv:doi {ns}>{escape(' '.join(dois))}</arxiv:doi>")
