@@ -15,6 +15,21 @@ from datetime import date, datetime
 from typing import Literal, NamedTuple
 
 IdStatus = Literal["ok", "invalid_id", "missing"]
+# Where the parser found an entry's English title, strongest evidence first. Reconcile
+# weighs a title by it: the first five name this entry alone; "shared heading" and "line"
+# are guesses from what surrounds the reference (docs/formats.md).
+TitleSource = Literal[
+    "field",
+    "column",
+    "emphasis",
+    "quoted",
+    "link text",
+    "heading",
+    "line",
+    "shared heading",
+    "none",
+]
+STRONG_TITLE_SOURCES = frozenset({"field", "column", "emphasis", "quoted", "link text", "heading"})
 FetchOutcomeKind = Literal["found", "not_found", "invalid", "failed"]
 ResolutionKind = Literal["link", "title", "corrected", "unresolved"]
 
@@ -41,6 +56,7 @@ class DigestEntry:
     line: int | None = None  # 1-based line where the entry starts (text layouts)
     title_raw: str | None = None  # English title exactly as written
     title: str | None = None  # English title, whitespace collapsed
+    title_source: TitleSource = "none"  # where the title was found
     title_translated: str | None = None  # e.g. the Chinese title
     abstract: str | None = None  # the digest's own abstract text
     authors: list[str] | None = None  # only when the digest lists authors
@@ -49,6 +65,9 @@ class DigestEntry:
     version: int | None = None  # version the link names, if any
     id_status: IdStatus = "missing"
     warnings: list[str] = field(default_factory=list)
+    # The text of the lines the entry spans (bounded), for reconcile to look for arXiv's
+    # title and authors in what the digest actually wrote.
+    block_text: str | None = None
 
 
 @dataclass(slots=True)

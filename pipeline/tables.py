@@ -90,6 +90,13 @@ TABLES: tuple[Table, ...] = (
                 "English title as the digest gives it, whitespace collapsed.",
             ),
             Column("title_digest_raw", pl.String, "English title exactly as written."),
+            _required(
+                "title_source",
+                pl.String,
+                "Where the parser found the English title: field, column, emphasis, quoted, "
+                "link text, heading (the entry's own), line (text around the reference), "
+                "shared heading, none.",
+            ),
             Column("title_translated", pl.String, "Translated title (e.g. Chinese), if any."),
             Column("abstract_digest", pl.String, "The digest's own abstract or summary text."),
             Column(
@@ -135,6 +142,12 @@ TABLES: tuple[Table, ...] = (
                 "Kinds of the entry's rows in `mismatches`, in their `seq` order.",
             ),
             _required("warnings", pl.List(pl.String), "Parse warnings about this entry."),
+            Column(
+                "block_text",
+                pl.String,
+                "Text of the digest lines the entry spans (at most 4,000 characters): the "
+                "evidence reconcile searches for arXiv's title and authors.",
+            ),
         ),
     ),
     Table(

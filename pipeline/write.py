@@ -48,6 +48,7 @@ ENTRY_INPUT_COLUMNS: dict[str, str] = {
     "line": "line",
     "title": "title_digest",
     "title_raw": "title_digest_raw",
+    "title_source": "title_source",
     "title_translated": "title_translated",
     "abstract": "abstract_digest",
     "authors": "authors_digest",
@@ -56,6 +57,7 @@ ENTRY_INPUT_COLUMNS: dict[str, str] = {
     "version": "version_linked",
     "id_status": "id_status",
     "warnings": "warnings",
+    "block_text": "block_text",
 }
 
 # The entries table's columns that the reconcile stage decides, in row-tuple order.

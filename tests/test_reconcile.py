@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 from pipeline.model import Author, FetchOutcome, Mismatch, PaperRecord, Resolution
+from pipeline.parse import ENTRY_SCHEMA
 from pipeline.reconcile import (
     ReconcileResult,
     is_transient,
@@ -24,25 +25,6 @@ from pipeline.reconcile.mismatches import MISMATCH_KINDS
 
 DIGEST = "2025/2025-01-08_daily_paper.md"
 DIGEST_DATE = date(2025, 1, 8)
-
-# The parse stage's frame schema (pipeline.parse.entries_frame).
-ENTRY_SCHEMA = {
-    "digest": pl.Utf8,
-    "position": pl.Int32,
-    "layout": pl.Utf8,
-    "digest_date": pl.Date,
-    "line": pl.Int32,
-    "title_raw": pl.Utf8,
-    "title": pl.Utf8,
-    "title_translated": pl.Utf8,
-    "abstract": pl.Utf8,
-    "authors": pl.List(pl.Utf8),
-    "link": pl.Utf8,
-    "arxiv_id": pl.Utf8,
-    "version": pl.Int32,
-    "id_status": pl.Utf8,
-    "warnings": pl.List(pl.Utf8),
-}
 
 
 def entry(position: int, title: str | None, link: str | None = None, **fields: Any) -> dict:
@@ -65,6 +47,8 @@ def entry(position: int, title: str | None, link: str | None = None, **fields: A
         "version": int(parsed.group(2)) if parsed and parsed.group(2) else None,
         "id_status": "ok" if parsed else "missing",
         "warnings": [],
+        "title_source": "heading" if title else "none",
+        "block_text": None,
     }
     row.update(fields)
     return row

@@ -24,6 +24,7 @@ from pipeline.model import (
     Problem,
     Resolution,
 )
+from pipeline.parse import ENTRY_SCHEMA
 from pipeline.store import KEEP_GENERATIONS, Paths
 from pipeline.tables import TABLES
 from pipeline.write import (
@@ -39,25 +40,7 @@ from pipeline.write import (
 )
 
 # The frame pipeline.parse.entries_frame produces (its documented shape).
-PARSED_ENTRIES_SCHEMA = pl.Schema(
-    {
-        "digest": pl.String,
-        "position": pl.Int32,
-        "layout": pl.String,
-        "digest_date": pl.Date,
-        "line": pl.Int32,
-        "title_raw": pl.String,
-        "title": pl.String,
-        "title_translated": pl.String,
-        "abstract": pl.String,
-        "authors": pl.List(pl.String),
-        "link": pl.String,
-        "arxiv_id": pl.String,
-        "version": pl.Int32,
-        "id_status": pl.String,
-        "warnings": pl.List(pl.String),
-    }
-)
+PARSED_ENTRIES_SCHEMA = pl.Schema(ENTRY_SCHEMA)
 
 FETCHED = datetime(2025, 2, 1, 12, 0, tzinfo=UTC)
 

@@ -19,6 +19,7 @@ ENTRY_SCHEMA: dict[str, pl.DataType] = {
     "line": pl.Int32(),
     "title_raw": pl.Utf8(),
     "title": pl.Utf8(),
+    "title_source": pl.Utf8(),
     "title_translated": pl.Utf8(),
     "abstract": pl.Utf8(),
     "authors": pl.List(pl.Utf8()),
@@ -27,6 +28,7 @@ ENTRY_SCHEMA: dict[str, pl.DataType] = {
     "version": pl.Int32(),
     "id_status": pl.Utf8(),
     "warnings": pl.List(pl.Utf8()),
+    "block_text": pl.Utf8(),
 }
 if list(ENTRY_SCHEMA) != [f.name for f in fields(DigestEntry)]:  # pragma: no cover
     raise RuntimeError("ENTRY_SCHEMA is out of step with pipeline.model.DigestEntry")
