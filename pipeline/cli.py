@@ -26,6 +26,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_CORPUS = PROJECT_ROOT / "tests" / "fixtures" / "standin" / "corpus.jsonl"
 # A digest with the mistakes real ones make, so the demo shows every reconcile rule.
 DEMO_MISTAKES = PROJECT_ROOT / "tests" / "fixtures" / "demo"
+# Errors a run reports as a message and an exit code (run.exit_code_for), not a traceback.
+EXPECTED_ERRORS = (ConfigError, run.RunLocked, run.InputVanished, OSError, StoreError)
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -105,7 +107,7 @@ def _parse_and_fetch(settings: Settings) -> tuple[run.ParseResult, run.FetchResu
         parsed = run.parse_stage(settings)
         with run.run_lock(settings), MetadataStore(settings.paths.metadata_db) as store:
             fetched = run.fetch_stage(settings, parsed.entries, store, run.new_run_id())
-    except (ConfigError, run.RunLocked, OSError, StoreError) as exc:
+    except EXPECTED_ERRORS as exc:
         sys.exit(_expected_error(exc))
     if fetched.unreachable:
         click.echo(f"arXiv unreachable: {fetched.unreachable}. {run.MAKE_DEMO_HINT}", err=True)
@@ -151,21 +153,17 @@ def enrich(**kwargs: Any) -> None:
     sys.exit(_enrich(settings))
 
 
-def _expected_error(exc: ConfigError | run.RunLocked | OSError | StoreError) -> int:
+def _expected_error(exc: Exception) -> int:
     """Say what went wrong without a traceback (--verbose logs one); return the exit code."""
     logging.getLogger("pipeline").debug("%s", exc, exc_info=exc)
     click.echo(f"error: {exc}", err=True)
-    if isinstance(exc, ConfigError):
-        return run.EXIT_CONFIG
-    if isinstance(exc, run.RunLocked):
-        return run.EXIT_LOCKED
-    return run.EXIT_ENVIRONMENT
+    return run.exit_code_for(exc)
 
 
 def _enrich(settings: Settings) -> int:
     try:
         summary = run.enrich(settings)
-    except (ConfigError, run.RunLocked, OSError, StoreError) as exc:
+    except EXPECTED_ERRORS as exc:
         return _expected_error(exc)
     except Exception:
         logging.getLogger("pipeline").exception("unexpected error; tables left as they were")
@@ -183,7 +181,7 @@ def rebuild_store(**kwargs: Any) -> None:
     try:
         with run.run_lock(settings), MetadataStore(settings.paths.metadata_db) as store:
             papers = reparse_stored_responses(settings.paths, store)
-    except (run.RunLocked, OSError, StoreError) as exc:
+    except EXPECTED_ERRORS as exc:
         sys.exit(_expected_error(exc))
     click.echo(f"{papers} papers rebuilt into {settings.paths.metadata_db}")
 

@@ -120,6 +120,14 @@ SETTINGS: tuple[Setting, ...] = (
         0.0,
         "Seconds to wait for a running run to finish (0: exit at once).",
     ),
+    Setting(
+        "allow_shrink",
+        "PIPELINE_ALLOW_SHRINK",
+        bool,
+        False,
+        "Publish even though the digests folder is missing or empty, or digest files behind "
+        "the published tables are gone and the entries would shrink.",
+    ),
 )
 
 
@@ -140,6 +148,7 @@ class Settings:
     refresh_days: float
     offline: bool
     wait_for_lock: float
+    allow_shrink: bool
 
     @property
     def paths(self) -> Paths:

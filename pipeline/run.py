@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import filelock
 import polars as pl
 
-from pipeline.config import ConfigError, Settings
+from pipeline.config import SETTINGS, ConfigError, Settings
 from pipeline.fetch import ArxivUnreachable, FetchReport, fetch_papers, search_titles
 from pipeline.fetch.titles import title_phrase
 from pipeline.model import FetchOutcome, PaperRecord, Problem
@@ -34,8 +34,10 @@ from pipeline.parse import entries_frame, iter_digests, summary_line
 from pipeline.reconcile import ReconcileResult, reconcile, titles_to_search
 from pipeline.reconcile import summary_lines as reconcile_summary_lines
 from pipeline.store import (
+    DIGESTS_SUBDIR,
     MetadataStore,
     Paths,
+    StoreError,
     current_generation,
     digests_signature,
     utc_now,
@@ -59,7 +61,8 @@ EXIT_CODES = {
     "reasons (arXiv unreachable, requests failed after retries); the next run retries them",
     EXIT_LOCKED: "another run is in progress (see --wait-for-lock)",
     EXIT_ENVIRONMENT: "a folder or file the run needs cannot be used (e.g. an unwritable output "
-    "folder, a damaged metadata store); the message says which; tables left as they were",
+    "folder, a damaged metadata store, a missing or emptied digests folder: see --allow-shrink); "
+    "the message says which; tables left as they were",
 }
 __doc__ = (__doc__ or "") + "".join(f"    {c}  {m}\n" for c, m in EXIT_CODES.items())
 
@@ -70,6 +73,22 @@ T = TypeVar("T")
 
 class RunLocked(Exception):
     """Another run holds the output folder's lock."""
+
+
+class InputVanished(Exception):
+    """The digests are missing, or files the published tables came from are gone: publishing
+    would replace good tables with poorer ones (an unmounted share, a mistyped folder)."""
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The exit code that an error raised by a run stands for."""
+    if isinstance(exc, ConfigError):
+        return EXIT_CONFIG
+    if isinstance(exc, RunLocked):
+        return EXIT_LOCKED
+    if isinstance(exc, InputVanished | OSError | StoreError):
+        return EXIT_ENVIRONMENT
+    return EXIT_UNEXPECTED
 
 
 @dataclass
@@ -128,6 +147,56 @@ def check_folders(settings: Settings) -> None:
         raise ConfigError(f"raw folder {raw} does not exist or is not a folder")
     if out.exists() and not out.is_dir():
         raise ConfigError(f"output folder {out} exists and is not a folder")
+
+
+def _allow_shrink_hint() -> str:
+    setting = next(s for s in SETTINGS if s.name == "allow_shrink")
+    return f"pass {setting.flag} ({setting.env}=1) if the tables are meant to shrink"
+
+
+def _published_entries_per_digest(paths: Paths) -> dict[str, int]:
+    """Entries per digest in the published tables; empty when none are published (or they
+    cannot be read: then there is nothing worth keeping)."""
+    try:
+        frame = pl.read_parquet(paths.table("entries"), columns=["digest"])
+    except (OSError, pl.exceptions.PolarsError):
+        return {}
+    return dict(frame.get_column("digest").value_counts().iter_rows())
+
+
+def refuse_missing_digests(settings: Settings, digests: list[Any]) -> None:
+    """Raise InputVanished for a missing or empty digests folder (unless allow_shrink):
+    a scheduled run would otherwise publish empty tables over good ones and exit 0."""
+    folder = settings.paths.digests
+    if settings.allow_shrink or digests:
+        return
+    published = sum(_published_entries_per_digest(settings.paths).values())
+    state = "is empty" if folder.is_dir() else "does not exist"
+    kept = f"; the published tables ({published} entries) are left as they were"
+    kept = kept if published else ""
+    raise InputVanished(
+        f"digests folder {folder} {state} (an unmounted share or a mistyped raw folder?): "
+        f"nothing published{kept}; {_allow_shrink_hint()}"
+    )
+
+
+def refuse_shrink(settings: Settings, digests: list[Any], entries: pl.DataFrame) -> None:
+    """Raise InputVanished when digest files behind the published tables are gone and the
+    entries would shrink (unless allow_shrink). A renamed or moved file keeps the count."""
+    if settings.allow_shrink:
+        return
+    published = _published_entries_per_digest(settings.paths)
+    present = {f"{DIGESTS_SUBDIR}/{name}" for name, *_ in digests}
+    gone = sorted(set(published) - present)
+    if not gone or entries.height >= sum(published.values()):
+        return
+    examples = ", ".join(gone[:3]) + (", ..." if len(gone) > 3 else "")
+    raise InputVanished(
+        f"{len(gone)} digest file(s) behind the published tables are gone from "
+        f"{settings.paths.digests} ({examples}), so entries would drop from "
+        f"{sum(published.values())} to {entries.height}; nothing published, the tables are "
+        f"left as they were; {_allow_shrink_hint()}"
+    )
 
 
 @contextmanager
@@ -264,7 +333,8 @@ def _counts(parse: ParseResult, fetched: FetchResult, rec: ReconcileResult) -> d
 
 def enrich(settings: Settings) -> RunSummary:
     """One whole run. Raises ConfigError for unusable folders (see check_folders),
-    RunLocked when another run holds a lock, StoreError for a damaged metadata store."""
+    RunLocked when another run holds a lock, StoreError for a damaged metadata store,
+    InputVanished when digests are missing or gone (see refuse_missing_digests)."""
     check_folders(settings)
     with run_lock(settings), MetadataStore(settings.paths.metadata_db) as store:
         _close_interrupted_runs(store)
@@ -274,12 +344,13 @@ def enrich(settings: Settings) -> RunSummary:
         store.put_run(run_id, started, dataclasses.asdict(record))
         try:
             digests = digests_signature(settings.paths)
+            refuse_missing_digests(settings, digests)
             unchanged = _carry_over_if_unchanged(settings, store, record, digests)
             return unchanged or _run_stages(settings, store, record, digests)
-        except Exception:
+        except Exception as exc:
             # The run log says how it ended; the caller reports the error itself.
             failed = dataclasses.replace(
-                record, ended_at=utc_now(), status="failed", exit_code=EXIT_UNEXPECTED
+                record, ended_at=utc_now(), status="failed", exit_code=exit_code_for(exc)
             )
             store.put_run(run_id, started, dataclasses.asdict(failed))
             raise
@@ -296,6 +367,7 @@ def _run_stages(
         parse = parse_stage(settings)
     for line in parse.summaries:
         log.info("%s", line)
+    refuse_shrink(settings, digests, parse.entries)
     with times.stage("fetch"):
         fetched = fetch_stage(settings, parse.entries, store, run_id)
     with _records_out_of_gc_reach():
