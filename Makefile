@@ -1,5 +1,5 @@
-# Every target sets up its own virtual environment from the hashed lock file;
-# the stamp makes the second call instant.
+# Every target sets up its own virtual environment from the hashed lock file (bin/setup-venv,
+# shared with bin/enrich); the stamp makes the second call instant.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -15,9 +15,7 @@ help:
 	@echo "make docs    - regenerate docs/tables.md from the table declarations"
 
 $(STAMP): requirements.lock pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements.lock
-	touch $(STAMP)
+	PYTHON=$(PYTHON) bin/setup-venv
 
 enrich: $(STAMP)
 	$(PY) -m pipeline enrich

@@ -3,11 +3,23 @@ exit code (issue 12). The real CLI in a subprocess, tables read back."""
 
 from __future__ import annotations
 
+import re
+import shlex
 import shutil
+import socket
+import subprocess
 from pathlib import Path
 
 import polars as pl
-from test_enrich_e2e import SAMPLE_ENTRY_COUNT, cli, make_raw, run_cli, table_bytes
+from test_enrich_e2e import (
+    ROOT,
+    SAMPLE_ENTRY_COUNT,
+    clean_env,
+    cli,
+    make_raw,
+    run_cli,
+    table_bytes,
+)
 
 from pipeline.standin import StandIn
 
@@ -81,3 +93,59 @@ def test_a_moved_digest_is_no_shrink(tmp_path: Path, standin: StandIn) -> None:
     moved = run_cli(cli("enrich", raw=raw, out=out, url=standin.url))
     assert moved.returncode == 0, moved.stderr
     assert pl.read_parquet(out / "entries.parquet").height == SAMPLE_ENTRY_COUNT
+
+
+def _cron_command() -> str:
+    """The command of the README's cron line (after the five schedule fields)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```cron\n(.*?)```", readme, flags=re.S)
+    (line,) = block.strip().splitlines()
+    return line.split(maxsplit=5)[5]
+
+
+def test_the_cron_line_passes_the_pipeline_exit_code_through(tmp_path: Path) -> None:
+    raw, out = make_raw(tmp_path)
+    command = _cron_command()
+    assert command.startswith("cd /srv/digest-enrich && ") and "bin/enrich" in command
+    assert "make" not in command  # make turns every failure into its own 2
+    log = tmp_path / "enrich.log"
+    command = command.replace("/srv/digest-enrich", shlex.quote(str(ROOT)))
+    command = command.replace(">> enrich.log", f">> {shlex.quote(str(log))}")
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}/api/query"
+    env = {"PIPELINE_RAW_DIR": str(raw), "PIPELINE_OUT_DIR": str(out), "ARXIV_API_URL": closed}
+    done = subprocess.run(
+        ["sh", "-c", command], env=clean_env(**env), capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 3, log.read_text()
+    assert "arXiv unreachable" in log.read_text()
+    assert pl.read_parquet(out / "entries.parquet").height == SAMPLE_ENTRY_COUNT
+
+    (raw / "digests").rename(tmp_path / "unmounted")
+    done = subprocess.run(
+        ["sh", "-c", command], env=clean_env(**env), capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 5, log.read_text()
+
+
+def test_setup_refuses_an_old_python_in_one_line(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "bin").mkdir(parents=True)
+    shutil.copy(ROOT / "bin" / "setup-venv", project / "bin")
+    shutil.copy(ROOT / "bin" / "enrich", project / "bin")
+    for name in ("requirements.lock", "pyproject.toml"):
+        shutil.copy(ROOT / name, project)
+    old_python = tmp_path / "python3.9"
+    old_python.write_text('#!/bin/sh\n[ "$1" = -V ] && echo "Python 3.9.18" && exit 0\nexit 1\n')
+    old_python.chmod(0o755)
+    done = subprocess.run(
+        [str(project / "bin" / "enrich")],
+        env=clean_env(PYTHON=str(old_python)), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"digest-enrich needs Python 3.11 or newer; {old_python} is Python 3.9.18 "
+        "(set PYTHON=python3.11)"
+    ]
+    assert not (project / ".venv").exists()
