@@ -7,10 +7,12 @@ import re
 import shlex
 import shutil
 import socket
+import stat
 import subprocess
 from pathlib import Path
 
 import polars as pl
+import pytest
 from test_enrich_e2e import (
     ROOT,
     SAMPLE_ENTRY_COUNT,
@@ -22,6 +24,7 @@ from test_enrich_e2e import (
 )
 
 from pipeline.standin import StandIn
+from pipeline.tables import TABLES
 
 
 def test_missing_or_empty_digests_folder_publishes_nothing(
@@ -149,3 +152,24 @@ def test_setup_refuses_an_old_python_in_one_line(tmp_path: Path) -> None:
         "(set PYTHON=python3.11)"
     ]
     assert not (project / ".venv").exists()
+
+
+@pytest.mark.parametrize(
+    ("umask", "file_mode", "folder_mode"), [(0o022, 0o644, 0o755), (0o027, 0o640, 0o750)]
+)
+def test_published_tables_follow_the_umask(
+    tmp_path: Path, standin: StandIn, umask: int, file_mode: int, folder_mode: int
+) -> None:
+    raw, out = make_raw(tmp_path)
+    command = shlex.join(cli("enrich", raw=raw, out=out, url=standin.url))
+    done = run_cli(["sh", "-c", f"umask {umask:03o} && exec {command}"])
+    assert done.returncode == 0, done.stderr
+    generation = (out / "current").resolve()
+    published = [out / f"{t.name}.parquet" for t in TABLES] + [generation / "manifest.json"]
+    for path in published:
+        assert stat.S_IMODE(path.stat().st_mode) == file_mode, path
+    assert pl.read_parquet(out / "entries.parquet").height == SAMPLE_ENTRY_COUNT
+    for folder in (out, out / ".generations", generation):
+        assert stat.S_IMODE(folder.stat().st_mode) == folder_mode, folder
+    for answer in (raw / "arxiv" / "responses").iterdir():  # kept answers too
+        assert stat.S_IMODE(answer.stat().st_mode) == file_mode, answer
