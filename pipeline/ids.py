@@ -180,3 +180,42 @@ def _check_new_style(id_text: str, yymm: int, number: str) -> tuple[str | None, 
 
 def _month_ok(yymm: int) -> bool:
     return 1 <= yymm % 100 <= 12
+
+
+# Field values (JSON, CSV, BibTeX, feeds) name papers in two forms running text rarely
+# uses: arXiv's OAI identifier (`oai:arXiv.org:2501.01234v1`, the guid of arXiv's own RSS)
+# and an ID after the word arXiv with a space (`arXiv 2501.01234`, `journal = {arXiv
+# preprint 2501.01234}`, `arXiv ID: ...`). Only full ID shapes count here, not any word/digits.
+_FIELD_REF_RE = re.compile(
+    r"(?<![a-z0-9_.\-])(?:oai:)?arxiv(?:\.org:|(?:[ \t]+preprint)?[ \t]+(?:id[ \t]*:?[ \t]*)?)"
+    r"(?P<id>\d{4}\.\d+|[a-z][a-z\-]*(?:\.[a-z]{2})?/\d{7})"
+    r"(?P<tail>[a-z0-9]*)(?:\.(?:pdf|ps|gz))?",
+    _FLAGS,
+)
+
+
+def find_field_refs(text: str) -> list[ArxivRef]:
+    """Every arXiv reference in a field value, in order: what `find_refs` finds, plus the
+    OAI identifier form (`oai:arXiv.org:ID`) and `arXiv ID` written with a space."""
+    refs = find_refs(text)
+    if _ANCHOR_RES[0].search(text) is None:
+        return refs
+    extra: list[ArxivRef] = []
+    index = 0  # both lists run in text order: one pass skips matches overlapping a ref
+    for match in _FIELD_REF_RE.finditer(text):
+        while index < len(refs) and refs[index].end <= match.start():
+            index += 1
+        if index < len(refs) and refs[index].start < match.end():
+            continue
+        extra.append(_ref_from_match(match, match.start(), match.end()))
+    return sorted([*refs, *extra], key=lambda ref: ref.start) if extra else refs
+
+
+def read_id_field(text: str) -> list[ArxivRef]:
+    """The references in a field meant to hold one arXiv ID (`arxiv_id`, `eprint`, ...):
+    the whole value as one reference when it is shaped like one (valid, or a near-miss such
+    as `2405.2097` that is to be reported), else what `find_field_refs` finds in it."""
+    stripped = text.strip()
+    if _WHOLE_REF_RE.fullmatch(stripped):
+        return [parse_ref(stripped)]
+    return find_field_refs(text)

@@ -1,0 +1,197 @@
+"""CSV and TSV exports of papers: one entry per data row.
+
+The delimiter is sniffed (csv.Sniffer, on the first lines only: its patterns are slow on
+long samples) among comma, tab and semicolon, and checked on the whole file: the rows
+must have the header's column count (more cells only when the extra ones are empty).
+Markdown pipe tables are not CSV (the Markdown reader has them). A file is a table when
+its first row is a header naming a title or arXiv/link column (records.field_role), or
+when, without such names, one column holds arXiv references row after row (then the
+first row is a header only if it holds none, and the title is the wordiest column).
+Prose with commas is neither, so a Markdown or plain-text file is not mistaken for CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+
+from pipeline.ids import find_field_refs
+from pipeline.parse.document import LayoutResult, TextDoc
+from pipeline.parse.records import EntryMaker, Field, Record, field_role, has_paper_signal
+
+LAYOUT = "csv"
+_DELIMITERS = ",\t;"
+_SNIFF_LINES = 20
+_SNIFF_CHARS = 8192
+_CHECK_ROWS = 500  # rows checked for a consistent column count (the rest are just read)
+_TABLE_SUFFIXES = frozenset({".csv", ".tsv", ".tab"})
+# Share of the checked data rows that must have the header's column count.
+_CONSISTENT_SHARE = 0.9
+_CONSISTENT_SHARE_TABLE_SUFFIX = 0.6
+_MAX_HEADER_CELL = 60  # characters: longer is a value, not a column name
+_WORD_RE = re.compile(r"[^\W\d_]{2,}")
+_NAMED_ROLES = frozenset({"title", "id", "link"})
+
+
+def read_table(doc: TextDoc, suffix: str) -> LayoutResult | None:
+    """Entries of a CSV/TSV file of papers, or None when the text is no such table."""
+    text = doc.text
+    first = text.lstrip()[:1]
+    if not first or first in "|#[{<@":
+        return None  # Markdown (tables, headings), JSON, HTML/XML, BibTeX
+    table_suffix = suffix in _TABLE_SUFFIXES
+    for dialect in _dialects(text):
+        table = _check(text, dialect, table_suffix)
+        if table is not None:
+            return _read(doc, dialect, *table)
+    return None
+
+
+def _dialects(text: str) -> Iterator[type[csv.Dialect] | csv.Dialect]:
+    """The sniffed dialect first, then the plain delimiters."""
+    sample = "\n".join(text[:_SNIFF_CHARS].split("\n")[:_SNIFF_LINES])
+    tried = set()
+    try:
+        sniffed = csv.Sniffer().sniff(sample, delimiters=_DELIMITERS)
+    except csv.Error:
+        sniffed = None
+    if sniffed is not None and sniffed.delimiter in _DELIMITERS:
+        if sniffed.quotechar != '"':
+            # An apostrophe in a title ("Let's") is no quote character in a paper list.
+            sniffed.quotechar, sniffed.doublequote = '"', True
+        tried.add(sniffed.delimiter)
+        yield sniffed
+    for delimiter in _DELIMITERS:
+        if delimiter not in tried and delimiter in sample:
+            yield _plain(delimiter)
+
+
+def _plain(delimiter: str) -> type[csv.Dialect]:
+    return type("Plain", (csv.excel,), {"delimiter": delimiter})
+
+
+def _rows(text: str, dialect: type[csv.Dialect] | csv.Dialect) -> Iterator[tuple[int, int, list]]:
+    """(first line, last line, cells) of every row, lines 1-based."""
+    reader = csv.reader(io.StringIO(text), dialect)
+    last = 0
+    try:
+        for row in reader:
+            yield last + 1, reader.line_num, row
+            last = reader.line_num
+    except csv.Error:
+        return  # a NUL byte or the like: the rows so far
+
+
+def _check(
+    text: str, dialect: type[csv.Dialect] | csv.Dialect, table_suffix: bool
+) -> tuple[list[str] | None, dict[int, str]] | None:
+    """(header or None, roles by column for a headerless table) when `text` is a table in
+    `dialect`, else None."""
+    rows = []
+    for _, _, row in _rows(text, dialect):
+        if any(cell.strip() for cell in row):
+            rows.append(row)
+            if len(rows) > _CHECK_ROWS:
+                break
+    if len(rows) < 2:
+        return None
+    header, data = rows[0], rows[1:]
+    width = len(header)
+    if width < 2:
+        return None
+    fits = sum(_fits(row, width) for row in data)
+    share = _CONSISTENT_SHARE_TABLE_SUFFIX if table_suffix else _CONSISTENT_SHARE
+    if fits < share * len(data) or (not table_suffix and len(data) < 2):
+        return None
+    if _is_named_header(header):
+        return header, {}
+    ref_column = _ref_column(rows, width)
+    if ref_column is None:
+        return None
+    header_row = not find_field_refs(header[ref_column]) and all(
+        len(cell) <= _MAX_HEADER_CELL for cell in header
+    )
+    body = data if header_row else rows
+    roles = {ref_column: "id"}
+    title_column = _wordiest_column(body, width, ref_column)
+    if title_column is not None:
+        roles[title_column] = "title"
+    return (header if header_row else None), roles
+
+
+def _fits(row: list[str], width: int) -> bool:
+    return len(row) == width or (len(row) > width and not any(c.strip() for c in row[width:]))
+
+
+def _is_named_header(header: list[str]) -> bool:
+    cells = [cell.strip() for cell in header]
+    if any(len(cell) > _MAX_HEADER_CELL or "://" in cell for cell in cells):
+        return False
+    if any(find_field_refs(cell) for cell in cells):
+        return False
+    return any(field_role(cell)[0] in _NAMED_ROLES for cell in cells if cell)
+
+
+def _ref_column(rows: list[list[str]], width: int) -> int | None:
+    """The column whose cells hold an arXiv reference in most rows."""
+    best, best_count = None, 0
+    for column in range(width):
+        cells = (row[column] for row in rows if column < len(row))
+        count = sum(1 for cell in cells if any(ref.valid for ref in find_field_refs(cell)))
+        if count > best_count:
+            best, best_count = column, count
+    return best if best_count * 2 >= len(rows) else None
+
+
+def _wordiest_column(rows: list[list[str]], width: int, skip: int) -> int | None:
+    """The column with the most words per cell (at least two): the titles."""
+    best, best_words = None, 2.0 * len(rows)
+    for column in range(width):
+        if column == skip:
+            continue
+        words = sum(len(_WORD_RE.findall(row[column])) for row in rows if column < len(row))
+        if words >= best_words:
+            best, best_words = column, words
+    return best
+
+
+def _read(
+    doc: TextDoc,
+    dialect: type[csv.Dialect] | csv.Dialect,
+    header: list[str] | None,
+    roles: dict[int, str],
+) -> LayoutResult | None:
+    names = [cell.strip() for cell in header] if header else []
+    header_key = [_key(name) for name in names]
+    maker = EntryMaker(doc.source, LAYOUT, "column", what="column")
+    records: list[Record] = []
+    started = header is None
+    for first_line, last_line, row in _rows(doc.text, dialect):
+        if not any(cell.strip() for cell in row):
+            continue
+        if not started:
+            started = True  # the header row
+            continue
+        if header and [_key(cell) for cell in row[: len(header_key)]] == header_key:
+            continue  # the header repeated (files concatenated)
+        fields = []
+        for column, cell in enumerate(row):
+            name = names[column] if column < len(names) else f"column {column + 1}"
+            if column in roles:
+                fields.append(Field(name, cell, roles[column]))  # type: ignore[arg-type]
+            else:
+                role, rank = field_role(name) if column < len(names) else ("other", 0)
+                fields.append(Field(name, cell, role, rank))
+        text = "\n".join(doc.lines[first_line - 1 : last_line])
+        records.append(Record(fields, line=first_line, source_text=text))
+    if not has_paper_signal(records):
+        return None
+    for record in records:
+        maker.add(record)
+    return maker.result()
+
+
+def _key(cell: str) -> str:
+    return cell.strip().lower()
