@@ -91,8 +91,7 @@ def parse(**kwargs: Any) -> None:
     for line in result.summaries:
         click.echo(line)
     for problem in result.problems:
-        where = f"{problem.source}:{problem.line}" if problem.line else problem.source
-        click.echo(f"problem: {where}: {problem.message}", err=True)
+        click.echo(f"problem: {run.problem_line(problem)}", err=True)
     click.echo(
         f"{len(result.summaries)} files, {result.entries.height} entries, "
         f"{len(result.problems)} problems"
@@ -105,12 +104,13 @@ def _parse_and_fetch(settings: Settings) -> tuple[run.ParseResult, run.FetchResu
     try:
         run.check_folders(settings)
         parsed = run.parse_stage(settings)
+        run.log_parse_problems(parsed.problems)
         with run.run_lock(settings), MetadataStore(settings.paths.metadata_db) as store:
             fetched = run.fetch_stage(settings, parsed.entries, store, run.new_run_id())
     except EXPECTED_ERRORS as exc:
         sys.exit(_expected_error(exc))
     if fetched.unreachable:
-        click.echo(f"arXiv unreachable: {fetched.unreachable}. {run.MAKE_DEMO_HINT}", err=True)
+        click.echo(f"{fetched.unreachable}. {run.MAKE_DEMO_HINT}", err=True)
     return parsed, fetched, time.perf_counter() - start
 
 
@@ -129,7 +129,7 @@ def fetch(**kwargs: Any) -> None:
         f"requested {len(kinds)}, found {kinds.count('found')}, "
         f"not found {kinds.count('not_found')}, invalid {kinds.count('invalid')}, "
         f"failed {kinds.count('failed')}, from store {fetched.from_store}, "
-        f"title searches {len(fetched.searched_titles)}, requests {fetched.requests}, "
+        f"title searches {fetched.title_searches}, requests {fetched.requests}, "
         f"retries {fetched.retries}, {seconds:.1f} s"
     )
     _exit_for(fetched)

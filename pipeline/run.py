@@ -120,7 +120,8 @@ class FetchResult:
     requests: int = 0
     retries: int = 0
     from_store: int = 0
-    searched_titles: list[str] = field(default_factory=list)
+    searched_titles: list[str] = field(default_factory=list)  # titles the reconcile stage needs
+    title_searches: int = 0  # of their searches, those sent to arXiv in this run
     unreachable: str | None = None  # why arXiv could not be reached, if it could not
 
 
@@ -239,6 +240,26 @@ def parse_stage(settings: Settings) -> ParseResult:
     return ParseResult(summaries, pl.concat(frames, rechunk=True), problems)
 
 
+PARSE_PROBLEM_LINES = 20  # logged one per line; past that only counted (a bad folder has 1000s)
+
+
+def problem_line(problem: Problem) -> str:
+    """Where a problem is (file, and line if known) and why, for a person."""
+    where = f"{problem.source}:{problem.line}" if problem.line else problem.source
+    return f"{where}: {problem.message}"
+
+
+def log_parse_problems(problems: list[Problem]) -> None:
+    """A WARNING line per parse problem, up to PARSE_PROBLEM_LINES, then how many more."""
+    for problem in problems[:PARSE_PROBLEM_LINES]:
+        log.warning("parse problem: %s", problem_line(problem))
+    if len(problems) > PARSE_PROBLEM_LINES:
+        log.warning(
+            "... and %d more parse problems (every one is in the problems table)",
+            len(problems) - PARSE_PROBLEM_LINES,
+        )
+
+
 def _absorb(result: FetchResult, report: FetchReport) -> None:
     result.problems += report.problems
     result.requests += report.requests
@@ -255,8 +276,8 @@ def _online_or_offline(
             _absorb(result, report)
             return value
         except ArxivUnreachable as exc:
-            result.unreachable = str(exc)
-            log.error("arXiv unreachable at %s: %s", settings.api_url, exc)
+            result.unreachable = str(exc)  # names the address already
+            log.error("%s", exc)
     value, report = call(dataclasses.replace(settings, offline=True))
     _absorb(result, report)
     return value
@@ -286,10 +307,34 @@ def fetch_stage(
     titles = titles_to_search(entries, result.records, result.outcomes)
     result.searched_titles = titles
     if titles:
-        result.candidates = _online_or_offline(
-            settings, result, lambda s: search_titles(titles, s, store, run_id)
-        )
+        phrases = {title_phrase(t) for t in titles} - {""}
+
+        def search(s: Settings) -> tuple[dict[str, list[PaperRecord]], FetchReport]:
+            candidates, report = search_titles(titles, s, store, run_id)
+            # Offline, nothing is sent; online, every phrase the store did not answer is.
+            result.title_searches = 0 if s.offline else len(phrases) - report.from_store
+            return _answered(candidates, report), report
+
+        result.candidates = _online_or_offline(settings, result, search)
     return result
+
+
+# Problems of search_titles meaning that a phrase got no answer, now or stored.
+UNANSWERED_SEARCH_KINDS = ("offline_missing", "search_failed")
+
+
+def _answered(
+    candidates: dict[str, list[PaperRecord]], report: FetchReport
+) -> dict[str, list[PaperRecord]]:
+    """The candidates of the titles whose search was answered. search_titles gives every
+    title a list, an empty one too when nothing was searched; reconcile must see no entry
+    then, or it reports "title search found nothing" for a search never made."""
+    unanswered = {p.source for p in report.problems if p.kind in UNANSWERED_SEARCH_KINDS}
+    return {
+        title: found
+        for title, found in candidates.items()
+        if title_phrase(title) and title_phrase(title) not in unanswered
+    }
 
 
 def reconcile_stage(entries: pl.DataFrame, fetched: FetchResult) -> ReconcileResult:
@@ -320,7 +365,7 @@ def _counts(parse: ParseResult, fetched: FetchResult, rec: ReconcileResult) -> d
         "invalid": kinds.count("invalid"),
         "failed": kinds.count("failed"),
         "from_store": fetched.from_store,
-        "title_searches": len(fetched.searched_titles),
+        "title_searches": fetched.title_searches,
         "resolved_link": res.count("link"),
         "resolved_title": res.count("title"),
         "corrected": res.count("corrected"),
@@ -367,6 +412,7 @@ def _run_stages(
         parse = parse_stage(settings)
     for line in parse.summaries:
         log.info("%s", line)
+    log_parse_problems(parse.problems)
     refuse_shrink(settings, digests, parse.entries)
     with times.stage("fetch"):
         fetched = fetch_stage(settings, parse.entries, store, run_id)
@@ -534,6 +580,7 @@ def _carry_over_if_unchanged(
         exit_code=EXIT_OK,
         requests=0,
         retries=0,
+        title_searches=0,
         from_store=previous["ids_requested"],
         parse_seconds=0.0,
         fetch_seconds=0.0,

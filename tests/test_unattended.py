@@ -173,3 +173,68 @@ def test_published_tables_follow_the_umask(
         assert stat.S_IMODE(folder.stat().st_mode) == folder_mode, folder
     for answer in (raw / "arxiv" / "responses").iterdir():  # kept answers too
         assert stat.S_IMODE(answer.stat().st_mode) == file_mode, answer
+
+
+def _closed_port_url() -> str:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}/api/query"
+
+
+TITLE_ONLY_DIGEST = "digests/2025-01-08_daily_paper.md"  # 15 entries without links
+
+
+@pytest.mark.parametrize("how", ["offline", "unreachable"])
+def test_searches_never_sent_are_not_reported_as_empty(tmp_path: Path, how: str) -> None:
+    raw, out = make_raw(tmp_path)
+    args = cli("enrich", raw=raw, out=out, url=_closed_port_url())
+    done = run_cli([*args, "--offline"] if how == "offline" else args)
+    assert done.returncode == 3, done.stderr
+    entries = pl.read_parquet(out / "entries.parquet").filter(pl.col("digest") == TITLE_ONLY_DIGEST)
+    assert entries.height == 15
+    reasons = set(entries.get_column("resolution_reason"))
+    assert not any("found nothing" in r for r in reasons), reasons
+    assert all("no title search was made" in r for r in reasons), reasons
+    assert pl.read_parquet(out / "runs.parquet").get_column("title_searches").to_list() == [0]
+
+
+def test_title_searches_count_the_searches_sent(tmp_path: Path, standin: StandIn) -> None:
+    raw, out = make_raw(tmp_path)
+    for _ in range(2):
+        assert run_cli(cli("enrich", raw=raw, out=out, url=standin.url)).returncode == 0
+    touched = raw / "digests" / "sample-digest.md"  # defeats the carry-over: stages run
+    touched.write_text(touched.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert run_cli(cli("enrich", raw=raw, out=out, url=standin.url)).returncode == 0
+    runs = pl.read_parquet(out / "runs.parquet").sort("run_id")
+    assert runs.get_column("status").to_list() == ["ok", "unchanged", "ok"]
+    assert runs.get_column("title_searches").to_list() == [15, 0, 0]  # then from the store
+    fetched = run_cli(cli("fetch", raw=raw, out=out, url=standin.url))
+    assert "title searches 0," in fetched.stdout, fetched.stdout
+
+
+@pytest.mark.parametrize("command", ["enrich", "fetch"])
+def test_unreachable_is_said_once_per_line(tmp_path: Path, command: str) -> None:
+    raw, out = make_raw(tmp_path)
+    url = _closed_port_url()
+    done = run_cli(cli(command, raw=raw, out=out, url=url))
+    assert done.returncode == 3, done.stderr
+    lines = (done.stdout + done.stderr).splitlines()
+    said = [line for line in lines if "arXiv unreachable" in line]
+    assert said, lines
+    for line in said:
+        assert line.count("arXiv unreachable") == 1 and line.count(url) == 1, line
+
+
+def test_parse_problems_are_warnings_naming_file_and_reason(tmp_path: Path) -> None:
+    raw, out = make_raw(tmp_path)
+    for n in range(23):
+        (raw / "digests" / f"scan-{n:02}.pdf").write_bytes(b"%PDF-1.7\n")
+    done = run_cli([*cli("enrich", raw=raw, out=out, url=_closed_port_url()), "--offline"])
+    assert done.returncode == 3, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if " WARNING " in line]
+    assert len(warnings) == 21  # 20 problems, then how many more
+    for line in warnings[:20]:
+        assert re.search(r"WARNING parse problem: digests/scan-\d\d\.pdf: \S", line), line
+    assert "... and 3 more parse problems" in warnings[20]
+    problems = pl.read_parquet(out / "problems.parquet").filter(pl.col("stage") == "parse")
+    assert problems.height == 23
