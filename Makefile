@@ -1,40 +1,37 @@
 # Every target sets up its own virtual environment from the hashed lock file (bin/setup-venv,
 # shared with bin/enrich); the stamp makes the second call instant.
+# `make help` lists the targets from their `## ` comments, so the list cannot fall behind.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: enrich demo test lint bench docs clean help
+.PHONY: help enrich demo test lint bench docs clean
 
-help:
-	@echo "make enrich  - run the pipeline on raw/ into enriched/ (needs arXiv)"
-	@echo "make demo    - the whole pipeline against the bundled arXiv stand-in (no network)"
-	@echo "make test    - ruff + pytest"
-	@echo "make bench   - benchmarks against the stand-in (writes bench/results.json)"
-	@echo "make docs    - regenerate docs/tables.md from the table declarations"
+help: ## this list
+	@awk -F':.*## ' '/^[a-z]+:.*## / { printf "make %-7s - %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 $(STAMP): requirements.lock pyproject.toml
 	PYTHON=$(PYTHON) bin/setup-venv
 
-enrich: $(STAMP)
+enrich: $(STAMP) ## run the pipeline on raw/ into enriched/ (needs arXiv; cron: bin/enrich)
 	$(PY) -m pipeline enrich
 
-demo: $(STAMP)
+demo: $(STAMP) ## the whole pipeline against the bundled arXiv stand-in, into demo/ (no network)
 	$(PY) -m pipeline demo
 
-lint: $(STAMP)
+lint: $(STAMP) ## ruff check + ruff format --check
 	$(PY) -m ruff check pipeline tests bench tools
 	$(PY) -m ruff format --check pipeline tests bench tools
 
-test: lint
+test: lint ## lint, then pytest
 	$(PY) -m pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) ## benchmarks against the stand-in (writes bench/results.md and .json)
 	$(PY) -m bench
 
-docs: $(STAMP)
+docs: $(STAMP) ## regenerate docs/tables.md and docs/configuration.md
 	$(PY) -m pipeline docs
 
-clean:
+clean: ## remove .venv/ and the caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -6,10 +6,12 @@ an environment variable and a config-file key always mean the same thing.
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import shutil
 import sys
 import time
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,23 @@ DEMO_CORPUS = PROJECT_ROOT / "tests" / "fixtures" / "standin" / "corpus.jsonl"
 DEMO_MISTAKES = PROJECT_ROOT / "tests" / "fixtures" / "demo"
 # Errors a run reports as a message and an exit code (run.exit_code_for), not a traceback.
 EXPECTED_ERRORS = (ConfigError, run.RunLocked, run.InputVanished, OSError, StoreError)
+
+
+DISTRIBUTION = "digest-enrich"
+
+
+def project_version() -> str:
+    """The version pyproject.toml declares: read from it in a checkout (how make and
+    bin/enrich run), from the installed package's metadata otherwise."""
+    pyproject = PROJECT_ROOT / "pyproject.toml"
+    if pyproject.is_file():
+        return tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"]
+    return importlib.metadata.version(DISTRIBUTION)
+
+
+def _verbose(command_flag: bool) -> bool:
+    """-v counts before the command (`pipeline -v enrich`) as after it (`enrich -v`)."""
+    return command_flag or bool(click.get_current_context().find_root().params.get("verbose"))
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -66,7 +85,7 @@ def settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _settings(kwargs: dict[str, Any]) -> Settings:
-    _setup_logging(kwargs.pop("verbose", False))
+    _setup_logging(_verbose(kwargs.pop("verbose", False)))
     config_file = kwargs.pop("config_file", None)
     try:
         return load_settings(flags=kwargs, config_file=config_file)
@@ -78,7 +97,9 @@ def _settings(kwargs: dict[str, Any]) -> Settings:
     epilog="Exit codes: "
     + "; ".join(f"{code} = {meaning}" for code, meaning in run.EXIT_CODES.items())
 )
-def main() -> None:
+@click.option("--verbose", "-v", is_flag=True, help="Debug logging (also after the command).")
+@click.version_option(project_version(), prog_name=DISTRIBUTION)
+def main(verbose: bool) -> None:
     """Enrich research digests with authoritative arXiv metadata, as Parquet tables."""
 
 
@@ -87,6 +108,10 @@ def main() -> None:
 def parse(**kwargs: Any) -> None:
     """Parse every digest under <raw>/digests and print one line per file."""
     settings = _settings(kwargs)
+    try:
+        run.check_raw_folder(settings)
+    except ConfigError as exc:
+        sys.exit(_expected_error(exc))
     result = run.parse_stage(settings)
     for line in result.summaries:
         click.echo(line)
@@ -179,6 +204,7 @@ def rebuild_store(**kwargs: Any) -> None:
     asking arXiv nothing (e.g. after moving a damaged metadata.sqlite aside)."""
     settings = _settings(kwargs)
     try:
+        run.check_folders(settings)
         with run.run_lock(settings), MetadataStore(settings.paths.metadata_db) as store:
             papers = reparse_stored_responses(settings.paths, store)
     except EXPECTED_ERRORS as exc:
@@ -219,7 +245,7 @@ def demo(demo_dir: Path, delay: float, corpus: Path, digests: Path) -> None:
     """The whole pipeline against the bundled arXiv stand-in: no network needed."""
     from pipeline.standin import StandIn, load_corpus
 
-    _setup_logging(False)
+    _setup_logging(_verbose(False))
     raw = demo_dir / "raw"
     shutil.rmtree(raw / "digests", ignore_errors=True)
     shutil.copytree(digests, raw / "digests")

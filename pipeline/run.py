@@ -137,15 +137,20 @@ def new_run_id() -> str:
     return utc_now().strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(2)
 
 
-def check_folders(settings: Settings) -> None:
-    """Refuse folders that cannot be meant, before anything is created or published.
+def check_raw_folder(settings: Settings) -> None:
+    """Refuse a raw folder that does not exist, before anything is created in it.
 
     A mistyped raw folder would otherwise get a fresh metadata store and replace the
-    published tables with empty ones.
+    published tables with empty ones (or be parsed as a folder without digests).
     """
-    raw, out = settings.raw_dir, settings.out_dir
-    if not raw.is_dir():
-        raise ConfigError(f"raw folder {raw} does not exist or is not a folder")
+    if not settings.raw_dir.is_dir():
+        raise ConfigError(f"raw folder {settings.raw_dir} does not exist or is not a folder")
+
+
+def check_folders(settings: Settings) -> None:
+    """Refuse folders that cannot be meant, before anything is created or published."""
+    check_raw_folder(settings)
+    out = settings.out_dir
     if out.exists() and not out.is_dir():
         raise ConfigError(f"output folder {out} exists and is not a folder")
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import click
 import polars as pl
+import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import configuration_markdown, main
@@ -68,3 +71,46 @@ def test_demo_runs_the_whole_pipeline_and_shows_every_rule(tmp_path: Path) -> No
         "id_not_found", "id_invalid", "duplicate_in_digest", "withdrawn", "date_impossible",
     } <= kinds  # fmt: skip
     assert not (ROOT / "raw" / "arxiv" / "demo").exists()  # the demo never touches raw/
+
+
+def _pipeline(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARXIV_", "PIPELINE_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_version_is_the_declared_one() -> None:
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    done = _pipeline("--version")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"digest-enrich, version {declared['project']['version']}"
+
+
+@pytest.mark.parametrize(
+    "args", [["-v", "enrich"], ["--verbose", "enrich"], ["enrich", "-v"], ["-v", "parse"]]
+)
+def test_verbose_before_or_after_the_command(tmp_path: Path, args: list[str]) -> None:
+    done = _pipeline(*args, "--raw-dir", str(tmp_path / "nope"))
+    assert done.returncode == 2, done.stderr
+    assert " DEBUG " in done.stderr  # the traceback --verbose promises
+
+
+@pytest.mark.parametrize("command", ["parse", "fetch", "reconcile", "enrich", "rebuild-store"])
+def test_a_missing_raw_folder_is_exit_2_for_every_command(tmp_path: Path, command: str) -> None:
+    done = _pipeline(command, "--raw-dir", str(tmp_path / "nope"), "--out-dir", str(tmp_path))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"raw folder {tmp_path / 'nope'} does not exist" in done.stderr
+    assert not (tmp_path / "nope").exists()
+
+
+def test_make_help_lists_every_target() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    (phony,) = re.findall(r"^\.PHONY:(.*)$", makefile, flags=re.M)
+    rules = set(re.findall(r"^([a-z]+):", makefile, flags=re.M))
+    assert rules == set(phony.split())  # every rule is a listed target
+    done = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    listed = [line.split()[1] for line in done.stdout.splitlines()]
+    assert sorted(listed) == sorted(rules)
