@@ -156,6 +156,9 @@ class Resolution:
     title_similarity: float | None  # digest title vs arXiv title, 0..100
     reason: str
     candidates: list[Candidate] = field(default_factory=list)
+    # The title as the entry's text writes it, when reconcile found arXiv's title there and
+    # the parser's guess was weaker; the entries table shows it as title_digest.
+    title_found: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +168,9 @@ class Mismatch:
     digest: str
     position: int
     arxiv_id: str | None
-    kind: str  # title_differs, id_not_found, id_invalid, id_points_elsewhere, unresolved,
-    # version_outdated, withdrawn, authors_differ, date_impossible, duplicate_in_digest
+    kind: str  # title_differs, title_unchecked, id_not_found, id_invalid, unresolved,
+    # id_points_elsewhere, version_outdated, withdrawn, authors_differ, date_impossible,
+    # duplicate_in_digest (pipeline.reconcile.MISMATCH_KINDS)
     digest_value: str | None
     arxiv_value: str | None
     similarity: float | None

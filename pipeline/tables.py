@@ -87,7 +87,9 @@ TABLES: tuple[Table, ...] = (
             Column(
                 "title_digest",
                 pl.String,
-                "English title as the digest gives it, whitespace collapsed.",
+                "English title as the digest gives it, whitespace collapsed; where arXiv's "
+                "title is written in the entry's text and the parser's guess was weaker, that "
+                "span as written (docs/reconcile.md 2.1).",
             ),
             Column("title_digest_raw", pl.String, "English title exactly as written."),
             _required(
@@ -226,9 +228,9 @@ TABLES: tuple[Table, ...] = (
             _required(
                 "kind",
                 pl.String,
-                "title_differs, id_not_found, id_invalid, id_points_elsewhere, unresolved, "
-                "version_outdated, withdrawn, authors_differ, date_impossible, "
-                "duplicate_in_digest.",
+                "title_differs, title_unchecked, id_not_found, id_invalid, "
+                "id_points_elsewhere, unresolved, version_outdated, withdrawn, authors_differ, "
+                "date_impossible, duplicate_in_digest (docs/reconcile.md 3).",
             ),
             Column("arxiv_id", ID, "arXiv ID concerned, if any."),
             Column("digest_value", pl.String, "What the digest says."),

@@ -316,9 +316,16 @@ def _entries_table(
         mismatches_table,
         mismatch_kinds=pl.col("kind"),
     )
-    return pl.concat(
-        [digest_entries, reconciled.select(RECONCILED_ENTRY_COLUMNS)], how="horizontal"
-    ).select(schema.names())
+    # title_digest: the title as the entry's text writes it, where reconcile found arXiv's
+    # title there and the parser's guess was weaker (Resolution.title_found).
+    return (
+        pl.concat(
+            [digest_entries, reconciled.select(*RECONCILED_ENTRY_COLUMNS, "title_found")],
+            how="horizontal",
+        )
+        .with_columns(pl.coalesce("title_found", "title_digest").alias("title_digest"))
+        .select(schema.names())
+    )
 
 
 def _resolutions_frame(entry_keys: pl.DataFrame, resolutions: Sequence[Resolution]) -> pl.DataFrame:
@@ -335,6 +342,8 @@ def _resolutions_frame(entry_keys: pl.DataFrame, resolutions: Sequence[Resolutio
             "title_similarity": [r.title_similarity for r in resolutions],
         },
     ).with_row_index("resolution_index")
+    found = pl.Series("title_found", [r.title_found for r in resolutions], dtype=pl.String)
+    frame = frame.with_columns(found)
     unknown = frame.join(entry_keys, on=["digest", "position"], how="anti", maintain_order="left")
     if unknown.height:
         raise InconsistentInputError(f"resolution for unknown entry {_entry_name(unknown)}")

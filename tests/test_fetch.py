@@ -427,7 +427,12 @@ def test_titles_are_searched_together_and_answered_each(
     ]
     settings = settings_for(tmp_path, standin.url)
     found, report = search_titles(titles, settings, store, "run-1")
-    (request,) = standin.log
+    # The phrase that found nothing is asked once more by its distinctive words (and that
+    # empty answer once more, as every empty answer is).
+    request, *again_by_words = standin.log
+    assert [r.params["search_query"] for r in again_by_words] == 2 * [
+        "(ti:matches AND ti:nothing AND ti:quoted AND ti:title)"
+    ]
     query = request.params["search_query"]
     phrases = re.findall(r'ti:"([^"]*)"', query)
     assert query == " OR ".join(f'ti:"{phrase}"' for phrase in phrases)

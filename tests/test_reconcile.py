@@ -196,7 +196,7 @@ def test_entry_without_english_title_keeps_a_found_link() -> None:
     assert (resolution.resolution, resolution.arxiv_id) == ("link", "2501.03575")
     assert resolution.reason == "no English title to compare"
     assert resolution.title_similarity is None
-    assert result.mismatches == []
+    assert kinds(result) == ["title_unchecked"]  # the link stands, unchecked by any title
 
 
 def test_renamed_paper_keeps_its_link_and_reports_the_title() -> None:

@@ -104,9 +104,10 @@ def test_links_wrong_links_and_a_near_miss_against_the_standin(
         assert resolutions[position].resolution == "link", resolutions[position].reason
     assert (resolutions[101].resolution, resolutions[101].arxiv_id) == ("corrected", "2501.03575")
     assert resolutions[102].resolution == "unresolved"
-    assert [(c.arxiv_id, c.accepted) for c in resolutions[102].candidates] == [
-        ("1706.03762", False)
-    ]
+    # arXiv's phrase search finds nothing (its stopwords "is not" leave a gap of two), the
+    # search by distinctive words finds the original and others: none is accepted.
+    near_miss = {c.arxiv_id: c.accepted for c in resolutions[102].candidates}
+    assert near_miss["1706.03762"] is False and not any(near_miss.values())
     assert (resolutions[103].resolution, resolutions[103].arxiv_id) == ("corrected", "1706.03762")
     assert {(m.position, m.kind) for m in result.mismatches if m.position > 100} == {
         (101, "id_not_found"),

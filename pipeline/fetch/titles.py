@@ -3,8 +3,12 @@
 Titles are normalised into safe phrases (arxiv-facts.md 1.6: the classic parser treats
 every parenthesis as grouping even inside quotes and splits a field term on the first
 colon, so `()"\\:` and all other punctuation go), several are ORed into one request, and
-each returned entry is handed back to the titles whose phrase its title contains. Every
-search is stored, keyed by its phrase, so a re-run does not ask again.
+each returned entry is handed back to the titles whose phrase its title contains. A phrase
+that finds nothing (a title cut short, respelled, or written with words arXiv tokenises
+otherwise) is asked again as an AND of its most distinctive words (arxiv-facts.md 1.6 step
+2; ../shared/docs/arxiv-search.md row 2), several ORed per request too; the reconcile stage
+judges what comes back by its usual rules. Every search is stored, keyed by its phrase
+(with the second pass's answer when there was one), so a re-run does not ask again.
 """
 
 from __future__ import annotations
@@ -28,6 +32,18 @@ EMPTY_PAGE_RETRIES = 1
 # Every run of characters other than letters and digits (TeX markup and `()"\:` included)
 # becomes one space.
 _NOT_WORD = re.compile(r"[\W_]+")
+# The second pass: this many of a title's most distinctive words, ANDed; titles with fewer
+# usable words get no second pass (too few words find too many papers).
+FALLBACK_WORDS = 5
+FALLBACK_MIN_WORDS = 3
+# Words arXiv's English title analyzer drops (Lucene's English stop set): never distinctive.
+_STOP_TEXT = """a an and are as at be but by for if in into is it no not of on or such that the
+    their then there these they this to was will with"""
+_STOPWORDS = frozenset(_STOP_TEXT.split())
+# A word both sides tokenise alike: plain ASCII letters only (arXiv keeps "let's", "qwen2.5"
+# and accented letters as they are, so those are left out rather than guessed).
+_PLAIN_WORD = re.compile(r"[A-Za-z]{3,}")
+_TOKEN_EDGES = ".,:;!?()[]{}<>\"'“”‘’*_`~#|"
 
 
 def title_phrase(title: str) -> str:
@@ -48,6 +64,25 @@ def _folded(text: str) -> str:
 def title_query(phrases: Sequence[str]) -> str:
     """One search_query ORing a title phrase per phrase (arxiv-facts.md 1.6)."""
     return " OR ".join(f'ti:"{phrase}"' for phrase in phrases)
+
+
+def distinctive_words(title: str) -> list[str]:
+    """The second pass's words for `title`: up to FALLBACK_WORDS of its longest plain words,
+    longest first (in title order among equals), lower case, without stopwords and without
+    the title's last word, which is where a digest cuts a title ("Chain-of-Though").
+    Empty when fewer than FALLBACK_MIN_WORDS are left."""
+    tokens = re.split(r"[\s\-‐‑–—/]+", unicodedata.normalize("NFKC", title))
+    words = [t.strip(_TOKEN_EDGES) for t in tokens]
+    words = [w for w in words if any(c.isalnum() for c in w)][:-1]  # not the last word
+    plain = [w.lower() for w in words if _PLAIN_WORD.fullmatch(w)]
+    unique = [w for w in dict.fromkeys(plain) if w not in _STOPWORDS]
+    chosen = sorted(unique, key=len, reverse=True)[:FALLBACK_WORDS]
+    return chosen if len(chosen) >= FALLBACK_MIN_WORDS else []
+
+
+def words_query(word_sets: Sequence[Sequence[str]]) -> str:
+    """One search_query ORing an AND of bare title terms per set."""
+    return " OR ".join("(" + " AND ".join(f"ti:{w}" for w in words) + ")" for words in word_sets)
 
 
 def search_titles(
@@ -76,10 +111,23 @@ def search_titles(
                 Problem("fetch", phrase, "offline_missing", f"offline: no stored search {phrase!r}")
             )
     elif to_search:
+        titled = {p: t for t, p in reversed(list(phrases.items()))}  # a title per phrase
         with ArxivSession(settings) as session:
+            missed: list[str] = []
             for start in range(0, len(to_search), TITLES_PER_REQUEST):
                 chunk = to_search[start : start + TITLES_PER_REQUEST]
-                searched |= _search(session, settings, store, chunk, report)
+                answered = _search(session, settings, store, chunk, report)
+                searched |= {p: ids for p, ids in answered.items() if ids}
+                missed += [p for p in chunk if p in answered and not answered[p]]
+            second = {p: distinctive_words(titled[p]) for p in missed}
+            for phrase in missed:
+                if not second[phrase]:
+                    store.put_title_search(phrase, [])  # nothing to ask again with
+                    searched[phrase] = []
+            again = [p for p in missed if second[p]]
+            for start in range(0, len(again), TITLES_PER_REQUEST):
+                chunk = {p: second[p] for p in again[start : start + TITLES_PER_REQUEST]}
+                searched |= _search_words(session, settings, store, chunk, report)
             report.requests, report.retries = session.requests, session.retries
     stored = store.get_papers({i for p in unique for i in searched.get(p, [])})
     candidates = {
@@ -134,8 +182,65 @@ def _search(
                 found[phrase].append(record.arxiv_id)
     for phrase in phrases:
         found[phrase] = found[phrase][:RESULTS_PER_TITLE]
+        if found[phrase]:  # an empty one is stored after the second pass
+            store.put_title_search(phrase, found[phrase])
+    return found
+
+
+def _search_words(
+    session: ArxivSession,
+    settings: Settings,
+    store: MetadataStore,
+    word_sets: dict[str, list[str]],
+    report: FetchReport,
+) -> dict[str, list[str]]:
+    """The second pass for phrases that found nothing: one OR request of word ANDs; store
+    and return what each phrase's words found (stored under the phrase)."""
+    params = {
+        "search_query": words_query(list(word_sets.values())),
+        "start": "0",
+        "max_results": str(RESULTS_PER_TITLE * len(word_sets)),
+    }
+    try:
+        answer = session.query(params, "search", empty_page_retries=EMPTY_PAGE_RETRIES)
+    except RequestFailed as exc:
+        for phrase in word_sets:
+            report.problems.append(
+                Problem(
+                    "fetch",
+                    phrase,
+                    "search_failed",
+                    f"second title search for {phrase!r} failed: {exc.reason}",
+                )
+            )
+        return {}  # nothing stored: the next run asks both passes again
+    source = answer.stored_as.relative_to(settings.raw_dir).as_posix()
+    records, problems = feed_records(answer.feed, answer.received_at, source)
+    report.problems += problems
+    store.put_papers(records)
+    found: dict[str, list[str]] = {phrase: [] for phrase in word_sets}
+    for record in records:
+        for phrase in _word_sets_matched(record.title, word_sets):
+            if record.arxiv_id not in found[phrase]:
+                found[phrase].append(record.arxiv_id)
+    for phrase in word_sets:
+        found[phrase] = found[phrase][:RESULTS_PER_TITLE]
         store.put_title_search(phrase, found[phrase])
     return found
+
+
+def _word_sets_matched(title: str, word_sets: dict[str, list[str]]) -> list[str]:
+    """The phrases whose words an answered title holds, most of them first: arXiv matches
+    stemmed words, so a word counts when it shares its start with a title word."""
+    held = set(_folded(title).split())
+
+    def has(word: str) -> bool:
+        stem = word[: max(3, len(word) - 3)]
+        return any(w.startswith(stem) for w in held)
+
+    shares = {p: sum(map(has, ws)) / len(ws) for p, ws in word_sets.items()}
+    best = max(shares.values(), default=0.0)
+    return [p for p, share in shares.items() if share == best and best >= 0.5]
 
 
 def _phrases_matched(title: str, phrases: list[str]) -> list[str]:

@@ -22,11 +22,20 @@ from pipeline.model import (
 )
 from pipeline.reconcile.authors import compare_entry_authors
 from pipeline.reconcile.entries import EntryView
+from pipeline.reconcile.evidence import (
+    FoundTitle,
+    authors_corroborate,
+    authors_in_block,
+    contains_words,
+    cut_prefix_share,
+    find_title,
+)
 from pipeline.reconcile.mismatches import date_impossible, mismatch
 from pipeline.reconcile.rules import LINK_RELATED_SIMILARITY, NEAR_SIMILARITY, WORDS_SIMILARITY
 from pipeline.reconcile.titles import (
     TitleComparison,
     compare_titles,
+    normalize_title,
     title_similarity,
     titles_equal,
     titles_related,
@@ -82,38 +91,117 @@ class LinkCheck:
     accepted: bool
     comparison: TitleComparison | None  # None when the entry has no English title
     why: str
+    found: FoundTitle | None = None  # arXiv's title, where the entry's text writes it
+    unchecked: bool = False  # the link stands without a title that could check it
+    title_found: str | None = None  # the span, when it replaces a weaker guess
 
 
 _VERBATIM = LinkCheck(True, TitleComparison(100.0, "equal", "equal"), "title matches")
 
 
+def _source_name(entry: EntryView) -> str:
+    return {"shared heading": "a shared heading", "line": "the line around the link"}.get(
+        entry.title_source, entry.title_source
+    )
+
+
+def _confirmed(entry: EntryView, record: PaperRecord, found: FoundTitle, guess: str) -> LinkCheck:
+    """The link confirmed by arXiv's title written in the entry's text."""
+    cmp = compare_titles(found.span, record.title)
+    how = "the start of arXiv's title" if found.cut else "arXiv's title"
+    replaces = entry.title is None or normalize_title(entry.title) != " ".join(found.words)
+    return LinkCheck(
+        True,
+        cmp,
+        f"{how} is written in the entry's text ({found.span!r}){guess}",
+        found=found,
+        title_found=found.span if replaces else None,
+    )
+
+
+def _authors_written(entry: EntryView, record: PaperRecord) -> str | None:
+    """Why the entry's text corroborates the record by its authors, or None."""
+    if entry.authors is not None:
+        return None  # a parsed author list is compared as such (compare_entry_authors)
+    names = authors_in_block(entry.block_text, record)
+    if not authors_corroborate(names, record):
+        return None
+    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    return f"authors written in the entry's text ({len(names)} of {len(record.authors)}: {shown})"
+
+
+def _without_title_check(entry: EntryView, record: PaperRecord) -> LinkCheck:
+    """No English title, or only a guessed one that disagrees: the link stands on its own,
+    confirmed by what the entry's text writes when it can be."""
+    guess = (
+        "no English title to compare"
+        if entry.title is None
+        else f"the digest's title is a guess from {_source_name(entry)}"
+    )
+    found = find_title(entry.block_text, record.title)
+    if found is not None:
+        return _confirmed(entry, record, found, f"; {guess}")
+    cmp = compare_titles(entry.title, record.title) if entry.title is not None else None
+    if cmp is not None:
+        guess += f" and disagrees ({cmp.verdict}: {cmp.detail}; similarity {cmp.score:.1f})"
+    authors = _authors_written(entry, record)
+    why = f"{guess}; {authors}" if authors else guess
+    if entry.title is not None:
+        why += "; the link stands"
+    return LinkCheck(True, cmp, why, unchecked=True)
+
+
 def check_link(entry: EntryView, record: PaperRecord) -> LinkCheck:
     if entry.title is None:
-        return LinkCheck(True, None, "no English title to compare")
+        return _without_title_check(entry, record)
     if entry.title == record.title:  # the usual case, and the cheapest to see
         return _VERBATIM
     cmp = compare_titles(entry.title, record.title)
     if cmp.verdict == "equal":
         return LinkCheck(True, cmp, "title matches")
+    if entry.title_weak:
+        found = find_title(entry.block_text, record.title)
+        if found is not None:
+            guess = f"; the digest's title, a guess from {_source_name(entry)}, differs"
+            return _confirmed(entry, record, found, guess)
     if cmp.verdict == "spelling":
         return LinkCheck(True, cmp, f"title matches apart from spelling ({cmp.detail})")
     if cmp.verdict == "words" and (
         cmp.score >= LINK_RELATED_SIMILARITY or titles_related(entry.title, record.title)
     ):
         return LinkCheck(True, cmp, f"title reworded, renamed or shortened ({cmp.detail})")
+    if entry.title_weak:
+        return _without_title_check(entry, record)
+    # A strong title that disagrees: only arXiv's title written where the digest's title is
+    # (the digest's title a part of it, or it a part of the digest's) overrules it; the
+    # linked paper's title named elsewhere in the text ("revisits Attention Is All You
+    # Need") does not.
+    found = find_title(entry.block_text, record.title)
+    if found is not None and _same_place(entry.title, found):
+        return _confirmed(entry, record, found, f"; the {entry.title_source} title is part of it")
     # Agreeing authors vouch for a wholly renamed paper, not for a changed negation or
     # number: that is the same group's sequel ("Part 2", "Llama 3"), so the title is searched.
-    authors = compare_entry_authors(entry, record) if cmp.verdict == "words" else None
-    if authors is not None and authors.agree:
-        return LinkCheck(
-            True,
-            cmp,
-            f"authors agree ({authors.matched} of {authors.digest_count}) although the title "
-            f"differs ({cmp.detail})",
-        )
+    if cmp.verdict == "words":
+        authors = compare_entry_authors(entry, record)
+        if authors is not None and authors.agree:
+            return LinkCheck(
+                True,
+                cmp,
+                f"authors agree ({authors.matched} of {authors.digest_count}) although the "
+                f"title differs ({cmp.detail})",
+            )
+        written = _authors_written(entry, record)
+        if written is not None:
+            return LinkCheck(True, cmp, f"{written} although the title differs ({cmp.detail})")
     return LinkCheck(
         False, cmp, f"title disagrees ({cmp.verdict}: {cmp.detail}; similarity {cmp.score:.1f})"
     )
+
+
+def _same_place(title: str, found: FoundTitle) -> bool:
+    """The digest's title and the found span overlap as words: one contains the other."""
+    words = tuple(normalize_title(title).split())
+    return contains_words(found.words, words) or contains_words(words, found.words)
 
 
 def check_entry(
@@ -157,6 +245,9 @@ def judge_candidate(entry: EntryView, record: PaperRecord) -> Judgement:
             f"{entry.digest_date.isoformat()}"
         )
         return Judgement(record, score, False, (0, 0), why)
+    cut = cut_prefix_share(entry.title_raw or entry.title, record.title)
+    if cut is not None:
+        return _judge_cut(entry, record, score, cut)
     if score < WORDS_SIMILARITY and not titles_equal(entry.title, record.title):
         # No rule accepts it, whatever the word diff would say: skip the diff.
         why = f"title similarity {score:.1f} below {WORDS_SIMILARITY:g}"
@@ -187,6 +278,21 @@ def judge_candidate(entry: EntryView, record: PaperRecord) -> Judgement:
     return verdict(
         False, f"a different title: {cmp.verdict} differ ({cmp.detail}), {missing}{author_note}"
     )
+
+
+def _judge_cut(entry: EntryView, record: PaperRecord, score: float, share: float) -> Judgement:
+    """The digest wrote the start of this title and cut it: judged as a respelling is
+    (rule 3), since nothing but the cut differs."""
+    authors = compare_entry_authors(entry, record)
+    agree = authors is not None and authors.agree
+    what = f"the digest's title is arXiv's cut short ({share:.0%} of it)"
+    note = "" if authors is None else f"; authors {authors.matched} of {authors.digest_count} found"
+    if agree:
+        return Judgement(record, score, True, (1, 1), f"{what}, authors agree{note}")
+    if authors is None and entry.digest_date is not None:
+        return Judgement(record, score, True, (0, 1), f"{what}, date consistent")
+    missing = "authors disagree" if authors is not None else "no authors or date to confirm"
+    return Judgement(record, score, False, (0, 1), f"{what}, {missing}{note}")
 
 
 def _candidate_order(candidate: Candidate) -> tuple[bool, float, str]:
@@ -303,8 +409,37 @@ def resolve_entry(
 def _by_link(entry: EntryView, record: PaperRecord, link: LinkCheck) -> Decision:
     cmp = link.comparison
     resolution = _resolution(entry, "link", record, cmp.score if cmp else None, link.why)
+    resolution.title_found = link.title_found
+    if link.unchecked:
+        action = (
+            "kept the link; no English title to check it against"
+            if entry.title is None
+            else f"kept the link; the digest's title is a guess ({entry.title_source}) and "
+            "does not name the paper"
+        )
+        unchecked = mismatch(
+            entry,
+            "title_unchecked",
+            record.arxiv_id,
+            entry.title,
+            record.title,
+            action,
+            cmp.score if cmp else None,
+        )
+        return Decision(resolution, record, [unchecked])
     if cmp is None or cmp.verdict == "equal":
         return Decision(resolution, record, [])
+    if link.found is not None:
+        action = (
+            "kept the link; the digest cut arXiv's title short"
+            if link.found.cut
+            else "kept the link; arXiv's title is authoritative"
+        )
+        span = link.found.span
+        differs = mismatch(
+            entry, "title_differs", record.arxiv_id, span, record.title, action, cmp.score
+        )
+        return Decision(resolution, record, [differs])
     action = "kept the link; arXiv's title is authoritative"
     return Decision(resolution, record, [_title_differs(entry, record, cmp, action)])
 

@@ -23,6 +23,7 @@ MismatchKind = Literal[
     "id_invalid",
     "unresolved",
     "title_differs",
+    "title_unchecked",
     "authors_differ",
     "version_outdated",
     "version_unknown",

@@ -35,3 +35,14 @@ AUTHOR_AGREEMENT = 0.5
 # published is the v1 submission time, UTC). One day of slack, because the digest's date is
 # a local date and `published` a UTC timestamp.
 DATE_TOLERANCE_DAYS = 1
+
+# A title the digest cut short ("... With Meta Chain-of-Though", "... Elicits Reas…") counts
+# as arXiv's title when it keeps at least this share of the normalised title's characters
+# from its start (the last word may be cut inside); shorter starts name too many papers.
+CUT_TITLE_SHARE = 0.6
+# ... and at least this many words: "Learning to See" may be a whole title, not a cut one.
+CUT_TITLE_MIN_WORDS = 4
+
+# Authors written in the entry's text corroborate a link when the first author is among
+# them, or at least this many of arXiv's authors are.
+BLOCK_AUTHOR_MATCHES = 2

@@ -6,9 +6,14 @@ deterministic:
 
 * OR binds loosest; AND and ANDNOT bind tighter and associate left; two terms side by side
   mean AND. A term without a field means `all:` (the new backend's rewriting, 1.1).
-* Text matching lower-cases, folds accents and treats every run of non-letters/digits as a
-  space: a phrase matches when its words appear consecutively in one field (one author's
-  name for `au:`), so `au:del_maestro` and `ti:"Transformer 2"` work.
+* Titles (`ti:`) are matched as arXiv's search backend analyses them (analysis.py,
+  ../shared/docs/arxiv-search.md): UAX#29-like words, so `let's` and `qwen2.5` are one word
+  each; a phrase or a bare term matches either the plain words or their English analysis
+  (stopwords as gaps, Porter stems), so `ti:"a survey of graphs"` finds "The Survey on
+  Graphs" and `ti:modelling` finds "Modeling". Not what our client assumes, on purpose.
+* Other text matching lower-cases, folds accents and treats every run of non-letters/digits
+  as a space: a phrase matches when its words appear consecutively in one field (one
+  author's name for `au:`), so `au:del_maestro` works.
 * `field:(a b)` applies the field to the bare terms inside the group.
 * Quotes protect parentheses (the open-source parser does not; 1.6 "sharp edges").
 * `submittedDate:[YYYYMMDDHHMM TO YYYYMMDDHHMM]` filters on v1 time, `lastUpdatedDate` on
@@ -26,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from pipeline.standin.analysis import title_matches
 from pipeline.standin.corpus import ISO_UTC, RecordVersion, split_requested_id
 
 TEXT_FIELDS = ("ti", "au", "abs", "co", "jr", "all")
@@ -72,6 +78,8 @@ class Term:
             return False
         if self.field in DATE_FIELDS:
             return self._in_date_range(paper)
+        if self.field == "ti":  # analysed as arXiv's search analyses titles (analysis.py)
+            return title_matches(paper.title, self.value)
         needle = words(self.value)
         return any(_contains_run(words(text), needle) for text in self._texts(paper))
 
