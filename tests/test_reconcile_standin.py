@@ -17,8 +17,9 @@ from pipeline.config import Settings, load_settings
 from pipeline.fetch import fetch_papers, search_titles
 from pipeline.parse import entries_frame, parse_digest
 from pipeline.reconcile import ReconcileResult, reconcile, summary_lines, titles_to_search
-from pipeline.standin import StandIn
+from pipeline.standin import CorpusRecord, StandIn
 from pipeline.store import MetadataStore
+from tests.test_reconcile import entry, frame
 
 FIXTURES = Path(__file__).parent / "fixtures" / "digests"
 
@@ -115,3 +116,55 @@ def test_links_wrong_links_and_a_near_miss_against_the_standin(
         (102, "unresolved"),
         (103, "id_points_elsewhere"),
     }
+
+
+def _record(arxiv_id: str, title: str, published: str) -> CorpusRecord:
+    return CorpusRecord(
+        id=arxiv_id,
+        title=title,
+        abstract="An abstract.",
+        authors=[("Ada Example", [])],
+        primary_category="cs.CL",
+        categories=["cs.CL"],
+        comment=None,
+        journal_ref=None,
+        doi=None,
+        versions=[published],
+    )
+
+
+def test_cut_and_respelled_titles_are_found_by_their_distinctive_words(tmp_path: Path) -> None:
+    meta_cot = _record(
+        "2501.04682",
+        "Towards System 2 Reasoning in LLMs: Learning How to Think With Meta Chain-of-Thought",
+        "2025-01-08T18:00:00Z",
+    )
+    cot = _record(
+        "2201.11903",
+        "Chain-of-Thought Prompting Elicits Reasoning in Large Language Models",
+        "2022-01-28T02:33:07Z",
+    )
+    other = _record(
+        "2203.11171",
+        "Self-Consistency Improves Chain of Thought Reasoning in Language Models",
+        "2022-03-21T17:48:52Z",
+    )
+    titles = [
+        "Towards System 2 Reasoning in LLMs: Learning How to Think With Meta Chain-of-Though",
+        "Chain-of-Thought Prompting Elicits Reasoning in Large Language Mod…",
+        "Self-Consistency Improves Chain of Thought Reasoning in Language Models",
+    ]
+    entries = frame(
+        *(entry(i, t, None, digest_date=date(2025, 2, 1)) for i, t in enumerate(titles, 1))
+    )
+    with StandIn([meta_cot, cot, other]) as server:
+        result, searched = _enrich(entries, _settings(server, tmp_path))
+        log = server.log
+    assert searched == titles
+    assert [(r.resolution, r.arxiv_id) for r in result.resolutions] == [
+        ("title", "2501.04682"),
+        ("title", "2201.11903"),
+        ("title", "2203.11171"),
+    ]
+    # One phrase request, and one for the two phrases that found nothing.
+    assert [r.params["search_query"].count("ti:") for r in log] == [3, 5 + 5]

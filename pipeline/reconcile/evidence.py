@@ -96,8 +96,12 @@ def _trim(span: str) -> str:
             return span
 
 
+_INNER_MARKUP = re.compile(r"<[^<>]*>|\*\*|__|`")
+
+
 def _span(block: BlockWords, first: int, last: int) -> str:
-    return _trim(block.text[block.starts[first] : block.ends[last]])
+    """The words first..last as the digest wrote them, without markup (tags, emphasis)."""
+    return _trim(_INNER_MARKUP.sub("", block.text[block.starts[first] : block.ends[last]]))
 
 
 def _word_bounds(block: BlockWords, start: int, end: int) -> tuple[int, int] | None:
@@ -228,13 +232,18 @@ def authors_corroborate(found: list[str], record: PaperRecord) -> bool:
     return found[0] == record.authors[0].name or len(found) >= BLOCK_AUTHOR_MATCHES
 
 
-_ELLIPSIS = ("…", "...")
+# How a digest marks a title it cut: an ellipsis, or a hyphen with nothing after it.
+_CUT_MARKS = ("…", "...", "-")
+# ... or words no title ends with.
+_DANGLING = frozenset({"a", "an", "the", "of", "and", "or", "for", "with", "to", "via", "by"})
 
 
 def cut_prefix_share(digest_title: str, arxiv_title: str) -> float | None:
     """The share of arXiv's title the digest wrote, when the digest wrote its start and cut
-    it: its last word cut inside ("Chain-of-Though"), or an ellipsis at the end. None when
-    it is not such a start, or keeps less than CUT_TITLE_SHARE / CUT_TITLE_MIN_WORDS."""
+    it: its last word cut inside ("Chain-of-Though"), or an ellipsis, a dangling hyphen or a
+    word no title ends with ("of", "the") at the end ("Learning How to…", "Meta Chain-of").
+    None when it is not such a start, or keeps less than CUT_TITLE_SHARE and
+    CUT_TITLE_MIN_WORDS."""
     written = normalize_title(digest_title).split()
     full = normalize_title(arxiv_title).split()
     k = len(written)
@@ -242,7 +251,7 @@ def cut_prefix_share(digest_title: str, arxiv_title: str) -> float | None:
         return None
     last, theirs = written[-1], full[k - 1]
     if last == theirs:
-        marked = digest_title.rstrip(" *_)]").endswith(_ELLIPSIS)
+        marked = digest_title.rstrip(" *_)]").endswith(_CUT_MARKS) or last in _DANGLING
         if k == len(full) or not marked:
             return None  # the whole title, or a whole-word shortening (today's rules)
     elif not theirs.startswith(last):

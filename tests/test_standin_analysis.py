@@ -1,0 +1,75 @@
+"""The stand-in matches titles as arXiv's search backend analyses them
+(../shared/docs/arxiv-search.md rows 1 and 4), not as our client phrases them."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.fetch.titles import title_phrase
+from pipeline.standin.analysis import porter_stem, standard_words, title_matches
+from pipeline.standin.search import parse_search_query
+from tests.test_standin_search import paper
+
+
+@pytest.mark.parametrize(
+    ("word", "stem"),
+    [
+        ("caresses", "caress"),
+        ("ponies", "poni"),
+        ("agreed", "agre"),
+        ("hopping", "hop"),
+        ("relational", "relat"),
+        ("generalization", "gener"),
+        ("modeling", "model"),
+        ("modelling", "model"),
+        ("reasoning", "reason"),
+        ("thought", "thought"),
+        ("though", "though"),
+    ],
+)
+def test_porter_stems(word: str, stem: str) -> None:
+    assert porter_stem(word) == stem
+
+
+def test_words_are_uax29_like() -> None:
+    assert standard_words("Let's Verify Step-by-Step") == ("let's", "verify", "step", "by", "step")
+    assert standard_words("Qwen2.5-VL, DeepSeek-V3.2 and pi_0") == (
+        "qwen2.5", "vl", "deepseek", "v3.2", "and", "pi_0",
+    )  # fmt: skip
+    assert standard_words("$\\sigma$-GPTs") == ("sigma", "gpts")
+
+
+@pytest.mark.parametrize(
+    ("title", "query", "expected"),
+    [
+        ("The Survey on Graph Networks", "a survey of graph networks", True),  # stop gaps
+        ("Modeling Long Contexts", "modelling long contexts", True),  # stems
+        ("Modeling Long Contexts", "modelling", True),  # a bare term, stemmed
+        ("Humanity's Last Exam", "humanity", True),  # possessive stripped
+        ("Let's Verify Step by Step", "let s verify step by step", False),  # our old phrase
+        ("Qwen2.5-VL Technical Report", "qwen2 5 vl technical report", False),
+        ("Qwen2.5-VL Technical Report", "qwen2.5 vl technical report", True),
+        ("Chain-of-Thought Prompting", "chain of though", False),  # a cut word is no word
+        ("Attention Is All You Need", "attention is not all you need", False),  # gap of two
+        ("Attention Is All You Need", "need attention", False),  # order counts in a phrase
+    ],
+)
+def test_title_matching(title: str, query: str, expected: bool) -> None:
+    assert title_matches(title, query) is expected
+
+
+def test_the_standin_does_not_mirror_our_phrases() -> None:
+    target = paper("Let's Verify Step by Step")
+    ours = title_phrase(target.title)
+    assert not parse_search_query(f'ti:"{ours}"').matches(target)
+    assert parse_search_query("ti:verify AND ti:step").matches(target)
+
+
+def test_distinctive_words_find_a_cut_title() -> None:
+    target = paper(
+        "Towards System 2 Reasoning in LLMs: Learning How to Think With Meta Chain-of-Thought"
+    )
+    cut = "towards system 2 reasoning in llms learning how to think with meta chain of though"
+    assert not parse_search_query(f'ti:"{cut}"').matches(target)
+    query = "(ti:reasoning AND ti:learning AND ti:towards AND ti:system AND ti:think)"
+    assert parse_search_query(query).matches(target)
