@@ -21,6 +21,8 @@ from typing import Any
 
 import bibtexparser
 from bibtexparser import model as bib
+from bibtexparser.middlewares import RemoveEnclosingMiddleware
+from pylatexenc import latexwalker
 from pylatexenc.latex2text import (
     LatexNodes2Text,
     MacroTextSpec,
@@ -35,7 +37,8 @@ LAYOUT = "bibtex"
 _BIB_SUFFIXES = frozenset({".bib", ".bibtex"})
 _ENTRY_START_RE = re.compile(r"^[ \t]*@[A-Za-z]+[ \t]*[{(]", re.MULTILINE)
 _MAX_OTHER_SHARE = 0.3  # of the file's non-blank characters outside entries, at most
-_LATEX_CHARS_RE = re.compile(r"[\\{}$~%]|``|''")
+_LATEX_CHARS_RE = re.compile(r"[\\$~%]|``|''")  # braces alone are just removed
+_DECODE_MAX = 20_000  # characters: a longer value only loses its braces (pylatexenc is slow)
 _BARE_PERCENT_RE = re.compile(r"(?<!\\)%")
 _URL_MACRO_RE = re.compile(r"\\(?:url|href)\s*\{([^{}]*)\}")
 _BRACES_RE = re.compile(r"[{}]")
@@ -71,6 +74,9 @@ def _decoder() -> LatexNodes2Text:
 
 
 _DECODER = _decoder()
+_UNENCLOSE = RemoveEnclosingMiddleware(allow_inplace_modification=True)
+# Made once: pylatexenc builds its default macro database anew for every walker otherwise.
+_WALKER_CONTEXT = latexwalker.get_default_latex_context_db()
 logging.getLogger("pylatexenc").setLevel(logging.ERROR)  # it warns on every unknown macro
 
 
@@ -93,8 +99,11 @@ def read_bibtex(doc: TextDoc, suffix: str) -> LayoutResult | None:
             entries.append(block)
         elif isinstance(block, bib.DuplicateBlockKeyBlock):
             # The same key twice: a reading list listing a paper twice, both are entries.
-            if isinstance(block.ignore_error_block, bib.Entry):
-                entries.append(block.ignore_error_block)
+            # bibtexparser leaves the second one as split, its values still in braces.
+            duplicate = block.ignore_error_block
+            if isinstance(duplicate, bib.Entry):
+                unenclosed = _UNENCLOSE.transform_entry(duplicate, library)
+                entries.append(unenclosed if isinstance(unenclosed, bib.Entry) else duplicate)
         elif isinstance(block, bib.ParsingFailedBlock):
             line = block.start_line + 1 if block.start_line is not None else None
             message = f"a bib entry that cannot be read was skipped: {block.error}"
@@ -162,10 +171,14 @@ def _text(value: Any) -> str:
 
 def _decode(text: str) -> str:
     """LaTeX to text, math kept; braces just removed when pylatexenc cannot read it."""
-    if _LATEX_CHARS_RE.search(text) is None:
-        return text
+    if len(text) > _DECODE_MAX or _LATEX_CHARS_RE.search(text) is None:
+        return _BRACES_RE.sub("", text)
     try:
-        return _DECODER.latex_to_text(_BARE_PERCENT_RE.sub(r"\\%", text))
+        walker = latexwalker.LatexWalker(
+            _BARE_PERCENT_RE.sub(r"\\%", text), latex_context=_WALKER_CONTEXT, tolerant_parsing=True
+        )
+        nodes, _, _ = walker.get_latex_nodes()
+        return _DECODER.nodelist_to_text(nodes)
     except (Exception, RecursionError):  # pylatexenc raises assorted errors on bad TeX
         return _BRACES_RE.sub("", text)
 

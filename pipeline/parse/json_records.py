@@ -34,7 +34,8 @@ from pipeline.parse.records import (
 LAYOUT_JSON = "json"
 LAYOUT_JSONL = "jsonl"
 _MAX_NODES = 100_000  # containers looked at when searching a document for its records
-_MIN_JSONL_SHARE = 0.8  # of the non-blank lines that must be JSON (0.5 for a .jsonl file)
+_MIN_JSONL_SHARE = 0.8  # of the non-blank lines that must be JSON (half in a .json* file)
+_JSON_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson", ".jsonlines"})
 _JSONL_GIVE_UP_AFTER = 20  # non-blank lines read before a file that is mostly not JSON stops
 _STARTS_LIKE_JSON_RE = re.compile(r"\s*[\[{]")
 
@@ -87,7 +88,7 @@ def _read_lines(doc: TextDoc, suffix: str) -> LayoutResult | None:
             for record in found[0]:
                 record.line = index + 1
                 records.append(record)
-    share = _MIN_JSONL_SHARE if suffix != ".jsonl" else 0.5
+    share = 0.5 if suffix in _JSON_SUFFIXES else _MIN_JSONL_SHARE
     if json_lines < 2 or json_lines < share * nonblank or not has_paper_signal(records):
         return None
     maker = EntryMaker(doc.source, LAYOUT_JSONL, "field")
@@ -131,11 +132,15 @@ def _is_record(fields: list[Field]) -> bool:
 
 def _find_records(value: Any) -> tuple[list[Record], str | None] | None:
     """The records of a JSON value and the key of the collection holding them (None at
-    the top), or None when it holds none."""
-    if isinstance(value, dict):
-        top = _as_record(value)
-        if top is not None and not _has_collection_child(value):
-            return [top], None
+    the top), or None when it holds none.
+
+    An object that is a record itself is one paper when its own ID or link fields name
+    one (its lists, references say, are its fields); with a title alone it may be a
+    digest wrapped around its papers, so a collection inside it wins.
+    """
+    top = _as_record(value) if isinstance(value, dict) else None
+    if top is not None and _names_a_paper(top):
+        return [top], None
     best: tuple[int, list[Record], str | None] | None = None
     queue: deque[tuple[Any, str | None]] = deque([(value, None)])
     seen = 0
@@ -156,7 +161,7 @@ def _find_records(value: Any) -> tuple[list[Record], str | None] | None:
                 record = _as_record(item) if isinstance(item, dict) else None
                 if record is not None:
                     # An object keyed by ID: the key is one of the record's fields.
-                    record.fields.insert(0, Field("key", str(name), *_role("key")))
+                    record.fields.insert(0, Field("key", str(name), "id"))
                     keyed.append(record)
                 elif isinstance(item, dict | list):
                     queue.append((item, str(name)))
@@ -165,26 +170,12 @@ def _find_records(value: Any) -> tuple[list[Record], str | None] | None:
             best = (len(records), records, key)
     if best is not None:
         return best[1], best[2]
-    if isinstance(value, dict):
-        top = _as_record(value)
-        if top is not None:
-            return [top], None
-    return None
+    return ([top], None) if top is not None else None
 
 
-def _has_collection_child(obj: dict[Any, Any]) -> bool:
-    """Whether an object that looks like a record is rather a wrapper around a list of
-    records (a digest with its own `title` and a `papers` list); a paper with a list of
-    references is still a paper when its own ID fields name it."""
-    own = [item for item in _fields(obj) if item.role in ("id", "link")]
-    if any(ref.valid for ref in record_refs(own) or ()):
-        return False
-    for value in obj.values():
-        if isinstance(value, list) and any(
-            isinstance(item, dict) and _as_record(item) is not None for item in value
-        ):
-            return True
-    return False
+def _names_a_paper(record: Record) -> bool:
+    own = [item for item in record.fields if item.role in ("id", "link")]
+    return any(ref.valid for ref in record_refs(own) or ())
 
 
 def _header_end(doc: TextDoc, key: str | None) -> int:

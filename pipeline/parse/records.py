@@ -61,7 +61,7 @@ _ID_NAMES = frozenset(
      "arxivnumber", "arxivref", "arxividentifier", "identifier", "arxivkey", "arxivcode"}
 )  # fmt: skip
 # `id` and `identifier` often hold a database number or key: only an ID-shaped value counts.
-_AMBIGUOUS_ID_NAMES = frozenset({"id", "ids", "identifier"})
+_AMBIGUOUS_ID_NAMES = frozenset({"id", "ids", "identifier", "key"})
 _LINK_PARTS = ("url", "link", "pdf", "href", "doi", "guid", "uri", "arxiv", "链接", "連結",
                "网址", "地址", "リンク", "링크", "주소")  # fmt: skip
 _LINK_NAMES = frozenset({"abs", "html", "src", "source", "sources", "permalink", "web", "page"})
@@ -227,7 +227,11 @@ def _field_refs(item: Field) -> list[ArxivRef]:
     refs: list[ArxivRef] = []
     for text in _strings(item.value):
         if item.role != "id":
-            refs.extend(find_field_refs(text))
+            found = find_field_refs(text)
+            if not found and item.role == "link":
+                # A link column holding a bare ID (`1706.03762`): only a valid one counts.
+                found = [ref for ref in read_id_field(text) if ref.valid]
+            refs.extend(found)
             continue
         found = read_id_field(text)
         if _norm(item.name) in _AMBIGUOUS_ID_NAMES:
@@ -302,7 +306,8 @@ def _authors(fields: list[Field]) -> list[str] | None:
 
 def author_names(value: Any) -> list[str]:
     """Names from an author field: a list of names or of {name: ...} objects, or one
-    string of names separated by `;`, `,`, `and` or `&` (a lone "Last, First" stays whole)."""
+    string of names separated by `;`, `,`, `and` or `&` (a lone "Last, First" stays whole:
+    one comma with a one-word part before it, or a particle such as `van`)."""
     if isinstance(value, list):
         names = []
         for item in value[: _MAX_LIST_ITEMS * 5]:
@@ -317,7 +322,9 @@ def author_names(value: Any) -> list[str]:
     if not text:
         return []
     if ";" not in text and text.count(",") == 1 and " and " not in text and "&" not in text:
-        return [text]  # "Vaswani, Ashish"
+        last = text.split(",")[0].split()
+        if len(last) < 2 or last[0][:1].islower():
+            return [text]  # "Vaswani, Ashish", "van Dyk, David": one name, last name first
     return [name for name in _AUTHOR_SPLIT_RE.split(text) if name]
 
 

@@ -17,8 +17,9 @@ import io
 import re
 from collections.abc import Iterator
 
-from pipeline.ids import find_field_refs
-from pipeline.parse.document import LayoutResult, TextDoc
+from pipeline.ids import find_field_refs, read_id_field
+from pipeline.parse.decode import MAX_DIGEST_BYTES
+from pipeline.parse.document import LayoutResult, TextDoc, parse_problem
 from pipeline.parse.records import EntryMaker, Field, Record, field_role, has_paper_signal
 
 LAYOUT = "csv"
@@ -33,6 +34,12 @@ _CONSISTENT_SHARE_TABLE_SUFFIX = 0.6
 _MAX_HEADER_CELL = 60  # characters: longer is a value, not a column name
 _WORD_RE = re.compile(r"[^\W\d_]{2,}")
 _NAMED_ROLES = frozenset({"title", "id", "link"})
+_MIN_HEADERLESS_ROWS = 3  # data rows a headerless table needs, unless its suffix says CSV
+_MARKDOWN_LINE_RE = re.compile(r"[ \t]*(?:[-*+][ \t]|\d{1,9}[.)][ \t]|>|```|~~~)")
+
+# The csv module refuses fields over 128 KiB by default (process-wide); a digest may hold
+# a longer one (a cell of thousands of links), and is capped in size before it gets here.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_DIGEST_BYTES))
 
 
 def read_table(doc: TextDoc, suffix: str) -> LayoutResult | None:
@@ -72,16 +79,20 @@ def _plain(delimiter: str) -> type[csv.Dialect]:
     return type("Plain", (csv.excel,), {"delimiter": delimiter})
 
 
-def _rows(text: str, dialect: type[csv.Dialect] | csv.Dialect) -> Iterator[tuple[int, int, list]]:
-    """(first line, last line, cells) of every row, lines 1-based."""
+def _rows(
+    text: str, dialect: type[csv.Dialect] | csv.Dialect, errors: list[str] | None = None
+) -> Iterator[tuple[int, int, list[str]]]:
+    """(first line, last line, cells) of every row, lines 1-based; reading stops at a row
+    the csv module refuses (its message goes to `errors`)."""
     reader = csv.reader(io.StringIO(text), dialect)
     last = 0
     try:
         for row in reader:
             yield last + 1, reader.line_num, row
             last = reader.line_num
-    except csv.Error:
-        return  # a NUL byte or the like: the rows so far
+    except csv.Error as error:
+        if errors is not None:
+            errors.append(f"line {last + 1}: {error}")
 
 
 def _check(
@@ -105,12 +116,16 @@ def _check(
     share = _CONSISTENT_SHARE_TABLE_SUFFIX if table_suffix else _CONSISTENT_SHARE
     if fits < share * len(data) or (not table_suffix and len(data) < 2):
         return None
+    if not table_suffix and _looks_like_markdown(text):
+        return None
     if _is_named_header(header):
         return header, {}
+    # No column names: a column of references alone (a cell that is one ID or URL) makes
+    # it a table; a reference inside other text is prose or Markdown, not a column.
     ref_column = _ref_column(rows, width)
-    if ref_column is None:
+    if ref_column is None or (not table_suffix and len(data) < _MIN_HEADERLESS_ROWS):
         return None
-    header_row = not find_field_refs(header[ref_column]) and all(
+    header_row = not _is_lone_ref(header[ref_column]) and all(
         len(cell) <= _MAX_HEADER_CELL for cell in header
     )
     body = data if header_row else rows
@@ -134,15 +149,30 @@ def _is_named_header(header: list[str]) -> bool:
     return any(field_role(cell)[0] in _NAMED_ROLES for cell in cells if cell)
 
 
+def _looks_like_markdown(text: str) -> bool:
+    """List items, block quotes, code fences or inline links on many of the first lines."""
+    lines = [line for line in text.split("\n", _CHECK_ROWS)[:_CHECK_ROWS] if line.strip()]
+    marked = sum(1 for line in lines if _MARKDOWN_LINE_RE.match(line) or "](" in line)
+    return marked * 5 > len(lines)
+
+
 def _ref_column(rows: list[list[str]], width: int) -> int | None:
-    """The column whose cells hold an arXiv reference in most rows."""
+    """The column whose cells are each one arXiv reference, in most rows."""
     best, best_count = None, 0
     for column in range(width):
         cells = (row[column] for row in rows if column < len(row))
-        count = sum(1 for cell in cells if any(ref.valid for ref in find_field_refs(cell)))
+        count = sum(1 for cell in cells if _is_lone_ref(cell))
         if count > best_count:
             best, best_count = column, count
     return best if best_count * 2 >= len(rows) else None
+
+
+def _is_lone_ref(cell: str) -> bool:
+    stripped = cell.strip()
+    if not stripped or any(char.isspace() for char in stripped):
+        return False
+    refs = read_id_field(stripped)
+    return len(refs) == 1 and refs[0].valid
 
 
 def _wordiest_column(rows: list[list[str]], width: int, skip: int) -> int | None:
@@ -168,7 +198,8 @@ def _read(
     maker = EntryMaker(doc.source, LAYOUT, "column", what="column")
     records: list[Record] = []
     started = header is None
-    for first_line, last_line, row in _rows(doc.text, dialect):
+    errors: list[str] = []
+    for first_line, last_line, row in _rows(doc.text, dialect, errors):
         if not any(cell.strip() for cell in row):
             continue
         if not started:
@@ -190,6 +221,9 @@ def _read(
         return None
     for record in records:
         maker.add(record)
+    for error in errors:
+        message = f"the rest of the table cannot be read as CSV ({error})"
+        maker.problems.append(parse_problem(doc.source, "invalid_csv", message))
     return maker.result()
 
 
