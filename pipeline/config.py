@@ -6,11 +6,14 @@ from it too, so the three can't drift apart.
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pipeline.store import Paths
 
@@ -29,10 +32,21 @@ class Setting:
     type: type
     default: Any
     help: str
+    # Bounds of a number setting: a value past them is a mistake (0 attempts, a delay of
+    # 1e308 s that overflows the sleep), refused as configuration rather than met mid-run.
+    at_least: float | None = None
+    above: float | None = None
+    at_most: float | None = None
 
     @property
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
+
+    def bounds_text(self) -> str:
+        parts = [f"≥ {self.at_least:g}"] if self.at_least is not None else []
+        parts += [f"> {self.above:g}"] if self.above is not None else []
+        parts += [f"≤ {self.at_most:g}"] if self.at_most is not None else []
+        return ", ".join(parts)
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -55,7 +69,7 @@ SETTINGS: tuple[Setting, ...] = (
         "ARXIV_API_URL",
         str,
         "https://export.arxiv.org/api/query",
-        "arXiv query API address (https: plain http is answered with 301).",
+        "arXiv query API address, an http(s) URL (arXiv answers plain http with 301).",
     ),
     # arXiv Terms of Use: one request every 3 seconds, one connection (arxiv-facts.md 1.2).
     Setting(
@@ -64,6 +78,8 @@ SETTINGS: tuple[Setting, ...] = (
         float,
         3.0,
         "Least time between two arXiv requests, in seconds.",
+        above=0,
+        at_most=3600,
     ),
     Setting(
         "batch_size",
@@ -71,6 +87,8 @@ SETTINGS: tuple[Setting, ...] = (
         int,
         200,
         "IDs per id_list request (sent as POST; max_results equals it).",
+        at_least=1,
+        at_most=2000,
     ),
     Setting(
         "contact",
@@ -85,9 +103,17 @@ SETTINGS: tuple[Setting, ...] = (
         float,
         10.0,
         "Seconds to wait for a connection to arXiv.",
+        above=0,
+        at_most=3600,
     ),
     Setting(
-        "read_timeout", "ARXIV_READ_TIMEOUT", float, 60.0, "Seconds to wait for arXiv's answer."
+        "read_timeout",
+        "ARXIV_READ_TIMEOUT",
+        float,
+        60.0,
+        "Seconds to wait for arXiv's answer.",
+        above=0,
+        at_most=3600,
     ),
     Setting(
         "max_attempts",
@@ -95,6 +121,8 @@ SETTINGS: tuple[Setting, ...] = (
         int,
         5,
         "Tries per request before its IDs are recorded as failed.",
+        at_least=1,
+        at_most=100,
     ),
     Setting(
         "max_backoff_seconds",
@@ -102,6 +130,8 @@ SETTINGS: tuple[Setting, ...] = (
         float,
         300.0,
         "Longest wait between two tries of one request.",
+        at_least=0,
+        at_most=3600,
     ),
     Setting(
         "refresh_days",
@@ -109,6 +139,8 @@ SETTINGS: tuple[Setting, ...] = (
         float,
         30.0,
         "Re-fetch a stored paper once its metadata is older than this.",
+        at_least=0,
+        at_most=36500,
     ),
     Setting(
         "offline", "PIPELINE_OFFLINE", bool, False, "Use only stored metadata; ask arXiv nothing."
@@ -119,6 +151,8 @@ SETTINGS: tuple[Setting, ...] = (
         float,
         0.0,
         "Seconds to wait for a running run to finish (0: exit at once).",
+        at_least=0,
+        at_most=86400,
     ),
     Setting(
         "allow_shrink",
@@ -155,26 +189,69 @@ class Settings:
         return Paths(raw=self.raw_dir, out=self.out_dir)
 
 
+_TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+_TRUE_WORDS = {"1", "true", "yes", "on"}
+_FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+
+def _typed(setting: Setting, value: Any) -> Any:
+    """`value` as the setting's type. Text (environment, flags) is parsed; other values (a
+    config file's, the CLI's) must already be of the type: TOML's `true` is no delay and
+    1.9 no batch size (int() would make them 1). ValueError when it cannot be."""
+    kind = setting.type
+    if isinstance(value, str):
+        if kind is bool:
+            word = value.strip().lower()
+            if word not in _TRUE_WORDS | _FALSE_WORDS:
+                raise ValueError(value)
+            return word in _TRUE_WORDS
+        return kind(value)
+    if isinstance(value, bool) != (kind is bool):  # True is an int to Python, not here
+        raise ValueError(value)
+    if not isinstance(value, (int, float) if kind is float else kind):
+        raise ValueError(value)
+    return kind(value)
+
+
+def _problem(setting: Setting, value: Any) -> str | None:
+    """Why a value of the right type is still unusable, or None."""
+    if setting.type in (int, float):
+        if not math.isfinite(value):
+            return "must be a finite number"
+        if setting.at_least is not None and value < setting.at_least:
+            return f"must be at least {setting.at_least:g}"
+        if setting.above is not None and value <= setting.above:
+            return f"must be above {setting.above:g}"
+        if setting.at_most is not None and value > setting.at_most:
+            return f"must be at most {setting.at_most:g}"
+    if setting.name == "api_url":
+        return _url_problem(value)
+    return None
+
+
+def _url_problem(url: str) -> str | None:
+    """A URL the HTTP client cannot use at all would otherwise pass for an outage (exit 3)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http(s) URL with a host, like https://export.arxiv.org/api/query"
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or past 65535
+        port = 0
+    if port == 0:
+        return "has a port that is not a number from 1 to 65535"
+    return None
+
+
 def _convert(setting: Setting, value: Any, origin: str) -> Any:
     try:
-        if setting.type is bool:
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in {"1", "true", "yes", "on"}:
-                return True
-            if text in {"0", "false", "no", "off", ""}:
-                return False
-            raise ValueError(value)
-        converted = setting.type(value)
+        converted = _typed(setting, value)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"{origin}: {setting.name} must be a {setting.type.__name__}, got {value!r}"
-        ) from exc
-    if isinstance(converted, int | float) and not isinstance(converted, bool) and converted < 0:
-        raise ConfigError(f"{origin}: {setting.name} must not be negative, got {value!r}")
-    if setting.name == "batch_size" and converted < 1:
-        raise ConfigError(f"{origin}: batch_size must be at least 1")
+        kind = _TYPE_WORDS.get(setting.type, "a path")
+        raise ConfigError(f"{origin}: {setting.name} must be {kind}, got {value!r}") from exc
+    problem = _problem(setting, converted)
+    if problem:
+        raise ConfigError(f"{origin}: {setting.name} {problem}, got {value!r}")
     return converted
 
 
@@ -183,10 +260,14 @@ def _read_config_file(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"config file {path}: {exc}") from exc
-    known = {s.name for s in SETTINGS}
-    unknown = sorted(set(data) - known)
+    known = [s.name for s in SETTINGS]
+    unknown = sorted(set(data) - set(known))
     if unknown:
-        raise ConfigError(f"config file {path}: unknown setting(s) {', '.join(unknown)}")
+        named = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, known, n=1)
+            named.append(f"{key} (did you mean {close[0]}?)" if close else key)
+        raise ConfigError(f"config file {path}: unknown setting(s) {', '.join(named)}")
     return data
 
 
@@ -220,11 +301,14 @@ def load_settings(
 def settings_markdown() -> str:
     """The configuration reference, generated from SETTINGS."""
     lines = [
-        "| setting (config file key) | flag | environment | default | meaning |",
-        "|---|---|---|---|---|",
+        "| setting (config file key) | flag | environment | default | allowed | meaning |",
+        "|---|---|---|---|---|---|",
     ]
     for s in SETTINGS:
-        lines.append(f"| `{s.name}` | `{s.flag}` | `{s.env}` | `{s.default}` | {s.help} |")
+        lines.append(
+            f"| `{s.name}` | `{s.flag}` | `{s.env}` | `{s.default}` | {s.bounds_text()} "
+            f"| {s.help} |"
+        )
     return "\n".join(lines) + "\n"
 
 

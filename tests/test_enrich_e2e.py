@@ -225,15 +225,35 @@ def test_unreachable_arxiv_answers_within_seconds(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("env", "needle"),
-    [({"ARXIV_DELAY_SECONDS": "soon"}, "delay_seconds"), ({"ARXIV_BATCH_SIZE": "0"}, "batch")],
+    [
+        ({"ARXIV_DELAY_SECONDS": "soon"}, "delay_seconds"),
+        ({"ARXIV_BATCH_SIZE": "0"}, "batch"),
+        ({"ARXIV_DELAY_SECONDS": "nan"}, "delay_seconds must be a finite number"),
+        ({"ARXIV_DELAY_SECONDS": "1e308"}, "delay_seconds must be at most"),
+        ({"ARXIV_MAX_ATTEMPTS": "0"}, "max_attempts must be at least 1"),
+        # Not an outage (exit 3): no request could ever be sent to these.
+        ({"ARXIV_API_URL": "export.arxiv.org/api/query"}, "api_url must be an http(s) URL"),
+        ({"ARXIV_API_URL": "http://127.0.0.1:99999/api/query"}, "api_url has a port"),
+    ],
 )
 def test_bad_configuration_exits_2(tmp_path: Path, env: dict[str, str], needle: str) -> None:
     raw, out = make_raw(tmp_path)
     args = [sys.executable, "-m", "pipeline", "enrich"]
     args += ["--raw-dir", str(raw), "--out-dir", str(out)]
     done = run_cli(args, **env)
-    assert done.returncode == 2
+    assert done.returncode == 2, done.stderr
     assert needle in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists()
+
+
+def test_a_mistyped_config_key_exits_2_with_a_suggestion(tmp_path: Path) -> None:
+    raw, out = make_raw(tmp_path)
+    config = tmp_path / "pipeline.toml"
+    config.write_text("delay_secs = 3.0\n", encoding="utf-8")
+    args = [sys.executable, "-m", "pipeline", "enrich", "--raw-dir", str(raw)]
+    done = run_cli([*args, "--out-dir", str(out)], PIPELINE_CONFIG=str(config))
+    assert done.returncode == 2, done.stderr
+    assert "delay_secs (did you mean delay_seconds?)" in done.stderr
 
 
 def _frames_without_fetch_times(out: Path) -> dict[str, pl.DataFrame]:
