@@ -224,6 +224,38 @@ def test_csv_headerless_with_a_reference_column() -> None:
     ]
 
 
+def test_tsv_unquoted_title_starting_with_a_quote() -> None:
+    text = (
+        "Title\tarXiv\tNotes\n"
+        '"Why Should I Trust You?": Explaining the Predictions\t1602.04938\tLIME\n'
+        '"Quoted Whole"\thttps://arxiv.org/abs/1602.04939\t\n'
+    )
+    entries = entries_of(text, ".tsv", "csv")
+    assert [e.title for e in entries] == [
+        '"Why Should I Trust You?": Explaining the Predictions',
+        "Quoted Whole",
+    ]
+
+
+def test_csv_zotero_export_shape() -> None:
+    text = (
+        '"Key","Item Type","Publication Year","Author","Title","Publication Title","Url",'
+        '"Abstract Note","Extra"\n'
+        '"AB12","preprint","2024","Lee, Ann; Chen, Bo","Small Models Win","arXiv",'
+        '"http://arxiv.org/abs/2401.00020","We show it.","arXiv: 2401.00020"\n'
+        '"CD34","journalArticle","2023","Diaz, Cy","A Journal Paper","Nature",'
+        '"https://www.nature.com/articles/x","",""\n'
+    )
+    entries = entries_of(text, ".csv", "csv")
+    assert [(e.arxiv_id, e.title) for e in entries] == [
+        ("2401.00020", "Small Models Win"),
+        (None, "A Journal Paper"),
+    ]
+    assert entries[0].authors == ["Lee, Ann", "Chen, Bo"]
+    assert entries[0].abstract == "We show it."
+    assert entries[1].link == "https://www.nature.com/articles/x"
+
+
 def test_csv_invalid_id_is_reported() -> None:
     text = "title,arxiv_id\nBroken,2405.2097\nFine,2405.20970\n"
     result = read(text, ".csv")
@@ -293,6 +325,15 @@ def test_json_number_id_keeps_its_zero_and_nested_objects_make_no_entries() -> N
     (entry,) = entries_of(text, ".json", "json")
     assert (entry.arxiv_id, entry.title) == ("2503.02130", "Zero Kept")
     assert entry.warnings == []
+
+
+def test_json_links_object() -> None:
+    text = json.dumps(
+        {"results": [{"name": "N", "links": {"code": "https://github.com/x/y",
+                                             "paper": "https://arxiv.org/pdf/2404.00011"}}]}
+    )  # fmt: skip
+    (entry,) = entries_of(text, ".json", "json")
+    assert (entry.arxiv_id, entry.title) == ("2404.00011", "N")
 
 
 def test_json_single_paper_and_non_paper_json() -> None:

@@ -77,7 +77,10 @@ _DECODER = _decoder()
 _UNENCLOSE = RemoveEnclosingMiddleware(allow_inplace_modification=True)
 # Made once: pylatexenc builds its default macro database anew for every walker otherwise.
 _WALKER_CONTEXT = latexwalker.get_default_latex_context_db()
-logging.getLogger("pylatexenc").setLevel(logging.ERROR)  # it warns on every unknown macro
+# pylatexenc warns on every unknown macro, bibtexparser on every block it cannot read
+# (which becomes a problem here): neither belongs on a scheduled job's console.
+logging.getLogger("pylatexenc").setLevel(logging.ERROR)
+logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
 
 
 def read_bibtex(doc: TextDoc, suffix: str) -> LayoutResult | None:
@@ -106,7 +109,8 @@ def read_bibtex(doc: TextDoc, suffix: str) -> LayoutResult | None:
                 entries.append(unenclosed if isinstance(unenclosed, bib.Entry) else duplicate)
         elif isinstance(block, bib.ParsingFailedBlock):
             line = block.start_line + 1 if block.start_line is not None else None
-            message = f"a bib entry that cannot be read was skipped: {block.error}"
+            why = str(block.error) or type(block.error).__name__
+            message = f"a bib entry that cannot be read was skipped ({why})"
             problems.append(parse_problem(doc.source, "bad_bib_entry", message, line))
             other_chars += _nonblank(block.raw or "")
         elif isinstance(block, bib.ImplicitComment):

@@ -74,7 +74,7 @@ _LATIN_LETTER_RE = re.compile(r"[A-Za-z]")
 # Not text: the replacement character (a byte the decoder could not read) and controls.
 _NOT_TEXT_RE = re.compile("[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _AUTHOR_KEYS = ("name", "fullname", "full_name", "author", "display_name")
-_AUTHOR_SPLIT_RE = re.compile(r"\s*;\s*|\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*")
+_AUTHOR_SPLIT_RE = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*")
 
 
 def field_role(name: str) -> tuple[Role, int]:
@@ -225,7 +225,11 @@ def record_refs(fields: list[Field]) -> list[ArxivRef] | None:
 
 def _field_refs(item: Field) -> list[ArxivRef]:
     refs: list[ArxivRef] = []
-    for text in _strings(item.value):
+    # An ID or link field may be an object of links (`links: {abs: ..., pdf: ...}`).
+    value = item.value
+    if isinstance(value, dict):
+        value = [text for text in list(value.values())[:_MAX_LIST_ITEMS] if isinstance(text, str)]
+    for text in _strings(value):
         if item.role != "id":
             found = find_field_refs(text)
             if not found and item.role == "link":
@@ -321,7 +325,9 @@ def author_names(value: Any) -> list[str]:
     text = clean_text(value)
     if not text:
         return []
-    if ";" not in text and text.count(",") == 1 and " and " not in text and "&" not in text:
+    if ";" in text:  # the strongest separator: "Lee, Ann; Chen, Bo" (Zotero, Scopus)
+        return [name.strip() for name in text.split(";") if name.strip()]
+    if text.count(",") == 1 and " and " not in text and "&" not in text:
         last = text.split(",")[0].split()
         if len(last) < 2 or last[0][:1].islower():
             return [text]  # "Vaswani, Ashish", "van Dyk, David": one name, last name first

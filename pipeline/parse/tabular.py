@@ -49,15 +49,21 @@ def read_table(doc: TextDoc, suffix: str) -> LayoutResult | None:
     if not first or first in "|#[{<@":
         return None  # Markdown (tables, headings), JSON, HTML/XML, BibTeX
     table_suffix = suffix in _TABLE_SUFFIXES
+    best = None  # the dialect whose rows fit the header best; the first one on a tie
     for dialect in _dialects(text):
         table = _check(text, dialect, table_suffix)
-        if table is not None:
-            return _read(doc, dialect, *table)
-    return None
+        if table is not None and (best is None or table[2] > best[1][2]):
+            best = (dialect, table)
+    if best is None:
+        return None
+    dialect, (header, roles, _) = best
+    return _read(doc, dialect, header, roles)
 
 
 def _dialects(text: str) -> Iterator[type[csv.Dialect] | csv.Dialect]:
-    """The sniffed dialect first, then the plain delimiters."""
+    """The sniffed dialect first, then the plain delimiters. Tabs are tried without
+    quoting first: spreadsheets export TSV unquoted, and a title may start with a quote
+    (`"Why Should I Trust You?": Explaining ...`)."""
     sample = "\n".join(text[:_SNIFF_CHARS].split("\n")[:_SNIFF_LINES])
     tried = set()
     try:
@@ -69,14 +75,29 @@ def _dialects(text: str) -> Iterator[type[csv.Dialect] | csv.Dialect]:
             # An apostrophe in a title ("Let's") is no quote character in a paper list.
             sniffed.quotechar, sniffed.doublequote = '"', True
         tried.add(sniffed.delimiter)
+        if sniffed.delimiter == "\t":
+            yield _Unquoted
         yield sniffed
     for delimiter in _DELIMITERS:
         if delimiter not in tried and delimiter in sample:
+            if delimiter == "\t":
+                yield _Unquoted
             yield _plain(delimiter)
 
 
 def _plain(delimiter: str) -> type[csv.Dialect]:
     return type("Plain", (csv.excel,), {"delimiter": delimiter})
+
+
+class _Unquoted(csv.excel_tab):
+    quoting = csv.QUOTE_NONE
+
+
+def _unquote(cell: str) -> str:
+    """A cell of an unquoted TSV that is quoted all the same, without its quotes."""
+    if len(cell) >= 2 and cell[0] == cell[-1] == '"':
+        return cell[1:-1].replace('""', '"')
+    return cell
 
 
 def _rows(
@@ -97,9 +118,9 @@ def _rows(
 
 def _check(
     text: str, dialect: type[csv.Dialect] | csv.Dialect, table_suffix: bool
-) -> tuple[list[str] | None, dict[int, str]] | None:
-    """(header or None, roles by column for a headerless table) when `text` is a table in
-    `dialect`, else None."""
+) -> tuple[list[str] | None, dict[int, str], float] | None:
+    """(header or None, roles by column for a headerless table, share of the rows that fit
+    the header) when `text` is a table in `dialect`, else None."""
     rows = []
     for _, _, row in _rows(text, dialect):
         if any(cell.strip() for cell in row):
@@ -118,8 +139,9 @@ def _check(
         return None
     if not table_suffix and _looks_like_markdown(text):
         return None
+    fit_share = fits / len(data)
     if _is_named_header(header):
-        return header, {}
+        return header, {}, fit_share
     # No column names: a column of references alone (a cell that is one ID or URL) makes
     # it a table; a reference inside other text is prose or Markdown, not a column.
     ref_column = _ref_column(rows, width)
@@ -133,7 +155,7 @@ def _check(
     title_column = _wordiest_column(body, width, ref_column)
     if title_column is not None:
         roles[title_column] = "title"
-    return (header if header_row else None), roles
+    return (header if header_row else None), roles, fit_share
 
 
 def _fits(row: list[str], width: int) -> bool:
@@ -199,7 +221,8 @@ def _read(
     records: list[Record] = []
     started = header is None
     errors: list[str] = []
-    for first_line, last_line, row in _rows(doc.text, dialect, errors):
+    for first_line, last_line, cells in _rows(doc.text, dialect, errors):
+        row = [_unquote(cell) for cell in cells] if dialect is _Unquoted else cells
         if not any(cell.strip() for cell in row):
             continue
         if not started:
