@@ -40,10 +40,11 @@ FALLBACK_MIN_WORDS = 3
 _STOP_TEXT = """a an and are as at be but by for if in into is it no not of on or such that the
     their then there these they this to was will with"""
 _STOPWORDS = frozenset(_STOP_TEXT.split())
-# A word both sides tokenise alike: plain ASCII letters only (arXiv keeps "let's", "qwen2.5"
-# and accented letters as they are, so those are left out rather than guessed).
-_PLAIN_WORD = re.compile(r"[A-Za-z]{3,}")
-_TOKEN_EDGES = ".,:;!?()[]{}<>\"'“”‘’*_`~#|"
+# A word both sides tokenise alike: ASCII letters, maybe with digits ("MeDroYo2"); arXiv
+# keeps "let's", "qwen2.5", "pi_0" and accented letters as they are, so those are left out
+# rather than guessed.
+_PLAIN_WORD = re.compile(r"(?=[0-9]*[A-Za-z])[A-Za-z0-9]{3,}")
+_TOKEN_EDGES = ".,:;!?()[]{}<>\"'“”‘’*_`~#|+"
 
 
 def title_phrase(title: str) -> str:
