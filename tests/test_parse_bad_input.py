@@ -70,10 +70,11 @@ def test_undecodable_bytes_are_reported_with_their_line(tmp_path: Path) -> None:
     parsed = parse_bytes(
         tmp_path, "bad.md", b"## Title\n[x](https://arxiv.org/abs/2401.00001)\n\xff\xff\n"
     )
-    assert (parsed.layout, parsed.entries) == (None, [])
+    # The good entry is kept; the bad bytes are replaced and reported with their line.
+    assert [(e.arxiv_id, e.title) for e in parsed.entries] == [("2401.00001", "Title")]
     [problem] = parsed.problems
     assert (problem.kind, problem.line, problem.source) == ("undecodable", 3, "digests/bad.md")
-    assert "utf-8, gb18030, big5" in problem.message
+    assert "utf-8, gb18030, big5" in problem.message and "U+FFFD" in problem.message
 
 
 def test_utf8_byte_order_mark_is_dropped_and_reported(tmp_path: Path) -> None:
@@ -131,7 +132,7 @@ def test_missing_file_is_a_problem_not_an_exception(tmp_path: Path) -> None:
 
 def test_text_without_any_reference_says_so(tmp_path: Path) -> None:
     parsed = parse_bytes(tmp_path, "notes.md", "# Notes\n\nNothing about papers here.\n")
-    assert (parsed.layout, parsed.entries, kinds(parsed)) == ("generic", [], ["no_entries"])
+    assert (parsed.layout, parsed.entries, kinds(parsed)) == ("markdown", [], ["no_entries"])
 
 
 # --- JSON -----------------------------------------------------------------------------
@@ -150,7 +151,7 @@ def test_json_that_is_not_a_digest_still_gives_its_references(tmp_path: Path) ->
     parsed = parse_bytes(tmp_path, "project.json", json.dumps(content))
     assert kinds(parsed) == ["not_a_digest"]
     assert [(e.arxiv_id, e.version, e.layout) for e in parsed.entries] == [
-        ("2401.00001", 2, "generic")
+        ("2401.00001", 2, "text")
     ]
 
 
@@ -159,7 +160,7 @@ def test_invalid_json_falls_back_to_a_text_scan(tmp_path: Path) -> None:
     parsed = parse_bytes(tmp_path, "broken.json", broken)
     assert kinds(parsed) == ["invalid_json"]
     assert parsed.problems[0].line == 3 and "read as plain text" in parsed.problems[0].message
-    assert [(e.arxiv_id, e.layout) for e in parsed.entries] == [("2401.00001", "generic")]
+    assert [(e.arxiv_id, e.layout) for e in parsed.entries] == [("2401.00001", "text")]
 
 
 def test_json_too_deep_or_with_a_huge_number_is_reported(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ def parse_text(tmp_path: Path, name: str, text: str) -> ParsedDigest:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     parsed = parse_digest(path, tmp_path)
-    assert parsed.layout == "generic"
+    assert parsed.layout in ("markdown", "text")
     assert [e.position for e in parsed.entries] == list(range(1, len(parsed.entries) + 1))
     return parsed
 
@@ -79,7 +79,7 @@ def test_english_newsletter_linking_to_hugging_face_takes_headings(tmp_path: Pat
     got = [(e.line, e.arxiv_id, e.version, e.link, e.title) for e in parsed.entries]
     assert got == [
         (
-            7,
+            5,  # an entry starts at its own heading
             "2501.06425",
             None,
             "https://huggingface.co/papers/2501.06425",
@@ -87,14 +87,20 @@ def test_english_newsletter_linking_to_hugging_face_takes_headings(tmp_path: Pat
         ),
         # Hugging Face and arXiv links to one paper: one entry, the arXiv link kept.
         (
-            11,
+            9,
             "2501.06173",
             1,
             "https://arxiv.org/pdf/2501.06173v1",
             "VideoAuteur: Towards Long Narrative Video Generation",
         ),
+        # Numbered like its siblings but without a link: kept, to be found by title.
+        (13, None, None, None, "A paper without any link"),
     ]
-    assert all(e.warnings == [] for e in parsed.entries)
+    assert [e.title_source for e in parsed.entries] == ["heading"] * 3
+    assert all(e.warnings == [] for e in parsed.entries[:2])
+    assert parsed.entries[2].id_status == "missing"
+    assert "no arXiv link" in parsed.entries[2].warnings[0]
+    assert [(p.kind, p.line) for p in parsed.problems] == [("missing_link", 13)]
 
 
 READING_LIST = """My reading list
@@ -130,17 +136,18 @@ def test_reading_list_with_arxiv_refs_and_headings(tmp_path: Path) -> None:
         (8, "arXiv:math.GT/0309136", "math/0309136", None, "ok", "Geometry"),
         (8, "arXiv:2408.1234x", None, None, "invalid_id", "Geometry"),
         (
-            11,
+            10,
             "arXiv:2408.12569v1",
             "2408.12569",
             1,
             "ok",
             "Sapiens: Foundation for Human Vision Models",
         ),
-        (14, "arXiv:1706.03762v5", "1706.03762", 5, "ok", None),
+        (13, "arXiv:1706.03762v5", "1706.03762", 5, "ok", None),
     ]
     geometry = parsed.entries[2]
-    assert geometry.warnings == ["title taken from a heading shared by 2 references"]
+    assert geometry.warnings == ["title taken from a heading shared with other entries"]
+    assert geometry.title_source == "shared heading"
     assert parsed.entries[5].title_translated == "注意力就是你所需要的"
     assert [(p.kind, p.line) for p in parsed.problems] == [("invalid_id", 8)]
 

@@ -1,14 +1,19 @@
 """Parse stage: digest files under <raw>/digests -> DigestEntry, one ParsedDigest per file.
 
-The layout is detected per file, never asked for:
+What a file is, is decided by its content (the suffix is a hint), never asked for:
 
     hf_json       Hugging Face daily-papers JSON (hf_json.py)
+    csv, json, jsonl, bibtex, feed
+                  record-shaped files: one entry per record (records.py and its readers)
     newsletter    numbered newsletter with bold-labelled fields (newsletter.py)
-    heading_link  `## Title` + `[译名](arXiv link)` + abstract (heading_link.py)
-    generic       anything else: every arXiv reference with its nearest title (generic.py)
+    heading_link  `## Title` + `[译名](arXiv link)` + abstract, exactly (heading_link.py)
+    markdown, html, text
+                  anything else, read into one document tree (tree.py) from which the
+                  entries are extracted by one set of rules (extract.py, titles.py)
 
 Bad input never raises: it becomes a Problem naming the file (and line), and the other
-files and entries are still read. decode.py turns bytes into text.
+files and entries are still read. decode.py turns bytes into text. docs/formats.md lists
+what is read from each format.
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ from pathlib import Path
 from pipeline.model import ParsedDigest, Problem
 from pipeline.parse.decode import MAX_DIGEST_BYTES, read_digest_text
 from pipeline.parse.document import LayoutResult, TextDoc, parse_problem
+from pipeline.parse.extract import parse_tree
 from pipeline.parse.frame import ENTRY_SCHEMA, entries_frame
-from pipeline.parse.generic import parse_generic
 from pipeline.parse.heading_link import parse_heading_link
 from pipeline.parse.hf_json import as_hf_dump, parse_hf_dump, read_json
 from pipeline.parse.markdown import first_date
 from pipeline.parse.newsletter import parse_newsletter
+from pipeline.parse.records import read_records
+from pipeline.parse.tree import html_tree, markdown_tree, text_tree
 from pipeline.store import DIGESTS_SUBDIR
 
 __all__ = [
@@ -43,7 +50,20 @@ __all__ = [
     "summary_line",
 ]
 
-SUPPORTED_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".json"})
+MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdx", ".rmd"})
+HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
+# The suffix is a hint: what a file is decides by its content (a .txt may be Markdown).
+SUPPORTED_SUFFIXES = frozenset(
+    {
+        *MARKDOWN_SUFFIXES, *HTML_SUFFIXES, ".txt", ".text", ".json", ".jsonl", ".ndjson",
+        ".csv", ".tsv", ".tab", ".bib", ".bibtex", ".xml", ".rss", ".atom", ".eml",
+    }
+)  # fmt: skip
+_HTML_START_RE = re.compile(r"\s*(?:<!doctype html|<html[\s>]|<head[\s>]|<body[\s>])", re.I)
+# Markdown constructs a plain-text file does not have: a heading, a link, a table row, bold.
+_MARKDOWN_SIGNS_RE = re.compile(
+    r"^#{1,6} \S|\[[^\]\n]*\]\([^)\n]*\)|^\s*\|.*\|\s*$|\*\*[^*\n]+\*\*", re.M
+)
 HEADER_MAX_LINES = 30  # a digest's date, when its text gives one, is near the top
 _STARTS_LIKE_JSON_RE = re.compile(r"\s*[\[{]")
 _NOT_A_DIGEST = (
@@ -134,24 +154,42 @@ def summary_line(p: ParsedDigest) -> str:
 
 def _parse_layout(doc: TextDoc, suffix: str) -> tuple[LayoutResult, date | None]:
     """The layout's entries, and the date the digest's own text gives (if any)."""
+    json_read = None
     if suffix == ".json" or _STARTS_LIKE_JSON_RE.match(doc.text):
         json_read = read_json(doc.text)
         dump = as_hf_dump(json_read.value) if json_read.error is None else None
-        if dump is not None:
+        if dump is not None and (dump.has_paper_objects or not _has_records(doc, suffix)):
             return parse_hf_dump(doc.source, dump), dump.date
-        if suffix == ".json":
-            # Not a digest we know, or not JSON at all: still look for arXiv references.
-            result = parse_generic(doc)
-            if json_read.error is None:
-                problem = parse_problem(doc.source, "not_a_digest", _NOT_A_DIGEST)
-            else:
-                message = f"invalid JSON: {json_read.error}; read as plain text instead"
-                problem = parse_problem(doc.source, "invalid_json", message, json_read.error_line)
-            result.problems.insert(0, problem)
-            return result, None
-    result = parse_newsletter(doc) or parse_heading_link(doc) or parse_generic(doc)
+    records = read_records(doc, suffix)
+    if records is not None:
+        header = doc.lines[: min(records.header_end, HEADER_MAX_LINES)]
+        return records, first_date("\n".join(header))
+    if json_read is not None and suffix == ".json":
+        # Not a digest we know, or not JSON at all: still look for arXiv references.
+        result = parse_tree(doc, text_tree(doc.text), "text")
+        if json_read.error is None:
+            problem = parse_problem(doc.source, "not_a_digest", _NOT_A_DIGEST)
+        else:
+            message = f"invalid JSON: {json_read.error}; read as plain text instead"
+            problem = parse_problem(doc.source, "invalid_json", message, json_read.error_line)
+        result.problems.insert(0, problem)
+        return result, None
+    result = parse_newsletter(doc) or parse_heading_link(doc) or _parse_document(doc, suffix)
     header = doc.lines[: min(result.header_end, HEADER_MAX_LINES)]
     return result, first_date("\n".join(header))
+
+
+def _has_records(doc: TextDoc, suffix: str) -> bool:
+    return read_records(doc, suffix) is not None
+
+
+def _parse_document(doc: TextDoc, suffix: str) -> LayoutResult:
+    """Markdown, HTML or plain text, read into one document tree (tree.py)."""
+    if suffix in HTML_SUFFIXES or _HTML_START_RE.match(doc.text):
+        return parse_tree(doc, html_tree(doc.text), "html")
+    if suffix in MARKDOWN_SUFFIXES or _MARKDOWN_SIGNS_RE.search(doc.text):
+        return parse_tree(doc, markdown_tree(doc.text), "markdown")
+    return parse_tree(doc, text_tree(doc.text), "text")
 
 
 def _apply_date(result: LayoutResult, digest_date: date | None) -> date | None:

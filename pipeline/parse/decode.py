@@ -110,10 +110,15 @@ def _decode_without_mark(data: bytes, source: str, problems: list[Problem]) -> s
     bad_line = data.count(b"\n", 0, bad_byte) + 1
     decoded = [(name, text) for name in FALLBACK_ENCODINGS if (text := _decode_or_none(data, name))]
     if not decoded:
+        # Losing a whole digest to a stray byte would lose every good entry in it: the
+        # bad bytes become U+FFFD and the rest is read.
         tried = ", ".join(("utf-8", *FALLBACK_ENCODINGS))
-        message = f"not valid text in any of {tried} (first bad byte at line {bad_line})"
+        message = (
+            f"not valid text in any of {tried} (first bad byte at line {bad_line}); "
+            "read as UTF-8 with the bad bytes replaced by U+FFFD"
+        )
         problems.append(parse_problem(source, "undecodable", message, bad_line))
-        return None
+        return data.decode("utf-8", errors="replace")
     encoding, text = max(decoded, key=lambda pair: _punctuation_count(pair[1]))
     message = f"not valid UTF-8 (byte {bad_byte}, line {bad_line}); decoded as {encoding}"
     problems.append(parse_problem(source, "encoding", message, bad_line))

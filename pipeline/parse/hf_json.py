@@ -39,6 +39,13 @@ class HfDump:
     date: date | None  # from the wrapper's `date`
     count: int | None  # the wrapper's `count`, if any
 
+    @property
+    def has_paper_objects(self) -> bool:
+        """Items carry Hugging Face's `paper` object (a bare list of records may not be HF's)."""
+        return any(
+            isinstance(item, dict) and isinstance(item.get("paper"), dict) for item in self.items
+        )
+
 
 def read_json(text: str) -> JsonRead:
     # Floats stay text: an ID written as a number (2503.02130) must keep its last zero.
