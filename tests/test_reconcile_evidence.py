@@ -346,3 +346,18 @@ def test_entries_frame_without_the_new_columns_still_reconciles() -> None:
     papers = {ATTENTION.arxiv_id: ATTENTION}
     assert single(reconcile(rows, papers, outcomes_for(papers), {})).resolution == "link"
     assert isinstance(rows, pl.DataFrame)
+
+
+def test_authors_written_outweigh_a_reworded_strong_title_only_two_or_more() -> None:
+    renamed = paper(
+        "2501.04002", "Scaling Laws for Sparse Retrieval", authors=("Ada Lovelace", "Alan Turing")
+    )
+    title = "How Dense Retrievers Learn to Forget"
+
+    def resolve(block: str) -> str:
+        row = entry(1, title, "https://arxiv.org/abs/2501.04002", block_text=block)
+        return single(run([row], [renamed], {title: []})).resolution
+
+    assert resolve(f"### {title}\nAda Lovelace, Alan Turing\n") == "link"
+    # The first author alone may be the same person's other paper behind a wrong link.
+    assert resolve(f"### {title}\nAda Lovelace et al.\n") == "unresolved"

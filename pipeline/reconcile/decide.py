@@ -31,7 +31,12 @@ from pipeline.reconcile.evidence import (
     find_title,
 )
 from pipeline.reconcile.mismatches import date_impossible, mismatch
-from pipeline.reconcile.rules import LINK_RELATED_SIMILARITY, NEAR_SIMILARITY, WORDS_SIMILARITY
+from pipeline.reconcile.rules import (
+    BLOCK_AUTHOR_MATCHES,
+    LINK_RELATED_SIMILARITY,
+    NEAR_SIMILARITY,
+    WORDS_SIMILARITY,
+)
 from pipeline.reconcile.titles import (
     TitleComparison,
     compare_titles,
@@ -119,12 +124,15 @@ def _confirmed(entry: EntryView, record: PaperRecord, found: FoundTitle, guess: 
     )
 
 
-def _authors_written(entry: EntryView, record: PaperRecord) -> str | None:
-    """Why the entry's text corroborates the record by its authors, or None."""
+def _authors_written(entry: EntryView, record: PaperRecord, *, against: bool = False) -> str | None:
+    """Why the entry's text corroborates the record by its authors, or None. `against`: the
+    authors are to outweigh a strong title, so the first author alone is not enough (a
+    wrong link to the same person's other paper): BLOCK_AUTHOR_MATCHES names are needed."""
     if entry.authors is not None:
         return None  # a parsed author list is compared as such (compare_entry_authors)
     names = authors_in_block(entry.block_text, record)
-    if not authors_corroborate(names, record):
+    enough = len(names) >= min(BLOCK_AUTHOR_MATCHES, len(record.authors))
+    if not (enough if against else authors_corroborate(names, record)):
         return None
     shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
     return f"authors written in the entry's text ({len(names)} of {len(record.authors)}: {shown})"
@@ -190,7 +198,7 @@ def check_link(entry: EntryView, record: PaperRecord) -> LinkCheck:
                 f"authors agree ({authors.matched} of {authors.digest_count}) although the "
                 f"title differs ({cmp.detail})",
             )
-        written = _authors_written(entry, record)
+        written = _authors_written(entry, record, against=True)
         if written is not None:
             return LinkCheck(True, cmp, f"{written} although the title differs ({cmp.detail})")
     return LinkCheck(
