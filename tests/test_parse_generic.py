@@ -133,8 +133,8 @@ def test_reading_list_with_arxiv_refs_and_headings(tmp_path: Path) -> None:
             "ok",
             "BERT: Pre-training of Deep Bidirectional Transformers",
         ),
-        (8, "arXiv:math.GT/0309136", "math/0309136", None, "ok", "Geometry"),
-        (8, "arXiv:2408.1234x", None, None, "invalid_id", "Geometry"),
+        (8, "arXiv:math.GT/0309136", "math/0309136", None, "ok", None),
+        (8, "arXiv:2408.1234x", None, None, "invalid_id", None),
         (
             10,
             "arXiv:2408.12569v1",
@@ -146,8 +146,11 @@ def test_reading_list_with_arxiv_refs_and_headings(tmp_path: Path) -> None:
         (13, "arXiv:1706.03762v5", "1706.03762", 5, "ok", None),
     ]
     geometry = parsed.entries[2]
-    assert geometry.warnings == ["title taken from a heading shared with other entries"]
-    assert geometry.title_source == "shared heading"
+    assert geometry.warnings == [
+        "no title found near the reference (under the heading 'Geometry', shared with other "
+        "entries)"
+    ]
+    assert (geometry.title, geometry.title_source) == (None, "none")
     assert parsed.entries[5].title_translated == "注意力就是你所需要的"
     assert [(p.kind, p.line) for p in parsed.problems] == [("invalid_id", 8)]
 

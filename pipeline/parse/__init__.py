@@ -61,8 +61,9 @@ SUPPORTED_SUFFIXES = frozenset(
 )  # fmt: skip
 _HTML_START_RE = re.compile(r"\s*(?:<!doctype html|<html[\s>]|<head[\s>]|<body[\s>])", re.I)
 # Markdown constructs a plain-text file does not have: a heading, a link, a table row, bold.
+# A `# ` line alone is not one: in a text file it is a comment.
 _MARKDOWN_SIGNS_RE = re.compile(
-    r"^#{1,6} \S|\[[^\]\n]*\]\([^)\n]*\)|^\s*\|.*\|\s*$|\*\*[^*\n]+\*\*", re.M
+    r"^#{2,6} \S|\[[^\]\n]*\]\([^)\n]*\)|^\s*\|.*\|\s*$|\*\*[^*\n]+\*\*", re.M
 )
 HEADER_MAX_LINES = 30  # a digest's date, when its text gives one, is near the top
 _STARTS_LIKE_JSON_RE = re.compile(r"\s*[\[{]")
@@ -174,7 +175,7 @@ def _parse_layout(doc: TextDoc, suffix: str) -> tuple[LayoutResult, date | None]
             problem = parse_problem(doc.source, "invalid_json", message, json_read.error_line)
         result.problems.insert(0, problem)
         return result, None
-    result = parse_newsletter(doc) or parse_heading_link(doc) or _parse_document(doc, suffix)
+    result = _parse_document(doc, suffix)
     header = doc.lines[: min(result.header_end, HEADER_MAX_LINES)]
     return result, first_date("\n".join(header))
 
@@ -184,11 +185,13 @@ def _has_records(doc: TextDoc, suffix: str) -> bool:
 
 
 def _parse_document(doc: TextDoc, suffix: str) -> LayoutResult:
-    """Markdown, HTML or plain text, read into one document tree (tree.py)."""
+    """Markdown (the two seed layouts exactly, when they fit), HTML or plain text, read
+    into one document tree (tree.py)."""
     if suffix in HTML_SUFFIXES or _HTML_START_RE.match(doc.text):
         return parse_tree(doc, html_tree(doc.text), "html")
-    if suffix in MARKDOWN_SUFFIXES or _MARKDOWN_SIGNS_RE.search(doc.text):
-        return parse_tree(doc, markdown_tree(doc.text), "markdown")
+    if suffix in MARKDOWN_SUFFIXES or _MARKDOWN_SIGNS_RE.search(doc.text) is not None:
+        seed = parse_newsletter(doc) or parse_heading_link(doc)
+        return seed or parse_tree(doc, markdown_tree(doc.text), "markdown")
     return parse_tree(doc, text_tree(doc.text), "text")
 
 

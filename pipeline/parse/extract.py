@@ -118,7 +118,6 @@ class _Extractor:
         self.entries: list[DigestEntry] = []
         self.problems: list[Problem] = []
         self.section_levels: Counter[int] = Counter()
-        self.split_keys: dict[int, set[str]] = {}  # leaf -> papers that are entries of it
 
     @staticmethod
     def _leaf_refs(leaf: Node) -> list[_Ref]:
@@ -210,19 +209,34 @@ class _Extractor:
             return []
         first, last = entry_indexes[0], entry_indexes[-1]
         numbered = 2 * sum(_is_numbered(children[i]) for i in entry_indexes) > len(entry_indexes)
+        shapes = {_shape(children[i]) for i in entry_indexes}
         found: list[int] = []
         for index, child in enumerate(children):
             if index in entry_indexes or child.signature != signature or child.is_header:
                 continue
             if self.keys(child, False) or self.keys(child, True) or not child.visible_text():
                 continue
-            if child.kind == "section":
-                if numbered and not _is_numbered(child):
-                    continue
-                if not numbered and not first < index < last:
-                    continue
+            if child.kind == "section" and not self._like_entry_section(
+                child, numbered, first < index < last, shapes
+            ):
+                continue
             found.append(index)
         return found
+
+    @staticmethod
+    def _like_entry_section(
+        section: Node, numbered: bool, between: bool, shapes: set[tuple[str, ...]]
+    ) -> bool:
+        """A heading without a reference among per-paper headings is an entry when it is
+        numbered like them, or (unnumbered) stands between them, is built like them or
+        holds a link (an empty one too), and is not a generic heading (`Summary`)."""
+        heading = _own_heading(section)
+        if heading is None or is_generic_heading(heading.text):
+            return False
+        if numbered:
+            return _is_numbered(section)
+        has_link = any(leaf.links for leaf in section.leaves())
+        return between or has_link or _shape(section) in shapes
 
     def _split(self, leaf: Node, keys: frozenset[str]) -> Iterator[tuple[Node, str]]:
         """A leaf referencing several papers: one part per titled link or per line, else
@@ -238,10 +252,14 @@ class _Extractor:
             and all(is_title_like(text) for text in texts)
             and len(set(texts)) == len(texts)
         ):
+            refs_by_key: dict[str, list[_Ref]] = {}
+            for r in refs:
+                refs_by_key.setdefault(r.key, []).append(r)
+            strong = set(leaf.strong)
             for key, link in by_link.items():
                 part = Node("paragraph", leaf.line, text=link.text, links=[link])
-                part.strong = [s for s in leaf.strong if s in link.text]
-                self.refs[id(part)] = [_Ref(r.ref, r.link, part) for r in refs if r.key == key]
+                part.strong = [link.text] if link.text in strong else []
+                self.refs[id(part)] = [_Ref(r.ref, r.link, part) for r in refs_by_key[key]]
                 yield part, key
             return
         lines = [line for line in leaf.text.split("\n") if line.strip()]
@@ -260,9 +278,16 @@ class _Extractor:
         # "Webpage" or "Project" that happens to point at arXiv is not.
         featured = list(dict.fromkeys(r.key for r in refs if not _secondary_link(r.link)))
         if len(featured) >= 2:
-            self.split_keys[id(leaf)] = set(featured)
+            refs_by_key = {}
+            for r in refs:
+                refs_by_key.setdefault(r.key, []).append(r)
             for key in featured:
-                yield leaf, key
+                mine = refs_by_key[key]
+                links = list(dict.fromkeys(r.link for r in mine if r.link is not None))
+                text = " ".join(link.text for link in links) or mine[0].ref.raw
+                part = Node("paragraph", leaf.line, text=text, links=links)
+                self.refs[id(part)] = [_Ref(r.ref, r.link, part) for r in mine]
+                yield part, key
             return
         paperish = [r for r in refs if r.link is not None and _PAPERISH_LINK_RE.match(r.link.text)]
         yield leaf, (featured or [r.key for r in paperish] or [refs[0].key])[0]
@@ -294,23 +319,15 @@ class _Extractor:
         else:
             attach_refs(entry, [r.ref for r in structured], self.problems)
             others = sorted(
-                {
-                    r.ref.raw
-                    for leaf in leaves
-                    for r in self.refs.get(id(leaf), [])
-                    if r.key != key and r.key not in self.split_keys.get(id(leaf), ())
-                }
+                {r.ref.raw for leaf in leaves for r in self.refs.get(id(leaf), []) if r.key != key}
             )
             if others:
                 entry.warnings.append(f"the entry also references {', '.join(others)}")
         if english is None and translated is None:
+            # A heading over several entries names none of them: it is said, not taken.
             shared = _shared_heading(ancestors)
-            if shared is not None:
-                entry.title_raw, entry.title = shared, collapse(shared)
-                entry.title_source = "shared heading"
-                entry.warnings.append("title taken from a heading shared with other entries")
-            else:
-                entry.warnings.append("no title found near the reference")
+            under = f" (under the heading {shared!r}, shared with other entries)" if shared else ""
+            entry.warnings.append(f"no title found near the reference{under}")
         self.entries.append(entry)
         return entry
 
@@ -366,9 +383,10 @@ class _Extractor:
             for quoted in _QUOTED_RE.findall(leaf.text):
                 if len(quoted.split()) >= 2 and _ok(quoted):
                     yield clean_title(quoted), "quoted"
-        for r in refs:
-            if r.link is not None and _ok(r.link.text):
-                yield clean_title(r.link.text), "link text"
+        links = [r.link for r in refs] if refs else [k for leaf in leaves for k in leaf.links]
+        for link in links:
+            if link is not None and _ok(link.text):
+                yield clean_title(link.text), "link text"
         heading = _own_heading(node)
         if heading is not None and self._heading_is_own(node, heading, refs):
             for strong in heading.strong:
@@ -417,6 +435,10 @@ def _shared_heading(ancestors: list[Node]) -> str | None:
         if heading is not None and _ok(heading.text) and not is_generic_heading(heading.text):
             return clean_title(heading.text)
     return None
+
+
+def _shape(node: Node) -> tuple[str, ...]:
+    return tuple(child.kind for child in node.children)
 
 
 def _own_heading(node: Node) -> Node | None:

@@ -133,7 +133,7 @@ def _link_line(doc: TextDoc, index: int) -> _LinkLine | None:
     """Line `index` when it holds nothing but one Markdown link or one bare reference."""
     line, refs = doc.lines[index], doc.refs_on_line(index)
     match = LINK_LINE_RE.fullmatch(line)
-    if match is not None:
+    if match is not None and "](" not in match["text"]:  # one link, not a line of them
         line_start = doc.line_start(index)
         in_url = [r for r in refs if match.start("url") <= r.start - line_start < match.end("url")]
         return _LinkLine(match["text"], match["url"], in_url)
