@@ -51,7 +51,7 @@ class DigestEntry:
 
     digest: str  # path relative to the raw folder, POSIX separators
     position: int  # 1-based position of the entry in its digest
-    layout: str  # "heading_link", "newsletter", "hf_json", "generic"
+    layout: str  # how the file was read: "markdown", "html", "csv", ... (docs/formats.md)
     digest_date: date | None = None
     line: int | None = None  # 1-based line where the entry starts (text layouts)
     title_raw: str | None = None  # English title exactly as written
