@@ -81,9 +81,11 @@ TABLES: tuple[Table, ...] = (
             _POSITION,
             Column("digest_date", pl.Date, "Date of the digest (from its header or file name)."),
             _required(
-                "layout", pl.String, "How the file was read (docs/formats.md): markdown, html, text, csv, json, "
+                "layout",
+                pl.String,
+                "How the file was read (docs/formats.md): markdown, html, text, csv, json, "
                 "jsonl, bibtex, feed, hf_json, or the exact seed layouts heading_link and "
-                "newsletter."
+                "newsletter.",
             ),
             Column("line", pl.Int32, "1-based line where the entry starts (text layouts)."),
             Column(
