@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from bench import economy, parsing, rerun, scale, titles
+from bench import economy, parsing, rerun, scale, titles, wild
 from bench.harness import FULL, PROJECT_ROOT, QUICK, Plan, Workspace, machine_info
 from bench.report import Section, results_markdown, write_results
 
@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, Callable[[Plan, Workspace], list[Section]]] = {
     "rerun": rerun.run,
     "scale": scale.run,
     "parsing": parsing.run,
+    "wild": wild.run,  # parse accuracy on the real digests
 }
 DEFAULT_OUTPUT = PROJECT_ROOT / "bench"
 
