@@ -211,8 +211,9 @@ class _Extractor:
         numbered = 2 * sum(_is_numbered(children[i]) for i in entry_indexes) > len(entry_indexes)
         shapes = {_shape(children[i]) for i in entry_indexes}
         found: list[int] = []
+        entries = set(entry_indexes)
         for index, child in enumerate(children):
-            if index in entry_indexes or child.signature != signature or child.is_header:
+            if index in entries or child.signature != signature or child.is_header:
                 continue
             if self.keys(child, False) or self.keys(child, True) or not child.visible_text():
                 continue
@@ -354,7 +355,8 @@ class _Extractor:
         ancestors: list[Node],
     ) -> tuple[tuple[str, TitleSource] | None, str | None]:
         english: tuple[str, TitleSource] | None = None
-        translated: str | None = None
+        # Only a block with CJK text can hold a translated title: otherwise stop at the first.
+        translated: str | None = None if any(has_cjk(leaf.text) for leaf in leaves) else ""
         for text, source in self._candidates(node, anchors, leaves, refs):
             if has_cjk(text):
                 translated = translated or text
@@ -362,7 +364,7 @@ class _Extractor:
                 english = (text, source)
             if english is not None and translated is not None:
                 break
-        return english, translated
+        return english, translated or None
 
     def _candidates(
         self, node: Node, anchors: list[Node], leaves: list[Node], refs: list[_Ref]
@@ -466,22 +468,9 @@ def _is_label(text: str, strong: str) -> bool:
 
 
 def _labelled(text: str, labels: frozenset[str]) -> Iterator[str]:
-    """Values of `Label: value` lines whose label is one of `labels`, with the indented
-    lines that continue them (a wrapped title)."""
-    lines = text.split("\n")
-    for index, line in enumerate(lines):
-        match = _LABEL_LINE_RE.match(line)
-        if match is None or match["label"].strip("*_ ").lower() not in labels:
-            continue
-        value = [match["value"]]
-        for following in lines[index + 1 :]:
-            label = _LABEL_LINE_RE.match(following)
-            if not following.strip() or (label and len(label["label"]) < 24):
-                break
-            if not following[:1].isspace():
-                break
-            value.append(following.strip())
-        title = clean_title(" ".join(value))
+    """Titles from `Label: value` lines whose label is one of `labels`."""
+    for value in _labelled_raw(text, labels):
+        title = clean_title(value)
         if is_title_like(title):
             yield title
 
@@ -523,6 +512,8 @@ def _authors(leaves: list[Node]) -> list[str] | None:
 
 
 def _labelled_raw(text: str, labels: frozenset[str]) -> Iterator[str]:
+    """Values of `Label: value` lines whose label is one of `labels`, with the indented
+    lines that continue them (a wrapped title, a long author list)."""
     lines = text.split("\n")
     for index, line in enumerate(lines):
         match = _LABEL_LINE_RE.match(line)
