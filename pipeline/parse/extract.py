@@ -28,6 +28,7 @@ from pipeline.ids import ArxivRef, find_refs, parse_ref
 from pipeline.model import DigestEntry, Problem, TitleSource
 from pipeline.parse.document import LayoutResult, TextDoc, attach_refs, mark_missing
 from pipeline.parse.markdown import collapse, has_cjk
+from pipeline.parse.records import field_role
 from pipeline.parse.titles import (
     clean_title,
     is_generic,
@@ -47,11 +48,6 @@ TITLE_LABELS = frozenset(
 )  # fmt: skip
 AUTHOR_LABELS = frozenset({"authors", "author", "作者", "著者", "저자"})
 ABSTRACT_LABELS = frozenset({"abstract", "summary", "摘要", "要約", "概要", "요약", "초록"})
-TITLE_COLUMNS = frozenset(
-    {"title", "paper", "paper title", "name", "标题", "论文", "题目", "论文标题", "タイトル",
-     "論文", "제목", "논문"}
-)  # fmt: skip
-AUTHOR_COLUMNS = frozenset({"authors", "author", "作者", "著者", "저자"})
 _LABEL_LINE_RE = re.compile(r"\s*[-*•]?\s*(?P<label>[^:：\n]{1,24}?)\s*[:：]\s*(?P<value>.*)")
 _QUOTED_RE = re.compile(r"[\"“]([^\"“”\n]{8,300}?)[\"”]")
 _PAPERISH_LINK_RE = re.compile(r"^\W*(?:paper|pdf|arxiv|abs|论文|論文|논문)\b|^\W*\d{4}\.\d", re.I)
@@ -375,7 +371,7 @@ class _Extractor:
         for leaf in anchors:
             if leaf.kind == "row" and leaf.header and leaf.cells:
                 for name, cell in zip(leaf.header, leaf.cells, strict=False):
-                    if name.strip().lower() in TITLE_COLUMNS and _ok(cell):
+                    if field_role(name)[0] == "title" and _ok(cell):
                         yield clean_title(cell), "column"
         for leaf in anchors:
             for strong in leaf.strong:
@@ -506,7 +502,7 @@ def _authors(leaves: list[Node]) -> list[str] | None:
                 return names
         if leaf.kind == "row" and leaf.header and leaf.cells:
             for name, cell in zip(leaf.header, leaf.cells, strict=False):
-                if name.strip().lower() in AUTHOR_COLUMNS and cell.strip():
+                if field_role(name)[0] == "authors" and cell.strip():
                     return [n.strip() for n in _AUTHOR_SPLIT_RE.split(cell) if n.strip()]
     return None
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from pipeline.ids import find_refs
-from pipeline.parse.markdown import collapse, has_cjk
+from pipeline.parse.markdown import collapse
 
 MAX_TITLE_CHARS = 300  # longer text is prose, not a title
 # Link texts and leftovers that name a place, not a paper.
@@ -126,10 +126,6 @@ def is_generic(text: str) -> bool:
 def is_generic_heading(text: str) -> bool:
     words = clean_title(text).lower()
     return words in GENERIC_HEADINGS or not _WORD_RE.search(words)
-
-
-def is_english(text: str) -> bool:
-    return not has_cjk(text)
 
 
 def without_urls(text: str) -> str:

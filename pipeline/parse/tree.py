@@ -58,13 +58,6 @@ class Node:
             return [self]
         return [leaf for child in self.children for leaf in child.leaves()]
 
-    def heading(self) -> Node | None:
-        """The node's own heading: a section's heading, a card's <summary> or first heading."""
-        first = self.children[0] if self.children else None
-        if first is not None and first.kind == "heading":
-            return first
-        return None
-
     def visible_text(self) -> str:
         return "\n".join(leaf.text for leaf in self.leaves() if leaf.text)
 
