@@ -86,6 +86,12 @@ class Paths:
         return self.out / f"{name}.parquet"
 
 
+def path_name(relative: Path) -> str:
+    """A path as tables and problems name it: POSIX, with the bytes of a name that is not
+    UTF-8 (another system's encoding) escaped as \\xNN, since Parquet strings are UTF-8."""
+    return os.fsencode(relative.as_posix()).decode("utf-8", "backslashreplace")
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -435,7 +441,7 @@ def digests_signature(paths: Paths) -> list[tuple[str, int, int]]:
     for path in sorted(paths.digests.rglob("*")):
         if path.is_file():
             stat = path.stat()
-            signature.append((path.relative_to(paths.digests).as_posix(), stat.st_size,
+            signature.append((path_name(path.relative_to(paths.digests)), stat.st_size,
                               stat.st_mtime_ns))  # fmt: skip
     return signature
 
