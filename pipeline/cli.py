@@ -181,7 +181,7 @@ def enrich(**kwargs: Any) -> None:
 def _expected_error(exc: Exception) -> int:
     """Say what went wrong without a traceback (--verbose logs one); return the exit code."""
     logging.getLogger("pipeline").debug("%s", exc, exc_info=exc)
-    click.echo(f"error: {exc}", err=True)
+    click.echo(f"error: {run.error_message(exc)}", err=True)
     return run.exit_code_for(exc)
 
 
@@ -206,10 +206,17 @@ def rebuild_store(**kwargs: Any) -> None:
     try:
         run.check_folders(settings)
         with run.run_lock(settings), MetadataStore(settings.paths.metadata_db) as store:
-            papers = reparse_stored_responses(settings.paths, store)
+            rebuilt = reparse_stored_responses(settings.paths, store)
     except EXPECTED_ERRORS as exc:
         sys.exit(_expected_error(exc))
-    click.echo(f"{papers} papers rebuilt into {settings.paths.metadata_db}")
+    click.echo(f"{rebuilt.papers} papers rebuilt into {settings.paths.metadata_db}")
+    if rebuilt.skipped:
+        click.echo(
+            f"{len(rebuilt.skipped)} kept answers could not be read and were skipped "
+            "(the next run fetches what they held afresh):"
+        )
+        for source, reason in rebuilt.skipped:
+            click.echo(f"  {source}: {reason}")
 
 
 @main.command()
