@@ -296,6 +296,8 @@ def _online_or_offline(
             return value
         except ArxivUnreachable as exc:
             result.unreachable = str(exc)  # names the address already
+            result.requests += exc.requests  # the tries it says it made
+            result.retries += exc.retries
             log.error("%s", exc)
     value, report = call(dataclasses.replace(settings, offline=True))
     _absorb(result, report)
@@ -404,7 +406,8 @@ def enrich(settings: Settings) -> RunSummary:
         _close_interrupted_runs(store)
         run_id = new_run_id()
         started = utc_now()
-        record = RunRecord(run_id=run_id, started_at=started)
+        out_dir = str(settings.out_dir.resolve())
+        record = RunRecord(run_id=run_id, started_at=started, out_dir=out_dir)
         store.put_run(run_id, started, dataclasses.asdict(record))
         try:
             digests = digests_signature(settings.paths)
@@ -600,6 +603,7 @@ def _carry_over_if_unchanged(
         started_at=record.started_at,
         status="unchanged",
         exit_code=EXIT_OK,
+        out_dir=record.out_dir,
         requests=0,
         retries=0,
         title_searches=0,

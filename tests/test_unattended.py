@@ -238,3 +238,24 @@ def test_parse_problems_are_warnings_naming_file_and_reason(tmp_path: Path) -> N
     assert "... and 3 more parse problems" in warnings[20]
     problems = pl.read_parquet(out / "problems.parquet").filter(pl.col("stage") == "parse")
     assert problems.height == 23
+
+
+def test_tries_said_are_requests_counted(tmp_path: Path) -> None:
+    raw, out = make_raw(tmp_path)
+    done = run_cli(cli("enrich", raw=raw, out=out, url=_closed_port_url()))
+    assert done.returncode == 3, done.stderr
+    tries = re.search(r"arXiv unreachable at \S+: .*\((\d+) tries\)", done.stderr)
+    assert tries, done.stderr
+    [run] = pl.read_parquet(out / "runs.parquet").to_dicts()
+    assert run["requests"] == int(tries.group(1)) >= 1
+    assert run["retries"] == run["requests"] - 1
+    assert f"{run['requests']} requests, {run['retries']} retries" in done.stdout
+
+
+def test_runs_say_which_output_folder_they_wrote(tmp_path: Path, standin: StandIn) -> None:
+    raw, out = make_raw(tmp_path)
+    other = tmp_path / "other-out"  # a second output folder on the same raw folder
+    assert run_cli(cli("enrich", raw=raw, out=out, url=standin.url)).returncode == 0
+    assert run_cli(cli("enrich", raw=raw, out=other, url=standin.url)).returncode == 0
+    runs = pl.read_parquet(other / "runs.parquet").sort("run_id")
+    assert runs.get_column("out_dir").to_list() == [str(out), str(other)]
