@@ -9,6 +9,7 @@ import shutil
 import socket
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -259,3 +260,38 @@ def test_runs_say_which_output_folder_they_wrote(tmp_path: Path, standin: StandI
     assert run_cli(cli("enrich", raw=raw, out=other, url=standin.url)).returncode == 0
     runs = pl.read_parquet(other / "runs.parquet").sort("run_id")
     assert runs.get_column("out_dir").to_list() == [str(out), str(other)]
+
+
+ARXIV_API = "https://export.arxiv.org/api/query"
+
+
+@pytest.mark.parametrize(
+    ("how", "code"),
+    [
+        (["--delay-seconds", "1"], 2),
+        (["--delay-seconds", "2.99"], 2),
+        (["--delay-seconds", "1", "--api-is-mirror"], 0),
+        (["--delay-seconds", "3"], 0),
+        ([], 0),  # the default, 3 s
+    ],
+)
+def test_a_delay_below_3_s_against_arxiv_is_refused(
+    tmp_path: Path, how: list[str], code: int
+) -> None:
+    raw, _ = make_raw(tmp_path)
+    args = [sys.executable, "-m", "pipeline", "parse", "--raw-dir", str(raw)]
+    done = run_cli([*args, "--api-url", ARXIV_API, *how])
+    assert done.returncode == code, done.stderr
+    if code == 2:
+        [error] = done.stderr.splitlines()
+        assert "below the 3 s" in error and "export.arxiv.org" in error
+        assert "--api-is-mirror" in error and "ARXIV_API_IS_MIRROR=1" in error
+
+
+def test_the_environment_cannot_sneak_a_fast_delay_past_either(tmp_path: Path) -> None:
+    raw, _ = make_raw(tmp_path)
+    args = [sys.executable, "-m", "pipeline", "parse", "--raw-dir", str(raw)]
+    refused = run_cli(args, ARXIV_API_URL="http://arxiv.org/api/query", ARXIV_DELAY_SECONDS="0.5")
+    assert refused.returncode == 2 and "below the 3 s" in refused.stderr
+    mirror = run_cli(args, ARXIV_DELAY_SECONDS="0.5", ARXIV_API_IS_MIRROR="1")
+    assert mirror.returncode == 0, mirror.stderr
