@@ -25,9 +25,14 @@ from pipeline.fetch import reparse_stored_responses
 from pipeline.store import MetadataStore, StoreError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEMO_CORPUS = PROJECT_ROOT / "tests" / "fixtures" / "standin" / "corpus.jsonl"
+# What the demo needs, shipped in the package so that an installed copy runs it from any
+# folder. In a checkout these are symlinks to tests/fixtures (one copy of each file); a
+# built package holds the files themselves.
+DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
+DEMO_CORPUS = DEMO_DATA / "corpus.jsonl"  # = tests/fixtures/standin/corpus.jsonl
+DEMO_DIGESTS = DEMO_DATA / "digests"  # = tests/fixtures/digests, the samples in raw/digests
 # A digest with the mistakes real ones make, so the demo shows every reconcile rule.
-DEMO_MISTAKES = PROJECT_ROOT / "tests" / "fixtures" / "demo"
+DEMO_MISTAKES = DEMO_DATA / "mistakes"
 # Errors a run reports as a message and an exit code (run.exit_code_for), not a traceback.
 EXPECTED_ERRORS = (ConfigError, run.RunLocked, run.InputVanished, OSError, StoreError)
 
@@ -244,9 +249,8 @@ def rebuild_store(**kwargs: Any) -> None:
 @click.option(
     "--digests",
     type=click.Path(path_type=Path, exists=True, file_okay=False),
-    default=Path("raw/digests"),
-    show_default=True,
-    help="Digests to enrich.",
+    default=DEMO_DIGESTS,
+    help="Digests to enrich [default: the sample digests shipped with the package].",
 )
 def demo(demo_dir: Path, delay: float, corpus: Path, digests: Path) -> None:
     """The whole pipeline against the bundled arXiv stand-in: no network needed."""
@@ -290,12 +294,19 @@ def _show_demo_tables(settings: Settings) -> None:
 
 
 @main.command()
-def docs() -> None:
+@click.option(
+    "--dir",
+    "target",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("docs"),
+    show_default=True,
+    help="Folder to write them into (relative to the current folder).",
+)
+def docs(target: Path) -> None:
     """Regenerate docs/tables.md and docs/configuration.md from the code's declarations."""
     from pipeline.tables import tables_markdown
 
-    target = PROJECT_ROOT / "docs"
-    target.mkdir(exist_ok=True)
+    target.mkdir(parents=True, exist_ok=True)
     (target / "tables.md").write_text(tables_markdown(), encoding="utf-8")
     (target / "configuration.md").write_text(configuration_markdown(), encoding="utf-8")
     click.echo(f"wrote {target / 'tables.md'} and {target / 'configuration.md'}")
