@@ -141,6 +141,14 @@ class ChildRun:
     stderr: str  # for the error message when a run fails
 
 
+def child_env() -> dict[str, str]:
+    """The environment of a child run: this project importable, no PIPELINE_*/ARXIV_*
+    variables (so no config file or environment setting leaks in)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_SETTING_ENV_PREFIXES)}
+    env["PYTHONPATH"] = str(PROJECT_ROOT)
+    return env
+
+
 def run_pipeline_cli(
     args: Sequence[str], log_dir: Path, *, profile_to: Path | None = None
 ) -> ChildRun:
@@ -152,8 +160,7 @@ def run_pipeline_cli(
     of the forked bench process over into it. The child runs in `log_dir` with no
     PIPELINE_*/ARXIV_* variables, so no config file or environment setting leaks in.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_SETTING_ENV_PREFIXES)}
-    env["PYTHONPATH"] = str(PROJECT_ROOT)
+    env = child_env()
     command = [sys.executable]
     if profile_to is not None:
         command += ["-m", "cProfile", "-o", str(profile_to)]
