@@ -361,3 +361,63 @@ def test_authors_written_outweigh_a_reworded_strong_title_only_two_or_more() -> 
     assert resolve(f"### {title}\nAda Lovelace, Alan Turing\n") == "link"
     # The first author alone may be the same person's other paper behind a wrong link.
     assert resolve(f"### {title}\nAda Lovelace et al.\n") == "unresolved"
+
+
+# --- the entry's own label ---------------------------------------------------------------
+
+MANICM = paper(
+    "2406.01586",
+    "ManiCM: Real-time 3D Diffusion Policy via Consistency Model for Robotic Manipulation",
+    published=date(2024, 6, 3),
+)
+DNACT = paper(
+    "2403.04115",
+    "DNAct: Diffusion Guided Multi-Task 3D Policy Learning",
+    published=date(2024, 3, 7),
+)
+# zubair-irshad__README.md line 44: ManiCM's link and name, DNAct's subtitle (a copy error).
+MANICM_LINE = (
+    '* **ManiCM**: "Diffusion Guided Multi-Task 3D Policy Learning", *arXiv Mar 2024*. '
+    "[[Paper](https://arxiv.org/pdf/2406.01586)] [[Webpage](https://manicm-fast.github.io/)] "
+    "[[Code](https://github.com/ManiCM-fast/ManiCM)]"
+)
+
+
+def test_the_entrys_label_and_link_outweigh_a_subtitle_copied_from_another_paper() -> None:
+    title = "Diffusion Guided Multi-Task 3D Policy Learning"
+    row = entry(
+        1, title, "https://arxiv.org/pdf/2406.01586", title_source="quoted",
+        block_text=MANICM_LINE,
+    )  # fmt: skip
+    rows, papers = frame(row), {MANICM.arxiv_id: MANICM}
+    assert titles_to_search(rows, papers, outcomes_for(papers)) == []  # DNAct is never asked
+    result = reconcile(rows, papers, outcomes_for(papers), {title: [DNACT]})
+    resolution = single(result)
+    assert (resolution.resolution, resolution.arxiv_id) == ("link", MANICM.arxiv_id)
+    assert "labelled 'ManiCM'" in resolution.reason
+    assert kinds(result) == ["title_differs"]
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        # the name further on in the text: another paper the entry mentions
+        '* **Llama 3**: "The Llama 3 Herd of Models". Improves on Llama 2: Open Foundation '
+        "and Fine-Tuned Chat Models. [[Paper](https://arxiv.org/abs/2307.09288)]",
+        # the name more than LABEL_WORDS words before the title
+        "Llama 2 was last year; this week we read the new one from the same group: "
+        '"The Llama 3 Herd of Models" [[Paper](https://arxiv.org/abs/2307.09288)]',
+    ],
+)
+def test_a_name_written_anywhere_but_the_label_does_not_confirm_a_link(block: str) -> None:
+    llama2 = paper(
+        "2307.09288",
+        "Llama 2: Open Foundation and Fine-Tuned Chat Models",
+        published=date(2023, 7, 18),
+    )
+    title = "The Llama 3 Herd of Models"
+    row = entry(1, title, "https://arxiv.org/abs/2307.09288", title_source="quoted",
+                block_text=block)  # fmt: skip
+    rows, papers = frame(row), {llama2.arxiv_id: llama2}
+    assert titles_to_search(rows, papers, outcomes_for(papers)) == [title]
+    assert single(reconcile(rows, papers, outcomes_for(papers), {})).resolution == "unresolved"

@@ -29,6 +29,7 @@ from pipeline.reconcile.evidence import (
     contains_words,
     cut_prefix_share,
     find_title,
+    name_as_label,
 )
 from pipeline.reconcile.mismatches import date_impossible, mismatch
 from pipeline.reconcile.rules import (
@@ -187,6 +188,16 @@ def check_link(entry: EntryView, record: PaperRecord) -> LinkCheck:
     found = find_title(entry.block_text, record.title)
     if found is not None and _same_place(entry.title, found):
         return _confirmed(entry, record, found, f"; the {entry.title_source} title is part of it")
+    # The link and the entry's own label name one paper; the title beside them is another
+    # paper's, copied by mistake (`**ManiCM**: "<DNAct's subtitle>"` linking ManiCM).
+    name = name_as_label(entry.block_text, entry.title, record.title)
+    if name is not None:
+        return LinkCheck(
+            True,
+            cmp,
+            f"the entry is labelled {name!r}, arXiv's name for the linked paper, although its "
+            f"{entry.title_source} title differs ({cmp.detail})",
+        )
     # Agreeing authors vouch for a wholly renamed paper, not for a changed negation or
     # number: that is the same group's sequel ("Part 2", "Llama 3"), so the title is searched.
     if cmp.verdict == "words":
