@@ -421,3 +421,26 @@ def test_a_name_written_anywhere_but_the_label_does_not_confirm_a_link(block: st
     rows, papers = frame(row), {llama2.arxiv_id: llama2}
     assert titles_to_search(rows, papers, outcomes_for(papers)) == [title]
     assert single(reconcile(rows, papers, outcomes_for(papers), {})).resolution == "unresolved"
+
+
+PPO = paper(
+    "1707.06347",
+    "Proximal Policy Optimization Algorithms",
+    authors=("John Schulman", "Filip Wolski"),
+    published=date(2017, 7, 20),
+)
+
+
+@pytest.mark.parametrize(
+    ("nickname", "resolution"), [("PPO", "link"), ("TRPO", "unresolved"), ("DQN", "unresolved")]
+)
+def test_a_link_text_that_is_the_papers_acronym_keeps_the_link(
+    nickname: str, resolution: str
+) -> None:
+    # An awesome list's `- [PPO](https://arxiv.org/abs/1707.06347)`: a strong title, and
+    # the acronym of arXiv's; another paper's acronym is a wrong link and stays unresolved.
+    row = entry(
+        1, nickname, "https://arxiv.org/abs/1707.06347", title_source="link text",
+        block_text=f"- [{nickname}](https://arxiv.org/abs/1707.06347)",
+    )  # fmt: skip
+    assert single(run([row], [PPO], {nickname: []})).resolution == resolution
