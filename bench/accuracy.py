@@ -38,6 +38,7 @@ import polars as pl
 
 from bench.harness import PROJECT_ROOT, SCALED_DELAY, Plan, Workspace, folder_paths, settings_for
 from bench.report import Section
+from pipeline.model import STRONG_TITLE_SOURCES
 from pipeline.run import enrich
 from pipeline.standin import CorpusRecord, StandIn, load_corpus
 
@@ -223,6 +224,93 @@ def score(entries: pl.DataFrame, expected: list[Expected]) -> list[dict[str, Any
     return rows
 
 
+PLANTED_COLUMNS = {
+    "weight": "digest's title",
+    "entries": "entries",
+    "caught": "planted link not taken",
+    "to_right": "of them: the right paper",
+    "kept": "planted link kept (wrong paper)",
+}
+_ID_IN_TEXT = re.compile(r"(?<![\d.])\d{4}\.\d{4,5}(?![\d])")
+
+
+def _plant_wrong_links(text: str, ids: list[str]) -> tuple[str, dict[str, str]]:
+    """The digest with each of its papers' IDs replaced by the next one's (a rotation), in
+    every form it is written in (abs/pdf links, Hugging Face, relative site links)."""
+    unique = list(dict.fromkeys(ids))
+    if len(unique) < 2:
+        return text, {}
+    planted = dict(zip(unique, unique[1:] + unique[:1], strict=True))
+    return _ID_IN_TEXT.sub(lambda m: planted.get(m.group(), m.group()), text), planted
+
+
+def _planted_run(ws: Workspace, corpus: list[CorpusRecord]) -> Section:
+    """Every wild digest with its links rotated among its own papers: how many planted wrong
+    links are caught, by how the entry's title was found."""
+    folder = ws.fresh("accuracy-planted")
+    digests = folder_paths(folder).digests
+    digests.mkdir(parents=True)
+    rows_by_digest: dict[str, list[dict[str, str]]] = {}
+    for digest, row in _wild_truth():
+        rows_by_digest.setdefault(digest, []).append(row)
+    planted: dict[str, dict[str, str]] = {}
+    for digest, rows in rows_by_digest.items():
+        raw = (WILD / "files" / digest).read_bytes().decode("utf-8", errors="surrogateescape")
+        text, planted[digest] = _plant_wrong_links(
+            raw, [r["arxiv_id"] for r in rows if r["arxiv_id"]]
+        )
+        (digests / digest).write_bytes(text.encode("utf-8", errors="surrogateescape"))
+    with StandIn(corpus) as server:
+        settings = settings_for(folder, server.url, SCALED_DELAY)
+        enrich(settings)
+    entries = pl.read_parquet(settings.paths.table("entries"))
+    got = {(Path(r["digest"]).name, r["position"]): r for r in entries.iter_rows(named=True)}
+    tally: dict[str, dict[str, int]] = {}
+    for digest, rows in rows_by_digest.items():
+        for row in rows:
+            truth_id = row["arxiv_id"]
+            wrong_id = planted[digest].get(truth_id)
+            if (
+                not wrong_id
+                or _OTHER_PAPERS_ID.search(row["notes"])
+                or _REPEAT_OF.search(row["notes"])
+            ):
+                continue
+            entry = got[(digest, int(row["position"]))]
+            weight = _weight(entry["title_source"], entry["title_digest_raw"])
+            counts = tally.setdefault(
+                weight, dict.fromkeys(("entries", "caught", "to_right", "kept"), 0)
+            )
+            counts["entries"] += 1
+            counts["kept"] += entry["arxiv_id"] == wrong_id
+            counts["caught"] += entry["arxiv_id"] != wrong_id
+            counts["to_right"] += entry["arxiv_id"] == truth_id
+    section = Section(
+        "accuracy_planted", "Planted wrong links on the real digests", PLANTED_COLUMNS
+    )
+    section.rows += [{"weight": weight, **counts} for weight, counts in sorted(tally.items())]
+    section.notes += [
+        "The same wild digests with every paper's ID replaced by the next paper's of the same "
+        "file (a rotation), so every link names a real, wrong paper. A strong title (field, "
+        "column, emphasis, quoted, link text, own heading) vetoes a wrong link and its title "
+        "is searched; a guessed title (the line, a shared heading) never vetoes but is searched "
+        "when it has 4 words or more, and only a paper of exactly that title replaces the link; "
+        "an entry without an English title has nothing to check its link with "
+        "(docs/reconcile.md 2.1). This measures what that design costs; it is not a goal. "
+        "The corpus's authors are synthetic, so the rules that need the digest's listed "
+        "authors to agree never fire here: 'the right paper' is a lower bound.",
+    ]
+    return section
+
+
+def _weight(source: str | None, title: str | None) -> str:
+    if not title:
+        return "no English title"
+    if source in STRONG_TITLE_SOURCES or source == "none":
+        return f"strong ({source})"
+    return f"weak ({source})"
+
+
 def run(plan: Plan, ws: Workspace) -> list[Section]:
     records = wild_records()
     title_list = _title_list(records)
@@ -259,4 +347,4 @@ def run(plan: Plan, ws: Workspace) -> list[Section]:
             f"{r['kind']}: {r['right']}/{r['entries']} right, {r['wrong']} wrong" for r in totals
         ),
     ]
-    return [section]
+    return [section, _planted_run(ws, corpus)]

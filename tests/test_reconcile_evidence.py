@@ -244,9 +244,11 @@ def test_a_strong_title_naming_another_paper_is_still_searched() -> None:
     assert titles_to_search(rows, papers, outcomes_for(papers)) == [title]
     result = reconcile(rows, papers, outcomes_for(papers), {title: [right]})
     resolution = single(result)
-    assert (resolution.resolution, resolution.arxiv_id) == ("unresolved", None)  # a words diff
-    assert kinds(result) == ["title_differs", "unresolved"]
+    # The search finds `3D Diffuser Actor: Policy Diffusion ...`: the entry's label and title.
+    assert (resolution.resolution, resolution.arxiv_id) == ("corrected", right.arxiv_id)
+    assert kinds(result) == ["id_points_elsewhere", "title_differs"]
     assert "title disagrees" in resolution.reason
+    assert "label '3D Diffuser Actor' and its title" in resolution.candidates[0].why
 
 
 def test_the_linked_title_named_elsewhere_does_not_confirm_a_near_miss() -> None:
@@ -444,3 +446,60 @@ def test_a_link_text_that_is_the_papers_acronym_keeps_the_link(
         block_text=f"- [{nickname}](https://arxiv.org/abs/1707.06347)",
     )  # fmt: skip
     assert single(run([row], [PPO], {nickname: []})).resolution == resolution
+
+
+MOA = paper(
+    "2406.04692",
+    "Mixture-of-Agents Enhances Large Language Model Capabilities",
+    published=date(2024, 6, 7),
+)
+# RobertoMav__papers.txt's layout, with the link of another paper (1706.03762).
+MISLINKED = "\t4. Mixture-of-Agents Enhances Large Language Model Capabilities: https://arxiv.org/abs/1706.03762"
+
+
+@pytest.mark.parametrize(
+    ("found_title", "resolution", "arxiv_id"),
+    [
+        (MOA.title, "corrected", MOA.arxiv_id),  # exactly the guessed title: it is that paper
+        ("Mixture-of-Agents Enhances Large Language Model Reasoning", "link", "1706.03762"),
+    ],
+)
+def test_a_weak_title_replaces_its_link_only_with_a_paper_of_exactly_that_title(
+    found_title: str, resolution: str, arxiv_id: str
+) -> None:
+    title = MOA.title
+    row = entry(4, title, "https://arxiv.org/abs/1706.03762", title_source="line",
+                block_text=MISLINKED)  # fmt: skip
+    rows, papers = frame(row), {ATTENTION.arxiv_id: ATTENTION}
+    assert titles_to_search(rows, papers, outcomes_for(papers)) == [title]
+    found = paper(MOA.arxiv_id, found_title, published=date(2024, 6, 7))
+    result = reconcile(rows, papers, outcomes_for(papers), {title: [found]})
+    resolved = result.resolutions[0]
+    assert (resolved.resolution, resolved.arxiv_id) == (resolution, arxiv_id)
+    if resolution == "corrected":
+        assert "id_points_elsewhere" in kinds(result, 4)
+        assert "arXiv has a paper of exactly that title" in resolved.reason
+    else:
+        assert kinds(result, 4) == ["title_unchecked"]
+
+
+GPT3 = paper(
+    "2005.14165",
+    "Language Models are Few-Shot Learners",
+    published=date(2020, 5, 28),
+)
+
+
+@pytest.mark.parametrize(
+    ("title", "found"),
+    [
+        ("Language Models are Few-Shot Learners (GPT-3)", "2005.14165"),  # a nickname
+        ("Language Models are Few-Shot Learners (Part 2)", None),  # another paper
+        ("Language Models are Few-Shot Learners (Extended Abstract)", None),  # another version
+    ],
+)
+def test_a_nickname_in_brackets_after_the_title_is_left_out(title: str, found: str | None) -> None:
+    # PatrickWiloak__papers.csv: editorial titles carry the paper's nickname in brackets.
+    row = entry(1, title, None, title_source="column", block_text=f"4,LLM,{title},,2020")
+    resolution = single(run([row], [], {title: [GPT3]}))
+    assert resolution.arxiv_id == found

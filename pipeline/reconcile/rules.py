@@ -51,3 +51,8 @@ CUT_TITLE_MIN_WORDS = 4
 # Authors written in the entry's text corroborate a link when the first author is among
 # them, or at least this many of arXiv's authors are.
 BLOCK_AUTHOR_MATCHES = 2
+
+# A guessed title (weak source) that disagrees with its link is searched when it has at least
+# this many words; a paper of exactly that title then replaces the link. Shorter guesses
+# ("ReAct", "PPO", "papers to read") name too many papers or none.
+WEAK_TITLE_WORDS = 4

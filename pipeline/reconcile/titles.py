@@ -298,3 +298,32 @@ def is_acronym_of(short: str, title: str) -> bool:
         if k == len(letters):
             return True
     return False
+
+
+# `Title (GPT-3)`: a name in brackets after a title. Not one that makes it another paper or
+# another version of it: `(Part 2)`, `(Extended Abstract)`, `(v2)`.
+_NICKNAME = re.compile(r"^(?P<title>.+?)\s*\((?P<name>[^()]{2,40})\)\s*$")
+_NOT_NICKNAMES = frozenset(
+    {
+        "part", "vol", "volume", "extended", "abstract", "version", "technical", "report",
+        "student", "short", "full", "supplementary", "appendix", "preprint", "draft", "paper",
+        "revised", "corrected", "erratum", "corrigendum", "long", "invited", "talk", "thesis",
+    }
+)  # fmt: skip
+
+
+def without_nickname(title: str) -> str | None:
+    """The title without a nickname in brackets at its end (`... Learners (GPT-3)`), or None
+    when it has none. A nickname is one to three words, none a number or a word that names a
+    part or version of a paper."""
+    found = _NICKNAME.match(title)
+    if found is None:
+        return None
+    words = found["name"].split()
+    if not 1 <= len(words) <= 3 or not found["name"][0].isupper():
+        return None
+    if any(w.lower().strip(".,") in _NOT_NICKNAMES or w.isdigit() for w in words):
+        return None
+    if re.fullmatch(r"v\d+", words[0], re.I):
+        return None
+    return found["title"]
