@@ -18,7 +18,7 @@ enrich: $(STAMP) ## run the pipeline on raw/ into enriched/ (needs arXiv; cron: 
 	$(PY) -m pipeline enrich
 
 demo: $(STAMP) ## the whole pipeline against the bundled arXiv stand-in, into demo/ (no network)
-	$(PY) -m pipeline demo
+	$(PY) -m pipeline demo --digests raw/digests
 
 lint: $(STAMP) ## ruff check + ruff format --check
 	$(PY) -m ruff check pipeline tests bench tools

@@ -82,6 +82,14 @@ SETTINGS: tuple[Setting, ...] = (
         at_most=3600,
     ),
     Setting(
+        "api_is_mirror",
+        "ARXIV_API_IS_MIRROR",
+        bool,
+        False,
+        "Say that api_url, though an arxiv.org address, is a mirror with a rate limit of its "
+        "own: only then may delay_seconds be below arXiv's 3 s there.",
+    ),
+    Setting(
         "batch_size",
         "ARXIV_BATCH_SIZE",
         int,
@@ -173,6 +181,7 @@ class Settings:
     out_dir: Path
     api_url: str
     delay_seconds: float
+    api_is_mirror: bool
     batch_size: int
     contact: str
     connect_timeout: float
@@ -295,7 +304,27 @@ def load_settings(
             values[s.name] = _convert(s, file_values[s.name], f"config file {config_file}")
         else:
             values[s.name] = s.default
-    return Settings(**values)
+    settings = Settings(**values)
+    _refuse_impolite_delay(settings)
+    return settings
+
+
+# arXiv's Terms of Use: one request every 3 s (arxiv-facts.md 1.2). Other hosts (a stand-in,
+# a mirror) set their own pace.
+ARXIV_MIN_DELAY_SECONDS = 3.0
+ARXIV_DOMAIN = "arxiv.org"
+
+
+def _refuse_impolite_delay(settings: Settings) -> None:
+    host = (urlsplit(settings.api_url).hostname or "").lower()
+    on_arxiv = host == ARXIV_DOMAIN or host.endswith("." + ARXIV_DOMAIN)
+    if on_arxiv and settings.delay_seconds < ARXIV_MIN_DELAY_SECONDS and not settings.api_is_mirror:
+        raise ConfigError(
+            f"delay_seconds {settings.delay_seconds:g} is below the {ARXIV_MIN_DELAY_SECONDS:g} s "
+            f"arXiv's Terms of Use ask of {host}; use at least {ARXIV_MIN_DELAY_SECONDS:g} "
+            "(the default), or, for a mirror at that address with a limit of its own, set "
+            "api_is_mirror (--api-is-mirror, ARXIV_API_IS_MIRROR=1)"
+        )
 
 
 def settings_markdown() -> str:

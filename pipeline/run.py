@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import errno
 import gc
 import hashlib
 import json
 import logging
 import secrets
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -40,6 +42,7 @@ from pipeline.store import (
     StoreError,
     current_generation,
     digests_signature,
+    is_store_failure,
     utc_now,
 )
 from pipeline.tables import TABLES
@@ -86,9 +89,20 @@ def exit_code_for(exc: BaseException) -> int:
         return EXIT_CONFIG
     if isinstance(exc, RunLocked):
         return EXIT_LOCKED
-    if isinstance(exc, InputVanished | OSError | StoreError):
+    if isinstance(exc, InputVanished | OSError | StoreError) or is_store_failure(exc):
         return EXIT_ENVIRONMENT
     return EXIT_UNEXPECTED
+
+
+def error_message(exc: BaseException) -> str:
+    """What an expected error says to a person: with the way out for a full disk."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = Path(exc.filename).parent if exc.filename else "the disk written to"
+        return (
+            f"{exc}: the file system holding {where} is full (or over quota); free space there "
+            "and run again (the published tables are left as they were)"
+        )
+    return str(exc)
 
 
 @dataclass
@@ -282,6 +296,8 @@ def _online_or_offline(
             return value
         except ArxivUnreachable as exc:
             result.unreachable = str(exc)  # names the address already
+            result.requests += exc.requests  # the tries it says it made
+            result.retries += exc.retries
             log.error("%s", exc)
     value, report = call(dataclasses.replace(settings, offline=True))
     _absorb(result, report)
@@ -390,7 +406,8 @@ def enrich(settings: Settings) -> RunSummary:
         _close_interrupted_runs(store)
         run_id = new_run_id()
         started = utc_now()
-        record = RunRecord(run_id=run_id, started_at=started)
+        out_dir = str(settings.out_dir.resolve())
+        record = RunRecord(run_id=run_id, started_at=started, out_dir=out_dir)
         store.put_run(run_id, started, dataclasses.asdict(record))
         try:
             digests = digests_signature(settings.paths)
@@ -402,7 +419,10 @@ def enrich(settings: Settings) -> RunSummary:
             failed = dataclasses.replace(
                 record, ended_at=utc_now(), status="failed", exit_code=exit_code_for(exc)
             )
-            store.put_run(run_id, started, dataclasses.asdict(failed))
+            # A full disk or a damaged store may refuse this too; the error that ended the
+            # run is the one to report.
+            with suppress(sqlite3.DatabaseError):
+                store.put_run(run_id, started, dataclasses.asdict(failed))
             raise
 
 
@@ -583,6 +603,7 @@ def _carry_over_if_unchanged(
         started_at=record.started_at,
         status="unchanged",
         exit_code=EXIT_OK,
+        out_dir=record.out_dir,
         requests=0,
         retries=0,
         title_searches=0,

@@ -300,6 +300,13 @@ TABLES: tuple[Table, ...] = (
                 "fetched), interrupted (killed), failed (stopped by an unexpected error).",
             ),
             Column("exit_code", pl.Int32, "Process exit code; null while running."),
+            Column(
+                "out_dir",
+                pl.String,
+                "The output folder the run wrote its tables to (absolute): runs of every "
+                "output folder sharing a raw folder are listed; null for runs logged before "
+                "the column existed.",
+            ),
             _required("digests", pl.Int32, "Digest files read."),
             _required("entries", pl.Int32, "Digest entries found."),
             _required("parse_problems", pl.Int32, "Problems the parse stage reported."),
@@ -315,7 +322,11 @@ TABLES: tuple[Table, ...] = (
             _required("corrected", pl.Int32, "Entries whose wrong link was corrected."),
             _required("unresolved", pl.Int32, "Entries left unresolved."),
             _required("mismatches", pl.Int32, "Rows written to `mismatches`."),
-            _required("requests", pl.Int32, "HTTP requests sent to arXiv."),
+            _required(
+                "requests",
+                pl.Int32,
+                "HTTP requests sent to arXiv (tries that could not connect too).",
+            ),
             _required("retries", pl.Int32, "Of those, retries."),
             _required("parse_seconds", pl.Float64, "Time spent parsing."),
             _required("fetch_seconds", pl.Float64, "Time spent fetching."),

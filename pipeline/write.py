@@ -101,6 +101,7 @@ class RunRecord:
     ended_at: datetime | None = None
     status: str = "running"
     exit_code: int | None = None
+    out_dir: str | None = None
     digests: int = 0
     entries: int = 0
     parse_problems: int = 0
