@@ -105,7 +105,8 @@ class ReportData:
     """What the report shows, computed from the tables (also used by its tests)."""
 
     summary: dict[str, int]
-    featured: pl.DataFrame  # week, primary_category, source, papers
+    by_category: pl.DataFrame  # week, primary_category, papers (distinct)
+    by_source: pl.DataFrame  # week, source, papers (distinct)
     lags: pl.DataFrame  # source, lag_days
     resolutions: pl.DataFrame  # source, resolution, entries
     mismatch_kinds: pl.DataFrame  # kind, count
@@ -124,12 +125,12 @@ def report_data(frames: Mapping[str, pl.DataFrame]) -> ReportData:
     with_paper = resolved.join(
         papers.select("arxiv_id", "primary_category", "published"), on="arxiv_id"
     )
-    featured = (
-        with_paper.filter(pl.col("digest_date").is_not_null())
-        .group_by(
-            pl.col("digest_date").dt.truncate("1w").alias("week"), "primary_category", "source"
-        )
-        .agg(pl.col("arxiv_id").n_unique().alias("papers"))
+    dated = with_paper.filter(pl.col("digest_date").is_not_null()).with_columns(
+        pl.col("digest_date").dt.truncate("1w").alias("week")
+    )
+    by_category, by_source = (
+        dated.group_by("week", column).agg(pl.col("arxiv_id").n_unique().alias("papers"))
+        for column in ("primary_category", "source")
     )
     lags = with_paper.filter(pl.col("digest_date").is_not_null()).select(
         "source",
@@ -185,17 +186,16 @@ def report_data(frames: Mapping[str, pl.DataFrame]) -> ReportData:
         **{f"resolved_{r}": int(counts.get(r, 0)) for r in RESOLUTIONS},
     }
     return ReportData(
-        summary, featured, lags, resolutions, mismatch_kinds, unresolved, top_authors,
+        summary, by_category, by_source, lags, resolutions, mismatch_kinds, unresolved, top_authors,
         top_categories, multi_digest, frames["runs"].sort("run_id"), problems,
     )  # fmt: skip
 
 
 def _charts(data: ReportData, health: Health) -> list[tuple[str, list[Chart]]]:
     """The report's sections, each with its charts, in page order."""
-    featured = data.featured
-    weeks = _week_labels(featured) if featured.height else []
-    by_category = _top_series(featured, "week", "primary_category", "papers") if weeks else {}
-    by_source = _top_series(featured, "week", "source", "papers") if weeks else {}
+    weeks = _week_labels(data.by_category)
+    by_category = _top_series(data.by_category, "week", "primary_category", "papers")
+    by_source = _top_series(data.by_source, "week", "source", "papers")
 
     lag_values = data.lags.get_column("lag_days").drop_nulls()
     bins = _lag_bins(lag_values)

@@ -26,6 +26,8 @@ from typing import Any, TypeVar
 import filelock
 import polars as pl
 
+from pipeline import store as store_module
+from pipeline.companions import COMPANION_FILES, write_companions
 from pipeline.config import SETTINGS, ConfigError, Settings
 from pipeline.fetch import ArxivUnreachable, FetchReport, fetch_papers, search_titles
 from pipeline.fetch.titles import title_phrase
@@ -35,6 +37,8 @@ from pipeline.model import FetchOutcome, PaperRecord, Problem
 from pipeline.parse import entries_frame, iter_digests, summary_line
 from pipeline.reconcile import ReconcileResult, reconcile, titles_to_search
 from pipeline.reconcile import summary_lines as reconcile_summary_lines
+from pipeline.report import REPORT_NAME
+from pipeline.status import health_now, published_frames
 from pipeline.store import (
     DIGESTS_SUBDIR,
     MetadataStore,
@@ -699,3 +703,18 @@ def _summary_message(
     for alarm in health.alarms:
         line += f"\nALARM: {alarm}"
     return line
+
+
+def report(settings: Settings) -> Path:
+    """Write the report, the DuckDB file and the schema export of the published tables
+    again, with staleness as of today (e.g. from cron between runs); returns the report's
+    path. NothingPublished (an OSError) when no run has published tables yet."""
+    check_folders(settings)
+    with run_lock(settings):
+        run_id, _, frames = published_frames(settings)
+        generation = current_generation(settings.paths)
+        assert generation is not None  # published_frames found it
+        write_companions(generation, frames, run_id, health_now(settings, frames))
+        names = [t.name for t in TABLES]
+        store_module.publish_generation(settings.paths, generation, names, COMPANION_FILES)
+    return settings.out_dir / REPORT_NAME

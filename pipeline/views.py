@@ -15,6 +15,8 @@ that generation is pruned (two runs later): dashboards should reconnect per sync
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 
 import duckdb
@@ -61,8 +63,20 @@ def _quoted(text: str) -> str:
 def write_database(generation: Path, digest_health: pl.DataFrame) -> Path:
     """Create `<generation>/enriched.duckdb` over the generation's Parquet files."""
     path = generation / DATABASE_NAME
-    path.unlink(missing_ok=True)
+    # Built under a temporary name, then renamed: a published generation's file (rewritten
+    # by `pipeline report`) is replaced whole, never seen half-built.
+    tmp = generation / f".{DATABASE_NAME}.{secrets.token_hex(8)}.tmp"
     folder = generation.resolve()
+    try:
+        _create(tmp, folder, digest_health)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+    return path
+
+
+def _create(path: Path, folder: Path, digest_health: pl.DataFrame) -> None:
     with duckdb.connect(str(path)) as con:
         for t in TABLES:
             parquet = _quoted(str(folder / f"{t.name}.parquet"))
@@ -73,4 +87,3 @@ def write_database(generation: Path, digest_health: pl.DataFrame) -> Path:
         con.execute("CREATE TABLE digest_health AS SELECT * FROM health_frame")
         con.unregister("health_frame")
         con.execute("CHECKPOINT")
-    return path
