@@ -11,6 +11,7 @@ checks them against DuckDB queries on the published views.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,7 @@ from pygal.style import DefaultStyle
 from pipeline.health import Health, with_source
 
 REPORT_NAME = "report.html"
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
 TABLE_ROWS = 200  # rows shown of a list of entries; the rest are in the tables
 TOP = 20  # bars in a top-N chart
 SERIES = 8  # series in a stacked chart; the rest are summed into "other"
@@ -61,7 +63,8 @@ def _bar(
     chart.x_labels = [str(label) for label in labels]
     for name, values in series.items():
         chart.add(name, list(values))
-    return Chart(title, chart.render(is_unicode=True))
+    # pygal always inlines a script with its config for its (not loaded) tooltip script.
+    return Chart(title, _SCRIPT.sub("", chart.render(is_unicode=True)))
 
 
 def _top_series(frame: pl.DataFrame, x: str, series: str, value: str) -> dict[str, list[float]]:
