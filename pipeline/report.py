@@ -48,11 +48,13 @@ _CHART_OPTIONS: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class Chart:
+    key: str  # names the chart in the page (data-chart), for tests and styling
     title: str
     svg: str
 
 
 def _bar(
+    key: str,
     kind: type[pygal.graph.graph.Graph],
     title: str,
     labels: Sequence[str],
@@ -64,7 +66,7 @@ def _bar(
     for name, values in series.items():
         chart.add(name, list(values))
     # pygal always inlines a script with its config for its (not loaded) tooltip script.
-    return Chart(title, _SCRIPT.sub("", chart.render(is_unicode=True)))
+    return Chart(key, title, _SCRIPT.sub("", chart.render(is_unicode=True)))
 
 
 def _top_series(frame: pl.DataFrame, x: str, series: str, value: str) -> dict[str, list[float]]:
@@ -230,6 +232,7 @@ def _charts(data: ReportData, health: Health) -> list[tuple[str, list[Chart]]]:
             "Papers featured per week",
             [
                 _bar(
+                    "by_category",
                     pygal.StackedBar,
                     "Papers per week, by primary category",
                     weeks,
@@ -237,6 +240,7 @@ def _charts(data: ReportData, health: Health) -> list[tuple[str, list[Chart]]]:
                     **_x_major(len(weeks)),
                 ),
                 _bar(
+                    "by_digest",
                     pygal.StackedBar,
                     "Papers per week, by digest",
                     weeks,
@@ -249,12 +253,14 @@ def _charts(data: ReportData, health: Health) -> list[tuple[str, list[Chart]]]:
             "Lag from arXiv v1 to the digest",
             [
                 _bar(
+                    "lag_distribution",
                     pygal.Bar,
                     "Entries by days from v1 to the digest",
                     [b[0] for b in bins],
                     {"entries": [b[1] for b in bins]},
                 ),
                 _bar(
+                    "median_lag",
                     pygal.HorizontalBar,
                     "Median lag per digest (days)",
                     medians.get_column("source").to_list(),
@@ -265,8 +271,15 @@ def _charts(data: ReportData, health: Health) -> list[tuple[str, list[Chart]]]:
         (
             "What reconcile did",
             [
-                _bar(pygal.HorizontalStackedBar, "Resolutions per digest", sources, per_kind),
                 _bar(
+                    "resolutions",
+                    pygal.HorizontalStackedBar,
+                    "Resolutions per digest",
+                    sources,
+                    per_kind,
+                ),
+                _bar(
+                    "mismatch_kinds",
                     pygal.HorizontalBar,
                     "Mismatches by kind",
                     data.mismatch_kinds.get_column("kind").to_list(),
@@ -278,12 +291,14 @@ def _charts(data: ReportData, health: Health) -> list[tuple[str, list[Chart]]]:
             "Top authors and categories",
             [
                 _bar(
+                    "top_authors",
                     pygal.HorizontalBar,
                     f"Top {TOP} authors (papers)",
                     data.top_authors.get_column("name").to_list(),
                     {"papers": data.top_authors.get_column("papers").to_list()},
                 ),
                 _bar(
+                    "top_categories",
                     pygal.HorizontalBar,
                     f"Top {TOP} categories, cross-lists included (papers)",
                     data.top_categories.get_column("category").to_list(),
@@ -295,6 +310,7 @@ def _charts(data: ReportData, health: Health) -> list[tuple[str, list[Chart]]]:
             "Runs over time",
             [
                 _bar(
+                    "run_requests",
                     pygal.Line,
                     "Requests, retries and failed IDs per run",
                     run_labels,
@@ -302,6 +318,7 @@ def _charts(data: ReportData, health: Health) -> list[tuple[str, list[Chart]]]:
                     **_x_major(len(run_labels)),
                 ),
                 _bar(
+                    "run_fetched",
                     pygal.Bar,
                     "Papers fetched from arXiv per run (new or refreshed)",
                     run_labels,
@@ -309,6 +326,7 @@ def _charts(data: ReportData, health: Health) -> list[tuple[str, list[Chart]]]:
                     **_x_major(len(run_labels)),
                 ),
                 _bar(
+                    "days_quiet",
                     pygal.HorizontalBar,
                     "Days since a digest last yielded a new paper "
                     f"(stale past {health.stale_days:g})",
@@ -321,6 +339,7 @@ def _charts(data: ReportData, health: Health) -> list[tuple[str, list[Chart]]]:
             "Parse problems",
             [
                 _bar(
+                    "parse_problems",
                     pygal.HorizontalBar,
                     "Parse problems per file",
                     data.problems.get_column("source").head(TOP).to_list(),
@@ -420,7 +439,7 @@ def _alarms(health: Health) -> str:
 
 
 def _figures(charts: Iterable[Chart]) -> str:
-    return "".join(f'<figure class="chart">{c.svg}</figure>' for c in charts)
+    return "".join(f'<figure class="chart" data-chart="{c.key}">{c.svg}</figure>' for c in charts)
 
 
 def render_report(

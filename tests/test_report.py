@@ -153,7 +153,7 @@ def test_report_is_self_contained(published: Path) -> None:
     fetched = re.findall(r"""(?:src|href)\s*=\s*["']?([^"' >]+)""", page)
     assert fetched == [], fetched
     assert "@import" not in page and "url(" not in page
-    assert page.count('<figure class="chart">') == 12
+    assert page.count('<figure class="chart" ') == 12
 
 
 def test_report_command_rewrites_the_files_for_the_published_generation(
