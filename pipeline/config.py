@@ -170,6 +170,25 @@ SETTINGS: tuple[Setting, ...] = (
         "Publish even though the digests folder is missing or empty, or digest files behind "
         "the published tables are gone and the entries would shrink.",
     ),
+    Setting(
+        "stale_days",
+        "PIPELINE_STALE_DAYS",
+        float,
+        14.0,
+        "Alarm (exit 6) when a digest has yielded no new paper for more than this many days.",
+        above=0,
+        at_most=36500,
+    ),
+    Setting(
+        "unresolved_jump",
+        "PIPELINE_UNRESOLVED_JUMP",
+        float,
+        10.0,
+        "Alarm (exit 6) when the unresolved share of entries rises by more than this many "
+        "percentage points over the previous complete run.",
+        above=0,
+        at_most=100,
+    ),
 )
 
 
@@ -192,6 +211,8 @@ class Settings:
     offline: bool
     wait_for_lock: float
     allow_shrink: bool
+    stale_days: float
+    unresolved_jump: float
 
     @property
     def paths(self) -> Paths:

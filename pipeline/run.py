@@ -28,13 +28,19 @@ from typing import Any, TypeVar
 import filelock
 import polars as pl
 
+from pipeline import store as store_module
+from pipeline.companions import COMPANION_FILES, write_companions
 from pipeline.config import SETTINGS, ConfigError, Settings
 from pipeline.fetch import ArxivUnreachable, FetchReport, fetch_papers, search_titles
 from pipeline.fetch.titles import title_phrase
+from pipeline.health import LEDGER_KEY as FIRST_SEEN_KEY
+from pipeline.health import Health, assess
 from pipeline.model import FetchOutcome, PaperRecord, Problem
 from pipeline.parse import entries_frame, iter_digests, summary_line
 from pipeline.reconcile import ReconcileResult, reconcile, titles_to_search
 from pipeline.reconcile import summary_lines as reconcile_summary_lines
+from pipeline.report import REPORT_NAME
+from pipeline.status import health_now, published_frames
 from pipeline.store import (
     DIGESTS_SUBDIR,
     MetadataStore,
@@ -56,6 +62,7 @@ EXIT_CONFIG = 2  # bad configuration or usage
 EXIT_INCOMPLETE = 3  # tables written, but some entries wait on arXiv (unreachable/failed)
 EXIT_LOCKED = 4  # another run holds the lock
 EXIT_ENVIRONMENT = 5  # a folder or file the run needs cannot be used
+EXIT_STALE = 6  # tables written, but a digest has gone quiet or the unresolved share jumped
 EXIT_CODES = {
     EXIT_OK: "everything enriched",
     EXIT_UNEXPECTED: "unexpected error (a bug: the message says where)",
@@ -66,6 +73,11 @@ EXIT_CODES = {
     EXIT_ENVIRONMENT: "a folder or file the run needs cannot be used (e.g. an unwritable output "
     "folder, a damaged metadata store, a missing or emptied digests folder: see --allow-shrink); "
     "the message says which; tables left as they were",
+    EXIT_STALE: "tables written, but an alarm was raised: a digest (or the whole input) has "
+    "yielded no new paper for more than stale_days days, or the unresolved share of entries "
+    "jumped by more than unresolved_jump points; the summary, the report and `status` say "
+    "which. Exit 3 takes precedence: an incomplete run exits 3 and its alarms show in the "
+    "summary, the next complete run exits 6 if they persist",
 }
 __doc__ = (__doc__ or "") + "".join(f"    {c}  {m}\n" for c, m in EXIT_CODES.items())
 
@@ -485,7 +497,6 @@ def _reconcile_and_write(
 
     counts = _counts(parse, fetched, rec)
     incomplete = bool(counts["failed"] or fetched.unreachable)
-    exit_code = EXIT_INCOMPLETE if incomplete else EXIT_OK
     status = "incomplete" if incomplete else "ok"
     # Taken before the write stage lets go of the records it is computed from.
     fresh_until = _fresh_until(settings, store, fetched) if status == "ok" else None
@@ -496,7 +507,7 @@ def _reconcile_and_write(
             record,
             ended_at=utc_now(),
             status=status,
-            exit_code=exit_code,
+            exit_code=EXIT_INCOMPLETE if incomplete else EXIT_OK,
             **counts,
             **{f"{k}_seconds": v for k, v in times.seconds.items()},
         )
@@ -529,7 +540,12 @@ def _reconcile_and_write(
             runs=runs,
             inputs_read=drop_inputs,
         )
-        write_tables(frames, settings.paths, run_id)
+        health = _assess_health(settings, store, frames)
+        record = dataclasses.replace(record, exit_code=_exit_code(record.exit_code, health))
+        if record.exit_code == EXIT_STALE:
+            frames["runs"] = runs_table([record if r.run_id == run_id else r for r in runs])
+        write_tables(frames, settings.paths, run_id, health)
+    store.put_ledger(FIRST_SEEN_KEY, health.first_seen)
     record = dataclasses.replace(record, ended_at=utc_now(), write_seconds=times.seconds["write"])
     store.put_run(run_id, started, dataclasses.asdict(record))
     if fresh_until is not None:
@@ -541,7 +557,32 @@ def _reconcile_and_write(
                 "run_id": run_id,
             },
         )
-    return RunSummary(record, exit_code, _summary_message(record, fetched.unreachable, settings))
+    return RunSummary(
+        record,
+        record.exit_code or EXIT_OK,
+        _summary_message(record, fetched.unreachable, settings, health),
+    )
+
+
+def _assess_health(
+    settings: Settings, store: MetadataStore, frames: dict[str, pl.DataFrame]
+) -> Health:
+    """The staleness assessment of this run's tables, against the store's first-seen ledger."""
+    return assess(
+        frames["entries"],
+        frames["runs"],
+        store.get_ledger(FIRST_SEEN_KEY) or {},
+        utc_now().date(),
+        settings.stale_days,
+        settings.unresolved_jump,
+    )
+
+
+def _exit_code(code: int | None, health: Health) -> int:
+    """EXIT_STALE for a complete run with alarms; an incomplete run keeps EXIT_INCOMPLETE."""
+    if code == EXIT_OK and health.alarms:
+        return EXIT_STALE
+    return EXIT_OK if code is None else code
 
 
 # --- re-runs with nothing new -------------------------------------------------------
@@ -620,10 +661,19 @@ def _carry_over_if_unchanged(
     )
     store.put_run(record.run_id, record.started_at, dataclasses.asdict(record))
     frames["runs"] = runs_table([_run_record_from_dict(d) for d in store.get_runs()])
-    write_tables(frames, settings.paths, record.run_id)
+    # Time passes with nothing new: exactly when a digest goes stale.
+    health = _assess_health(settings, store, frames)
+    if health.alarms:
+        record = dataclasses.replace(record, exit_code=EXIT_STALE)
+        store.put_run(record.run_id, record.started_at, dataclasses.asdict(record))
+        frames["runs"] = runs_table([_run_record_from_dict(d) for d in store.get_runs()])
+    write_tables(frames, settings.paths, record.run_id, health)
+    store.put_ledger(FIRST_SEEN_KEY, health.first_seen)
     store.put_ledger(LEDGER_KEY, {**ledger, "run_id": record.run_id})
     log.info("nothing new since run %s: tables carried over, no requests", ledger["run_id"])
-    return RunSummary(record, EXIT_OK, _summary_message(record, None, settings))
+    return RunSummary(
+        record, record.exit_code or EXIT_OK, _summary_message(record, None, settings, health)
+    )
 
 
 def _current_frames(paths: Paths) -> dict[str, pl.DataFrame] | None:
@@ -649,7 +699,9 @@ def _close_interrupted_runs(store: MetadataStore) -> None:
             store.put_run(str(d["run_id"]), datetime.fromisoformat(str(d["started_at"])), d)
 
 
-def _summary_message(record: RunRecord, unreachable: str | None, settings: Settings) -> str:
+def _summary_message(
+    record: RunRecord, unreachable: str | None, settings: Settings, health: Health
+) -> str:
     seconds = sum(getattr(record, f) for f in _SECONDS_FIELDS if getattr(record, f) is not None)
     line = (
         f"run {record.run_id} {record.status}: {record.digests} digests, "
@@ -669,4 +721,21 @@ def _summary_message(record: RunRecord, unreachable: str | None, settings: Setti
             f"{record.unresolved} entries pending until it can be reached; "
             f"tables written from stored metadata. {MAKE_DEMO_HINT}\n" + line
         )
+    for alarm in health.alarms:
+        line += f"\nALARM: {alarm}"
     return line
+
+
+def report(settings: Settings) -> Path:
+    """Write the report, the DuckDB file and the schema export of the published tables
+    again, with staleness as of today (e.g. from cron between runs); returns the report's
+    path. NothingPublished (an OSError) when no run has published tables yet."""
+    check_folders(settings)
+    with run_lock(settings):
+        run_id, _, frames = published_frames(settings)
+        generation = current_generation(settings.paths)
+        assert generation is not None  # published_frames found it
+        write_companions(generation, frames, run_id, health_now(settings, frames))
+        names = [t.name for t in TABLES]
+        store_module.publish_generation(settings.paths, generation, names, COMPANION_FILES)
+    return settings.out_dir / REPORT_NAME

@@ -507,15 +507,18 @@ def new_generation_dir(paths: Paths, run_id: str) -> Path:
     return gen
 
 
-def publish_generation(paths: Paths, gen: Path, table_names: Iterable[str]) -> None:
+def publish_generation(
+    paths: Paths, gen: Path, table_names: Iterable[str], other_files: Iterable[str] = ()
+) -> None:
     """Make `gen` the current generation with one atomic rename, then tidy up.
 
-    `<out>/<table>.parquet` are stable symlinks through `<out>/current`, so flipping
-    `current` publishes every table of the run at once.
+    `<out>/<table>.parquet` (and `<out>/<file>` for each of `other_files`) are stable
+    symlinks through `<out>/current`, so flipping `current` publishes every file of the
+    run at once.
     """
-    for name in table_names:
-        link = paths.table(name)
-        target = f"{CURRENT_LINK}/{name}.parquet"
+    for file_name in [f"{name}.parquet" for name in table_names] + list(other_files):
+        link = paths.out / file_name
+        target = f"{CURRENT_LINK}/{file_name}"
         if not (link.is_symlink() and os.readlink(link) == target):
             atomic_symlink(target, link)
     atomic_symlink(f"{GENERATIONS_SUBDIR}/{gen.name}", paths.current)
