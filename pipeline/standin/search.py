@@ -121,7 +121,6 @@ class Term:
         return found.group(1), found.group(2)
 
 
-
 @dataclass(frozen=True, slots=True)
 class Not:
     operand: Query
