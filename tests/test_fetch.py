@@ -15,7 +15,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -288,12 +288,14 @@ def test_a_batch_rejected_for_a_bad_id_is_bisected(
     assert [e.status for e in log if bad in e.ids] == [400] * 4
 
 
-def test_missing_ids_are_asked_again_once_alone(
+def test_missing_ids_are_asked_again_once_beside_a_witness(
     tmp_path: Path, store: MetadataStore, standin: StandIn, standin_corpus: list[CorpusRecord]
 ) -> None:
     wanted = [*ids_of(standin_corpus, 3), NONEXISTENT]
     report = fetch_papers(wanted, settings_for(tmp_path, standin.url), store, "run-1")
-    assert [e.ids for e in standin.log] == [wanted, [NONEXISTENT]]
+    first, second = (e.ids for e in standin.log)
+    assert first == wanted
+    assert second[0] == NONEXISTENT and second[1] in wanted[:3]  # a paper found before
     assert report.outcomes[-1].outcome == "not_found" and report.outcomes[-1].attempts == 2
     assert store.get_outcomes()[NONEXISTENT][0] == "not_found"
 
@@ -307,6 +309,63 @@ def test_a_single_id_on_an_empty_page_is_found_on_the_second_look(
     )
     assert [e.fault for e in standin.log] == ["empty_page", None]
     assert [(o.outcome, o.attempts) for o in report.outcomes] == [("found", 2)]
+
+
+def test_empty_feeds_never_settle_an_id_as_not_found(
+    tmp_path: Path, store: MetadataStore, standin: StandIn, standin_corpus: list[CorpusRecord]
+) -> None:
+    # arxiv-facts.md 1.5 (arxiv.py #129, #157): arXiv serves empty pages for queries that
+    # have results, and an empty first page looks like "none of these exist".
+    wanted = ids_of(standin_corpus, 3)
+    settings = settings_for(tmp_path, standin.url)
+    standin.set_faults([Fault("empty_page")])
+    first = fetch_papers(wanted, settings, store, "run-1")
+    assert [o.outcome for o in first.outcomes] == ["failed"] * 3
+    assert "empty page" in (first.outcomes[0].reason or "")
+    assert {kind for kind, _ in store.get_outcomes().values()} == {"failed"}
+    standin.set_faults([])
+    second = fetch_papers(wanted, settings, store, "run-2")  # asked again, found
+    assert [o.outcome for o in second.outcomes] == ["found"] * 3
+
+
+def fresh_record(paper_id: str, title: str) -> CorpusRecord:
+    return CorpusRecord(
+        id=paper_id,
+        title=title,
+        abstract="Announced an hour ago.",
+        authors=[("New Author", [])],
+        primary_category="cs.LG",
+        categories=["cs.LG"],
+        comment=None,
+        journal_ref=None,
+        doi=None,
+        versions=[datetime.now(UTC).strftime(ISO_UTC)],
+    )
+
+
+def test_a_fresh_id_the_index_lacks_is_asked_again_after_a_day(
+    tmp_path: Path, store: MetadataStore, standin: StandIn
+) -> None:
+    # arxiv-facts.md 1.2: the API sees new papers from the midnight after announcement.
+    now = datetime.now(UTC)
+    fresh = f"{now:%y%m}.00042"
+    standin.add_records([fresh_record(fresh, "A Paper Announced Today")])
+    standin.set_index_lag(24 * 3600)
+    settings = settings_for(tmp_path, standin.url)
+    first = fetch_papers([fresh], settings, store, "run-1")
+    assert [o.outcome for o in first.outcomes] == ["not_found"]
+    assert first.expires_at is not None and first.expires_at <= now + timedelta(days=1.01)
+    asked = len(standin.log)
+    fetch_papers([fresh], settings, store, "run-2")  # within the day: not asked again
+    assert len(standin.log) == asked
+    standin.set_index_lag(0)
+    store.db.execute(
+        "UPDATE id_outcomes SET decided_at = ?", ((now - timedelta(days=1.1)).isoformat(),)
+    )
+    third = fetch_papers([fresh], settings, store, "run-3")
+    assert [o.outcome for o in third.outcomes] == ["found"]
+    # An old ID's not_found is kept refresh_days, as before.
+    assert not pipeline.fetch.papers.is_fresh_id("2401.00001", now)
 
 
 # --- the store makes it incremental -----------------------------------------------------
@@ -753,14 +812,13 @@ def test_unusable_entries_are_reported_with_their_stored_answer(
         report = fetch_papers(["1205.1001", "1001.1001", "1207.7214"], settings, store, "r")
     outcomes = [(o.outcome, o.attempts) for o in report.outcomes]
     assert outcomes == [("found", 1), ("not_found", 2), ("not_found", 2)]
-    assert server.requests == 3  # the batch, then each missing ID alone once
+    assert server.requests == 2  # the batch, then the missing IDs once more beside a witness
     bad_entries = [p for p in report.problems if p.kind == "bad_entry"]
-    assert len(bad_entries) == 3 and {p.line for p in bad_entries} == {47}
+    assert len(bad_entries) == 2 and {p.line for p in bad_entries} == {47}
     stored = {
         path.relative_to(settings.raw_dir).as_posix() for path, _ in iter_responses(settings.paths)
     }
     assert {p.source for p in bad_entries} == stored
-    # The second look at 1207.7214 brought 1205.1001 again: named, not silently dropped.
-    unrequested = [p for p in report.problems if p.kind == "unrequested_entry"]
-    assert len(unrequested) == 2 and all("1205.1001" in p.message for p in unrequested)
+    # The second look brought 1205.1001 again, as the witness asked for: not a problem.
+    assert [p for p in report.problems if p.kind == "unrequested_entry"] == []
     assert set(store.get_papers()) == {"1205.1001"}

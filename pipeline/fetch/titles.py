@@ -181,6 +181,11 @@ def search_titles(
         for title, phrase in phrases.items()
     }
     report.records = {r.arxiv_id: r for found in candidates.values() for r in found}
+    empty = [p for p in unique if p in searched and not searched[p]]
+    searched_at = store.title_search_times(empty)
+    if searched_at:
+        days = min(EMPTY_SEARCH_DAYS, settings.refresh_days)
+        report.expires_at = min(searched_at) + timedelta(days=days)
     return candidates, report
 
 

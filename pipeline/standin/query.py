@@ -16,8 +16,9 @@ import hashlib
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from pipeline.standin.corpus import CorpusRecord, RecordVersion, split_requested_id
+from pipeline.standin.corpus import ISO_UTC, CorpusRecord, RecordVersion, split_requested_id
 from pipeline.standin.feed import DIALECTS, Dialect, render_error_feed, render_feed
 from pipeline.standin.search import (
     QuerySyntaxError,
@@ -47,7 +48,17 @@ class Catalog:
         self._lock = threading.Lock()
         self._by_id: dict[str, CorpusRecord] = {}
         self._statistics: TitleStatistics | None = None
+        # arxiv-facts.md 1.2: the API sees a paper only from the midnight after its
+        # announcement; a paper whose v1 is younger than this is not served yet.
+        self.index_lag = timedelta(0)
         self.add(records)
+
+    def indexed(self, record: CorpusRecord) -> bool:
+        """Whether the index has caught up with `record` (see index_lag)."""
+        if not self.index_lag:
+            return True
+        first = datetime.strptime(record.versions[0], ISO_UTC).replace(tzinfo=UTC)
+        return first <= datetime.now(UTC) - self.index_lag
 
     def add(self, records: Iterable[CorpusRecord]) -> None:
         """Add papers; a record with a known ID replaces the old one."""
@@ -105,7 +116,7 @@ def _papers_for_ids(catalog: Catalog, ids: list[str]) -> list[RecordVersion]:
         parsed.append(requested)
     for base, version in parsed:
         record = catalog.get(base)
-        if record is None:
+        if record is None or not catalog.indexed(record):
             continue
         shown = record.latest_version if version is None else version
         if not 1 <= shown <= record.latest_version or (base, shown) in seen:
@@ -160,7 +171,8 @@ def answer_query(
             if query is not None:
                 papers = [paper for paper in papers if query.matches(paper)]
         elif query is not None:
-            latest = [r.at_version(r.latest_version) for r in catalog.records()]
+            indexed = [r for r in catalog.records() if catalog.indexed(r)]
+            latest = [r.at_version(r.latest_version) for r in indexed]
             matched = [paper for paper in latest if query.matches(paper)]
             stats = catalog.title_statistics()
             papers = _sorted(matched, params, relevance_key(query, stats))
