@@ -149,6 +149,7 @@ class FetchResult:
     searched_titles: list[str] = field(default_factory=list)  # titles the reconcile stage needs
     title_searches: int = 0  # of their searches, those sent to arXiv in this run
     unreachable: str | None = None  # why arXiv could not be reached, if it could not
+    expires_at: datetime | None = None  # an answer relied on is due early (FetchReport)
 
 
 @dataclass
@@ -295,6 +296,8 @@ def _absorb(result: FetchResult, report: FetchReport) -> None:
     result.problems += report.problems
     result.requests += report.requests
     result.retries += report.retries
+    expiries = [at for at in (result.expires_at, report.expires_at) if at is not None]
+    result.expires_at = min(expiries, default=None)
 
 
 def _online_or_offline(
@@ -617,7 +620,8 @@ def _fresh_until(settings: Settings, store: MetadataStore, fetched: FetchResult)
         moments += [at for i, (_, at) in store.get_outcomes().items() if i in settled]
     moments += store.title_search_times(title_phrase(t) for t in fetched.searched_titles)
     oldest = min(moments, default=utc_now())
-    return oldest + timedelta(days=settings.refresh_days)
+    due = oldest + timedelta(days=settings.refresh_days)
+    return min(due, fetched.expires_at) if fetched.expires_at is not None else due
 
 
 def _carry_over_if_unchanged(
