@@ -146,6 +146,7 @@ class FetchResult:
     requests: int = 0
     retries: int = 0
     from_store: int = 0
+    from_snapshot: int = 0  # IDs the bulk snapshot answered
     searched_titles: list[str] = field(default_factory=list)  # titles the reconcile stage needs
     title_searches: int = 0  # of their searches, those sent to arXiv in this run
     unreachable: str | None = None  # why arXiv could not be reached, if it could not
@@ -296,6 +297,7 @@ def _absorb(result: FetchResult, report: FetchReport) -> None:
     result.problems += report.problems
     result.requests += report.requests
     result.retries += report.retries
+    result.from_snapshot += report.from_snapshot
     expiries = [at for at in (result.expires_at, report.expires_at) if at is not None]
     result.expires_at = min(expiries, default=None)
 
@@ -314,6 +316,8 @@ def _online_or_offline(
             result.requests += exc.requests  # the tries it says it made
             result.retries += exc.retries
             log.error("%s", exc)
+            # The snapshot was read before the first request; what it holds is stored now.
+            settings = dataclasses.replace(settings, snapshot_path=None)
     value, report = call(dataclasses.replace(settings, offline=True))
     _absorb(result, report)
     return value
@@ -401,6 +405,7 @@ def _counts(parse: ParseResult, fetched: FetchResult, rec: ReconcileResult) -> d
         "invalid": kinds.count("invalid"),
         "failed": kinds.count("failed"),
         "from_store": fetched.from_store,
+        "from_snapshot": fetched.from_snapshot,
         "title_searches": fetched.title_searches,
         "resolved_link": res.count("link"),
         "resolved_title": res.count("title"),
@@ -602,7 +607,14 @@ def _fingerprint(settings: Settings, store: MetadataStore, digests: list[Any]) -
     h = hashlib.sha256()
     for name, body in code:
         h.update(name.encode() + b"\0" + hashlib.sha256(body).digest())
-    inputs = [digests, store.state_marker(), settings.refresh_days, settings.offline]
+    inputs = [
+        digests,
+        store.state_marker(),
+        settings.refresh_days,
+        settings.snapshot_refresh_days,
+        settings.offline,
+        _file_signature(settings.snapshot_path),
+    ]
     h.update(json.dumps(inputs, default=str).encode())
     return h.hexdigest()
 
@@ -610,18 +622,27 @@ def _fingerprint(settings: Settings, store: MetadataStore, digests: list[Any]) -
 _PACKAGE = Path(__file__).resolve().parent
 
 
+def _file_signature(path: Path | None) -> list[object] | None:
+    """Path, size and modification time: a new snapshot in place of the old one changes it."""
+    if path is None:
+        return None
+    stat = path.stat()
+    return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
+
+
 def _fresh_until(settings: Settings, store: MetadataStore, fetched: FetchResult) -> datetime:
-    """When the oldest stored answer this run relied on reaches the refresh age."""
-    moments = [
-        r.fetched_at for r in (*fetched.records.values(), *_candidate_records(fetched).values())
-    ]
+    """When the first stored answer this run relied on reaches the refresh age of its source."""
+    records = (*fetched.records.values(), *_candidate_records(fetched).values())
+    expiries = [r.fetched_at + timedelta(days=settings.refresh_days_of(r.source)) for r in records]
+    moments: list[datetime] = []
     settled = {i for i, o in fetched.outcomes.items() if o.outcome in ("not_found", "invalid")}
     if settled:
         moments += [at for i, (_, at) in store.get_outcomes().items() if i in settled]
     moments += store.title_search_times(title_phrase(t) for t in fetched.searched_titles)
-    oldest = min(moments, default=utc_now())
-    due = oldest + timedelta(days=settings.refresh_days)
-    return min(due, fetched.expires_at) if fetched.expires_at is not None else due
+    expiries += [at + timedelta(days=settings.refresh_days) for at in moments]
+    if fetched.expires_at is not None:
+        expiries.append(fetched.expires_at)
+    return min(expiries, default=utc_now() + timedelta(days=settings.refresh_days))
 
 
 def _carry_over_if_unchanged(
@@ -653,6 +674,7 @@ def _carry_over_if_unchanged(
         retries=0,
         title_searches=0,
         from_store=previous["ids_requested"],
+        from_snapshot=0,
         parse_seconds=0.0,
         fetch_seconds=0.0,
         reconcile_seconds=0.0,
@@ -711,7 +733,8 @@ def _summary_message(
         f"run {record.run_id} {record.status}: {record.digests} digests, "
         f"{record.entries} entries; ids {record.ids_requested} "
         f"(found {record.found}, not found {record.not_found}, invalid {record.invalid}, "
-        f"failed {record.failed}, from store {record.from_store}); "
+        f"failed {record.failed}, from store {record.from_store}, "
+        f"from snapshot {record.from_snapshot}); "
         f"resolved link {record.resolved_link}, title {record.resolved_title}, "
         f"corrected {record.corrected}, unresolved {record.unresolved}; "
         f"{record.mismatches} mismatches, {record.parse_problems} parse problems; "

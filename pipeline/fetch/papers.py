@@ -1,4 +1,5 @@
-"""Fetching papers by ID: decide from the store what to ask, ask in batches, account for all.
+"""Fetching papers by ID: decide from the store what to ask, read what the bulk snapshot
+holds, ask arXiv for the rest in batches, account for all.
 
 Every requested ID ends with one outcome (found, not_found, invalid, failed) and the number
 of requests that included it. A batch answer is compared with the batch (arxiv-facts.md
@@ -26,6 +27,7 @@ from tqdm import tqdm
 from pipeline.config import Settings
 from pipeline.fetch.atom import feed_records
 from pipeline.fetch.report import FetchReport
+from pipeline.fetch.snapshot import read_snapshot
 from pipeline.fetch.transport import ArxivSession, IdFormatRejected, RequestFailed
 from pipeline.ids import is_valid_id
 from pipeline.model import FetchOutcome, FetchOutcomeKind, PaperRecord, Problem
@@ -69,12 +71,14 @@ def fetch_papers(
 ) -> FetchReport:
     """arXiv's record for each ID, from the store when fresh enough, else asked in batches.
 
-    Raises `ArxivUnreachable` when the first request cannot connect at all. With
-    `settings.offline` nothing is sent: IDs not in the store end as failed.
+    With `settings.snapshot_path`, the IDs the store cannot serve are looked up in the
+    snapshot first (also offline: it is a local file). Raises `ArxivUnreachable` when the
+    first request cannot connect at all, `SnapshotError` when the snapshot cannot be read.
+    With `settings.offline` nothing is sent: IDs in neither end as failed.
     """
     report = FetchReport()
     wanted = list(dict.fromkeys(ids))
-    decided, stale = _decide_from_store(wanted, settings, store, report)
+    decided, stale = _decide_from_store(wanted, settings, store, run_id, report)
     to_ask = [i for i in wanted if i not in decided]
     if to_ask:
         with ArxivSession(settings) as session:
@@ -103,13 +107,18 @@ def fetch_papers(
 
 
 def _decide_from_store(
-    wanted: list[str], settings: Settings, store: MetadataStore, report: FetchReport
+    wanted: list[str],
+    settings: Settings,
+    store: MetadataStore,
+    run_id: str,
+    report: FetchReport,
 ) -> tuple[dict[str, FetchOutcome], dict[str, PaperRecord]]:
-    """Outcomes of the IDs that need no request (malformed, or known recently enough), and
-    the stored papers that are too old to serve without asking again.
+    """Outcomes of the IDs that need no request (malformed, known recently enough, or in
+    the snapshot), and the stored papers that are too old to serve without asking again.
 
-    Freshness is judged from the stored fetch times alone, so only the records served or
-    kept as a fallback are decoded, each once. Served records go into `report.records`.
+    Freshness is judged from the stored fetch times and sources alone (refresh days per
+    source), so only the records served or kept as a fallback are decoded, each once.
+    Served records go into `report.records`.
     """
     decided: dict[str, FetchOutcome] = {}
     valid: list[str] = []
@@ -119,12 +128,21 @@ def _decide_from_store(
         else:
             decided[arxiv_id] = FetchOutcome(arxiv_id, "invalid", 0, "not an arXiv identifier")
     now = utc_now()
-    fresh_since = now - timedelta(days=settings.refresh_days)
-    fetched_at = store.get_fetched_at(valid)
-    served = {i for i, at in fetched_at.items() if settings.offline or at >= fresh_since}
-    outcomes = store.get_outcomes(i for i in valid if i not in served)
+    fetched = store.get_fetched_at(valid)
+    fetched_at = {i: at for i, (at, _) in fetched.items()}
+    served = {
+        i
+        for i, (at, source) in fetched.items()
+        if settings.offline or at >= now - timedelta(days=settings.refresh_days_of(source))
+    }
+    if settings.snapshot_path is not None:
+        unserved = [i for i in valid if i not in served]
+        decided |= _answer_from_snapshot(unserved, settings, store, run_id, report)
+    outcomes = store.get_outcomes(i for i in valid if i not in served and i not in decided)
     stale_ids: list[str] = []
     for arxiv_id in valid:
+        if arxiv_id in decided:
+            continue
         if arxiv_id in served:
             report.from_store += 1
             reason = f"stored, fetched {_day(fetched_at[arxiv_id])}"
@@ -151,6 +169,23 @@ def _decide_from_store(
     stale = {arxiv_id: papers.pop(arxiv_id) for arxiv_id in stale_ids}
     report.records.update(papers)
     return decided, stale
+
+
+def _answer_from_snapshot(
+    ids: list[str], settings: Settings, store: MetadataStore, run_id: str, report: FetchReport
+) -> dict[str, FetchOutcome]:
+    """Outcomes of the IDs the snapshot holds, their records stored and in `report.records`;
+    the others are left to the store's outcomes and the query API."""
+    assert settings.snapshot_path is not None
+    answer = read_snapshot(settings.snapshot_path, ids, utc_now())
+    report.problems += answer.problems
+    report.records.update(answer.records)
+    report.from_snapshot += len(answer.records)
+    reason = f"in the snapshot {settings.snapshot_path.name}"
+    outcomes = {i: FetchOutcome(i, "found", 0, reason) for i in answer.records}
+    store.put_papers(answer.records.values())
+    store.put_outcomes(run_id, outcomes.values())
+    return outcomes
 
 
 class _IdFetcher:
