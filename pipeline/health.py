@@ -11,10 +11,12 @@ its "Updated on" date while its fetch is broken: the dates move, the papers do n
 day of the last new paper stays put. On a first run every paper is first seen that day,
 so the digest dates alone decide.
 
-A source is stale when its last new paper is more than `stale_days` days old; the whole
-input is stale when every source is. A run's unresolved share jumps when it exceeds the
-previous complete run's by more than `unresolved_jump` percentage points (only complete
-runs compare: an unreachable arXiv leaves entries unresolved for a reason of its own).
+A source is stale when its last new paper is more than `stale_days` days old (a source that
+has yielded none is counted from its first digest date; one without any date is not
+judged); the whole input is stale when every source is. A run's unresolved share jumps
+when it exceeds the previous complete run's by more than `unresolved_jump` percentage
+points (only complete runs compare: an unreachable arXiv leaves entries unresolved for a
+reason of its own).
 """
 
 from __future__ import annotations
@@ -141,14 +143,19 @@ def assess(
     files = sourced.group_by("source").agg(
         pl.col("digest").n_unique().cast(pl.UInt32).alias("files"),
         pl.col("digest_date").max().alias("last_digest_date"),
+        pl.col("digest_date").min().alias("first_digest_date"),
     )
     quiet = (pl.lit(today) - pl.col("last_new_paper")).dt.total_days()
     sources = (
         files.join(yielded, on="source", how="left")
-        .with_columns(pl.col("papers").fill_null(0), quiet.alias("days_quiet"))
+        # A source that has yielded no paper yet is quiet since its first digest; one with
+        # neither a paper nor a date cannot be judged (not stale: no alarm on a guess).
         .with_columns(
-            (pl.col("days_quiet").is_null() | (pl.col("days_quiet") > stale_days)).alias("stale")
+            pl.col("papers").fill_null(0),
+            pl.col("last_new_paper").fill_null(pl.col("first_digest_date")),
         )
+        .with_columns(quiet.alias("days_quiet"))
+        .with_columns((pl.col("days_quiet") > stale_days).fill_null(False).alias("stale"))
         .select(list(HEALTH_SCHEMA))
         .cast(HEALTH_SCHEMA)  # type: ignore[arg-type]
         .sort(["days_quiet", "source"], descending=[True, False], nulls_last=False)
