@@ -146,7 +146,27 @@ SETTINGS: tuple[Setting, ...] = (
         "PIPELINE_REFRESH_DAYS",
         float,
         30.0,
-        "Re-fetch a stored paper once its metadata is older than this.",
+        "Re-fetch a stored paper once its metadata from the query API is older than this.",
+        at_least=0,
+        at_most=36500,
+    ),
+    Setting(
+        "snapshot_path",
+        "PIPELINE_SNAPSHOT",
+        Path,
+        None,
+        "arXiv's bulk metadata snapshot (Kaggle arxiv-metadata-oai-snapshot.json: JSON Lines, "
+        "plain, .gz or .zip): IDs it holds are answered from it without a request; none: "
+        "the query API answers every ID.",
+    ),
+    # arxiv-facts.md 3: the snapshot is commonly updated weekly, so its copy ages faster.
+    Setting(
+        "snapshot_refresh_days",
+        "PIPELINE_SNAPSHOT_REFRESH_DAYS",
+        float,
+        7.0,
+        "Read a stored paper again once its snapshot copy is older than this (from the "
+        "snapshot, or the query API if the snapshot lacks it).",
         at_least=0,
         at_most=36500,
     ),
@@ -170,6 +190,25 @@ SETTINGS: tuple[Setting, ...] = (
         "Publish even though the digests folder is missing or empty, or digest files behind "
         "the published tables are gone and the entries would shrink.",
     ),
+    Setting(
+        "stale_days",
+        "PIPELINE_STALE_DAYS",
+        float,
+        14.0,
+        "Alarm (exit 6) when a digest has yielded no new paper for more than this many days.",
+        above=0,
+        at_most=36500,
+    ),
+    Setting(
+        "unresolved_jump",
+        "PIPELINE_UNRESOLVED_JUMP",
+        float,
+        10.0,
+        "Alarm (exit 6) when the unresolved share of entries rises by more than this many "
+        "percentage points over the previous complete run.",
+        above=0,
+        at_most=100,
+    ),
 )
 
 
@@ -189,13 +228,21 @@ class Settings:
     max_attempts: int
     max_backoff_seconds: float
     refresh_days: float
+    snapshot_path: Path | None
+    snapshot_refresh_days: float
     offline: bool
     wait_for_lock: float
     allow_shrink: bool
+    stale_days: float
+    unresolved_jump: float
 
     @property
     def paths(self) -> Paths:
         return Paths(raw=self.raw_dir, out=self.out_dir)
+
+    def refresh_days_of(self, source: str) -> float:
+        """How long a stored paper from `source` (api, snapshot, oai) is served unasked."""
+        return self.snapshot_refresh_days if source == "snapshot" else self.refresh_days
 
 
 _TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
@@ -235,6 +282,8 @@ def _problem(setting: Setting, value: Any) -> str | None:
             return f"must be at most {setting.at_most:g}"
     if setting.name == "api_url":
         return _url_problem(value)
+    if setting.name == "snapshot_path" and not value.is_file():
+        return "must name an existing file (the snapshot is read, never made)"
     return None
 
 

@@ -29,14 +29,12 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from pipeline.model import Author, FetchOutcome, PaperRecord
+from pipeline.model import Author, FetchOutcome, PaperRecord, PaperVersion, authors_named
 
 DIGESTS_SUBDIR = "digests"
 ARXIV_SUBDIR = "arxiv"
@@ -161,7 +159,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS papers (
     arxiv_id   TEXT PRIMARY KEY,
     record     TEXT NOT NULL,          -- PaperRecord as JSON
-    fetched_at TEXT NOT NULL
+    fetched_at TEXT NOT NULL,
+    source     TEXT NOT NULL DEFAULT 'api'  -- api, snapshot, oai (PaperRecord.source)
 );
 CREATE TABLE IF NOT EXISTS id_outcomes (  -- latest outcome per ID, so re-runs ask nothing
     arxiv_id   TEXT PRIMARY KEY,
@@ -199,6 +198,7 @@ CREATE TABLE IF NOT EXISTS title_searches (
 # A record is stored as one JSON array in this field order (positions, not repeated keys:
 # shorter to keep and quicker to decode). Authors are split into names and the few
 # (position, affiliations) pairs that have any, so most authors are built from a name alone.
+# Source, license and versions came later: a record stored before them has 15 fields.
 def record_to_json(record: PaperRecord) -> str:
     authors = record.authors
     return orjson.dumps(
@@ -218,16 +218,19 @@ def record_to_json(record: PaperRecord) -> str:
             record.dois,
             record.withdrawn,
             record.fetched_at.isoformat(),
+            record.source,
+            record.license,
+            [
+                [v.version, v.submitted.isoformat(), v.size_kb, v.source_type]
+                for v in record.versions
+            ],
         ]
     ).decode()
 
 
-# Author(name), built by one C call instead of through the NamedTuple's Python __new__:
-# loading a large store creates millions of authors.
-_author_without_affiliations = partial(tuple.__new__, Author)
-
-
 def record_from_json(text: str) -> PaperRecord:
+    fields = orjson.loads(text)
+    source, license_uri, versions = fields[15:] if len(fields) > 15 else ("api", None, [])
     (
         arxiv_id,
         version,
@@ -244,8 +247,8 @@ def record_from_json(text: str) -> PaperRecord:
         dois,
         withdrawn,
         fetched_at,
-    ) = orjson.loads(text)
-    authors = list(map(_author_without_affiliations, zip(author_names, repeat(()))))
+    ) = fields[:15]
+    authors = authors_named(author_names)
     for position, affiliations in affiliated_authors:
         authors[position] = Author(author_names[position], tuple(affiliations))
     return PaperRecord(
@@ -263,6 +266,12 @@ def record_from_json(text: str) -> PaperRecord:
         dois=dois,
         withdrawn=withdrawn,
         fetched_at=datetime.fromisoformat(fetched_at),
+        source=source,
+        license=license_uri,
+        versions=[
+            PaperVersion(number, datetime.fromisoformat(at), size_kb, source_type)
+            for number, at, size_kb, source_type in versions
+        ],
     )
 
 
@@ -345,11 +354,19 @@ class MetadataStore:
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
                 self.db.executescript(_SCHEMA)
+                self._add_source_column()
             except BaseException:
                 self.db.close()
                 raise
         except sqlite3.DatabaseError as exc:
             raise store_failure(path, exc) from exc
+
+    def _add_source_column(self) -> None:
+        """A store made before papers had a source: every paper in it came from the API."""
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(papers)")}
+        if "source" not in columns:
+            with self.db:
+                self.db.execute("ALTER TABLE papers ADD COLUMN source TEXT NOT NULL DEFAULT 'api'")
 
     def close(self) -> None:
         self.db.close()
@@ -366,8 +383,12 @@ class MetadataStore:
     def put_papers(self, records: Iterable[PaperRecord]) -> None:
         with self.db:
             self.db.executemany(
-                "INSERT OR REPLACE INTO papers (arxiv_id, record, fetched_at) VALUES (?, ?, ?)",
-                [(r.arxiv_id, record_to_json(r), r.fetched_at.isoformat()) for r in records],
+                "INSERT OR REPLACE INTO papers (arxiv_id, record, fetched_at, source) "
+                "VALUES (?, ?, ?, ?)",
+                [
+                    (r.arxiv_id, record_to_json(r), r.fetched_at.isoformat(), r.source)
+                    for r in records
+                ],
             )
 
     def get_papers(self, ids: Iterable[str] | None = None) -> dict[str, PaperRecord]:
@@ -381,10 +402,10 @@ class MetadataStore:
         )
         return _records_by_id(rows)
 
-    def get_fetched_at(self, ids: Iterable[str]) -> dict[str, datetime]:
-        """When each stored paper among `ids` was fetched, without decoding its record."""
-        rows = self._select("arxiv_id, fetched_at", "papers", ids)
-        return {arxiv_id: datetime.fromisoformat(at) for arxiv_id, at in rows}
+    def get_fetched_at(self, ids: Iterable[str]) -> dict[str, tuple[datetime, str]]:
+        """When and from which source each stored paper among `ids` was read, undecoded."""
+        rows = self._select("arxiv_id, fetched_at, source", "papers", ids)
+        return {arxiv_id: (datetime.fromisoformat(at), src) for arxiv_id, at, src in rows}
 
     def _select(self, columns: str, table: str, ids: Iterable[str] | None) -> sqlite3.Cursor:
         """`columns` of the rows of `table` whose arxiv_id is in `ids` (all when None),
@@ -507,15 +528,18 @@ def new_generation_dir(paths: Paths, run_id: str) -> Path:
     return gen
 
 
-def publish_generation(paths: Paths, gen: Path, table_names: Iterable[str]) -> None:
+def publish_generation(
+    paths: Paths, gen: Path, table_names: Iterable[str], other_files: Iterable[str] = ()
+) -> None:
     """Make `gen` the current generation with one atomic rename, then tidy up.
 
-    `<out>/<table>.parquet` are stable symlinks through `<out>/current`, so flipping
-    `current` publishes every table of the run at once.
+    `<out>/<table>.parquet` (and `<out>/<file>` for each of `other_files`) are stable
+    symlinks through `<out>/current`, so flipping `current` publishes every file of the
+    run at once.
     """
-    for name in table_names:
-        link = paths.table(name)
-        target = f"{CURRENT_LINK}/{name}.parquet"
+    for file_name in [f"{name}.parquet" for name in table_names] + list(other_files):
+        link = paths.out / file_name
+        target = f"{CURRENT_LINK}/{file_name}"
         if not (link.is_symlink() and os.readlink(link) == target):
             atomic_symlink(target, link)
     atomic_symlink(f"{GENERATIONS_SUBDIR}/{gen.name}", paths.current)
