@@ -57,7 +57,7 @@ COLUMNS = {
     "survived": "survived",
     "data_lost": "data lost",
     "converged": "next clean run as the reference",
-    "failures": "cases that did not survive (first 3)",
+    "failures": "cases that failed a check (first 3)",
 }
 
 
