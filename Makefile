@@ -18,7 +18,7 @@ enrich: $(STAMP) ## run the pipeline on raw/ into enriched/ (needs arXiv; cron: 
 	$(PY) -m pipeline enrich
 
 demo: $(STAMP) ## the whole pipeline against the bundled arXiv stand-in, into demo/ (no network)
-	$(PY) -m pipeline demo
+	$(PY) -m pipeline demo --digests raw/digests
 
 report: $(STAMP) ## enriched/report.html, enriched.duckdb and schema.json again (staleness as of today)
 	$(PY) -m pipeline report

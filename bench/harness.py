@@ -48,6 +48,9 @@ class Plan:
     scale_entries: tuple[int, ...]
     parse_entries_per_layout: int
     profile_entries: int  # the scale run profiled by --profile
+    # (snapshot lines, IDs wanted, measurements) per generated snapshot (bench/snapshot.py)
+    snapshot_scans: tuple[tuple[int, int, tuple[str, ...]], ...]
+    snapshot_enrich: tuple[int, int]  # (digest entries, snapshot lines) of the whole run
 
 
 FULL = Plan(
@@ -62,6 +65,12 @@ FULL = Plan(
     scale_entries=(20000, 100000, 200000),
     parse_entries_per_layout=3000,
     profile_entries=100000,
+    snapshot_scans=(
+        (300_000, 100_000, ("scan", "fetch", "polars")),
+        (1_000_000, 333_333, ("scan", "fetch")),
+        (3_000_000, 1_000_000, ("scan", "fetch")),
+    ),
+    snapshot_enrich=(100_000, 300_000),
 )
 QUICK = Plan(
     name="quick",
@@ -75,6 +84,8 @@ QUICK = Plan(
     scale_entries=(1000, 2000, 4000),
     parse_entries_per_layout=300,
     profile_entries=4000,
+    snapshot_scans=((30_000, 10_000, ("scan", "fetch", "polars")),),
+    snapshot_enrich=(2000, 6000),
 )
 
 
@@ -142,9 +153,13 @@ class ChildRun:
 
 
 def run_pipeline_cli(
-    args: Sequence[str], log_dir: Path, *, profile_to: Path | None = None
+    args: Sequence[str],
+    log_dir: Path,
+    *,
+    profile_to: Path | None = None,
+    module: str = "pipeline",
 ) -> ChildRun:
-    """Run the real CLI in a fresh child and measure it.
+    """Run the real CLI (or another `module`) in a fresh child and measure it.
 
     Peak RSS is the child's own high-water mark (VmHWM in /proc/<pid>/status), read every
     20 ms while it runs: it is monotonic, so the last read is the peak up to 20 ms before
@@ -160,7 +175,7 @@ def run_pipeline_cli(
     command = [sys.executable]
     if profile_to is not None:
         command += ["-m", "cProfile", "-o", str(profile_to)]
-    command += ["-m", "pipeline", *args]
+    command += ["-m", module, *args]
     out_path, err_path = log_dir / "stdout.txt", log_dir / "stderr.txt"
     with out_path.open("wb") as out, err_path.open("wb") as err:
         started = time.perf_counter()

@@ -29,9 +29,14 @@ from pipeline.store import MetadataStore, StoreError
 from pipeline.views import DATABASE_NAME
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEMO_CORPUS = PROJECT_ROOT / "tests" / "fixtures" / "standin" / "corpus.jsonl"
+# What the demo needs, shipped in the package so that an installed copy runs it from any
+# folder. In a checkout these are symlinks to tests/fixtures (one copy of each file); a
+# built package holds the files themselves.
+DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
+DEMO_CORPUS = DEMO_DATA / "corpus.jsonl"  # = tests/fixtures/standin/corpus.jsonl
+DEMO_DIGESTS = DEMO_DATA / "digests"  # = tests/fixtures/digests, the samples in raw/digests
 # A digest with the mistakes real ones make, so the demo shows every reconcile rule.
-DEMO_MISTAKES = PROJECT_ROOT / "tests" / "fixtures" / "demo"
+DEMO_MISTAKES = DEMO_DATA / "mistakes"
 # Errors a run reports as a message and an exit code (run.exit_code_for), not a traceback.
 EXPECTED_ERRORS = (ConfigError, run.RunLocked, run.InputVanished, OSError, StoreError)
 
@@ -185,7 +190,7 @@ def enrich(**kwargs: Any) -> None:
 def _expected_error(exc: Exception) -> int:
     """Say what went wrong without a traceback (--verbose logs one); return the exit code."""
     logging.getLogger("pipeline").debug("%s", exc, exc_info=exc)
-    click.echo(f"error: {exc}", err=True)
+    click.echo(f"error: {run.error_message(exc)}", err=True)
     return run.exit_code_for(exc)
 
 
@@ -237,10 +242,17 @@ def rebuild_store(**kwargs: Any) -> None:
     try:
         run.check_folders(settings)
         with run.run_lock(settings), MetadataStore(settings.paths.metadata_db) as store:
-            papers = reparse_stored_responses(settings.paths, store)
+            rebuilt = reparse_stored_responses(settings.paths, store)
     except EXPECTED_ERRORS as exc:
         sys.exit(_expected_error(exc))
-    click.echo(f"{papers} papers rebuilt into {settings.paths.metadata_db}")
+    click.echo(f"{rebuilt.papers} papers rebuilt into {settings.paths.metadata_db}")
+    if rebuilt.skipped:
+        click.echo(
+            f"{len(rebuilt.skipped)} kept answers could not be read and were skipped "
+            "(the next run fetches what they held afresh):"
+        )
+        for source, reason in rebuilt.skipped:
+            click.echo(f"  {source}: {reason}")
 
 
 @main.command()
@@ -268,9 +280,8 @@ def rebuild_store(**kwargs: Any) -> None:
 @click.option(
     "--digests",
     type=click.Path(path_type=Path, exists=True, file_okay=False),
-    default=Path("raw/digests"),
-    show_default=True,
-    help="Digests to enrich.",
+    default=DEMO_DIGESTS,
+    help="Digests to enrich [default: the sample digests shipped with the package].",
 )
 def demo(demo_dir: Path, delay: float, corpus: Path, digests: Path) -> None:
     """The whole pipeline against the bundled arXiv stand-in: no network needed."""
@@ -319,12 +330,19 @@ def _show_demo_tables(settings: Settings) -> None:
 
 
 @main.command()
-def docs() -> None:
+@click.option(
+    "--dir",
+    "target",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("docs"),
+    show_default=True,
+    help="Folder to write them into (relative to the current folder).",
+)
+def docs(target: Path) -> None:
     """Regenerate docs/tables.md and docs/configuration.md from the code's declarations."""
     from pipeline.tables import tables_markdown
 
-    target = PROJECT_ROOT / "docs"
-    target.mkdir(exist_ok=True)
+    target.mkdir(parents=True, exist_ok=True)
     (target / "tables.md").write_text(tables_markdown(), encoding="utf-8")
     (target / "configuration.md").write_text(configuration_markdown(), encoding="utf-8")
     click.echo(f"wrote {target / 'tables.md'} and {target / 'configuration.md'}")

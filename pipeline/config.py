@@ -82,6 +82,14 @@ SETTINGS: tuple[Setting, ...] = (
         at_most=3600,
     ),
     Setting(
+        "api_is_mirror",
+        "ARXIV_API_IS_MIRROR",
+        bool,
+        False,
+        "Say that api_url, though an arxiv.org address, is a mirror with a rate limit of its "
+        "own: only then may delay_seconds be below arXiv's 3 s there.",
+    ),
+    Setting(
         "batch_size",
         "ARXIV_BATCH_SIZE",
         int,
@@ -138,7 +146,27 @@ SETTINGS: tuple[Setting, ...] = (
         "PIPELINE_REFRESH_DAYS",
         float,
         30.0,
-        "Re-fetch a stored paper once its metadata is older than this.",
+        "Re-fetch a stored paper once its metadata from the query API is older than this.",
+        at_least=0,
+        at_most=36500,
+    ),
+    Setting(
+        "snapshot_path",
+        "PIPELINE_SNAPSHOT",
+        Path,
+        None,
+        "arXiv's bulk metadata snapshot (Kaggle arxiv-metadata-oai-snapshot.json: JSON Lines, "
+        "plain, .gz or .zip): IDs it holds are answered from it without a request; none: "
+        "the query API answers every ID.",
+    ),
+    # arxiv-facts.md 3: the snapshot is commonly updated weekly, so its copy ages faster.
+    Setting(
+        "snapshot_refresh_days",
+        "PIPELINE_SNAPSHOT_REFRESH_DAYS",
+        float,
+        7.0,
+        "Read a stored paper again once its snapshot copy is older than this (from the "
+        "snapshot, or the query API if the snapshot lacks it).",
         at_least=0,
         at_most=36500,
     ),
@@ -192,6 +220,7 @@ class Settings:
     out_dir: Path
     api_url: str
     delay_seconds: float
+    api_is_mirror: bool
     batch_size: int
     contact: str
     connect_timeout: float
@@ -199,6 +228,8 @@ class Settings:
     max_attempts: int
     max_backoff_seconds: float
     refresh_days: float
+    snapshot_path: Path | None
+    snapshot_refresh_days: float
     offline: bool
     wait_for_lock: float
     allow_shrink: bool
@@ -208,6 +239,10 @@ class Settings:
     @property
     def paths(self) -> Paths:
         return Paths(raw=self.raw_dir, out=self.out_dir)
+
+    def refresh_days_of(self, source: str) -> float:
+        """How long a stored paper from `source` (api, snapshot, oai) is served unasked."""
+        return self.snapshot_refresh_days if source == "snapshot" else self.refresh_days
 
 
 _TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
@@ -247,6 +282,8 @@ def _problem(setting: Setting, value: Any) -> str | None:
             return f"must be at most {setting.at_most:g}"
     if setting.name == "api_url":
         return _url_problem(value)
+    if setting.name == "snapshot_path" and not value.is_file():
+        return "must name an existing file (the snapshot is read, never made)"
     return None
 
 
@@ -316,7 +353,27 @@ def load_settings(
             values[s.name] = _convert(s, file_values[s.name], f"config file {config_file}")
         else:
             values[s.name] = s.default
-    return Settings(**values)
+    settings = Settings(**values)
+    _refuse_impolite_delay(settings)
+    return settings
+
+
+# arXiv's Terms of Use: one request every 3 s (arxiv-facts.md 1.2). Other hosts (a stand-in,
+# a mirror) set their own pace.
+ARXIV_MIN_DELAY_SECONDS = 3.0
+ARXIV_DOMAIN = "arxiv.org"
+
+
+def _refuse_impolite_delay(settings: Settings) -> None:
+    host = (urlsplit(settings.api_url).hostname or "").lower()
+    on_arxiv = host == ARXIV_DOMAIN or host.endswith("." + ARXIV_DOMAIN)
+    if on_arxiv and settings.delay_seconds < ARXIV_MIN_DELAY_SECONDS and not settings.api_is_mirror:
+        raise ConfigError(
+            f"delay_seconds {settings.delay_seconds:g} is below the {ARXIV_MIN_DELAY_SECONDS:g} s "
+            f"arXiv's Terms of Use ask of {host}; use at least {ARXIV_MIN_DELAY_SECONDS:g} "
+            "(the default), or, for a mirror at that address with a limit of its own, set "
+            "api_is_mirror (--api-is-mirror, ARXIV_API_IS_MIRROR=1)"
+        )
 
 
 def settings_markdown() -> str:

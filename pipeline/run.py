@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import errno
 import gc
 import hashlib
 import json
 import logging
 import secrets
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -47,6 +49,7 @@ from pipeline.store import (
     StoreError,
     current_generation,
     digests_signature,
+    is_store_failure,
     utc_now,
 )
 from pipeline.tables import TABLES
@@ -99,9 +102,20 @@ def exit_code_for(exc: BaseException) -> int:
         return EXIT_CONFIG
     if isinstance(exc, RunLocked):
         return EXIT_LOCKED
-    if isinstance(exc, InputVanished | OSError | StoreError):
+    if isinstance(exc, InputVanished | OSError | StoreError) or is_store_failure(exc):
         return EXIT_ENVIRONMENT
     return EXIT_UNEXPECTED
+
+
+def error_message(exc: BaseException) -> str:
+    """What an expected error says to a person: with the way out for a full disk."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = Path(exc.filename).parent if exc.filename else "the disk written to"
+        return (
+            f"{exc}: the file system holding {where} is full (or over quota); free space there "
+            "and run again (the published tables are left as they were)"
+        )
+    return str(exc)
 
 
 @dataclass
@@ -133,9 +147,11 @@ class FetchResult:
     requests: int = 0
     retries: int = 0
     from_store: int = 0
+    from_snapshot: int = 0  # IDs the bulk snapshot answered
     searched_titles: list[str] = field(default_factory=list)  # titles the reconcile stage needs
     title_searches: int = 0  # of their searches, those sent to arXiv in this run
     unreachable: str | None = None  # why arXiv could not be reached, if it could not
+    expires_at: datetime | None = None  # an answer relied on is due early (FetchReport)
 
 
 @dataclass
@@ -282,6 +298,9 @@ def _absorb(result: FetchResult, report: FetchReport) -> None:
     result.problems += report.problems
     result.requests += report.requests
     result.retries += report.retries
+    result.from_snapshot += report.from_snapshot
+    expiries = [at for at in (result.expires_at, report.expires_at) if at is not None]
+    result.expires_at = min(expiries, default=None)
 
 
 def _online_or_offline(
@@ -295,7 +314,11 @@ def _online_or_offline(
             return value
         except ArxivUnreachable as exc:
             result.unreachable = str(exc)  # names the address already
+            result.requests += exc.requests  # the tries it says it made
+            result.retries += exc.retries
             log.error("%s", exc)
+            # The snapshot was read before the first request; what it holds is stored now.
+            settings = dataclasses.replace(settings, snapshot_path=None)
     value, report = call(dataclasses.replace(settings, offline=True))
     _absorb(result, report)
     return value
@@ -383,6 +406,7 @@ def _counts(parse: ParseResult, fetched: FetchResult, rec: ReconcileResult) -> d
         "invalid": kinds.count("invalid"),
         "failed": kinds.count("failed"),
         "from_store": fetched.from_store,
+        "from_snapshot": fetched.from_snapshot,
         "title_searches": fetched.title_searches,
         "resolved_link": res.count("link"),
         "resolved_title": res.count("title"),
@@ -403,7 +427,8 @@ def enrich(settings: Settings) -> RunSummary:
         _close_interrupted_runs(store)
         run_id = new_run_id()
         started = utc_now()
-        record = RunRecord(run_id=run_id, started_at=started)
+        out_dir = str(settings.out_dir.resolve())
+        record = RunRecord(run_id=run_id, started_at=started, out_dir=out_dir)
         store.put_run(run_id, started, dataclasses.asdict(record))
         try:
             digests = digests_signature(settings.paths)
@@ -415,7 +440,10 @@ def enrich(settings: Settings) -> RunSummary:
             failed = dataclasses.replace(
                 record, ended_at=utc_now(), status="failed", exit_code=exit_code_for(exc)
             )
-            store.put_run(run_id, started, dataclasses.asdict(failed))
+            # A full disk or a damaged store may refuse this too; the error that ended the
+            # run is the one to report.
+            with suppress(sqlite3.DatabaseError):
+                store.put_run(run_id, started, dataclasses.asdict(failed))
             raise
 
 
@@ -580,7 +608,14 @@ def _fingerprint(settings: Settings, store: MetadataStore, digests: list[Any]) -
     h = hashlib.sha256()
     for name, body in code:
         h.update(name.encode() + b"\0" + hashlib.sha256(body).digest())
-    inputs = [digests, store.state_marker(), settings.refresh_days, settings.offline]
+    inputs = [
+        digests,
+        store.state_marker(),
+        settings.refresh_days,
+        settings.snapshot_refresh_days,
+        settings.offline,
+        _file_signature(settings.snapshot_path),
+    ]
     h.update(json.dumps(inputs, default=str).encode())
     return h.hexdigest()
 
@@ -588,17 +623,27 @@ def _fingerprint(settings: Settings, store: MetadataStore, digests: list[Any]) -
 _PACKAGE = Path(__file__).resolve().parent
 
 
+def _file_signature(path: Path | None) -> list[object] | None:
+    """Path, size and modification time: a new snapshot in place of the old one changes it."""
+    if path is None:
+        return None
+    stat = path.stat()
+    return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
+
+
 def _fresh_until(settings: Settings, store: MetadataStore, fetched: FetchResult) -> datetime:
-    """When the oldest stored answer this run relied on reaches the refresh age."""
-    moments = [
-        r.fetched_at for r in (*fetched.records.values(), *_candidate_records(fetched).values())
-    ]
+    """When the first stored answer this run relied on reaches the refresh age of its source."""
+    records = (*fetched.records.values(), *_candidate_records(fetched).values())
+    expiries = [r.fetched_at + timedelta(days=settings.refresh_days_of(r.source)) for r in records]
+    moments: list[datetime] = []
     settled = {i for i, o in fetched.outcomes.items() if o.outcome in ("not_found", "invalid")}
     if settled:
         moments += [at for i, (_, at) in store.get_outcomes().items() if i in settled]
     moments += store.title_search_times(title_phrase(t) for t in fetched.searched_titles)
-    oldest = min(moments, default=utc_now())
-    return oldest + timedelta(days=settings.refresh_days)
+    expiries += [at + timedelta(days=settings.refresh_days) for at in moments]
+    if fetched.expires_at is not None:
+        expiries.append(fetched.expires_at)
+    return min(expiries, default=utc_now() + timedelta(days=settings.refresh_days))
 
 
 def _carry_over_if_unchanged(
@@ -625,10 +670,12 @@ def _carry_over_if_unchanged(
         started_at=record.started_at,
         status="unchanged",
         exit_code=EXIT_OK,
+        out_dir=record.out_dir,
         requests=0,
         retries=0,
         title_searches=0,
         from_store=previous["ids_requested"],
+        from_snapshot=0,
         parse_seconds=0.0,
         fetch_seconds=0.0,
         reconcile_seconds=0.0,
@@ -687,7 +734,8 @@ def _summary_message(
         f"run {record.run_id} {record.status}: {record.digests} digests, "
         f"{record.entries} entries; ids {record.ids_requested} "
         f"(found {record.found}, not found {record.not_found}, invalid {record.invalid}, "
-        f"failed {record.failed}, from store {record.from_store}); "
+        f"failed {record.failed}, from store {record.from_store}, "
+        f"from snapshot {record.from_snapshot}); "
         f"resolved link {record.resolved_link}, title {record.resolved_title}, "
         f"corrected {record.corrected}, unresolved {record.unresolved}; "
         f"{record.mismatches} mismatches, {record.parse_problems} parse problems; "

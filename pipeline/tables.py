@@ -214,7 +214,22 @@ TABLES: tuple[Table, ...] = (
             _required("abs_url", pl.String, "Abstract page URL (latest version)."),
             _required("pdf_url", pl.String, "PDF URL (latest version)."),
             _required("withdrawn", pl.Boolean, "True when the latest version is a withdrawal."),
-            _required("fetched_at", UTC_TIMESTAMP, "When this metadata was fetched from arXiv."),
+            Column(
+                "license",
+                pl.String,
+                "License URI, when the source gives it (the snapshot, OAI; not the query API).",
+            ),
+            _required(
+                "source",
+                pl.String,
+                "Where this metadata came from: api (the query API), snapshot (the bulk "
+                "metadata snapshot), oai (OAI-PMH).",
+            ),
+            _required(
+                "fetched_at",
+                UTC_TIMESTAMP,
+                "When this metadata was fetched from arXiv (or read from the snapshot).",
+            ),
             _required("appearances", pl.Int32, "Number of digest entries resolving to it."),
             _required("digests", pl.Int32, "Number of distinct digests listing it."),
             Column("first_digest_date", pl.Date, "Earliest date of a digest listing it."),
@@ -245,6 +260,24 @@ TABLES: tuple[Table, ...] = (
                 "1-based position in the paper's category list (repeats dropped).",
             ),
             _required("is_primary", pl.Boolean, "True for the primary category."),
+        ),
+    ),
+    Table(
+        "versions",
+        "One row per version of a paper in `papers`, for the papers whose source gives the "
+        "version history (the snapshot, OAI arXivRaw); the query API gives only the first "
+        "and latest dates, which `papers` has.",
+        key=("arxiv_id", "version"),
+        columns=(
+            _required("arxiv_id", ID, "Paper, joins to `papers`."),
+            _required("version", pl.Int32, "Version number (the N of vN)."),
+            _required("submitted", UTC_TIMESTAMP, "When this version was submitted."),
+            Column("size_kb", pl.Int32, "Size of the version's source in kB (OAI arXivRaw)."),
+            Column(
+                "source_type",
+                pl.String,
+                "OAI arXivRaw source type of the version; one containing I is a withdrawal.",
+            ),
         ),
     ),
     Table(
@@ -326,6 +359,13 @@ TABLES: tuple[Table, ...] = (
                 "fetched), interrupted (killed), failed (stopped by an unexpected error).",
             ),
             Column("exit_code", pl.Int32, "Process exit code; null while running."),
+            Column(
+                "out_dir",
+                pl.String,
+                "The output folder the run wrote its tables to (absolute): runs of every "
+                "output folder sharing a raw folder are listed; null for runs logged before "
+                "the column existed.",
+            ),
             _required("digests", pl.Int32, "Digest files read."),
             _required("entries", pl.Int32, "Digest entries found."),
             _required("parse_problems", pl.Int32, "Problems the parse stage reported."),
@@ -335,13 +375,22 @@ TABLES: tuple[Table, ...] = (
             _required("invalid", pl.Int32, "IDs arXiv rejected as malformed."),
             _required("failed", pl.Int32, "IDs whose requests failed after all retries."),
             _required("from_store", pl.Int32, "IDs answered from stored metadata."),
+            _required(
+                "from_snapshot",
+                pl.Int32,
+                "IDs answered by the bulk snapshot (no request; see `papers.source`).",
+            ),
             _required("title_searches", pl.Int32, "Title searches sent to arXiv."),
             _required("resolved_link", pl.Int32, "Entries resolved by their link."),
             _required("resolved_title", pl.Int32, "Entries resolved by title search."),
             _required("corrected", pl.Int32, "Entries whose wrong link was corrected."),
             _required("unresolved", pl.Int32, "Entries left unresolved."),
             _required("mismatches", pl.Int32, "Rows written to `mismatches`."),
-            _required("requests", pl.Int32, "HTTP requests sent to arXiv."),
+            _required(
+                "requests",
+                pl.Int32,
+                "HTTP requests sent to arXiv (tries that could not connect too).",
+            ),
             _required("retries", pl.Int32, "Of those, retries."),
             _required("parse_seconds", pl.Float64, "Time spent parsing."),
             _required("fetch_seconds", pl.Float64, "Time spent fetching."),

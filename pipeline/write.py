@@ -103,6 +103,7 @@ class RunRecord:
     ended_at: datetime | None = None
     status: str = "running"
     exit_code: int | None = None
+    out_dir: str | None = None
     digests: int = 0
     entries: int = 0
     parse_problems: int = 0
@@ -112,6 +113,7 @@ class RunRecord:
     invalid: int = 0
     failed: int = 0
     from_store: int = 0
+    from_snapshot: int = 0
     title_searches: int = 0
     resolved_link: int = 0
     resolved_title: int = 0
@@ -165,6 +167,7 @@ def build_tables(
     authors_table = _authors_table(records)
     listed_categories = _listed_categories(records)
     paper_columns, dois = _paper_frames(records)
+    versions_table = _versions_table(records)
     del records
     if inputs_read is not None:
         inputs_read()
@@ -176,6 +179,7 @@ def build_tables(
         "papers": papers_table,
         "authors": authors_table,
         "categories": _categories_table(listed_categories, papers_table),
+        "versions": versions_table,
         "mismatches": mismatches_table,
         "fetch_log": _frame(
             "fetch_log",
@@ -458,6 +462,8 @@ def _paper_frames(records: Sequence[PaperRecord]) -> tuple[pl.DataFrame, pl.Data
             "abs_url": [r.abs_url for r in records],
             "pdf_url": [r.pdf_url for r in records],
             "withdrawn": [r.withdrawn for r in records],
+            "license": [r.license for r in records],
+            "source": [r.source for r in records],
             "fetched_at": [_utc(r.fetched_at, f"{r.arxiv_id} fetched_at") for r in records],
         },
     )
@@ -468,6 +474,22 @@ def _paper_frames(records: Sequence[PaperRecord]) -> tuple[pl.DataFrame, pl.Data
         }
     )
     return base, dois
+
+
+def _versions_table(records: Sequence[PaperRecord]) -> pl.DataFrame:
+    """The version history of the records whose source gave one, one row per version."""
+    return _columns(
+        "versions",
+        {
+            "arxiv_id": [r.arxiv_id for r in records for _ in r.versions],
+            "version": [v.version for r in records for v in r.versions],
+            "submitted": [
+                _utc(v.submitted, f"{r.arxiv_id}v{v.version}") for r in records for v in r.versions
+            ],
+            "size_kb": [v.size_kb for r in records for v in r.versions],
+            "source_type": [v.source_type for r in records for v in r.versions],
+        },
+    )
 
 
 def _papers_table(
