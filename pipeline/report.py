@@ -25,6 +25,15 @@ from pygal.style import DefaultStyle
 from pipeline.health import Health, with_source
 
 REPORT_NAME = "report.html"
+# The columns the report (and the health assessment) read of the tables that have large
+# ones: `pipeline report` reads no more (200,000 entries' block texts are hundreds of MB).
+REPORT_COLUMNS = {
+    "entries": [
+        "digest", "position", "digest_date", "arxiv_id", "resolution", "title_digest", "link",
+        "resolution_reason",
+    ],
+    "papers": ["arxiv_id", "title", "published", "primary_category", "appearances", "digests"],
+}  # fmt: skip
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
 TABLE_ROWS = 200  # rows shown of a list of entries; the rest are in the tables
 TOP = 20  # bars in a top-N chart
@@ -126,12 +135,7 @@ class ReportData:
 def report_data(frames: Mapping[str, pl.DataFrame]) -> ReportData:
     papers = frames["papers"]
     # Only the columns shown: a filter on the whole frame would copy every block_text.
-    entries = with_source(
-        frames["entries"].select(
-            "digest", "position", "digest_date", "arxiv_id", "resolution", "title_digest",
-            "link", "resolution_reason",
-        )
-    )  # fmt: skip
+    entries = with_source(frames["entries"].select(REPORT_COLUMNS["entries"]))
     resolved = entries.filter(pl.col("arxiv_id").is_not_null())
     with_paper = resolved.join(
         papers.select("arxiv_id", "primary_category", "published"), on="arxiv_id"
