@@ -20,6 +20,7 @@ from typing import Any
 
 import polars as pl
 import pygal
+from pygal.graph.horizontal import HorizontalGraph
 from pygal.style import DefaultStyle
 
 from pipeline.health import Health, with_source
@@ -71,9 +72,12 @@ def _bar(
     **options: Any,
 ) -> Chart:
     chart = kind(title=title, **{**_CHART_OPTIONS, **options})
-    chart.x_labels = [str(label) for label in labels]
+    # pygal draws a horizontal chart's first label at the bottom: reversed, a ranking
+    # reads from the top.
+    order = slice(None, None, -1) if issubclass(kind, HorizontalGraph) else slice(None)
+    chart.x_labels = [str(label) for label in labels][order]
     for name, values in series.items():
-        chart.add(name, list(values))
+        chart.add(name, list(values)[order])
     # pygal always inlines a script with its config for its (not loaded) tooltip script.
     return Chart(key, title, _SCRIPT.sub("", chart.render(is_unicode=True)))
 
