@@ -442,7 +442,8 @@ def _alarms(health: Health) -> str:
     if not alarms:
         return (
             f'<p class="ok" data-alarms="0">No alarm: every digest yielded a new paper within '
-            f"{health.stale_days:g} days, and the unresolved share did not jump.</p>"
+            f"{health.stale_days:g} days, and the unresolved share did not jump by more than "
+            f"{health.unresolved_jump:g} points.</p>"
         )
     items = "".join(f"<li>{html.escape(a)}</li>" for a in alarms)
     return (
