@@ -157,6 +157,9 @@ def child_env() -> dict[str, str]:
     variables (so no config file or environment setting leaks in)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_SETTING_ENV_PREFIXES)}
     env["PYTHONPATH"] = str(PROJECT_ROOT)
+    # The synthetic digests are dated from 2024 on: a staleness alarm (exit 6) is not what
+    # the benchmarks measure.
+    env["PIPELINE_STALE_DAYS"] = "36500"
     return env
 
 

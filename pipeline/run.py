@@ -1,7 +1,8 @@
 """The staged run: parse -> fetch -> reconcile -> write, under a lock, with a run log.
 
 This is the Python API under the CLI. Each stage function returns data; only
-`write_tables` touches the output folder, and only through pipeline.store.
+`write_tables` touches the output folder (and `report`, which writes the published
+generation's report, DuckDB file and schema export again), only through pipeline.store.
 
 Exit codes (part of the interface, for cron and schedulers):
 """
