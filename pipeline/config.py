@@ -134,6 +134,16 @@ SETTINGS: tuple[Setting, ...] = (
         at_most=3600,
     ),
     Setting(
+        "fetch_deadline_seconds",
+        "ARXIV_FETCH_DEADLINE_SECONDS",
+        float,
+        0.0,
+        "Stop asking arXiv this many seconds into a run's fetch stage, write the tables from "
+        "what is fetched and exit 3 (0: sized for the run, one retried try per request).",
+        at_least=0,
+        at_most=604800,
+    ),
+    Setting(
         "refresh_days",
         "PIPELINE_REFRESH_DAYS",
         float,
@@ -179,6 +189,7 @@ class Settings:
     read_timeout: float
     max_attempts: int
     max_backoff_seconds: float
+    fetch_deadline_seconds: float
     refresh_days: float
     offline: bool
     wait_for_lock: float

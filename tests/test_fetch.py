@@ -13,11 +13,13 @@ import socket
 import threading
 import time
 import tracemalloc
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -25,6 +27,7 @@ import pipeline.fetch.papers
 from pipeline.config import Settings, load_settings
 from pipeline.fetch import ArxivUnreachable, fetch_papers, reparse_stored_responses, search_titles
 from pipeline.fetch.atom import MAX_ANSWER_BYTES
+from pipeline.fetch.transport import THROTTLED_TRIES_TO_STOP, FetchBudget, fetch_deadline
 from pipeline.model import Author
 from pipeline.standin import CorpusRecord, Fault, LoggedRequest, StandIn
 from pipeline.store import MetadataStore, StoreError, iter_responses
@@ -368,6 +371,76 @@ def test_a_fresh_id_the_index_lacks_is_asked_again_after_a_day(
     assert not pipeline.fetch.papers.is_fresh_id("2401.00001", now)
 
 
+def test_a_refused_post_falls_back_to_gets_that_fit_a_request_line(
+    tmp_path: Path, store: MetadataStore, standin: StandIn, standin_corpus: list[CorpusRecord]
+) -> None:
+    # arxiv-search.md row 7: POST was refused for ten days in 2025 (commit 9ab8d32 took it
+    # back); gunicorn's request line holds 4094 bytes.
+    standin.set_faults([Fault("post_refused")])
+    wanted = [r.id for r in standin_corpus]
+    settings = settings_for(tmp_path, standin.url, batch_size=len(wanted))
+    report = fetch_papers(wanted, settings, store, "run-1")
+    assert [o.outcome for o in report.outcomes] == ["found"] * len(wanted)
+    first, *rest = standin.log
+    assert (first.method, first.status) == ("POST", 405)
+    assert rest and {(e.method, e.status) for e in rest} == {("GET", 200)}
+    assert sorted(i for e in rest for i in e.ids) == sorted(wanted)  # split, none twice
+    assert all(len(standin.url) + len(urlencode(e.params)) + 1 < 4094 for e in rest)
+
+
+def test_persistent_throttling_stops_the_whole_fetch_after_a_few_tries(
+    tmp_path: Path, store: MetadataStore, standin: StandIn, standin_corpus: list[CorpusRecord]
+) -> None:
+    # arxiv-search.md row 13: 429 "Rate exceeded." without Retry-After, lasting hours.
+    standin.set_faults([Fault("429")])
+    wanted = ids_of(standin_corpus, 100)
+    settings = settings_for(tmp_path, standin.url, batch_size=10)  # ten batches
+    budget = FetchBudget()
+    report = fetch_papers(wanted, settings, store, "run-1", budget=budget)
+    assert len(standin.log) == THROTTLED_TRIES_TO_STOP  # not 10 batches x 3 tries
+    assert {o.outcome for o in report.outcomes} == {"failed"}
+    assert budget.stopped is not None and "throttled" in budget.stopped
+    # The title search of the same run sends nothing either.
+    search_titles([standin_corpus[0].title], settings, store, "run-1", budget)
+    assert len(standin.log) == THROTTLED_TRIES_TO_STOP
+
+
+def test_a_slow_429_past_the_read_timeout_counts_as_throttled(
+    tmp_path: Path, store: MetadataStore, standin: StandIn, standin_corpus: list[CorpusRecord]
+) -> None:
+    # arxiv-search.md row 13: a 429 can take 124 s to arrive, past a 60 s read timeout.
+    standin.set_faults([Fault("429", delay=0.5)])
+    settings = settings_for(tmp_path, standin.url, batch_size=10, read_timeout=0.2)
+    started = time.monotonic()
+    report = fetch_papers(ids_of(standin_corpus, 100), settings, store, "r", budget=FetchBudget())
+    assert time.monotonic() - started < 5
+    assert len(standin.log) == THROTTLED_TRIES_TO_STOP
+    assert {o.outcome for o in report.outcomes} == {"failed"}
+
+
+def test_the_fetch_deadline_stops_a_slow_run(
+    tmp_path: Path, store: MetadataStore, standin: StandIn, standin_corpus: list[CorpusRecord]
+) -> None:
+    # Issue 12 item 6: a server that answers, but slowly, must not hold a run for ever.
+    standin.set_faults([Fault("slow", delay=0.3)])
+    settings = settings_for(tmp_path, standin.url, batch_size=10)
+    started = time.monotonic()
+    budget = FetchBudget(1.0)
+    report = fetch_papers(ids_of(standin_corpus, 100), settings, store, "run-1", budget=budget)
+    assert time.monotonic() - started < 2.0
+    outcomes = [o.outcome for o in report.outcomes]
+    assert 0 < outcomes.count("found") < 100 and set(outcomes) == {"found", "failed"}
+    assert budget.stopped is not None and "deadline" in budget.stopped
+    assert 2 <= len(standin.log) <= 5
+
+
+def test_the_default_deadline_grows_with_the_requests(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, "http://127.0.0.1:1/api/query")
+    assert fetch_deadline(settings, 10) < fetch_deadline(settings, 20)
+    fixed = settings_for(tmp_path, "http://127.0.0.1:1/api/query", fetch_deadline_seconds=7)
+    assert fetch_deadline(fixed, 10) == 7
+
+
 # --- the store makes it incremental -----------------------------------------------------
 
 
@@ -493,15 +566,16 @@ def test_titles_are_searched_together_and_answered_each(
     # The phrase that found nothing is asked once more by its distinctive words (and that
     # empty answer once more, as every empty answer is).
     request, *again_by_words = standin.log
-    assert [r.params["search_query"] for r in again_by_words] == 2 * [
-        "(ti:matches AND ti:nothing AND ti:quoted AND ti:title)"
+    assert [r.params["search_query"] for r in again_by_words] == [
+        "(ti:matches AND ti:nothing AND ti:quoted AND ti:title) OR id:1706.03762"
     ]
     query = request.params["search_query"]
     phrases = re.findall(r'ti:"([^"]*)"', query)
-    assert query == " OR ".join(f'ti:"{phrase}"' for phrase in phrases)
+    # Each request also asks for a witness, so that an empty page is a failure.
+    assert query == " OR ".join(f'ti:"{phrase}"' for phrase in phrases) + " OR id:1706.03762"
     assert phrases[0] == "sigma gpts a new approach to autoregressive models"
     assert phrases[2] == "a quoted title that matches nothing at all"
-    assert request.params["max_results"] == "30"
+    assert request.params["max_results"] == "31"
     assert found[tex.title][0].arxiv_id == tex.id
     assert found[titles[1]][0].arxiv_id == wrapped.id
     assert found[titles[2]] == []
@@ -538,7 +612,7 @@ def test_accented_titles_are_asked_with_and_without_accents(
     search_titles([title], settings_for(tmp_path, standin.url), store, "run-1")
     assert standin.log[0].params["search_query"] == (
         'ti:"schrödinger bridge matching for unpaired translation" OR '
-        'ti:"schrodinger bridge matching for unpaired translation"'
+        'ti:"schrodinger bridge matching for unpaired translation" OR id:1706.03762'
     )
 
 
@@ -717,10 +791,40 @@ class ScriptedServer:
         self.httpd.server_close()
 
 
+def gzipped(data: bytes | Iterator[bytes]) -> bytes:
+    """`data` (or its pieces) gzip-compressed, streamed so a large input is never whole."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    pieces = [data] if isinstance(data, bytes) else data
+    return b"".join(packer.compress(piece) for piece in pieces) + packer.flush()
+
+
+def zeros(megabytes: int) -> Iterator[bytes]:
+    block = bytes(1 << 20)
+    for _ in range(megabytes):
+        yield block
+
+
+# Issue 12 item 5: 256 MB of zeros gzipped twice is a few kilobytes on the wire.
+DOUBLE_GZIP_BOMB = gzipped(gzipped(zeros(256)))
+
+
+def encoded(handler: BaseHTTPRequestHandler, body: bytes, encoding: str) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/atom+xml")
+    handler.send_header("Content-Encoding", encoding)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 @pytest.mark.parametrize(
     ("script", "says"),
-    [(lambda h: atom(h, BILLION_LAUGHS), "DTD"), (endless, "cap")],
-    ids=["entity-declarations", "endless-body"],
+    [
+        (lambda h: atom(h, BILLION_LAUGHS), "DTD"),
+        (endless, "cap"),
+        (lambda h: encoded(h, DOUBLE_GZIP_BOMB, "gzip, gzip"), "cap once decoded"),
+    ],
+    ids=["entity-declarations", "endless-body", "double-gzip-bomb"],
 )
 def test_hostile_answer_is_refused_once_and_recorded_as_failed(
     tmp_path: Path, store: MetadataStore, script: Script, says: str
@@ -738,6 +842,33 @@ def test_hostile_answer_is_refused_once_and_recorded_as_failed(
     assert [p.kind for p in report.problems] == ["fetch_failed"]
     assert store.get_papers() == {} and list(iter_responses(settings.paths)) == []
     assert store.get_outcomes()["1207.7214"][0] == "failed"
+
+
+def test_a_corrupt_compressed_body_is_a_bad_answer_retried_then_failed(
+    tmp_path: Path, store: MetadataStore
+) -> None:
+    # Issue 12 item 5: httpx.DecodingError used to escape (exit 1, no tables).
+    corrupt = gzipped(ONE_PAPER)[:40] + b"\x00garbage" * 20
+    with ScriptedServer([lambda h: encoded(h, corrupt, "gzip")]) as server:
+        settings = settings_for(tmp_path, server.url)
+        report = fetch_papers(["1207.7214"], settings, store, "run-1")
+    (outcome,) = report.outcomes
+    assert outcome.outcome == "failed" and "corrupt compressed body" in (outcome.reason or "")
+    assert server.requests == settings.max_attempts
+
+
+def test_gzip_and_deflate_answers_are_decoded(tmp_path: Path, store: MetadataStore) -> None:
+    deflated = zlib.compress(ONE_PAPER)
+    scripts: list[Script] = [
+        lambda h: encoded(h, gzipped(ONE_PAPER), "gzip"),
+        lambda h: encoded(h, deflated, "deflate"),
+    ]
+    with ScriptedServer(scripts) as server:
+        settings = settings_for(tmp_path, server.url)
+        first = fetch_papers(["1207.7214"], settings, store, "run-1")
+        second = fetch_papers(["1207.7214"], settings_for(tmp_path, server.url, refresh_days=0),
+                              store, "run-2")  # fmt: skip
+    assert [o.outcome for o in (*first.outcomes, *second.outcomes)] == ["found", "found"]
 
 
 @contextmanager

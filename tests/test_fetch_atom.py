@@ -66,6 +66,30 @@ def test_error_feed_is_recognised() -> None:
     assert feed_records(feed, FETCHED_AT, "x") == ([], [])
 
 
+def test_an_error_id_without_a_reason_is_an_error_too() -> None:
+    # arxiv-search.md row 12: query-syntax errors have the link .../api/errors, no `#`.
+    body = (GENUINE / "error-start-not-integer-newformat-2026.xml").read_bytes()
+    body = body.replace(b"/api/errors#start_must_be_an_integer", b"/api/errors")
+    assert b"/api/errors#" not in body
+    feed = read_feed(body)
+    assert feed.error == "start must be an integer"
+    assert feed_records(feed, FETCHED_AT, "x") == ([], [])
+
+
+def test_every_doi_is_kept_in_both_dialects() -> None:
+    # arxiv-search.md row 11: one arxiv:doi element per DOI in the new dialect (arxiv._feed
+    # keeps only the first); the old dialect put them space-separated in one element.
+    body = (GENUINE / "idlist-1-entry-collaboration-author-newformat-2026.xml").read_bytes()
+    one = b"<arxiv:doi>10.1016/j.physletb.2012.08.020</arxiv:doi>"
+    assert one in body
+    two = body.replace(one, one + b"\n    <arxiv:doi>10.5281/zenodo.1</arxiv:doi>")
+    (record,), _ = feed_records(read_feed(two), FETCHED_AT, "x")
+    assert record.dois == ["10.1016/j.physletb.2012.08.020", "10.5281/zenodo.1"]
+    spaced = body.replace(one, one.replace(b"</", b" 10.5281/zenodo.1</"))
+    (record,), _ = feed_records(read_feed(spaced), FETCHED_AT, "x")
+    assert record.dois == ["10.1016/j.physletb.2012.08.020", "10.5281/zenodo.1"]
+
+
 @pytest.mark.parametrize(
     ("old", "new", "says"),
     [

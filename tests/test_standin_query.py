@@ -129,7 +129,8 @@ def test_id_list_with_search_query_filters(standin: StandIn) -> None:
 def test_malformed_search_query_gets_400(standin: StandIn) -> None:
     answer = httpx.get(standin.url, params={"search_query": "ti:(transformer"})
     assert answer.status_code == 400
-    assert "https://arxiv.org/api/errors#" in answer.text
+    # arxiv-search.md row 12: query-syntax errors have the id without `#reason`.
+    assert "<id>https://arxiv.org/api/errors</id>" in answer.text
 
 
 def test_dialect_can_be_requested_per_query(standin: StandIn) -> None:

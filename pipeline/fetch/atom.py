@@ -40,16 +40,19 @@ _DECLARATION = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _ABS_URL = re.compile(r"^https?://(?:export\.)?arxiv\.org/abs/(?P<id>.+?)v(?P<version>[1-9]\d*)$")
 # arxiv-facts.md 1.3/7: the API has no withdrawn flag; the withdrawal notice is the comment.
 _WITHDRAWN = re.compile(r"\bwithdr(?:aw|ew)", re.IGNORECASE)
-# arxiv-samples/SOURCES.md: error feeds have one entry whose id is .../api/errors#<reason>.
-_ERROR_ENTRY_ID = "/api/errors#"
+# arxiv-samples/SOURCES.md: error feeds have one entry whose id is .../api/errors#<reason>;
+# arxiv-search.md row 12: query-syntax errors have .../api/errors, without `#`.
+_ERROR_ENTRY_ID = re.compile(r"/api/errors(?:#|$)")
+_ARXIV_DOI = "{http://arxiv.org/schemas/atom}doi"
 
 
 class BadAnswer(Exception):
     """An answer that is not a usable Atom feed.
 
     `retryable` says whether asking again may help (a glitch) or not (a hostile or oversized
-    answer); `throttled` marks arXiv telling us to slow down; `retry_after` is its
-    Retry-After in seconds, when it sent one.
+    answer); `throttled` marks arXiv telling us to slow down (or not answering in time);
+    `retry_after` is its Retry-After in seconds, when it sent one; `post_refused` marks a
+    refused POST too long to send as GET.
     """
 
     def __init__(
@@ -59,12 +62,14 @@ class BadAnswer(Exception):
         retryable: bool,
         throttled: bool = False,
         retry_after: float | None = None,
+        post_refused: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
         self.throttled = throttled
         self.retry_after = retry_after
+        self.post_refused = post_refused  # the request must be split to be sent as GET
 
 
 @dataclass(frozen=True)
@@ -125,13 +130,21 @@ def read_feed(body: bytes, content_type: str | None = None) -> Feed:
     entries = root.findall("atom:entry", _NS)
     error = None
     for entry in entries:
-        if _ERROR_ENTRY_ID in (entry.findtext("atom:id", "", _NS) or ""):
+        if _ERROR_ENTRY_ID.search((entry.findtext("atom:id", "", _NS) or "").strip()):
             error = _collapse(entry.findtext("atom:summary", "", _NS)) or "unspecified error"
     total = (root.findtext("opensearch:totalResults", "", _NS) or "").strip()
     return Feed(entries=entries, error=error, total_results=int(total) if total.isdigit() else None)
 
 
-def _to_record(result: arxiv.Result, fetched_at: datetime) -> PaperRecord | str:
+def _dois(entry: etree._Element) -> list[str]:
+    """Every DOI of an entry: one arxiv:doi element per DOI in the new dialect (arxiv-search.md
+    row 11; arxiv._feed reads only the first), several in one element, space-separated, in
+    the old one (arxiv-facts.md 1.4)."""
+    found = [d for e in entry.iter(_ARXIV_DOI) for d in (e.text or "").split()]
+    return list(dict.fromkeys(found))
+
+
+def _to_record(result: arxiv.Result, dois: list[str], fetched_at: datetime) -> PaperRecord | str:
     """The `PaperRecord` for one entry, or why the entry cannot be one."""
     match = _ABS_URL.match(result.entry_id.strip())
     if match is None:
@@ -158,7 +171,7 @@ def _to_record(result: arxiv.Result, fetched_at: datetime) -> PaperRecord | str:
         categories=list(dict.fromkeys([primary, *(c.strip() for c in result.categories)])),
         comment=comment,
         journal_ref=_collapse(result.journal_ref) or None,
-        dois=result.doi.split() if result.doi else [],
+        dois=dois,
         withdrawn=bool(comment and _WITHDRAWN.search(comment)),
         fetched_at=fetched_at,
     )
@@ -173,7 +186,7 @@ def _entry_record(entry: etree._Element, entry_id: str, fetched_at: datetime) ->
         return f"a timestamp does not parse ({exc})"
     if result is None:
         return "it has no <updated> or <published>" if entry_id else "it has no <id>"
-    return _to_record(result, fetched_at)
+    return _to_record(result, _dois(entry), fetched_at)
 
 
 def feed_records(
@@ -188,7 +201,7 @@ def feed_records(
     problems: list[Problem] = []
     for entry in feed.entries:
         entry_id = _collapse(entry.findtext("atom:id", "", _NS))
-        if _ERROR_ENTRY_ID in entry_id:
+        if _ERROR_ENTRY_ID.search(entry_id):
             continue  # the feed-level error, which the caller acts on
         mapped = _entry_record(entry, entry_id, fetched_at)
         if isinstance(mapped, PaperRecord):

@@ -26,7 +26,13 @@ from tqdm import tqdm
 from pipeline.config import Settings
 from pipeline.fetch.atom import feed_records
 from pipeline.fetch.report import FetchReport
-from pipeline.fetch.transport import ArxivSession, IdFormatRejected, RequestFailed
+from pipeline.fetch.transport import (
+    ArxivSession,
+    FetchBudget,
+    IdFormatRejected,
+    PostRefused,
+    RequestFailed,
+)
 from pipeline.ids import is_valid_id
 from pipeline.model import FetchOutcome, FetchOutcomeKind, PaperRecord, Problem
 from pipeline.store import MetadataStore, utc_now
@@ -66,18 +72,20 @@ def fetch_papers(
     run_id: str,
     *,
     progress: bool = False,
+    budget: FetchBudget | None = None,
 ) -> FetchReport:
     """arXiv's record for each ID, from the store when fresh enough, else asked in batches.
 
     Raises `ArxivUnreachable` when the first request cannot connect at all. With
-    `settings.offline` nothing is sent: IDs not in the store end as failed.
+    `settings.offline` nothing is sent: IDs not in the store end as failed. `budget` is the
+    run's (deadline, throttling breaker); once it is spent the remaining IDs fail unasked.
     """
     report = FetchReport()
     wanted = list(dict.fromkeys(ids))
     decided, stale = _decide_from_store(wanted, settings, store, report)
     to_ask = [i for i in wanted if i not in decided]
     if to_ask:
-        with ArxivSession(settings) as session:
+        with ArxivSession(settings, budget) as session:
             batch_size = min(settings.batch_size, MAX_RESULTS_PER_CALL)
             fetcher = _IdFetcher(session, settings, store, run_id, stale, batch_size)
             fetcher.known = next(iter(report.records), DEFAULT_WITNESS)  # served from store
@@ -211,12 +219,16 @@ class _IdFetcher:
         empty_page_retries = self.settings.max_attempts - 1 if len(ids) > 1 else 0
         try:
             answer = self.session.query(params, "idlist", empty_page_retries=empty_page_retries)
-        except IdFormatRejected as exc:
+        except (IdFormatRejected, PostRefused) as exc:
             self.attempts.update({i: exc.attempts for i in asked})
             if len(asked) == 1:
-                self._settle(asked, "invalid", exc.reason)
+                kind: FetchOutcomeKind = (
+                    "invalid" if isinstance(exc, IdFormatRejected) else "failed"
+                )
+                self._settle(asked, kind, exc.reason)
                 return []
-            # One bad ID fails the whole batch (arxiv-facts.md 1.3): bisect to find it.
+            # One bad ID fails the whole batch (arxiv-facts.md 1.3): bisect to find it. A
+            # refused POST (arxiv-search.md row 7): halves until a request fits a GET.
             middle = len(asked) // 2
             halves = (asked[:middle], asked[middle:])
             return [i for half in halves for i in self._ask(_with(half, witness), witness)]

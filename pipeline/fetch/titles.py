@@ -16,6 +16,10 @@ row 2); the reconcile stage judges what comes back by its usual rules. Every sea
 stored, keyed by the title's first phrase (with the second pass's answer when there was
 one), so a re-run does not ask again: a search that found something for refresh_days, one
 that found nothing for EMPTY_SEARCH_DAYS only (the paper may not be indexed yet).
+
+Every request also asks for a witness, a paper known to exist (`id:`), so that one of
+arXiv's empty pages (arxiv-facts.md 1.5) is told apart from "no paper has this title": an
+answer without entries is a failed search, not stored, asked again next run.
 """
 
 from __future__ import annotations
@@ -29,15 +33,14 @@ from rapidfuzz import fuzz
 
 from pipeline.config import Settings
 from pipeline.fetch.atom import feed_records
+from pipeline.fetch.papers import DEFAULT_WITNESS
 from pipeline.fetch.report import FetchReport
-from pipeline.fetch.transport import ArxivSession, RequestFailed
+from pipeline.fetch.transport import ArxivSession, FetchBudget, PostRefused, RequestFailed
 from pipeline.model import PaperRecord, Problem
 from pipeline.store import MetadataStore, utc_now
 
 TITLES_PER_REQUEST = 10  # titles ORed per request: keeps the URL short and answers small
 RESULTS_PER_TITLE = 10  # candidates kept per title; max_results is this times the titles
-# arxiv-facts.md 1.5: an empty answer may be a glitch; ask once more before believing it.
-EMPTY_PAGE_RETRIES = 1
 # arxiv-facts.md 1.2: the API sees a paper from the midnight after its announcement, so a
 # search that found nothing is asked again after a day, not after refresh_days.
 EMPTY_SEARCH_DAYS = 1.0
@@ -68,6 +71,8 @@ _STOPWORDS = frozenset(_STOP_TEXT.split())
 _PLAIN_WORD = re.compile(r"(?=[0-9]*[A-Za-z])[A-Za-z0-9]{3,}")
 # A returned paper goes to every title that resembles it within this many points of the best.
 SIMILARITY_MARGIN = 2.0
+# The witness is a candidate only for a title it resembles this much (one asking for it).
+WITNESS_SIMILARITY = 90.0
 
 
 def _words(text: str) -> list[str]:
@@ -147,13 +152,17 @@ def title_similarity(phrases: Sequence[str], title: str) -> float:
 
 
 def search_titles(
-    titles: Sequence[str], settings: Settings, store: MetadataStore, run_id: str
+    titles: Sequence[str],
+    settings: Settings,
+    store: MetadataStore,
+    run_id: str,
+    budget: FetchBudget | None = None,
 ) -> tuple[dict[str, list[PaperRecord]], FetchReport]:
     """Candidate papers for each title (keyed by the title as given), best first.
 
     Stored searches still fresh are reused; with `settings.offline` only they are. Raises
     `ArxivUnreachable` when the first request cannot connect at all. `run_id` mirrors
-    fetch_papers; searches are stored by phrase, not per run.
+    fetch_papers; searches are stored by phrase, not per run. `budget` as for fetch_papers.
     """
     report = FetchReport()
     phrases = {title: title_phrase(title) for title in titles}
@@ -174,7 +183,7 @@ def search_titles(
     elif to_search:
         titled = {p: t for t, p in reversed(list(phrases.items()))}  # a title per phrase
         forms = {p: title_phrases(titled[p]) for p in to_search}
-        searched |= _search_both_passes(settings, store, to_search, titled, forms, report)
+        searched |= _search_both_passes(settings, store, to_search, titled, forms, report, budget)
     stored = store.get_papers({i for p in unique for i in searched.get(p, [])})
     candidates = {
         title: [stored[i] for i in searched.get(phrase, []) if i in stored]
@@ -196,11 +205,12 @@ def _search_both_passes(
     titled: dict[str, str],
     forms: dict[str, list[str]],
     report: FetchReport,
+    budget: FetchBudget | None,
 ) -> dict[str, list[str]]:
     """Ask arXiv for `to_search` (first phrases), phrases first, then the distinctive words
     of those that found nothing; store and return what each answered search found."""
     searched: dict[str, list[str]] = {}
-    with ArxivSession(settings) as session:
+    with ArxivSession(settings, budget) as session:
         ask = _Asker(session, settings, store, forms, report)
         missed: list[str] = []
         for start in range(0, len(to_search), TITLES_PER_REQUEST):
@@ -251,13 +261,19 @@ class _Asker:
         self, phrases: list[str], query_for: Callable[[list[str]], str], which: str
     ) -> dict[str, list[str]]:
         params = {
-            "search_query": query_for(phrases),
+            "search_query": f"{query_for(phrases)} OR id:{DEFAULT_WITNESS}",
             "start": "0",
-            "max_results": str(RESULTS_PER_TITLE * len(phrases)),
+            "max_results": str(RESULTS_PER_TITLE * len(phrases) + 1),
         }
+        retries = self.settings.max_attempts - 1  # the witness makes every empty page a glitch
         try:
-            answer = self.session.query(params, "search", empty_page_retries=EMPTY_PAGE_RETRIES)
+            answer = self.session.query(params, "search", empty_page_retries=retries)
         except RequestFailed as exc:
+            if isinstance(exc, PostRefused) and len(phrases) > 1:
+                middle = len(phrases) // 2  # arxiv-search.md row 7: smaller requests, by GET
+                return self(phrases[:middle], query_for, which) | self(
+                    phrases[middle:], query_for, which
+                )
             for phrase in phrases:
                 message = f"{which}title search for {phrase!r} failed: {exc.reason}"
                 self.report.problems.append(Problem("fetch", phrase, "search_failed", message))
@@ -265,7 +281,12 @@ class _Asker:
         source = answer.stored_as.relative_to(self.settings.raw_dir).as_posix()
         records, problems = feed_records(answer.feed, answer.received_at, source)
         self.report.problems += problems
-        self.store.put_papers(records)
+        if not answer.feed.entries:  # the witness alone makes a true answer non-empty
+            reason = f"an empty page, although {DEFAULT_WITNESS} exists and was asked for"
+            for phrase in phrases:
+                message = f"{which}title search for {phrase!r} failed: {reason}"
+                self.report.problems.append(Problem("fetch", phrase, "search_failed", message))
+            return {}
         total = answer.feed.total_results
         if len(phrases) > 1 and total is not None and total > len(answer.feed.entries):
             # arxiv-search.md row 5: one title's many hits may have pushed out another's only
@@ -274,7 +295,12 @@ class _Asker:
             return self(phrases[:middle], query_for, which) | self(
                 phrases[middle:], query_for, which
             )
-        return _assign(records, {p: self.forms[p] for p in phrases})
+        assigned = _assign(records, {p: self.forms[p] for p in phrases})
+        handed = {i for ids in assigned.values() for i in ids}
+        self.store.put_papers(
+            r for r in records if r.arxiv_id != DEFAULT_WITNESS or r.arxiv_id in handed
+        )
+        return assigned
 
 
 def _assign(records: list[PaperRecord], forms: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -284,6 +310,8 @@ def _assign(records: list[PaperRecord], forms: dict[str, list[str]]) -> dict[str
     for rank, record in enumerate(records):
         scores = {p: title_similarity(fs, record.title) for p, fs in forms.items()}
         best = max(scores.values(), default=0.0)
+        if record.arxiv_id == DEFAULT_WITNESS and best < WITNESS_SIMILARITY:
+            continue
         for phrase, score in scores.items():
             if score >= best - SIMILARITY_MARGIN:
                 scored[phrase].append((-score, rank, record.arxiv_id))

@@ -178,8 +178,10 @@ def answer_query(
             papers = _sorted(matched, params, relevance_key(query, stats))
         else:
             papers = []
-    except (RequestError, QuerySyntaxError) as exc:
+    except RequestError as exc:
         return Answer(400, render_error_feed(str(exc)))
+    except QuerySyntaxError as exc:
+        return Answer(400, render_error_feed(str(exc), with_reason=False))
     if drop_results:
         papers = []
     body = render_feed(
