@@ -28,6 +28,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import NamedTuple
 
 from rapidfuzz import fuzz
 
@@ -73,6 +74,9 @@ _PLAIN_WORD = re.compile(r"(?=[0-9]*[A-Za-z])[A-Za-z0-9]{3,}")
 SIMILARITY_MARGIN = 2.0
 # The witness is a candidate only for a title it resembles this much (one asking for it).
 WITNESS_SIMILARITY = 90.0
+# A title whose best candidate resembles it less than this is asked again by its words: a
+# cut title's phrase may find only papers that share its other words.
+CONVINCING_SIMILARITY = 90.0
 
 
 def _words(text: str) -> list[str]:
@@ -208,32 +212,35 @@ def _search_both_passes(
     budget: FetchBudget | None,
 ) -> dict[str, list[str]]:
     """Ask arXiv for `to_search` (first phrases), phrases first, then the distinctive words
-    of those that found nothing; store and return what each answered search found."""
+    of those whose phrases found no convincing candidate (CONVINCING_SIMILARITY); store and
+    return the IDs of each answered search, best first."""
     searched: dict[str, list[str]] = {}
     with ArxivSession(settings, budget) as session:
         ask = _Asker(session, settings, store, forms, report)
-        missed: list[str] = []
+        weak: dict[str, list[Candidate]] = {}
         for start in range(0, len(to_search), TITLES_PER_REQUEST):
             chunk = to_search[start : start + TITLES_PER_REQUEST]
             answered = ask(chunk, lambda part: title_query([forms[p] for p in part]), "")
-            for phrase, ids in answered.items():
-                if ids:
-                    store.put_title_search(phrase, ids)  # an empty one after the second pass
-                    searched[phrase] = ids
+            for phrase, found in answered.items():
+                if found and found[0].score >= CONVINCING_SIMILARITY:
+                    searched[phrase] = [c.arxiv_id for c in found]
+                    store.put_title_search(phrase, searched[phrase])
                 else:
-                    missed.append(phrase)
-        second = {p: distinctive_words(titled[p]) for p in missed}
-        for phrase in missed:
-            if not second[phrase]:
-                store.put_title_search(phrase, [])  # nothing to ask again with
-                searched[phrase] = []
-        again = [p for p in missed if second[p]]
+                    weak[phrase] = found  # stored after the second pass
+        second = {p: distinctive_words(titled[p]) for p in weak}
+        for phrase, found in weak.items():
+            if not second[phrase]:  # nothing to ask again with
+                searched[phrase] = [c.arxiv_id for c in found]
+                store.put_title_search(phrase, searched[phrase])
+        again = [p for p in weak if second[p]]
         for start in range(0, len(again), TITLES_PER_REQUEST):
             chunk = again[start : start + TITLES_PER_REQUEST]
             answered = ask(chunk, lambda part: words_query([second[p] for p in part]), "second ")
-            for phrase, ids in answered.items():
-                store.put_title_search(phrase, ids)
-                searched[phrase] = ids
+            for phrase, found in answered.items():
+                both = sorted({c.arxiv_id: c for c in [*weak[phrase], *found]}.values(),
+                              key=lambda c: -c.score)  # fmt: skip
+                searched[phrase] = [c.arxiv_id for c in both][:RESULTS_PER_TITLE]
+                store.put_title_search(phrase, searched[phrase])
         report.requests, report.retries = session.requests, session.retries
     return searched
 
@@ -259,7 +266,7 @@ class _Asker:
 
     def __call__(
         self, phrases: list[str], query_for: Callable[[list[str]], str], which: str
-    ) -> dict[str, list[str]]:
+    ) -> dict[str, list[Candidate]]:
         params = {
             "search_query": f"{query_for(phrases)} OR id:{DEFAULT_WITNESS}",
             "start": "0",
@@ -296,15 +303,20 @@ class _Asker:
                 phrases[middle:], query_for, which
             )
         assigned = _assign(records, {p: self.forms[p] for p in phrases})
-        handed = {i for ids in assigned.values() for i in ids}
+        handed = {c.arxiv_id for found in assigned.values() for c in found}
         self.store.put_papers(
             r for r in records if r.arxiv_id != DEFAULT_WITNESS or r.arxiv_id in handed
         )
         return assigned
 
 
-def _assign(records: list[PaperRecord], forms: dict[str, list[str]]) -> dict[str, list[str]]:
-    """The IDs handed to each title, most similar first: a paper goes to the title it
+class Candidate(NamedTuple):
+    arxiv_id: str
+    score: float  # title_similarity to the searched title
+
+
+def _assign(records: list[PaperRecord], forms: dict[str, list[str]]) -> dict[str, list[Candidate]]:
+    """The candidates handed to each title, most similar first: a paper goes to the title it
     resembles most (and to any within SIMILARITY_MARGIN of it)."""
     scored: dict[str, list[tuple[float, int, str]]] = {phrase: [] for phrase in forms}
     for rank, record in enumerate(records):
@@ -315,10 +327,13 @@ def _assign(records: list[PaperRecord], forms: dict[str, list[str]]) -> dict[str
         for phrase, score in scores.items():
             if score >= best - SIMILARITY_MARGIN:
                 scored[phrase].append((-score, rank, record.arxiv_id))
-    return {
-        phrase: list(dict.fromkeys(i for _, _, i in sorted(found)))[:RESULTS_PER_TITLE]
-        for phrase, found in scored.items()
-    }
+    handed: dict[str, list[Candidate]] = {}
+    for phrase, found in scored.items():
+        best_first: dict[str, Candidate] = {}
+        for negated, _, arxiv_id in sorted(found):
+            best_first.setdefault(arxiv_id, Candidate(arxiv_id, -negated))
+        handed[phrase] = list(best_first.values())[:RESULTS_PER_TITLE]
+    return handed
 
 
 def _stored_searches(store: MetadataStore, settings: Settings) -> dict[str, list[str]]:
