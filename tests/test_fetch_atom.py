@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.fetch.atom import MAX_ANSWER_BYTES, BadAnswer, feed_records, read_feed
+from pipeline.fetch.atom import (
+    MAX_ANSWER_BYTES,
+    BadAnswer,
+    feed_records,
+    is_withdrawal,
+    read_feed,
+)
 from pipeline.model import Author
 
 GENUINE = Path(__file__).parent / "fixtures" / "standin" / "genuine"
@@ -121,6 +127,29 @@ def test_withdrawn_comes_from_the_comment() -> None:
     body = body.replace(b"submitted to PCCP", b"This paper has been withdrawn by the author")
     records, _ = feed_records(read_feed(body), FETCHED_AT, "x")
     assert [r.withdrawn for r in records] == [True, False]
+
+
+@pytest.mark.parametrize(
+    ("comment", "version", "withdrawn"),
+    [
+        ("This paper has been withdrawn by the author due to an error", 2, True),
+        ("This submission has been removed by arXiv administrators", 3, True),
+        ("Retracted: the data were mislabelled", 2, True),
+        ("Lemma 4.2 is false, so the main theorem does not hold", 2, True),
+        ("Duplicate of arXiv:2401.01234", 2, True),
+        ("Lemma 4.2 is false, so the main theorem does not hold", 1, False),  # no withdrawal v1
+        ("v2: corrected an error in Lemma 3; 18 pages", 2, False),
+        ("Accepted at ICML 2025; fixed a mistake in Table 2", 2, False),
+        ("12 pages, 3 figures", 2, False),
+        (None, 2, False),
+    ],
+)
+def test_withdrawal_is_read_from_the_comment_not_only_the_word(
+    comment: str | None, version: int, withdrawn: bool
+) -> None:
+    # arxiv-search.md row 10, arxiv-docs withdraw.md: a withdrawal is a new version whose
+    # comment is the author's reason, which need not say "withdrawn".
+    assert is_withdrawal(comment, version) is withdrawn
 
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>

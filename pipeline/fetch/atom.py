@@ -38,8 +38,38 @@ _HTML_START = (b"<!doctype html", b"<html")
 _DECLARATION = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 # arxiv-facts.md 1.3/1.4: entry ids are http://arxiv.org/abs/<id>v<N> (https tolerated).
 _ABS_URL = re.compile(r"^https?://(?:export\.)?arxiv\.org/abs/(?P<id>.+?)v(?P<version>[1-9]\d*)$")
-# arxiv-facts.md 1.3/7: the API has no withdrawn flag; the withdrawal notice is the comment.
-_WITHDRAWN = re.compile(r"\bwithdr(?:aw|ew)", re.IGNORECASE)
+# arxiv-facts.md 1.3/7: the API has no withdrawn flag (arxiv-search.md row 10). A withdrawal
+# is a new version (v2 or later) whose comment is the author's reason, required and free
+# text (arxiv-docs withdraw.md), which need not say "withdrawn". Read from the comment:
+# an explicit notice, in any version (arXiv's own wording included) ...
+_WITHDRAWAL_NOTICE = re.compile(
+    r"\bwithdr(?:aw|ew)|\bretract|\bremoved by arxiv|\bsubmission has been removed",
+    re.IGNORECASE,
+)
+# ... or, from v2 on, a comment that gives a reason to abandon the paper (an error, a flaw, a
+# duplicate, a replacement elsewhere) and none of what a comment of a paper in use says.
+_ABANDON_REASON = re.compile(
+    r"\b(?:errors?|mistakes?|flaw(?:s|ed)?|incorrect|wrong|invalid|not valid|does not hold|"
+    r"duplicate[sd]?|superseded|no longer|erroneous|fatal|false)\b",
+    re.IGNORECASE,
+)
+_IN_USE = re.compile(
+    r"\b(?:pages?|pp|figures?|figs?|tables?|accepted|appear|published|proceedings|conference|"
+    r"journal|workshop|code|data|revised|revision|updated?|corrected|fixed|extended|version|"
+    r"v\d+)\b|https?://",
+    re.IGNORECASE,
+)
+
+
+def is_withdrawal(comment: str | None, version: int) -> bool:
+    """Whether the comment of version `version` reads as a withdrawal (see above)."""
+    if not comment:
+        return False
+    if _WITHDRAWAL_NOTICE.search(comment):
+        return True
+    return version >= 2 and bool(_ABANDON_REASON.search(comment)) and not _IN_USE.search(comment)
+
+
 # arxiv-samples/SOURCES.md: error feeds have one entry whose id is .../api/errors#<reason>;
 # arxiv-search.md row 12: query-syntax errors have .../api/errors, without `#`.
 _ERROR_ENTRY_ID = re.compile(r"/api/errors(?:#|$)")
@@ -172,7 +202,7 @@ def _to_record(result: arxiv.Result, dois: list[str], fetched_at: datetime) -> P
         comment=comment,
         journal_ref=_collapse(result.journal_ref) or None,
         dois=dois,
-        withdrawn=bool(comment and _WITHDRAWN.search(comment)),
+        withdrawn=is_withdrawal(comment, int(match["version"])),
         fetched_at=fetched_at,
     )
 
