@@ -25,7 +25,7 @@ from pipeline.standin import LoggedRequest
 from pipeline.store import MetadataStore, Paths, utc_now
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# arxiv-facts.md 1.2: one request every 3 s. The benchmarks scale it down to SCALED_DELAY and
+# docs/arxiv.md §1: one request every 3 s. The benchmarks scale it down to SCALED_DELAY and
 # say what their request counts mean at the real delay.
 REAL_DELAY = 3.0
 SCALED_DELAY = 0.05

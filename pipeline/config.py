@@ -71,7 +71,7 @@ SETTINGS: tuple[Setting, ...] = (
         "https://export.arxiv.org/api/query",
         "arXiv query API address, an http(s) URL (arXiv answers plain http with 301).",
     ),
-    # arXiv Terms of Use: one request every 3 seconds, one connection (arxiv-facts.md 1.2).
+    # arXiv Terms of Use: one request every 3 seconds, one connection (docs/arxiv.md §1).
     Setting(
         "delay_seconds",
         "ARXIV_DELAY_SECONDS",

@@ -119,7 +119,7 @@ def test_every_field_equals_what_the_standin_served(
         fetched = report.records[record.id]
         expected = expected_record(record)
         assert {name: getattr(fetched, name) for name in expected} == expected, record.id
-    # arxiv-search.md row 10: 2601.00004's reason does not say "withdrawn"; 2601.00005 is a
+    # docs/arxiv.md §7: 2601.00004's reason does not say "withdrawn"; 2601.00005 is a
     # revision fixing an error.
     withdrawn = {r.id for r in standin_corpus if "has been withdrawn" in (r.comment or "")}
     assert len(withdrawn) == 2
@@ -280,7 +280,7 @@ def test_a_batch_rejected_for_a_bad_id_is_bisected(
 ) -> None:
     # arXiv's rules may be stricter than ours: let a malformed ID past the local check.
     monkeypatch.setattr(pipeline.fetch.papers, "is_valid_id", lambda arxiv_id: True)
-    bad = "0112019"  # arxiv-facts.md 1.3: an old-style ID without its archive
+    bad = "0112019"  # docs/arxiv.md §3: an old-style ID without its archive
     wanted = [*ids_of(standin_corpus, 5), bad, *ids_of(standin_corpus, 2, start=5)]
     report = fetch_papers(wanted, settings_for(tmp_path, standin.url), store, "run-1")
     by_id = {o.arxiv_id: o for o in report.outcomes}
@@ -320,7 +320,7 @@ def test_a_single_id_on_an_empty_page_is_found_on_the_second_look(
 def test_empty_feeds_never_settle_an_id_as_not_found(
     tmp_path: Path, store: MetadataStore, standin: StandIn, standin_corpus: list[CorpusRecord]
 ) -> None:
-    # arxiv-facts.md 1.5 (arxiv.py #129, #157): arXiv serves empty pages for queries that
+    # docs/arxiv.md §5 (arxiv.py #129, #157): arXiv serves empty pages for queries that
     # have results, and an empty first page looks like "none of these exist".
     wanted = ids_of(standin_corpus, 3)
     settings = settings_for(tmp_path, standin.url)
@@ -352,7 +352,7 @@ def fresh_record(paper_id: str, title: str) -> CorpusRecord:
 def test_a_fresh_id_the_index_lacks_is_asked_again_after_a_day(
     tmp_path: Path, store: MetadataStore, standin: StandIn
 ) -> None:
-    # arxiv-facts.md 1.2: the API sees new papers from the midnight after announcement.
+    # docs/arxiv.md §3: the API sees new papers from the midnight after announcement.
     now = datetime.now(UTC)
     fresh = f"{now:%y%m}.00042"
     standin.add_records([fresh_record(fresh, "A Paper Announced Today")])
@@ -377,7 +377,7 @@ def test_a_fresh_id_the_index_lacks_is_asked_again_after_a_day(
 def test_a_refused_post_falls_back_to_gets_that_fit_a_request_line(
     tmp_path: Path, store: MetadataStore, standin: StandIn, standin_corpus: list[CorpusRecord]
 ) -> None:
-    # arxiv-search.md row 7: POST was refused for ten days in 2025 (commit 9ab8d32 took it
+    # docs/arxiv.md §2: POST was refused for ten days in 2025 (commit 9ab8d32 took it
     # back); gunicorn's request line holds 4094 bytes.
     standin.set_faults([Fault("post_refused")])
     wanted = [r.id for r in standin_corpus]
@@ -394,7 +394,7 @@ def test_a_refused_post_falls_back_to_gets_that_fit_a_request_line(
 def test_persistent_throttling_stops_the_whole_fetch_after_a_few_tries(
     tmp_path: Path, store: MetadataStore, standin: StandIn, standin_corpus: list[CorpusRecord]
 ) -> None:
-    # arxiv-search.md row 13: 429 "Rate exceeded." without Retry-After, lasting hours.
+    # docs/arxiv.md §5: 429 "Rate exceeded." without Retry-After, lasting hours.
     standin.set_faults([Fault("429")])
     wanted = ids_of(standin_corpus, 100)
     settings = settings_for(tmp_path, standin.url, batch_size=10)  # ten batches
@@ -411,7 +411,7 @@ def test_persistent_throttling_stops_the_whole_fetch_after_a_few_tries(
 def test_a_slow_429_past_the_read_timeout_counts_as_throttled(
     tmp_path: Path, store: MetadataStore, standin: StandIn, standin_corpus: list[CorpusRecord]
 ) -> None:
-    # arxiv-search.md row 13: a 429 can take 124 s to arrive, past a 60 s read timeout.
+    # docs/arxiv.md §5: a 429 can take 124 s to arrive, past a 60 s read timeout.
     standin.set_faults([Fault("429", delay=0.5)])
     settings = settings_for(tmp_path, standin.url, batch_size=10, read_timeout=0.2)
     started = time.monotonic()
@@ -597,7 +597,7 @@ HARD_TITLES = json.loads((GENUINE.parent / "hard-titles.json").read_text("utf-8"
 def test_every_hard_title_is_found_first(
     tmp_path: Path, store: MetadataStore, standin: StandIn
 ) -> None:
-    # arxiv-search.md rows 1-4: apostrophes and dotted versions are single words on arXiv,
+    # docs/arxiv.md §6: apostrophes and dotted versions are single words on arXiv,
     # titles keep their accents, TeX spells Greek letters and superscripts, stopwords leave
     # gaps; a digest's title that is cut short needs the second pass.
     titles = [case["digest"] for case in HARD_TITLES]
@@ -622,7 +622,7 @@ def test_accented_titles_are_asked_with_and_without_accents(
 def test_answers_go_to_the_title_they_resemble_not_to_every_title_they_contain(
     tmp_path: Path, store: MetadataStore, standin: StandIn
 ) -> None:
-    # arxiv-search.md row 4: "attention is all you need" is contained in both titles.
+    # docs/arxiv.md §6: "attention is all you need" is contained in both titles.
     short, longer = "Attention Is All You Need", "Tensor Product Attention Is All You Need"
     found, _ = search_titles([short, longer], settings_for(tmp_path, standin.url), store, "r")
     assert [r.arxiv_id for r in found[short]] == ["1706.03762"]
@@ -632,7 +632,7 @@ def test_answers_go_to_the_title_they_resemble_not_to_every_title_they_contain(
 def test_a_cut_page_is_asked_again_in_halves(
     tmp_path: Path, store: MetadataStore, standin: StandIn
 ) -> None:
-    # arxiv-search.md row 5: ten phrases share one ranked page; totalResults tells a cut.
+    # docs/arxiv.md §6: ten phrases share one ranked page; totalResults tells a cut.
     generic = [
         CorpusRecord(
             id=f"2602.{n:05d}",
@@ -930,7 +930,7 @@ def test_connection_lost_after_a_good_answer_is_retried_then_failed(
     assert "cannot connect" in (lost.reason or "")
     assert report.retries == 2
     assert set(store.get_papers()) == {"1207.7214"}
-    # arxiv-facts.md 1.5: a descriptive User-Agent with the contact address.
+    # docs/arxiv.md §1: a descriptive User-Agent with the contact address.
     (agent,) = server.user_agents
     assert agent is not None and agent.startswith("digest-enrich/")
     assert agent.endswith("(+mailto:digest-tests@example.org)")

@@ -73,7 +73,7 @@ def test_error_feed_is_recognised() -> None:
 
 
 def test_an_error_id_without_a_reason_is_an_error_too() -> None:
-    # arxiv-search.md row 12: query-syntax errors have the link .../api/errors, no `#`.
+    # docs/arxiv.md §4: query-syntax errors have the link .../api/errors, no `#`.
     body = (GENUINE / "error-start-not-integer-newformat-2026.xml").read_bytes()
     body = body.replace(b"/api/errors#start_must_be_an_integer", b"/api/errors")
     assert b"/api/errors#" not in body
@@ -83,7 +83,7 @@ def test_an_error_id_without_a_reason_is_an_error_too() -> None:
 
 
 def test_every_doi_is_kept_in_both_dialects() -> None:
-    # arxiv-search.md row 11: one arxiv:doi element per DOI in the new dialect (arxiv._feed
+    # docs/arxiv.md §4: one arxiv:doi element per DOI in the new dialect (arxiv._feed
     # keeps only the first); the old dialect put them space-separated in one element.
     body = (GENUINE / "idlist-1-entry-collaboration-author-newformat-2026.xml").read_bytes()
     one = b"<arxiv:doi>10.1016/j.physletb.2012.08.020</arxiv:doi>"
@@ -147,7 +147,7 @@ def test_withdrawn_comes_from_the_comment() -> None:
 def test_withdrawal_is_read_from_the_comment_not_only_the_word(
     comment: str | None, version: int, withdrawn: bool
 ) -> None:
-    # arxiv-search.md row 10, arxiv-docs withdraw.md: a withdrawal is a new version whose
+    # docs/arxiv.md §7 (arxiv-docs withdraw.md): a withdrawal is a new version whose
     # comment is the author's reason, which need not say "withdrawn".
     assert is_withdrawal(comment, version) is withdrawn
 

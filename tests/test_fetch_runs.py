@@ -46,7 +46,7 @@ def unresolved(settings: Settings) -> int:
 
 
 def test_empty_feeds_lose_no_paper_across_two_runs(tmp_path: Path, standin: StandIn) -> None:
-    # arxiv-facts.md 1.5: empty pages for queries that have results.
+    # docs/arxiv.md §5: empty pages for queries that have results.
     shutil.copytree(SAMPLE_DIGESTS, tmp_path / "raw" / "digests")
     settings = settings_in(tmp_path, standin.url)
     standin.set_faults([Fault("empty_page")])
@@ -61,7 +61,7 @@ def test_empty_feeds_lose_no_paper_across_two_runs(tmp_path: Path, standin: Stan
 def test_refused_posts_lose_no_paper(
     tmp_path: Path, standin: StandIn, standin_corpus: list[CorpusRecord]
 ) -> None:
-    # arxiv-search.md row 7: POST refused for ten days in 2025.
+    # docs/arxiv.md §2: POST refused for ten days in 2025.
     write_link_digest(tmp_path / "raw", [r.id for r in standin_corpus])
     standin.set_faults([Fault("post_refused")])
     summary = enrich(settings_in(tmp_path, standin.url))
@@ -73,7 +73,7 @@ def test_refused_posts_lose_no_paper(
 def test_a_fresh_paper_the_index_lacks_is_found_the_next_day(
     tmp_path: Path, standin: StandIn
 ) -> None:
-    # arxiv-facts.md 1.2: the API sees new papers from the midnight after announcement.
+    # docs/arxiv.md §3: the API sees new papers from the midnight after announcement.
     now = datetime.now(UTC)
     fresh = f"{now:%y%m}.00042"
     standin.add_records([fresh_record(fresh, "A Paper Announced Today")])
@@ -98,7 +98,7 @@ def test_a_fresh_paper_the_index_lacks_is_found_the_next_day(
 def test_persistent_throttling_ends_the_run_in_bounded_time_with_exit_3(
     tmp_path: Path, standin: StandIn, slow: float
 ) -> None:
-    # arxiv-search.md row 13: 429 "Rate exceeded." without Retry-After, up to 124 s to
+    # docs/arxiv.md §5: 429 "Rate exceeded." without Retry-After, up to 124 s to
     # arrive, for hours (arxiv.py#203).
     shutil.copytree(SAMPLE_DIGESTS, tmp_path / "raw" / "digests")
     standin.set_faults([Fault("429", delay=slow)])

@@ -119,7 +119,7 @@ def assert_result_is_record(result: arxiv.Result, record: CorpusRecord, version:
     assert flat(result.comment) == flat(paper.comment)
     assert flat(result.journal_ref) == flat(record.journal_ref)
     # arxiv._feed reads the first arxiv:doi element only: every DOI in the old dialect's one
-    # element, the first DOI in the new dialect (one element each, arxiv-search.md row 11).
+    # element, the first DOI in the new dialect (one element each, docs/arxiv.md §4).
     first = record.doi.split()[0] if record.doi else None
     assert result.doi in (record.doi, first)
     assert result.published.strftime("%Y-%m-%dT%H:%M:%SZ") == record.versions[0]
@@ -190,7 +190,7 @@ def test_old_dialect_wraps_one_line_sources(standin_corpus: list[CorpusRecord]) 
 def test_several_dois_are_one_element_each_in_the_new_dialect(
     dialect: str, standin_corpus: list[CorpusRecord]
 ) -> None:
-    # arxiv-search.md row 11: atom_extensions.py writes one arxiv:doi (and doi link) per
+    # docs/arxiv.md §4: atom_extensions.py writes one arxiv:doi (and doi link) per
     # DOI of meta.doi.split(); the old backend wrote them space-separated in one element.
     record = next(r for r in standin_corpus if r.doi and " " in r.doi)
     with StandIn(standin_corpus, dialect=dialect) as server:  # type: ignore[arg-type]

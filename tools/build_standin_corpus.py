@@ -428,7 +428,7 @@ HARD_TITLES = FIXTURES / "hard-titles.json"  # hand-written; tests and bench rea
 
 def hard_title_records() -> list[CorpusRecord]:
     """One paper per hard case of hard-titles.json, its title as arXiv holds it (TeX kept);
-    the `digest` spelling is what a digest writes for it (arxiv-search.md rows 1-4). A case
+    the `digest` spelling is what a digest writes for it (docs/arxiv.md §6). A case
     whose `arxiv` is null is a paper the corpus has from another source (`check` makes sure)."""
     cases = json.loads(HARD_TITLES.read_text("utf-8"))
     return [

@@ -1,12 +1,12 @@
 """Reading arXiv's Atom answers: refuse anything that is not a genuine feed, then map entries.
 
 `arxiv._feed.parse` uses lxml with recover=True, so a truncated body would come back as a
-shorter feed and a "Rate exceeded." body as "no results" (arxiv-facts.md 5.1). Every answer
+shorter feed and a "Rate exceeded." body as "no results" (docs/arxiv.md §4). Every answer
 is therefore checked strictly here first (size, first bytes, no DTD, strict XML, Atom root);
 only a document that passed is handed, entry by entry, to arxiv._feed to build
 `arxiv.Result`s, which are then mapped to `PaperRecord`s. Both dialects parse: the classic
 one (namespaces on each element, wrapped text) and the one served since 2025-11-11
-(namespaces on the root, one-line text, https links) (arxiv-samples/SOURCES.md).
+(namespaces on the root, one-line text, https links) (docs/arxiv.md §4).
 """
 
 from __future__ import annotations
@@ -23,22 +23,22 @@ from pipeline.ids import is_valid_id
 from pipeline.model import Author, PaperRecord, Problem
 
 # A 200-ID answer is about 1 MB; arXiv's largest legal page (30000 results) is a little over
-# 15 MB (arxiv-facts.md 1.2). Anything beyond this is refused unread.
+# 15 MB (docs/arxiv.md §2). Anything beyond this is refused unread.
 MAX_ANSWER_BYTES = 32 * 1024 * 1024
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 _NS = {"atom": ATOM[1:-1], "opensearch": "http://a9.com/-/spec/opensearch/1.1/"}
 
-# arxiv-facts.md 1.5: throttled replies carry the plain-text body "Rate exceeded.",
+# docs/arxiv.md §5: throttled replies carry the plain-text body "Rate exceeded.",
 # sometimes with status 200.
 _RATE_EXCEEDED = b"rate exceeded"
 _HTML_START = (b"<!doctype html", b"<html")
 # A DTD is never part of an arXiv answer; refusing it outright rules out entity expansion
 # ("billion laughs") and external entities whatever the parser's defaults.
 _DECLARATION = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
-# arxiv-facts.md 1.3/1.4: entry ids are http://arxiv.org/abs/<id>v<N> (https tolerated).
+# docs/arxiv.md §3-4: entry ids are http://arxiv.org/abs/<id>v<N> (https tolerated).
 _ABS_URL = re.compile(r"^https?://(?:export\.)?arxiv\.org/abs/(?P<id>.+?)v(?P<version>[1-9]\d*)$")
-# arxiv-facts.md 1.3/7: the API has no withdrawn flag (arxiv-search.md row 10). A withdrawal
+# docs/arxiv.md §7: the API has no withdrawn flag. A withdrawal
 # is a new version (v2 or later) whose comment is the author's reason, required and free
 # text (arxiv-docs withdraw.md), which need not say "withdrawn". Read from the comment:
 # an explicit notice, in any version (arXiv's own wording included) ...
@@ -70,8 +70,8 @@ def is_withdrawal(comment: str | None, version: int) -> bool:
     return version >= 2 and bool(_ABANDON_REASON.search(comment)) and not _IN_USE.search(comment)
 
 
-# arxiv-samples/SOURCES.md: error feeds have one entry whose id is .../api/errors#<reason>;
-# arxiv-search.md row 12: query-syntax errors have .../api/errors, without `#`.
+# docs/arxiv.md §4: error feeds have one entry whose id is .../api/errors#<reason>;
+# docs/arxiv.md §4: query-syntax errors have .../api/errors, without `#`.
 _ERROR_ENTRY_ID = re.compile(r"/api/errors(?:#|$)")
 _ARXIV_DOI = "{http://arxiv.org/schemas/atom}doi"
 
@@ -167,9 +167,9 @@ def read_feed(body: bytes, content_type: str | None = None) -> Feed:
 
 
 def _dois(entry: etree._Element) -> list[str]:
-    """Every DOI of an entry: one arxiv:doi element per DOI in the new dialect (arxiv-search.md
-    row 11; arxiv._feed reads only the first), several in one element, space-separated, in
-    the old one (arxiv-facts.md 1.4)."""
+    """Every DOI of an entry: one arxiv:doi element per DOI in the new dialect (arxiv._feed
+    reads only the first), several in one element, space-separated, in the old one
+    (docs/arxiv.md §4)."""
     found = [d for e in entry.iter(_ARXIV_DOI) for d in (e.text or "").split()]
     return list(dict.fromkeys(found))
 

@@ -1,16 +1,16 @@
 """Fetching papers by ID: decide from the store what to ask, ask in batches, account for all.
 
 Every requested ID ends with one outcome (found, not_found, invalid, failed) and the number
-of requests that included it. A batch answer is compared with the batch (arxiv-facts.md
-1.3: a nonexistent ID just drops out; one malformed ID fails the whole batch with a 400),
+of requests that included it. A batch answer is compared with the batch (docs/arxiv.md
+§3: a nonexistent ID just drops out; one malformed ID fails the whole batch with a 400),
 and what a request settled is written to the store before the next request is sent.
 
 An ID is only called not_found when an answer that does hold papers leaves it out: the IDs
 missing from a batch are asked once more together with a witness, a paper known to exist.
-An answer without the witness is one of arXiv's empty pages (arxiv-facts.md 1.5), not
+An answer without the witness is one of arXiv's empty pages (docs/arxiv.md §5), not
 evidence: its IDs are failed and asked again next run. A not_found for an ID of the current
 or previous month is kept FRESH_NOT_FOUND_DAYS only, as the index may not have caught up
-(arxiv-facts.md 1.2: the API sees a paper from the midnight after its announcement).
+(docs/arxiv.md §3: the API sees a paper from the midnight after its announcement).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from pipeline.ids import is_valid_id
 from pipeline.model import FetchOutcome, FetchOutcomeKind, PaperRecord, Problem
 from pipeline.store import MetadataStore, utc_now
 
-# arxiv-facts.md 1.2: at most 2000 results per call, so no batch can be larger.
+# docs/arxiv.md §2: at most 2000 results per call, so no batch can be larger.
 MAX_RESULTS_PER_CALL = 2000
 OFFLINE_MISSING = "offline: not in the store"
 SETTLED_KINDS = ("not_found", "invalid")  # not asked again until refresh_days have passed
@@ -192,7 +192,7 @@ class _IdFetcher:
             self._second_look(missing)
 
     def _second_look(self, ids: list[str]) -> None:
-        # arxiv-facts.md 1.3/7: compare requested and returned IDs; ask each missing ID
+        # docs/arxiv.md §3: compare requested and returned IDs; ask each missing ID
         # once more before calling it nonexistent, next to a paper known to exist, so that
         # an empty page (1.5) is told apart from "none of these exist".
         witness = self._witness()
@@ -210,10 +210,10 @@ class _IdFetcher:
         params = {
             "id_list": ",".join(ids),
             "start": "0",
-            "max_results": str(max(self.batch_size, len(ids))),  # arxiv-facts.md 1.1: else 10
+            "max_results": str(max(self.batch_size, len(ids))),  # docs/arxiv.md §2: else 10
         }
         asked = [i for i in ids if i != witness]
-        # arxiv-facts.md 1.5: an empty page can be a glitch. With several IDs that is far
+        # docs/arxiv.md §5: an empty page can be a glitch. With several IDs that is far
         # likelier than none of them existing, so it is retried within the budget; a single
         # ID's empty answer is checked by the second look.
         empty_page_retries = self.settings.max_attempts - 1 if len(ids) > 1 else 0
@@ -227,8 +227,8 @@ class _IdFetcher:
                 )
                 self._settle(asked, kind, exc.reason)
                 return []
-            # One bad ID fails the whole batch (arxiv-facts.md 1.3): bisect to find it. A
-            # refused POST (arxiv-search.md row 7): halves until a request fits a GET.
+            # One bad ID fails the whole batch (docs/arxiv.md §3): bisect to find it. A
+            # refused POST (docs/arxiv.md §2: halves until a request fits a GET.
             middle = len(asked) // 2
             halves = (asked[:middle], asked[middle:])
             return [i for half in halves for i in self._ask(_with(half, witness), witness)]

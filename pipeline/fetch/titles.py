@@ -1,24 +1,24 @@
 """Searching arXiv by title, for digest entries that carry no usable link.
 
-Each title becomes phrases worded as arXiv's search splits words (arxiv-search.md row 1:
+Each title becomes phrases worded as arXiv's search splits words (docs/arxiv.md §6:
 `let's`, `qwen2.5`, `v3.2`, `pi_0` stay single words; hyphens, slashes, TeX markup and other
-punctuation separate words). arXiv keeps accents in titles (row 3), so a title with accents
+punctuation separate words). arXiv keeps accents in titles, so a title with accents
 is also asked without them, and one with Greek letters also with their names spelt out, as
 arXiv's TeX titles write them (`$\\sigma$-GPTs`). The phrases of several titles are ORed into
-one request; when `totalResults` says the page cut the answer (row 5: the ranking has no
+one request; when `totalResults` says the page cut the answer (the ranking has no
 per-phrase quota), the titles are asked again in halves. Each returned paper is handed to
-the title it resembles most (row 4: a phrase is not literal, so containment proves nothing),
+the title it resembles most (a phrase is not literal, so containment proves nothing),
 and each title's candidates are ranked by that resemblance.
 
 A title whose phrases found nothing (cut short, respelled, or written with words arXiv
-splits otherwise) is asked again as an AND of its most distinctive words (arxiv-search.md
-row 2); the reconcile stage judges what comes back by its usual rules. Every search is
+splits otherwise) is asked again as an AND of its most distinctive words (docs/arxiv.md
+§6); the reconcile stage judges what comes back by its usual rules. Every search is
 stored, keyed by the title's first phrase (with the second pass's answer when there was
 one), so a re-run does not ask again: a search that found something for refresh_days, one
 that found nothing for EMPTY_SEARCH_DAYS only (the paper may not be indexed yet).
 
 Every request also asks for a witness, a paper known to exist (`id:`), so that one of
-arXiv's empty pages (arxiv-facts.md 1.5) is told apart from "no paper has this title": an
+arXiv's empty pages (docs/arxiv.md §5) is told apart from "no paper has this title": an
 answer without entries is a failed search, not stored, asked again next run.
 """
 
@@ -42,7 +42,7 @@ from pipeline.store import MetadataStore, utc_now
 
 TITLES_PER_REQUEST = 10  # titles ORed per request: keeps the URL short and answers small
 RESULTS_PER_TITLE = 10  # candidates kept per title; max_results is this times the titles
-# arxiv-facts.md 1.2: the API sees a paper from the midnight after its announcement, so a
+# docs/arxiv.md §3: the API sees a paper from the midnight after its announcement, so a
 # search that found nothing is asked again after a day, not after refresh_days.
 EMPTY_SEARCH_DAYS = 1.0
 # A word as arXiv's standard tokenizer (UAX#29) forms it: letters and digits, joined by `_`,
@@ -88,8 +88,8 @@ def title_phrase(title: str) -> str:
     """The phrase searched for `title` as written: its words, lower case, single spaces.
 
     Lower case also keeps words such as "and"/"or" from reading as operators, which arXiv
-    only recognises in upper case (arxiv-facts.md 1.6). Quotes, backslashes, parentheses and
-    colons never reach the query (arxiv-search.md row 15: the parser keeps `()` and `:`
+    only recognises in upper case (docs/arxiv.md §6). Quotes, backslashes, parentheses and
+    colons never reach the query (docs/arxiv.md §6: the parser keeps `()` and `:`
     inside quotes, but nothing is lost without them).
     """
     return " ".join(_words(title))
@@ -125,7 +125,7 @@ def title_phrases(title: str) -> list[str]:
 
 
 def title_query(phrase_sets: Sequence[Sequence[str]]) -> str:
-    """One search_query ORing every phrase of every title (arxiv-facts.md 1.6)."""
+    """One search_query ORing every phrase of every title (docs/arxiv.md §6)."""
     return " OR ".join(f'ti:"{phrase}"' for phrases in phrase_sets for phrase in phrases)
 
 
@@ -277,7 +277,7 @@ class _Asker:
             answer = self.session.query(params, "search", empty_page_retries=retries)
         except RequestFailed as exc:
             if isinstance(exc, PostRefused) and len(phrases) > 1:
-                middle = len(phrases) // 2  # arxiv-search.md row 7: smaller requests, by GET
+                middle = len(phrases) // 2  # docs/arxiv.md §2: smaller requests, by GET
                 return self(phrases[:middle], query_for, which) | self(
                     phrases[middle:], query_for, which
                 )
@@ -296,7 +296,7 @@ class _Asker:
             return {}
         total = answer.feed.total_results
         if len(phrases) > 1 and total is not None and total > len(answer.feed.entries):
-            # arxiv-search.md row 5: one title's many hits may have pushed out another's only
+            # docs/arxiv.md §6: one title's many hits may have pushed out another's only
             # one; fewer titles per request get every title its share of the page.
             middle = len(phrases) // 2
             return self(phrases[:middle], query_for, which) | self(

@@ -38,13 +38,13 @@ from pipeline.config import Settings
 from pipeline.fetch.atom import MAX_ANSWER_BYTES, BadAnswer, Feed, read_feed
 from pipeline.store import save_response, utc_now
 
-# arxiv-facts.md 1.3: ~700 IDs over GET gave HTTP 414 while POST worked; stay well below.
+# docs/arxiv.md §2: ~700 IDs over GET gave HTTP 414 while POST worked; stay well below.
 MAX_GET_URL_CHARS = 2000
-# arxiv-search.md row 7: POST was refused for ten days in 2025; the fallback GETs must fit
+# docs/arxiv.md §2: POST was refused for ten days in 2025; the fallback GETs must fit
 # gunicorn's default request line of 4094 bytes (method, URL and protocol included).
 MAX_FALLBACK_GET_CHARS = 4000
 POST_REFUSED_STATUS = frozenset({405, 413, 414})
-# arxiv-search.md row 13: a 429 "Rate exceeded." without Retry-After can take two minutes to
+# docs/arxiv.md §5: a 429 "Rate exceeded." without Retry-After can take two minutes to
 # arrive and last hours. After this many throttled or timed-out tries in a row (across
 # requests) the run stops asking instead of walking every batch through its retries.
 THROTTLED_TRIES_TO_STOP = 4
@@ -56,14 +56,14 @@ _ENCODING_WBITS = {"gzip": 31, "x-gzip": 31, "deflate": 15}
 PROBE_CONNECT_TIMEOUT = 1.5
 PROBE_TRIES = 2
 PROBE_PAUSE = 0.5
-# Backoff base in multiples of the request delay. arxiv-facts.md 7: after a 429, 503 or
+# Backoff base in multiples of the request delay. docs/arxiv.md §1: after a 429, 503 or
 # "Rate exceeded." back off for minutes, not seconds (3 s x 10 x 2^n, capped).
 BACKOFF_DELAYS = 2.0
 THROTTLED_BACKOFF_DELAYS = 10.0
-# Status codes worth asking again (arxiv-facts.md 1.5: 503 and 429 under load).
+# Status codes worth asking again (docs/arxiv.md §5: 503 and 429 under load).
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 THROTTLE_STATUS = frozenset({429, 503})
-INCORRECT_ID_FORMAT = "incorrect id format"  # arxiv-facts.md 1.3: the 400 error entry
+INCORRECT_ID_FORMAT = "incorrect id format"  # docs/arxiv.md §3: the 400 error entry
 
 
 class ArxivUnreachable(Exception):
@@ -141,7 +141,7 @@ class FetchBudget:
 
 
 def _user_agent(contact: str) -> str:
-    # arxiv-facts.md 1.5: generic UAs are reportedly throttled harder; a descriptive one
+    # docs/arxiv.md §1: generic UAs are reportedly throttled harder; a descriptive one
     # with a contact address helps.
     try:
         ours = version("digest-enrich")
@@ -153,7 +153,7 @@ def _user_agent(contact: str) -> str:
 class PolitenessGate:
     """One request at a time, at least `delay` apart, across every thread of the process.
 
-    arxiv-facts.md 1.2: one request every 3 s over one connection, counted across everything
+    docs/arxiv.md §1: one request every 3 s over one connection, counted across everything
     we run. The lock is held for the whole exchange, so never two requests are in flight.
     The delay is counted from the end of the previous exchange: arXiv received that request
     before it answered, so its arrivals are at least `delay` apart whatever the latency
@@ -269,7 +269,7 @@ class ArxivSession:
 
         An answer with no entries is asked again up to `empty_page_retries` times (within
         the attempt budget) and then believed: arXiv sometimes serves an empty page for a
-        query that has results (arxiv-facts.md 1.5).
+        query that has results (docs/arxiv.md §5).
         """
         query_string = urlencode(params)
         attempts = 0
@@ -390,7 +390,7 @@ class ArxivSession:
                 turn.reached_server = False
                 raise ArxivUnreachable(f"cannot use {self.settings.api_url}: {exc}") from exc
             except httpx.TimeoutException as exc:
-                # arxiv-search.md row 13: a slow 429 arrives after the read timeout.
+                # docs/arxiv.md §5: a slow 429 arrives after the read timeout.
                 self._connected = True
                 raise BadAnswer(
                     f"no answer within {self.settings.read_timeout:g} s",
@@ -407,7 +407,7 @@ class ArxivSession:
                 response.close()
         received_at = utc_now()
         if post and response.status_code in POST_REFUSED_STATUS:
-            # arxiv-search.md row 7: split and ask by GET from now on.
+            # docs/arxiv.md §2: split and ask by GET from now on.
             self.post_refused = True
             raise BadAnswer(
                 f"arXiv refused a POST with HTTP {response.status_code}",
@@ -464,8 +464,8 @@ class ArxivSession:
         status = response.status_code
         content_type = response.headers.get("Content-Type")
         if status == 200 or status == 400:
-            # A 400 carries an Atom error feed (arxiv-facts.md 1.3); a 200 may still be
-            # "Rate exceeded." or HTML (arxiv-facts.md 1.5): read_feed tells them apart.
+            # A 400 carries an Atom error feed (docs/arxiv.md §3); a 200 may still be
+            # "Rate exceeded." or HTML (docs/arxiv.md §5): read_feed tells them apart.
             try:
                 feed = read_feed(body, content_type)
             except BadAnswer as exc:

@@ -1,4 +1,4 @@
-"""Atom feeds in the two dialects arXiv has served (arxiv-samples/SOURCES.md, 1.4).
+"""Atom feeds in the two dialects arXiv has served (docs/arxiv.md §4).
 
 * "new" (the backend since 2025-11-11): namespaces declared once on the root, one-line
   title and summary, https links, entry order id, title, updated, links, summary,
@@ -108,7 +108,7 @@ def _entry_new(paper: RecordVersion) -> str:
             f"    <arxiv:journal_ref>{escape(one_line(paper.journal_ref))}</arxiv:journal_ref>"
         )
     lines += _author_lines(paper.authors, "")
-    # arxiv-search.md row 11: the new backend writes one arxiv:doi element and one doi
+    # docs/arxiv.md §4: the new backend writes one arxiv:doi element and one doi
     # link per DOI (atom_extensions.py, meta.doi.split()).
     for doi in _dois(paper.doi):
         lines.append(f"    <arxiv:doi>{escape(doi)}</arxiv:doi>")
@@ -235,7 +235,7 @@ def render_error_feed(
     """The 2026 error feed (error-start-not-integer sample), served with HTTP 400 (1.3).
 
     `with_reason=False` gives the id of query-syntax errors, `https://arxiv.org/api/errors`
-    without `#reason` (arxiv-search.md row 12: routes/classic_api/exceptions.py).
+    without `#reason` (docs/arxiv.md §4: routes/classic_api/exceptions.py).
     """
     stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     url = "https://arxiv.org/api/errors"

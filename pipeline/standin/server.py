@@ -28,10 +28,10 @@ from pipeline.standin.feed import DIALECTS, Dialect
 from pipeline.standin.query import Answer, Catalog, answer_query, requested_ids
 
 API_PATH = "/api/query"
-# arxiv-facts.md 1.3: ~700 IDs over GET gave HTTP 414; arxiv-search.md row 7: gunicorn's
+# docs/arxiv.md §2: ~700 IDs over GET gave HTTP 414; docs/arxiv.md §2: gunicorn's
 # default request line is 4094 bytes ("GET ", the target and " HTTP/1.1" included).
 MAX_URL_LENGTH = 4094 - len("GET  HTTP/1.1")
-RATE_EXCEEDED = b"Rate exceeded."  # arxiv-facts.md 1.5: throttled replies, text/plain
+RATE_EXCEEDED = b"Rate exceeded."  # docs/arxiv.md §5: throttled replies, text/plain
 TEXT_PLAIN = "text/plain; charset=utf-8"
 TEXT_HTML = "text/html; charset=utf-8"
 HTML_PAGE = (
@@ -164,7 +164,7 @@ class StandIn:
         self._catalog.add(records)
 
     def set_index_lag(self, seconds: float) -> None:
-        """Serve no paper whose v1 is younger than `seconds` (arxiv-facts.md 1.2: the API
+        """Serve no paper whose v1 is younger than `seconds` (docs/arxiv.md §3: the API
         sees new papers from the midnight after their announcement)."""
         self._catalog.index_lag = timedelta(seconds=seconds)
 
