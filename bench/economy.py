@@ -28,6 +28,7 @@ from bench.harness import (
     Workspace,
     at_real_delay_end_to_start,
     settings_for,
+    with_witness,
 )
 from bench.report import Section
 from bench.synth import synth_papers, to_corpus_record
@@ -121,7 +122,7 @@ def run(plan: Plan, ws: Workspace) -> list[Section]:
         "Politeness overhead: our fetch stage against the delay floor",
         POLITENESS_COLUMNS,
     )
-    with StandIn([to_corpus_record(p) for p in papers]) as server:
+    with StandIn(with_witness([to_corpus_record(p) for p in papers])) as server:
         per_paper = _ours(
             all_ids[: plan.per_paper_ids], server, ws, "per-paper", SCALED_DELAY, batch_size=1
         )

@@ -25,13 +25,14 @@ import httpx
 import polars as pl
 
 from bench.harness import (
-    PROJECT_ROOT,
     SCALED_DELAY,
+    STANDIN_CORPUS,
     Plan,
     Workspace,
     at_real_delay_end_to_start,
     folder_paths,
     settings_for,
+    with_witness,
 )
 from bench.report import Section
 from bench.synth import SynthPaper, synth_papers, to_corpus_record, write_digests
@@ -57,7 +58,7 @@ COLUMNS = {
 }
 
 
-STANDIN_FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "standin"
+STANDIN_FIXTURES = STANDIN_CORPUS.parent
 HARD_COLUMNS = {
     "hard": "what is hard",
     "digest": "title as the digest writes it",
@@ -91,7 +92,7 @@ def _resolution(plan: Plan, ws: Workspace) -> Section:
         entries_per_file=(len(targets), len(targets)),
     )
     section = Section("title_resolution", "Title resolution: entries without IDs", COLUMNS)
-    with StandIn([to_corpus_record(p) for p in corpus]) as server:
+    with StandIn(with_witness([to_corpus_record(p) for p in corpus])) as server:
         settings = settings_for(folder, server.url, SCALED_DELAY)
         started = time.perf_counter()
         enrich(settings)
@@ -101,7 +102,7 @@ def _resolution(plan: Plan, ws: Workspace) -> Section:
         section.rows.append(
             _row(
                 f"our run ({TITLES_PER_REQUEST} title phrases ORed per request, then the "
-                "distinctive words of those that found nothing)",
+                "distinctive words of those without a convincing answer)",
                 len(targets),
                 len(log),
                 wall,
