@@ -1,9 +1,13 @@
 """The fetch stage: authoritative metadata from arXiv's query API, kept in the store.
 
 atom.py       strict checks of an answer, Atom entries -> PaperRecord (both dialects)
-transport.py  the process-wide politeness gate, one connection, classified retries
-papers.py     fetch_papers: ID batches, bisecting 400s, missing-ID accounting
-titles.py     search_titles: ORed title phrases, answers handed back per title
+transport.py  the process-wide politeness gate, one connection, classified retries, the
+              run's FetchBudget (throttling breaker, deadline), bodies decoded under a cap
+papers.py     fetch_papers: ID batches, bisecting 400s, missing IDs checked beside a witness
+titles.py     search_titles: ORed title phrases worded as arXiv splits words, answers
+              handed to the most similar title, a second pass on distinctive words
+
+The arXiv facts relied on, with their sources: docs/arxiv.md.
 replay.py     reparse_stored_responses: rebuild papers from the stored answers
 """
 
