@@ -334,6 +334,16 @@ def test_empty_feeds_never_settle_an_id_as_not_found(
     assert [o.outcome for o in second.outcomes] == ["found"] * 3
 
 
+def test_the_witness_may_be_one_of_the_missing_ids(
+    tmp_path: Path, store: MetadataStore, standin: StandIn
+) -> None:
+    wanted = ["1706.03762", NONEXISTENT]  # the default witness is asked for itself
+    standin.set_faults([Fault("empty_page", first_n=3)])  # the whole first request's budget
+    report = fetch_papers(wanted, settings_for(tmp_path, standin.url), store, "run-1")
+    assert [o.outcome for o in report.outcomes] == ["found", "not_found"]
+    assert sorted(standin.log[-1].ids) == sorted(wanted)
+
+
 def fresh_record(paper_id: str, title: str) -> CorpusRecord:
     return CorpusRecord(
         id=paper_id,

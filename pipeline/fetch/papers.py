@@ -194,25 +194,23 @@ class _IdFetcher:
     def _second_look(self, ids: list[str]) -> None:
         # docs/arxiv.md §3: compare requested and returned IDs; ask each missing ID
         # once more before calling it nonexistent, next to a paper known to exist, so that
-        # an empty page (1.5) is told apart from "none of these exist".
-        witness = self._witness()
-        missing = self._ask([*ids, witness], witness=witness)
-        self._settle([i for i in missing if i != witness], "not_found",
-                     "not in arXiv's answer, asked twice")  # fmt: skip
+        # an empty page (docs/arxiv.md §5) is told apart from "none of these exist".
+        missing = self._ask(ids, witness=self._witness())
+        self._settle(missing, "not_found", "not in arXiv's answer, asked twice")
 
     def _witness(self) -> str:
         return next(iter(self.records), self.known)
 
-    def _ask(self, ids: list[str], witness: str | None = None) -> list[str]:
-        """Ask for `ids` in one request and settle what the answer decides; return the IDs
-        it leaves out (for the caller to settle). Without `witness` in an answer, nothing
-        in it is evidence of absence: the IDs are failed."""
+    def _ask(self, asked: list[str], witness: str | None = None) -> list[str]:
+        """Ask for `asked` (and `witness`, a paper that exists) in one request and settle
+        what the answer decides; return the IDs it leaves out, for the caller to settle.
+        An answer without the witness is no evidence of absence: its missing IDs fail."""
+        ids = asked if witness is None or witness in asked else [*asked, witness]
         params = {
             "id_list": ",".join(ids),
             "start": "0",
             "max_results": str(max(self.batch_size, len(ids))),  # docs/arxiv.md §2: else 10
         }
-        asked = [i for i in ids if i != witness]
         # docs/arxiv.md §5: an empty page can be a glitch. With several IDs that is far
         # likelier than none of them existing, so it is retried within the budget; a single
         # ID's empty answer is checked by the second look.
@@ -228,10 +226,10 @@ class _IdFetcher:
                 self._settle(asked, kind, exc.reason)
                 return []
             # One bad ID fails the whole batch (docs/arxiv.md §3): bisect to find it. A
-            # refused POST (docs/arxiv.md §2: halves until a request fits a GET.
+            # refused POST (docs/arxiv.md §2): halves until a request fits a GET.
             middle = len(asked) // 2
             halves = (asked[:middle], asked[middle:])
-            return [i for half in halves for i in self._ask(_with(half, witness), witness)]
+            return [i for half in halves for i in self._ask(half, witness)]
         except RequestFailed as exc:
             self.attempts.update({i: exc.attempts for i in asked})
             self._settle(asked, "failed", exc.reason)
@@ -286,10 +284,6 @@ class _IdFetcher:
         kept = f"refresh failed ({reason}); kept the copy fetched {_day(stale.fetched_at)}"
         self.problems.append(Problem("fetch", arxiv_id, "refresh_failed", f"{arxiv_id}: {kept}"))
         return FetchOutcome(arxiv_id, "found", attempts, kept)
-
-
-def _with(ids: list[str], witness: str | None) -> list[str]:
-    return ids if witness is None else [*ids, witness]
 
 
 def _day(moment: datetime) -> str:
