@@ -250,7 +250,12 @@ class ArxivSession:
                 pool=settings.connect_timeout,
             ),
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-            headers={"User-Agent": _user_agent(settings.contact)},
+            # Only the codings _CappedDecoder undoes (httpx would offer br and zstd too when
+            # their packages are installed).
+            headers={
+                "User-Agent": _user_agent(settings.contact),
+                "Accept-Encoding": "gzip, deflate",
+            },
             follow_redirects=False,  # a redirect would be a second request past the gate
         )
 
