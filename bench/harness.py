@@ -20,15 +20,27 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import Settings, load_settings
+from pipeline.fetch.papers import DEFAULT_WITNESS
 from pipeline.model import FetchOutcome, PaperRecord
-from pipeline.standin import LoggedRequest
+from pipeline.standin import CorpusRecord, LoggedRequest, load_corpus
 from pipeline.store import MetadataStore, Paths, utc_now
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# arxiv-facts.md 1.2: one request every 3 s. The benchmarks scale it down to SCALED_DELAY and
+# docs/arxiv.md §1: one request every 3 s. The benchmarks scale it down to SCALED_DELAY and
 # say what their request counts mean at the real delay.
 REAL_DELAY = 3.0
 SCALED_DELAY = 0.05
+STANDIN_CORPUS = PROJECT_ROOT / "tests" / "fixtures" / "standin" / "corpus.jsonl"
+
+
+def with_witness(records: list[CorpusRecord]) -> list[CorpusRecord]:
+    """`records` plus the real paper the fetch stage asks for beside title searches and IDs
+    it checks again (pipeline/fetch/papers.py DEFAULT_WITNESS), as arXiv has it: a synthetic
+    corpus lacks it, and without it an empty answer could not be told from a glitch."""
+    witness = next(r for r in load_corpus(STANDIN_CORPUS) if r.id == DEFAULT_WITNESS)
+    return [*records, witness]
+
+
 # Settings the benchmarks must not inherit from whoever runs them.
 _SETTING_ENV_PREFIXES = ("PIPELINE_", "ARXIV_")
 

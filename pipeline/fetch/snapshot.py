@@ -29,7 +29,7 @@ from typing import IO
 import orjson
 import polars as pl
 
-from pipeline.fetch.atom import _WITHDRAWN as WITHDRAWAL_NOTICE
+from pipeline.fetch.atom import is_withdrawal
 from pipeline.model import Author, PaperRecord, PaperVersion, Problem, authors_named
 
 BLOCK_BYTES = 32 * 1024 * 1024  # read at a time; bounds memory whatever the file's size
@@ -214,7 +214,7 @@ def _records(
                 comment=comment,
                 journal_ref=journal_ref,
                 dois=dois[doi_at[row] : doi_at[row + 1]],
-                withdrawn=bool(comment and WITHDRAWAL_NOTICE.search(comment)),
+                withdrawn=is_withdrawal(comment, numbers[last]),
                 fetched_at=fetched_at,
                 source="snapshot",
                 license=license_uri,
