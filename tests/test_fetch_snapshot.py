@@ -20,10 +20,11 @@ import pytest
 
 from pipeline.config import ConfigError, load_settings
 from pipeline.fetch import fetch_papers
-from pipeline.fetch.snapshot import read_snapshot
+from pipeline.fetch.snapshot import read_snapshot, title_index, titles_in_index
+from pipeline.fetch.titles import title_phrase
 from pipeline.model import PaperRecord, PaperVersion
 from pipeline.standin import CorpusRecord, StandIn
-from pipeline.store import MetadataStore
+from pipeline.store import MetadataStore, Paths
 from tests.test_enrich_e2e import cli, run_cli
 from tests.test_fetch import settings_for
 
@@ -262,3 +263,56 @@ def test_enrich_with_a_snapshot_records_sources_versions_and_asks_only_the_rest(
     assert second.returncode == 0, second.stderr
     assert len(standin.log) == before
     assert pl.read_parquet(out / "runs.parquet").get_column("status").to_list()[-1] == "unchanged"
+
+
+def test_the_title_index_is_built_once_beside_the_store_and_replaced_with_the_snapshot(
+    tmp_path: Path,
+) -> None:
+    paths = Paths(raw=tmp_path / "raw", out=tmp_path / "out")
+    paths.arxiv.mkdir(parents=True)
+    snapshot = compress(tmp_path, "plain")
+    index = title_index(paths, snapshot)
+    assert index.parent == paths.metadata_db.parent
+    frame = pl.read_parquet(index)
+    assert frame.height == len(SAMPLE_IDS) and set(frame["arxiv_id"]) == set(SAMPLE_IDS)
+    first = json.loads(SAMPLE_LINES[0])
+    assert titles_in_index(index, [title_phrase(first["title"]), "no such title"]) == {
+        title_phrase(first["title"]): [first["id"]]
+    }
+    built = index.stat().st_mtime_ns
+    assert title_index(paths, snapshot) == index and index.stat().st_mtime_ns == built
+    snapshot.write_bytes(b"\n".join(SAMPLE_LINES[:10]) + b"\n")  # a new snapshot in its place
+    replaced = title_index(paths, snapshot)
+    assert replaced != index and not index.exists()
+    assert pl.read_parquet(replaced).height == 10
+
+
+def test_titles_in_the_snapshot_are_resolved_without_a_search(
+    tmp_path: Path, standin: StandIn
+) -> None:
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    (raw / "digests").mkdir(parents=True)
+    in_snapshot = [json.loads(SAMPLE_LINES[i]) for i in (1, 5, 9)]
+    rows = ["title,arxiv_id"]
+    rows += ['"' + " ".join(p["title"].split()) + '",' for p in in_snapshot]
+    rows.append('"The Large N Limit of Superconformal Field Theories and Supergravity",')
+    (raw / "digests" / "2026-12-01_titles.csv").write_text("\n".join(rows) + "\n")
+    args = [*cli("enrich", raw=raw, out=out, url=standin.url), "--snapshot-path", str(SAMPLE)]
+    done = run_cli(args)
+    assert done.returncode == 0, done.stderr
+    searches = [e.params.get("search_query", "") for e in standin.log]
+    assert len(searches) == 1 and "large n limit" in searches[0]  # only the one it lacks
+    assert not any(p["id"] in q for p in in_snapshot for q in searches)
+    entries = pl.read_parquet(out / "entries.parquet").sort("position")
+    assert entries.select("resolution", "arxiv_id").rows() == [
+        *[("title", p["id"]) for p in in_snapshot],
+        ("title", "hep-th/9711200"),
+    ]
+    papers = pl.read_parquet(out / "papers.parquet")
+    assert dict(papers.select("arxiv_id", "source").iter_rows()) == {
+        **{p["id"]: "snapshot" for p in in_snapshot},
+        "hep-th/9711200": "api",
+    }
+    runs = pl.read_parquet(out / "runs.parquet")
+    assert runs.select("title_searches", "from_snapshot").row(-1) == (1, 3)
+    assert len(list((raw / "arxiv").glob("snapshot-titles-*.parquet"))) == 1
