@@ -163,6 +163,23 @@ SETTINGS: tuple[Setting, ...] = (
         at_most=36500,
     ),
     Setting(
+        "oai_url",
+        "ARXIV_OAI_URL",
+        str,
+        "https://oaipmh.arxiv.org/oai",
+        "arXiv OAI-PMH address (arxiv-facts.md 2: the base URL since March 2025), for "
+        "`harvest` and `oai-record`.",
+    ),
+    Setting(
+        "oai_refresh_days",
+        "PIPELINE_OAI_REFRESH_DAYS",
+        float,
+        30.0,
+        "Serve a stored paper harvested from OAI-PMH unasked until it is older than this.",
+        at_least=0,
+        at_most=36500,
+    ),
+    Setting(
         "offline", "PIPELINE_OFFLINE", bool, False, "Use only stored metadata; ask arXiv nothing."
     ),
     Setting(
@@ -202,6 +219,8 @@ class Settings:
     refresh_days: float
     snapshot_path: Path | None
     snapshot_refresh_days: float
+    oai_url: str
+    oai_refresh_days: float
     offline: bool
     wait_for_lock: float
     allow_shrink: bool
@@ -212,7 +231,8 @@ class Settings:
 
     def refresh_days_of(self, source: str) -> float:
         """How long a stored paper from `source` (api, snapshot, oai) is served unasked."""
-        return self.snapshot_refresh_days if source == "snapshot" else self.refresh_days
+        days = {"snapshot": self.snapshot_refresh_days, "oai": self.oai_refresh_days}
+        return days.get(source, self.refresh_days)
 
 
 _TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
@@ -250,7 +270,7 @@ def _problem(setting: Setting, value: Any) -> str | None:
             return f"must be above {setting.above:g}"
         if setting.at_most is not None and value > setting.at_most:
             return f"must be at most {setting.at_most:g}"
-    if setting.name == "api_url":
+    if setting.name in ("api_url", "oai_url"):
         return _url_problem(value)
     if setting.name == "snapshot_path" and not value.is_file():
         return "must name an existing file (the snapshot is read, never made)"
