@@ -552,6 +552,7 @@ def _fingerprint(settings: Settings, store: MetadataStore, digests: list[Any]) -
         store.state_marker(),
         settings.refresh_days,
         settings.snapshot_refresh_days,
+        settings.oai_refresh_days,
         settings.offline,
         file_signature(settings.snapshot_path) if settings.snapshot_path else None,
     ]

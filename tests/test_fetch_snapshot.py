@@ -20,7 +20,7 @@ import pytest
 
 from pipeline.config import ConfigError, load_settings
 from pipeline.fetch import fetch_papers
-from pipeline.fetch.snapshot import read_snapshot, title_index, titles_in_index
+from pipeline.fetch.snapshot import SnapshotError, read_snapshot, title_index, titles_in_index
 from pipeline.fetch.titles import title_phrase
 from pipeline.model import PaperRecord, PaperVersion
 from pipeline.standin import CorpusRecord, StandIn
@@ -316,3 +316,27 @@ def test_titles_in_the_snapshot_are_resolved_without_a_search(
     runs = pl.read_parquet(out / "runs.parquet")
     assert runs.select("title_searches", "from_snapshot").row(-1) == (1, 3)
     assert len(list((raw / "arxiv").glob("snapshot-titles-*.parquet"))) == 1
+
+
+def test_a_file_that_is_not_a_snapshot_ends_the_run_with_exit_5(
+    tmp_path: Path, standin: StandIn
+) -> None:
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    (raw / "digests").mkdir(parents=True)
+    (raw / "digests" / "list.md").write_text("- [A paper](https://arxiv.org/abs/0704.0001)\n")
+    not_a_snapshot = tmp_path / "notes.txt"
+    not_a_snapshot.write_text("these are my notes\nnot a snapshot\n")
+    args = [*cli("enrich", raw=raw, out=out, url=standin.url)]
+    done = run_cli([*args, "--snapshot-path", str(not_a_snapshot)])
+    assert done.returncode == 5, done.stderr
+    assert "not JSON Lines" in done.stderr and "Traceback" not in done.stderr
+    assert not (out / "entries.parquet").exists() and standin.log == []
+
+
+def test_a_damaged_archive_is_a_snapshot_error_naming_the_file(tmp_path: Path) -> None:
+    packed = compress(tmp_path, "gzip")
+    packed.write_bytes(packed.read_bytes()[: packed.stat().st_size // 2])
+    with pytest.raises(SnapshotError, match=str(packed)):
+        read_snapshot(packed, SAMPLE_IDS, NOW)
+    with pytest.raises(SnapshotError, match="No such file"):
+        read_snapshot(tmp_path / "gone.json", SAMPLE_IDS, NOW)

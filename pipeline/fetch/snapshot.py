@@ -21,8 +21,9 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -70,8 +71,9 @@ SNAPSHOT_SCHEMA = pl.Schema(
 )
 
 
-class SnapshotError(Exception):
-    """The snapshot file cannot be read at all (missing, unreadable, not JSON Lines)."""
+class SnapshotError(OSError):
+    """The snapshot file cannot be read at all (missing, unreadable, not JSON Lines): an
+    OSError, so a run ends as for any file it needs and cannot use (exit 5)."""
 
 
 @dataclass
@@ -242,30 +244,37 @@ def _records(
 @contextmanager
 def _open(path: Path) -> Iterator[IO[bytes]]:
     """The snapshot's bytes as a stream: plain, gzip'ed, or the one file of Kaggle's zip."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(4)
-        if head.startswith(GZIP_MAGIC):
-            with gzip.open(path, "rb") as stream:
-                yield stream
-        elif head.startswith(ZIP_MAGIC):
-            with zipfile.ZipFile(path) as archive:
+    with ExitStack() as stack:
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(4)
+            if head.startswith(GZIP_MAGIC):
+                stream: IO[bytes] = stack.enter_context(gzip.open(path, "rb"))
+            elif head.startswith(ZIP_MAGIC):
+                archive = stack.enter_context(zipfile.ZipFile(path))
                 members = [m for m in archive.infolist() if not m.is_dir()]
                 if len(members) != 1:
                     raise SnapshotError(f"snapshot {path}: a zip of {len(members)} files, not 1")
-                with archive.open(members[0]) as stream:
-                    yield stream
-        else:
-            with path.open("rb") as stream:
-                yield stream
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise SnapshotError(f"snapshot {path}: {exc}") from exc
+                stream = stack.enter_context(archive.open(members[0]))
+            else:
+                stream = stack.enter_context(path.open("rb"))
+        except (OSError, zipfile.BadZipFile) as exc:
+            if isinstance(exc, SnapshotError):
+                raise
+            raise SnapshotError(f"snapshot {path}: {exc}") from exc
+        yield stream
 
 
-def _blocks(stream: IO[bytes]) -> Iterator[list[bytes]]:
+def _blocks(stream: IO[bytes], path: Path) -> Iterator[list[bytes]]:
     """The stream's lines, a block at a time (the last line of a block completed first)."""
     rest = b""
-    while block := stream.read(BLOCK_BYTES):
+    while True:
+        try:
+            block = stream.read(BLOCK_BYTES)
+        except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:  # damaged archive
+            raise SnapshotError(f"snapshot {path}: {exc}") from exc
+        if not block:
+            break
         lines = (rest + block).split(b"\n")
         rest = lines.pop()
         yield lines
@@ -337,7 +346,7 @@ def iter_snapshot(path: Path, ids: Iterable[str], fetched_at: datetime) -> Itera
     source = str(path)
     lines_before = 0
     with _open(path) as stream:
-        for lines in _blocks(stream):
+        for lines in _blocks(stream, path):
             picked, problems = [], []
             for number, line in enumerate(lines, lines_before + 1):
                 arxiv_id = _line_id(line)
@@ -348,6 +357,9 @@ def iter_snapshot(path: Path, ids: Iterable[str], fetched_at: datetime) -> Itera
                     problems.append(
                         Problem("fetch", source, "bad_snapshot_line", "no paper id", number)
                     )
+            written = sum(1 for line in lines if line.strip())
+            if not lines_before and written and len(problems) == written:
+                raise SnapshotError(f"snapshot {path}: not JSON Lines with an id on each line")
             lines_before += len(lines)
             records: list[PaperRecord] = []
             if picked:
@@ -391,7 +403,7 @@ def title_index(paths: Paths, snapshot: Path) -> Path:
     phrases: list[str] = []
     arxiv_ids: list[str] = []
     with _open(snapshot) as stream, _collector_paused():
-        for lines in _blocks(stream):
+        for lines in _blocks(stream, snapshot):
             for line in lines:
                 try:
                     paper = orjson.loads(line)
