@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help enrich demo test lint bench docs clean
+.PHONY: help enrich demo report status test lint bench docs clean
 
 help: ## this list
 	@awk -F':.*## ' '/^[a-z]+:.*## / { printf "make %-7s - %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -18,7 +18,13 @@ enrich: $(STAMP) ## run the pipeline on raw/ into enriched/ (needs arXiv; cron: 
 	$(PY) -m pipeline enrich
 
 demo: $(STAMP) ## the whole pipeline against the bundled arXiv stand-in, into demo/ (no network)
-	$(PY) -m pipeline demo
+	$(PY) -m pipeline demo --digests raw/digests
+
+report: $(STAMP) ## enriched/report.html, enriched.duckdb and schema.json again (staleness as of today)
+	$(PY) -m pipeline report
+
+status: $(STAMP) ## the published generation, last arXiv contact, pending and stale digests
+	$(PY) -m pipeline status
 
 lint: $(STAMP) ## ruff check + ruff format --check
 	$(PY) -m ruff check pipeline tests bench tools

@@ -82,6 +82,14 @@ SETTINGS: tuple[Setting, ...] = (
         at_most=3600,
     ),
     Setting(
+        "api_is_mirror",
+        "ARXIV_API_IS_MIRROR",
+        bool,
+        False,
+        "Say that api_url, though an arxiv.org address, is a mirror with a rate limit of its "
+        "own: only then may delay_seconds be below arXiv's 3 s there.",
+    ),
+    Setting(
         "batch_size",
         "ARXIV_BATCH_SIZE",
         int,
@@ -199,6 +207,25 @@ SETTINGS: tuple[Setting, ...] = (
         "Publish even though the digests folder is missing or empty, or digest files behind "
         "the published tables are gone and the entries would shrink.",
     ),
+    Setting(
+        "stale_days",
+        "PIPELINE_STALE_DAYS",
+        float,
+        14.0,
+        "Alarm (exit 6) when a digest has yielded no new paper for more than this many days.",
+        above=0,
+        at_most=36500,
+    ),
+    Setting(
+        "unresolved_jump",
+        "PIPELINE_UNRESOLVED_JUMP",
+        float,
+        10.0,
+        "Alarm (exit 6) when the unresolved share of entries rises by more than this many "
+        "percentage points over the previous complete run.",
+        above=0,
+        at_most=100,
+    ),
 )
 
 
@@ -210,6 +237,7 @@ class Settings:
     out_dir: Path
     api_url: str
     delay_seconds: float
+    api_is_mirror: bool
     batch_size: int
     contact: str
     connect_timeout: float
@@ -224,6 +252,8 @@ class Settings:
     offline: bool
     wait_for_lock: float
     allow_shrink: bool
+    stale_days: float
+    unresolved_jump: float
 
     @property
     def paths(self) -> Paths:
@@ -343,7 +373,48 @@ def load_settings(
             values[s.name] = _convert(s, file_values[s.name], f"config file {config_file}")
         else:
             values[s.name] = s.default
-    return Settings(**values)
+    settings = Settings(**values)
+    _refuse_impolite_delay(settings)
+    return settings
+
+
+# arXiv's Terms of Use: one request every 3 s (arxiv-facts.md 1.2). Other hosts (a stand-in,
+# a mirror) set their own pace.
+ARXIV_MIN_DELAY_SECONDS = 3.0
+ARXIV_DOMAIN = "arxiv.org"
+
+
+def on_arxiv(url: str) -> bool:
+    """Whether `url` is one of arXiv's own hosts (*.arxiv.org)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host == ARXIV_DOMAIN or host.endswith("." + ARXIV_DOMAIN)
+
+
+def refuse_impolite_oai_delay(settings: Settings) -> None:
+    """ConfigError when OAI-PMH would be asked faster than the Terms of Use allow: they
+    cover OAI-PMH too (arxiv-facts.md 2), and its address has no mirror setting. Checked
+    when a harvest starts, since only `harvest` and `oai-record` talk to it."""
+    if on_arxiv(settings.oai_url) and settings.delay_seconds < ARXIV_MIN_DELAY_SECONDS:
+        raise ConfigError(
+            f"delay_seconds {settings.delay_seconds:g} is below the {ARXIV_MIN_DELAY_SECONDS:g} s "
+            f"arXiv's Terms of Use ask of {urlsplit(settings.oai_url).hostname}; use at least "
+            f"{ARXIV_MIN_DELAY_SECONDS:g} (the default)"
+        )
+
+
+def _refuse_impolite_delay(settings: Settings) -> None:
+    host = (urlsplit(settings.api_url).hostname or "").lower()
+    if (
+        on_arxiv(settings.api_url)
+        and settings.delay_seconds < ARXIV_MIN_DELAY_SECONDS
+        and not settings.api_is_mirror
+    ):
+        raise ConfigError(
+            f"delay_seconds {settings.delay_seconds:g} is below the {ARXIV_MIN_DELAY_SECONDS:g} s "
+            f"arXiv's Terms of Use ask of {host}; use at least {ARXIV_MIN_DELAY_SECONDS:g} "
+            "(the default), or, for a mirror at that address with a limit of its own, set "
+            "api_is_mirror (--api-is-mirror, ARXIV_API_IS_MIRROR=1)"
+        )
 
 
 def settings_markdown() -> str:

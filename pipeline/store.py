@@ -27,7 +27,7 @@ import os
 import secrets
 import shutil
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,6 +90,12 @@ class Paths:
         return self.out / f"{name}.parquet"
 
 
+def path_name(relative: Path) -> str:
+    """A path as tables and problems name it: POSIX, with the bytes of a name that is not
+    UTF-8 (another system's encoding) escaped as \\xNN, since Parquet strings are UTF-8."""
+    return os.fsencode(relative.as_posix()).decode("utf-8", "backslashreplace")
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -116,8 +122,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:  # (write, fsync): say where
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
 
 
@@ -144,12 +152,17 @@ def save_response(paths: Paths, kind: str, request_key: str, body: bytes) -> Pat
     return path
 
 
-def iter_responses(paths: Paths) -> Iterator[tuple[Path, bytes]]:
-    """Every stored answer, oldest first."""
+def response_paths(paths: Paths) -> list[Path]:
+    """Every stored answer's file, oldest first."""
     if not paths.responses.is_dir():
-        return
-    for path in sorted(paths.responses.glob("*.xml.gz")):
-        yield path, gzip.decompress(path.read_bytes())
+        return []
+    return sorted(paths.responses.glob("*.xml.gz"))
+
+
+def read_response(path: Path) -> bytes:
+    """A stored answer's body. Raises OSError (gzip.BadGzipFile too), EOFError (a truncated
+    file) or zlib.error (damaged data) when it cannot be read back."""
+    return gzip.decompress(path.read_bytes())
 
 
 # --- metadata store -----------------------------------------------------------------
@@ -289,11 +302,60 @@ def _records_by_id(rows: Iterable[tuple[str]]) -> dict[str, PaperRecord]:
 
 
 class StoreError(Exception):
-    """The metadata store cannot be opened, or is not a SQLite database."""
+    """The metadata store cannot be used: it cannot be opened or written (a full disk, a
+    read-only folder), or it is damaged or not a SQLite database. The message names the
+    file and the way out."""
+
+
+def is_store_failure(exc: BaseException) -> bool:
+    """A SQLite error that is the environment's or the file's doing, not the code's: the
+    disk (full, I/O error, read-only, locked) or damage ("malformed", "not a database").
+    IntegrityError, ProgrammingError and the like stay bugs."""
+    return isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError
+
+
+def store_failure(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
+    """The StoreError for a SQLite error met using the store at `path`, with the way out."""
+    name = getattr(exc, "sqlite_errorname", "")
+    # A write to a full tmpfs or disk can also come back as an I/O error (the WAL's
+    # shared memory, say): the free space tells which it was.
+    if name == "SQLITE_FULL" or (name.startswith("SQLITE_IOERR") and _nearly_full(path.parent)):
+        advice = (
+            f"the file system holding {path.parent} is full: free space there and run again "
+            "(what the store held is kept, the published tables are left as they were)"
+        )
+    elif isinstance(exc, sqlite3.OperationalError):
+        advice = (
+            f"check that {path.parent} is writable and its disk healthy (`df`, `dmesg`), "
+            "then run again; the published tables are left as they were"
+        )
+    else:  # damaged pages, or not a database at all
+        advice = (
+            f"the file is damaged: move it aside with its -wal and -shm files (e.g. "
+            f"`mv {path} {path}.damaged`), then run `python -m pipeline rebuild-store` to "
+            "rebuild the papers from the kept arXiv answers (or just run again: they are "
+            "fetched afresh); the published tables are left as they were"
+        )
+    return StoreError(f"metadata store {path}: {exc}; {advice}")
+
+
+NEARLY_FULL_BYTES = 1024 * 1024
+
+
+def _nearly_full(folder: Path) -> bool:
+    try:
+        vfs = os.statvfs(folder)
+    except OSError:
+        return False
+    return vfs.f_bavail * vfs.f_frsize < NEARLY_FULL_BYTES
 
 
 class MetadataStore:
-    """SQLite store keyed by arXiv ID. Each write commits, so an interrupted run resumes."""
+    """SQLite store keyed by arXiv ID. Each write commits, so an interrupted run resumes.
+
+    Used as a context manager, it turns the SQLite errors of a full disk or a damaged file
+    met inside the block into a StoreError naming the file and the way out.
+    """
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -309,16 +371,7 @@ class MetadataStore:
                 self.db.close()
                 raise
         except sqlite3.DatabaseError as exc:
-            # OperationalError is the environment (locked, unreadable); the others mean
-            # the file itself is damaged or not a database.
-            damaged = not isinstance(exc, sqlite3.OperationalError)
-            advice = (
-                "; move it aside, then run `python -m pipeline rebuild-store` to rebuild the "
-                "papers from the kept arXiv answers (or just run again: they are fetched afresh)"
-                if damaged
-                else ""
-            )
-            raise StoreError(f"metadata store {path}: {exc}{advice}") from exc
+            raise store_failure(path, exc) from exc
 
     def _add_source_column(self) -> None:
         """A store made before papers had a source: every paper in it came from the API."""
@@ -333,8 +386,10 @@ class MetadataStore:
     def __enter__(self) -> MetadataStore:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         self.close()
+        if isinstance(exc, sqlite3.DatabaseError) and is_store_failure(exc):
+            raise store_failure(self.path, exc) from exc
 
     # papers
     def put_papers(self, records: Iterable[PaperRecord]) -> None:
@@ -477,7 +532,7 @@ def digests_signature(paths: Paths) -> list[tuple[str, int, int]]:
     for path in sorted(paths.digests.rglob("*")):
         if path.is_file():
             stat = path.stat()
-            signature.append((path.relative_to(paths.digests).as_posix(), stat.st_size,
+            signature.append((path_name(path.relative_to(paths.digests)), stat.st_size,
                               stat.st_mtime_ns))  # fmt: skip
     return signature
 
@@ -494,15 +549,18 @@ def new_generation_dir(paths: Paths, run_id: str) -> Path:
     return gen
 
 
-def publish_generation(paths: Paths, gen: Path, table_names: Iterable[str]) -> None:
+def publish_generation(
+    paths: Paths, gen: Path, table_names: Iterable[str], other_files: Iterable[str] = ()
+) -> None:
     """Make `gen` the current generation with one atomic rename, then tidy up.
 
-    `<out>/<table>.parquet` are stable symlinks through `<out>/current`, so flipping
-    `current` publishes every table of the run at once.
+    `<out>/<table>.parquet` (and `<out>/<file>` for each of `other_files`) are stable
+    symlinks through `<out>/current`, so flipping `current` publishes every file of the
+    run at once.
     """
-    for name in table_names:
-        link = paths.table(name)
-        target = f"{CURRENT_LINK}/{name}.parquet"
+    for file_name in [f"{name}.parquet" for name in table_names] + list(other_files):
+        link = paths.out / file_name
+        target = f"{CURRENT_LINK}/{file_name}"
         if not (link.is_symlink() and os.readlink(link) == target):
             atomic_symlink(target, link)
     atomic_symlink(f"{GENERATIONS_SUBDIR}/{gen.name}", paths.current)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.config import ConfigError
 from pipeline.fetch import fetch_papers
 from pipeline.fetch.atom import feed_records, read_feed
 from pipeline.fetch.oai import HARVEST_LEDGER, OaiError, get_record, harvest, raw_record, read_oai
@@ -195,12 +196,14 @@ def test_a_killed_harvest_goes_on_from_its_last_token(
     command = [
         sys.executable, "-m", "pipeline", "harvest", "--set", "",
         "--raw-dir", str(raw), "--out-dir", str(tmp_path / "out"),
-        "--oai-url", oai_standin.oai_url, "--delay-seconds", "0.3",
+        "--api-url", oai_standin.url, "--oai-url", oai_standin.oai_url,
+        "--delay-seconds", "0.3",
     ]  # fmt: skip
-    child = subprocess.Popen(command, cwd=ROOT, env=clean_env(), stderr=subprocess.PIPE)
+    child = subprocess.Popen(command, cwd=ROOT, env=clean_env(), stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while len(oai_standin.log) < 3 and time.monotonic() < deadline:
         time.sleep(0.02)
+    assert child.poll() is None, "the harvest ended before it could be killed"
     child.send_signal(signal.SIGKILL)
     child.wait()
     with MetadataStore(raw / "arxiv" / "metadata.sqlite") as store:
@@ -227,3 +230,13 @@ def test_get_record_stores_one_paper_with_its_history(tmp_path: Path, oai_standi
         with pytest.raises(OaiError, match="idDoesNotExist"):
             get_record(settings, store, "2501.99999")
     assert [e.params["verb"] for e in oai_standin.log] == ["GetRecord", "GetRecord"]
+
+
+def test_arxivs_own_oai_host_is_never_asked_faster_than_every_3_s(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, "http://127.0.0.1:9/api/query")  # delay 0.02
+    assert settings.oai_url == "https://oaipmh.arxiv.org/oai"
+    with (
+        MetadataStore(settings.paths.metadata_db) as store,
+        pytest.raises(ConfigError, match="below the 3 s"),
+    ):
+        harvest(settings, store, "cs")

@@ -25,13 +25,15 @@ def ids_of(parsed: _feed.ParsedFeed) -> list[str]:
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
-def test_id_list_returns_listed_papers_in_order_at_latest_version(
+def test_id_list_returns_listed_papers_at_latest_version_in_no_set_order(
     method: str, standin: StandIn, standin_corpus: list[CorpusRecord]
 ) -> None:
     by_id = {record.id: record for record in standin_corpus}
     wanted = ["hep-th/9711200", "1706.03762", "0704.0001"]
     parsed = fetch(standin, method, id_list=",".join(wanted))
-    assert ids_of(parsed) == [f"{i}v{by_id[i].latest_version}" for i in wanted]
+    expected = [f"{i}v{by_id[i].latest_version}" for i in wanted]
+    # arxiv-search.md row 8: an ES filter with a constant score, so not the listed order.
+    assert sorted(ids_of(parsed)) == sorted(expected) and ids_of(parsed) != expected
     assert standin.log[-1].method == method
     assert standin.log[-1].ids == wanted
 
@@ -80,7 +82,8 @@ def test_long_get_is_refused_with_414_but_post_works(standin: StandIn) -> None:
 def test_max_results_defaults_to_ten_and_total_counts_all(standin: StandIn) -> None:
     snapshot_ids = [f"0704.{n:04d}" for n in range(1, 16)]
     parsed = fetch(standin, id_list=",".join(snapshot_ids))
-    assert [i.split("v")[0] for i in ids_of(parsed)] == snapshot_ids[:10]
+    shown = [i.split("v")[0] for i in ids_of(parsed)]
+    assert len(shown) == 10 and set(shown) <= set(snapshot_ids)
     assert parsed.header.total_results == 15
     assert parsed.header.items_per_page == 10
 

@@ -392,6 +392,35 @@ def synthetic_records() -> list[CorpusRecord]:
     ]
 
 
+# --- titles that arXiv's search and a digest word differently ---------------------------------
+
+HARD_TITLES = FIXTURES / "hard-titles.json"  # hand-written; tests and bench read it too
+
+
+def hard_title_records() -> list[CorpusRecord]:
+    """One paper per hard case of hard-titles.json, its title as arXiv holds it (TeX kept);
+    the `digest` spelling is what a digest writes for it (arxiv-search.md rows 1-4). A case
+    whose `arxiv` is null is a paper the corpus has from another source (`check` makes sure)."""
+    cases = json.loads(HARD_TITLES.read_text("utf-8"))
+    return [
+        CorpusRecord(
+            id=case["id"],
+            title=case["arxiv"],
+            abstract=PLACEHOLDER_ABSTRACT.format(title=case["arxiv"]),
+            authors=[("Hana Example", []), ("Ivo Placeholder", [])],
+            primary_category="cs.CL",
+            categories=["cs.CL"],
+            comment=None,
+            journal_ref=None,
+            doi=None,
+            versions=[f"2026-01-{8 + number % 20:02d}T09:00:00Z"],
+            note=f"synthetic: all but the title; hard title case ({case['hard']})",
+        )
+        for number, case in enumerate(cases)
+        if case["arxiv"] is not None
+    ]
+
+
 # --- checks -------------------------------------------------------------------------------------
 
 
@@ -425,7 +454,8 @@ def check(records: list[CorpusRecord], shared: Path) -> None:
         if record.id in seen:
             raise BuildError(f"duplicate id {record.id}")
         seen.add(record.id)
-    missing = referenced_ids(shared) - seen
+    hard = {case["id"] for case in json.loads(HARD_TITLES.read_text("utf-8"))}
+    missing = (referenced_ids(shared) | hard) - seen
     if missing:
         raise BuildError(f"digest IDs missing from the corpus: {sorted(missing)}")
     latest = [record.at_version(record.latest_version) for record in records]
@@ -471,6 +501,9 @@ a sample digest cites that the corpus lacks, and on a 2025-01-08 newsletter titl
   placeholder abstract, published (digest date minus 2 days), category; the authors are
   recalled from memory and unverified.
 - Reconcile specials, {special} records: see below.
+- Hard titles, {hard} records (IDs 2601.001xx), one per new case of `hard-titles.json`: titles
+  as arXiv holds them that a digest writes otherwise (apostrophes, dotted versions, accents,
+  TeX, cut short, stopwords). Real: nothing; the titles are modelled on real papers.
 
 Per record, the `note` field repeats which fields are synthetic.
 
@@ -514,6 +547,7 @@ GROUP_LABELS = {
     "hf": "Hugging Face digests",
     "news": "2025-01-14 newsletter",
     "special": "reconcile specials",
+    "hard": "hard titles",
 }
 
 
@@ -539,6 +573,7 @@ def build(shared: Path) -> list[CorpusRecord]:
         "hf": hugging_face_records(shared),
         "news": newsletter_0114_records(shared),
         "special": synthetic_records(),
+        "hard": hard_title_records(),
     }
     records = [record for members in groups.values() for record in members]
     check(records, shared)

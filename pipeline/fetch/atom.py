@@ -27,7 +27,7 @@ from pipeline.model import Author, PaperRecord, Problem
 MAX_ANSWER_BYTES = 32 * 1024 * 1024
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-_NS = {"atom": ATOM[1:-1]}
+_NS = {"atom": ATOM[1:-1], "opensearch": "http://a9.com/-/spec/opensearch/1.1/"}
 
 # arxiv-facts.md 1.5: throttled replies carry the plain-text body "Rate exceeded.",
 # sometimes with status 200.
@@ -73,6 +73,9 @@ class Feed:
 
     entries: list[etree._Element]
     error: str | None  # summary of an arXiv error entry ("incorrect id format for abc")
+    # opensearch:totalResults, the size of the whole result set (None when absent or not a
+    # number): more than the entries served means the page cut the answer.
+    total_results: int | None = None
 
 
 def _collapse(text: str | None) -> str:
@@ -124,7 +127,8 @@ def read_feed(body: bytes, content_type: str | None = None) -> Feed:
     for entry in entries:
         if _ERROR_ENTRY_ID in (entry.findtext("atom:id", "", _NS) or ""):
             error = _collapse(entry.findtext("atom:summary", "", _NS)) or "unspecified error"
-    return Feed(entries=entries, error=error)
+    total = (root.findtext("opensearch:totalResults", "", _NS) or "").strip()
+    return Feed(entries=entries, error=error, total_results=int(total) if total.isdigit() else None)
 
 
 def _to_record(result: arxiv.Result, fetched_at: datetime) -> PaperRecord | str:

@@ -28,7 +28,7 @@ import httpx
 from lxml import etree
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
-from pipeline.config import Settings
+from pipeline.config import Settings, refuse_impolite_oai_delay
 from pipeline.fetch.atom import _DECLARATION, _WITHDRAWN, MAX_ANSWER_BYTES, BadAnswer
 from pipeline.fetch.transport import (
     GATE,
@@ -171,6 +171,7 @@ class OaiSession:
     """Requests to the OAI-PMH service: one connection, the shared gate, retries."""
 
     def __init__(self, settings: Settings) -> None:
+        refuse_impolite_oai_delay(settings)
         self.settings = settings
         self.requests = 0
         self._client = httpx.Client(

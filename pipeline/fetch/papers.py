@@ -5,10 +5,18 @@ Every requested ID ends with one outcome (found, not_found, invalid, failed) and
 of requests that included it. A batch answer is compared with the batch (arxiv-facts.md
 1.3: a nonexistent ID just drops out; one malformed ID fails the whole batch with a 400),
 and what a request settled is written to the store before the next request is sent.
+
+An ID is only called not_found when an answer that does hold papers leaves it out: the IDs
+missing from a batch are asked once more together with a witness, a paper known to exist.
+An answer without the witness is one of arXiv's empty pages (arxiv-facts.md 1.5), not
+evidence: its IDs are failed and asked again next run. A not_found for an ID of the current
+or previous month is kept FRESH_NOT_FOUND_DAYS only, as the index may not have caught up
+(arxiv-facts.md 1.2: the API sees a paper from the midnight after its announcement).
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterable
@@ -29,6 +37,28 @@ from pipeline.store import MetadataStore, utc_now
 MAX_RESULTS_PER_CALL = 2000
 OFFLINE_MISSING = "offline: not in the store"
 SETTLED_KINDS = ("not_found", "invalid")  # not asked again until refresh_days have passed
+FRESH_NOT_FOUND_DAYS = 1.0  # a not_found of this or last month's ID: the index may lag
+# The witness of last resort for the second look, when no paper is stored yet: "Attention Is
+# All You Need", one of arXiv's most asked-for papers (any existing paper would do).
+DEFAULT_WITNESS = "1706.03762"
+_NEW_STYLE_YYMM = re.compile(r"(\d{2})(\d{2})\.")
+
+
+def is_fresh_id(arxiv_id: str, now: datetime) -> bool:
+    """Whether a new-style ID is of the current or previous month (or later) at `now`."""
+    found = _NEW_STYLE_YYMM.match(arxiv_id)
+    if found is None:
+        return False
+    month = (2000 + int(found[1])) * 12 + int(found[2]) - 1
+    return month >= now.year * 12 + now.month - 2
+
+
+def outcome_expiry(arxiv_id: str, decided_at: datetime, settings: Settings) -> datetime:
+    """When a stored not_found or invalid outcome is due to be asked again."""
+    days = settings.refresh_days
+    if is_fresh_id(arxiv_id, decided_at):
+        days = min(days, FRESH_NOT_FOUND_DAYS)
+    return decided_at + timedelta(days=days)
 
 
 def fetch_papers(
@@ -54,17 +84,25 @@ def fetch_papers(
         with ArxivSession(settings) as session:
             batch_size = min(settings.batch_size, MAX_RESULTS_PER_CALL)
             fetcher = _IdFetcher(session, settings, store, run_id, stale, batch_size)
+            fetcher.known = next(iter(report.records), DEFAULT_WITNESS)  # served from store
             show = progress and sys.stderr.isatty()
             with tqdm(total=len(to_ask), unit="ID", desc="arXiv", disable=not show) as bar:
                 for start in range(0, len(to_ask), batch_size):
                     batch = to_ask[start : start + batch_size]
-                    fetcher.ask(batch, second_look=False)
+                    fetcher.ask_batch(batch)
                     bar.update(len(batch))
             report.requests, report.retries = session.requests, session.retries
             decided |= fetcher.outcomes
             report.records |= fetcher.records
             report.problems += fetcher.problems
     report.outcomes = [decided[i] for i in wanted]
+    not_found = [o.arxiv_id for o in report.outcomes if o.outcome == "not_found"]
+    expiries = [
+        outcome_expiry(i, at, settings)
+        for i, (kind, at) in store.get_outcomes(not_found).items()
+        if kind == "not_found"
+    ]
+    report.expires_at = min(expiries, default=None)
     return report
 
 
@@ -86,7 +124,6 @@ def _decide_from_store(
         else:
             decided[arxiv_id] = FetchOutcome(arxiv_id, "invalid", 0, "not an arXiv identifier")
     now = utc_now()
-    fresh_since = now - timedelta(days=settings.refresh_days)
     fetched = store.get_fetched_at(valid)
     fetched_at = {i: at for i, (at, _) in fetched.items()}
     served = {
@@ -111,7 +148,7 @@ def _decide_from_store(
         if (
             kind in SETTLED_KINDS
             and decided_at is not None
-            and (settings.offline or decided_at >= fresh_since)
+            and (settings.offline or outcome_expiry(arxiv_id, decided_at, settings) > now)
         ):
             report.from_store += 1
             decided[arxiv_id] = FetchOutcome(
@@ -175,42 +212,65 @@ class _IdFetcher:
         self.outcomes: dict[str, FetchOutcome] = {}
         self.records: dict[str, PaperRecord] = {}
         self.problems: list[Problem] = []
+        self.known = DEFAULT_WITNESS  # a paper that exists, when this run found none yet
 
-    def ask(self, ids: list[str], *, second_look: bool) -> None:
-        """Ask for `ids` in one request; `second_look` marks an ID asked again on its own."""
+    def ask_batch(self, ids: list[str]) -> None:
+        """Ask for `ids`; then the missing ones once more, together with a witness."""
+        missing = self._ask(ids)
+        if missing:
+            self._second_look(missing)
+
+    def _second_look(self, ids: list[str]) -> None:
+        # arxiv-facts.md 1.3/7: compare requested and returned IDs; ask each missing ID
+        # once more before calling it nonexistent, next to a paper known to exist, so that
+        # an empty page (1.5) is told apart from "none of these exist".
+        witness = self._witness()
+        missing = self._ask([*ids, witness], witness=witness)
+        self._settle([i for i in missing if i != witness], "not_found",
+                     "not in arXiv's answer, asked twice")  # fmt: skip
+
+    def _witness(self) -> str:
+        return next(iter(self.records), self.known)
+
+    def _ask(self, ids: list[str], witness: str | None = None) -> list[str]:
+        """Ask for `ids` in one request and settle what the answer decides; return the IDs
+        it leaves out (for the caller to settle). Without `witness` in an answer, nothing
+        in it is evidence of absence: the IDs are failed."""
         params = {
             "id_list": ",".join(ids),
             "start": "0",
-            "max_results": str(self.batch_size),  # arxiv-facts.md 1.1: else cut to 10
+            "max_results": str(max(self.batch_size, len(ids))),  # arxiv-facts.md 1.1: else 10
         }
+        asked = [i for i in ids if i != witness]
         # arxiv-facts.md 1.5: an empty page can be a glitch. With several IDs that is far
         # likelier than none of them existing, so it is retried within the budget; a single
-        # ID's empty answer is checked by asking it alone once (the missing-ID rule below).
+        # ID's empty answer is checked by the second look.
         empty_page_retries = self.settings.max_attempts - 1 if len(ids) > 1 else 0
         try:
             answer = self.session.query(params, "idlist", empty_page_retries=empty_page_retries)
         except IdFormatRejected as exc:
-            self.attempts.update({i: exc.attempts for i in ids})
-            if len(ids) == 1:
-                self._settle(ids, "invalid", exc.reason)
-            else:  # one bad ID fails the whole batch (arxiv-facts.md 1.3): bisect to find it
-                middle = len(ids) // 2
-                self.ask(ids[:middle], second_look=second_look)
-                self.ask(ids[middle:], second_look=second_look)
-            return
+            self.attempts.update({i: exc.attempts for i in asked})
+            if len(asked) == 1:
+                self._settle(asked, "invalid", exc.reason)
+                return []
+            # One bad ID fails the whole batch (arxiv-facts.md 1.3): bisect to find it.
+            middle = len(asked) // 2
+            halves = (asked[:middle], asked[middle:])
+            return [i for half in halves for i in self._ask(_with(half, witness), witness)]
         except RequestFailed as exc:
-            self.attempts.update({i: exc.attempts for i in ids})
-            self._settle(ids, "failed", exc.reason)
-            return
-        self.attempts.update({i: answer.attempts for i in ids})
+            self.attempts.update({i: exc.attempts for i in asked})
+            self._settle(asked, "failed", exc.reason)
+            return []
+        self.attempts.update({i: answer.attempts for i in asked})
         source = answer.stored_as.relative_to(self.settings.raw_dir).as_posix()
         records, problems = feed_records(answer.feed, answer.received_at, source)
         self.problems += problems
-        requested = set(ids)
+        requested = set(asked)
+        returned = {r.arxiv_id for r in records}
         for record in records:
             if record.arxiv_id in requested:
                 self.records[record.arxiv_id] = record
-            else:
+            elif record.arxiv_id != witness:
                 self.problems.append(
                     Problem(
                         "fetch",
@@ -219,16 +279,13 @@ class _IdFetcher:
                         f"arXiv returned {record.arxiv_id}, which was not asked for; ignored",
                     )
                 )
-        found = [i for i in ids if i in self.records]
-        self._settle(found, "found", None)
-        missing = [i for i in ids if i not in self.records]
-        if second_look:
-            self._settle(missing, "not_found", "not in arXiv's answer, asked twice")
-            return
-        # arxiv-facts.md 1.3/7: compare requested and returned IDs; ask each missing ID
-        # again on its own once before calling it nonexistent.
-        for arxiv_id in missing:
-            self.ask([arxiv_id], second_look=True)
+        self._settle([i for i in asked if i in returned], "found", None)
+        missing = [i for i in asked if i not in returned]
+        if witness is not None and witness not in returned and missing:
+            reason = f"arXiv's answer left out {witness}, a paper that exists: an empty page"
+            self._settle(missing, "failed", reason)
+            return []
+        return missing
 
     def _settle(self, ids: list[str], kind: FetchOutcomeKind, reason: str | None) -> None:
         """Record the outcome of `ids` and write it, with any records, to the store now."""
@@ -254,6 +311,10 @@ class _IdFetcher:
         kept = f"refresh failed ({reason}); kept the copy fetched {_day(stale.fetched_at)}"
         self.problems.append(Problem("fetch", arxiv_id, "refresh_failed", f"{arxiv_id}: {kept}"))
         return FetchOutcome(arxiv_id, "found", attempts, kept)
+
+
+def _with(ids: list[str], witness: str | None) -> list[str]:
+    return ids if witness is None else [*ids, witness]
 
 
 def _day(moment: datetime) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pipeline.model import FetchOutcome, PaperRecord, Problem
 
@@ -16,3 +17,6 @@ class FetchReport:
     retries: int = 0  # of those, repeats of a request whose earlier try failed
     from_store: int = 0  # IDs (or titles, for a search) answered from the store unasked
     from_snapshot: int = 0  # IDs answered by the bulk snapshot (no request)
+    # The earliest moment an answer relied on is due again before refresh_days (a fresh ID's
+    # not_found, an empty title search); None when there is none.
+    expires_at: datetime | None = None

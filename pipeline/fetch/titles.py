@@ -1,22 +1,31 @@
 """Searching arXiv by title, for digest entries that carry no usable link.
 
-Titles are normalised into safe phrases (arxiv-facts.md 1.6: the classic parser treats
-every parenthesis as grouping even inside quotes and splits a field term on the first
-colon, so `()"\\:` and all other punctuation go), several are ORed into one request, and
-each returned entry is handed back to the titles whose phrase its title contains. A phrase
-that finds nothing (a title cut short, respelled, or written with words arXiv tokenises
-otherwise) is asked again as an AND of its most distinctive words (arxiv-facts.md 1.6 step
-2; ../shared/docs/arxiv-search.md row 2), several ORed per request too; the reconcile stage
-judges what comes back by its usual rules. Every search is stored, keyed by its phrase
-(with the second pass's answer when there was one), so a re-run does not ask again.
+Each title becomes phrases worded as arXiv's search splits words (arxiv-search.md row 1:
+`let's`, `qwen2.5`, `v3.2`, `pi_0` stay single words; hyphens, slashes, TeX markup and other
+punctuation separate words). arXiv keeps accents in titles (row 3), so a title with accents
+is also asked without them, and one with Greek letters also with their names spelt out, as
+arXiv's TeX titles write them (`$\\sigma$-GPTs`). The phrases of several titles are ORed into
+one request; when `totalResults` says the page cut the answer (row 5: the ranking has no
+per-phrase quota), the titles are asked again in halves. Each returned paper is handed to
+the title it resembles most (row 4: a phrase is not literal, so containment proves nothing),
+and each title's candidates are ranked by that resemblance.
+
+A title whose phrases found nothing (cut short, respelled, or written with words arXiv
+splits otherwise) is asked again as an AND of its most distinctive words (arxiv-search.md
+row 2); the reconcile stage judges what comes back by its usual rules. Every search is
+stored, keyed by the title's first phrase (with the second pass's answer when there was
+one), so a re-run does not ask again: a search that found something for refresh_days, one
+that found nothing for EMPTY_SEARCH_DAYS only (the paper may not be indexed yet).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+
+from rapidfuzz import fuzz
 
 from pipeline.config import Settings
 from pipeline.fetch.atom import feed_records
@@ -25,13 +34,26 @@ from pipeline.fetch.transport import ArxivSession, RequestFailed
 from pipeline.model import PaperRecord, Problem
 from pipeline.store import MetadataStore, utc_now
 
-TITLES_PER_REQUEST = 10  # ORed phrases per request: keeps the URL short and answers small
+TITLES_PER_REQUEST = 10  # titles ORed per request: keeps the URL short and answers small
 RESULTS_PER_TITLE = 10  # candidates kept per title; max_results is this times the titles
 # arxiv-facts.md 1.5: an empty answer may be a glitch; ask once more before believing it.
 EMPTY_PAGE_RETRIES = 1
-# Every run of characters other than letters and digits (TeX markup and `()"\:` included)
-# becomes one space.
-_NOT_WORD = re.compile(r"[\W_]+")
+# arxiv-facts.md 1.2: the API sees a paper from the midnight after its announcement, so a
+# search that found nothing is asked again after a day, not after refresh_days.
+EMPTY_SEARCH_DAYS = 1.0
+# A word as arXiv's standard tokenizer (UAX#29) forms it: letters and digits, joined by `_`,
+# and by `.` or `'` between two letters or two digits (`qwen2.5`, `let's`, `e.g`; not `fig.1`).
+_WORD = re.compile(
+    r"[^\W_]+(?:(?:(?<=[^\W\d_])['.](?=[^\W\d_])|(?<=\d)['.](?=\d)|_(?=[^\W_]))[^\W_]+)*"
+)
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'"})
+# A superscript or subscript digit is TeX's `^2`/`_2` in arXiv's title (`$\text{Transformer}^2$`
+# gives the words `transformer`, `2`), so it starts a word of its own; NFKC alone would glue
+# it to the word before ("transformer2").
+_SCRIPT_DIGITS = str.maketrans(
+    {c: f" {d}" for d, c in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")}
+    | {c: f" {d}" for d, c in enumerate("₀₁₂₃₄₅₆₇₈₉")}
+)
 # The second pass: this many of a title's most distinctive words, ANDed; titles with fewer
 # usable words get no second pass (too few words find too many papers).
 FALLBACK_WORDS = 5
@@ -40,31 +62,62 @@ FALLBACK_MIN_WORDS = 3
 _STOP_TEXT = """a an and are as at be but by for if in into is it no not of on or such that the
     their then there these they this to was will with"""
 _STOPWORDS = frozenset(_STOP_TEXT.split())
-# A word both sides tokenise alike: ASCII letters, maybe with digits ("MeDroYo2"); arXiv
-# keeps "let's", "qwen2.5", "pi_0" and accented letters as they are, so those are left out
-# rather than guessed.
+# A word that is safe as a bare term: ASCII letters, maybe with digits ("MeDroYo2"); an
+# accented word might be written without its accents on arXiv, and one missing word fails
+# the whole AND.
 _PLAIN_WORD = re.compile(r"(?=[0-9]*[A-Za-z])[A-Za-z0-9]{3,}")
-_TOKEN_EDGES = ".,:;!?()[]{}<>\"'“”‘’*_`~#|+"
+# A returned paper goes to every title that resembles it within this many points of the best.
+SIMILARITY_MARGIN = 2.0
+
+
+def _words(text: str) -> list[str]:
+    normal = unicodedata.normalize("NFKC", text.translate(_SCRIPT_DIGITS))
+    return _WORD.findall(normal.translate(_APOSTROPHES).lower())
 
 
 def title_phrase(title: str) -> str:
-    """The phrase searched for `title`: lower case, letters and digits, single spaces.
+    """The phrase searched for `title` as written: its words, lower case, single spaces.
 
     Lower case also keeps words such as "and"/"or" from reading as operators, which arXiv
-    only recognises in upper case (arxiv-facts.md 1.6).
+    only recognises in upper case (arxiv-facts.md 1.6). Quotes, backslashes, parentheses and
+    colons never reach the query (arxiv-search.md row 15: the parser keeps `()` and `:`
+    inside quotes, but nothing is lost without them).
     """
-    return _NOT_WORD.sub(" ", unicodedata.normalize("NFKC", title).lower()).strip()
+    return " ".join(_words(title))
 
 
-def _folded(text: str) -> str:
-    """`title_phrase` without accents, padded, for matching answers to phrases."""
-    decomposed = unicodedata.normalize("NFKD", title_phrase(text))
-    return " " + "".join(c for c in decomposed if not unicodedata.combining(c)) + " "
+def _unaccented(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
+    )
 
 
-def title_query(phrases: Sequence[str]) -> str:
-    """One search_query ORing a title phrase per phrase (arxiv-facts.md 1.6)."""
-    return " OR ".join(f'ti:"{phrase}"' for phrase in phrases)
+def _greek_spelt(text: str) -> str:
+    """Greek letters as TeX names them in arXiv's titles: "σ-GPTs" -> " sigma-GPTs"
+    (`$\\sigma$-GPTs`), "π_0" -> " pi_0" (`$\\pi_0$`)."""
+    out = []
+    for i, char in enumerate(text):
+        name = unicodedata.name(char, "")
+        if not name.startswith("GREEK"):
+            out.append(char)
+            continue
+        after = " " if text[i + 1 : i + 2].isalpha() else ""
+        out.append(f" {name.split()[-1].lower()}{after}")
+    return "".join(out)
+
+
+def title_phrases(title: str) -> list[str]:
+    """Every phrase asked for `title`, `title_phrase` first: as written, without accents,
+    with Greek letters spelt out (each only when it differs; empty ones left out)."""
+    phrase = title_phrase(title)
+    forms = [phrase, _unaccented(phrase), _unaccented(title_phrase(_greek_spelt(title)))]
+    return [f for f in dict.fromkeys(forms) if f]
+
+
+def title_query(phrase_sets: Sequence[Sequence[str]]) -> str:
+    """One search_query ORing every phrase of every title (arxiv-facts.md 1.6)."""
+    return " OR ".join(f'ti:"{phrase}"' for phrases in phrase_sets for phrase in phrases)
 
 
 def distinctive_words(title: str) -> list[str]:
@@ -72,8 +125,8 @@ def distinctive_words(title: str) -> list[str]:
     longest first (in title order among equals), lower case, without stopwords and without
     the title's last word, which is where a digest cuts a title ("Chain-of-Though").
     Empty when fewer than FALLBACK_MIN_WORDS are left."""
-    tokens = re.split(r"[\s\-‐‑–—/]+", unicodedata.normalize("NFKC", title))
-    words = [t.strip(_TOKEN_EDGES) for t in tokens]
+    tokens = re.split(r"[^\w'.]+", unicodedata.normalize("NFKC", title.translate(_SCRIPT_DIGITS)))
+    words = [t.strip("'._") for t in tokens]
     words = [w for w in words if any(c.isalnum() for c in w)][:-1]  # not the last word
     plain = [w.lower() for w in words if _PLAIN_WORD.fullmatch(w)]
     unique = [w for w in dict.fromkeys(plain) if w not in _STOPWORDS]
@@ -86,14 +139,21 @@ def words_query(word_sets: Sequence[Sequence[str]]) -> str:
     return " OR ".join("(" + " AND ".join(f"ti:{w}" for w in words) + ")" for words in word_sets)
 
 
+def title_similarity(phrases: Sequence[str], title: str) -> float:
+    """How much a returned `title` resembles the searched title (0-100): rapidfuzz's WRatio,
+    which scores a cut title against its whole by its part, against the closest phrase."""
+    answered = _unaccented(title_phrase(_greek_spelt(title)))
+    return max(fuzz.WRatio(_unaccented(p), answered) for p in phrases)
+
+
 def search_titles(
     titles: Sequence[str], settings: Settings, store: MetadataStore, run_id: str
 ) -> tuple[dict[str, list[PaperRecord]], FetchReport]:
     """Candidate papers for each title (keyed by the title as given), best first.
 
-    Stored searches younger than refresh_days are reused; with `settings.offline` only
-    they are. Raises `ArxivUnreachable` when the first request cannot connect at all.
-    `run_id` mirrors fetch_papers; searches are stored by phrase, not per run.
+    Stored searches still fresh are reused; with `settings.offline` only they are. Raises
+    `ArxivUnreachable` when the first request cannot connect at all. `run_id` mirrors
+    fetch_papers; searches are stored by phrase, not per run.
     """
     report = FetchReport()
     phrases = {title: title_phrase(title) for title in titles}
@@ -113,145 +173,134 @@ def search_titles(
             )
     elif to_search:
         titled = {p: t for t, p in reversed(list(phrases.items()))}  # a title per phrase
-        with ArxivSession(settings) as session:
-            missed: list[str] = []
-            for start in range(0, len(to_search), TITLES_PER_REQUEST):
-                chunk = to_search[start : start + TITLES_PER_REQUEST]
-                answered = _search(session, settings, store, chunk, report)
-                searched |= {p: ids for p, ids in answered.items() if ids}
-                missed += [p for p in chunk if p in answered and not answered[p]]
-            second = {p: distinctive_words(titled[p]) for p in missed}
-            for phrase in missed:
-                if not second[phrase]:
-                    store.put_title_search(phrase, [])  # nothing to ask again with
-                    searched[phrase] = []
-            again = [p for p in missed if second[p]]
-            for start in range(0, len(again), TITLES_PER_REQUEST):
-                chunk = {p: second[p] for p in again[start : start + TITLES_PER_REQUEST]}
-                searched |= _search_words(session, settings, store, chunk, report)
-            report.requests, report.retries = session.requests, session.retries
+        forms = {p: title_phrases(titled[p]) for p in to_search}
+        searched |= _search_both_passes(settings, store, to_search, titled, forms, report)
     stored = store.get_papers({i for p in unique for i in searched.get(p, [])})
     candidates = {
         title: [stored[i] for i in searched.get(phrase, []) if i in stored]
         for title, phrase in phrases.items()
     }
     report.records = {r.arxiv_id: r for found in candidates.values() for r in found}
+    empty = [p for p in unique if p in searched and not searched[p]]
+    searched_at = store.title_search_times(empty)
+    if searched_at:
+        days = min(EMPTY_SEARCH_DAYS, settings.refresh_days)
+        report.expires_at = min(searched_at) + timedelta(days=days)
     return candidates, report
 
 
+def _search_both_passes(
+    settings: Settings,
+    store: MetadataStore,
+    to_search: list[str],
+    titled: dict[str, str],
+    forms: dict[str, list[str]],
+    report: FetchReport,
+) -> dict[str, list[str]]:
+    """Ask arXiv for `to_search` (first phrases), phrases first, then the distinctive words
+    of those that found nothing; store and return what each answered search found."""
+    searched: dict[str, list[str]] = {}
+    with ArxivSession(settings) as session:
+        ask = _Asker(session, settings, store, forms, report)
+        missed: list[str] = []
+        for start in range(0, len(to_search), TITLES_PER_REQUEST):
+            chunk = to_search[start : start + TITLES_PER_REQUEST]
+            answered = ask(chunk, lambda part: title_query([forms[p] for p in part]), "")
+            for phrase, ids in answered.items():
+                if ids:
+                    store.put_title_search(phrase, ids)  # an empty one after the second pass
+                    searched[phrase] = ids
+                else:
+                    missed.append(phrase)
+        second = {p: distinctive_words(titled[p]) for p in missed}
+        for phrase in missed:
+            if not second[phrase]:
+                store.put_title_search(phrase, [])  # nothing to ask again with
+                searched[phrase] = []
+        again = [p for p in missed if second[p]]
+        for start in range(0, len(again), TITLES_PER_REQUEST):
+            chunk = again[start : start + TITLES_PER_REQUEST]
+            answered = ask(chunk, lambda part: words_query([second[p] for p in part]), "second ")
+            for phrase, ids in answered.items():
+                store.put_title_search(phrase, ids)
+                searched[phrase] = ids
+        report.requests, report.retries = session.requests, session.retries
+    return searched
+
+
+class _Asker:
+    """One OR request for some titles, asked again in halves when the page cut the answer;
+    returns the IDs found for each title whose search was answered (failures are reported
+    as problems and left out, so nothing is stored for them and the next run asks again)."""
+
+    def __init__(
+        self,
+        session: ArxivSession,
+        settings: Settings,
+        store: MetadataStore,
+        forms: dict[str, list[str]],
+        report: FetchReport,
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.store = store
+        self.forms = forms
+        self.report = report
+
+    def __call__(
+        self, phrases: list[str], query_for: Callable[[list[str]], str], which: str
+    ) -> dict[str, list[str]]:
+        params = {
+            "search_query": query_for(phrases),
+            "start": "0",
+            "max_results": str(RESULTS_PER_TITLE * len(phrases)),
+        }
+        try:
+            answer = self.session.query(params, "search", empty_page_retries=EMPTY_PAGE_RETRIES)
+        except RequestFailed as exc:
+            for phrase in phrases:
+                message = f"{which}title search for {phrase!r} failed: {exc.reason}"
+                self.report.problems.append(Problem("fetch", phrase, "search_failed", message))
+            return {}
+        source = answer.stored_as.relative_to(self.settings.raw_dir).as_posix()
+        records, problems = feed_records(answer.feed, answer.received_at, source)
+        self.report.problems += problems
+        self.store.put_papers(records)
+        total = answer.feed.total_results
+        if len(phrases) > 1 and total is not None and total > len(answer.feed.entries):
+            # arxiv-search.md row 5: one title's many hits may have pushed out another's only
+            # one; fewer titles per request get every title its share of the page.
+            middle = len(phrases) // 2
+            return self(phrases[:middle], query_for, which) | self(
+                phrases[middle:], query_for, which
+            )
+        return _assign(records, {p: self.forms[p] for p in phrases})
+
+
+def _assign(records: list[PaperRecord], forms: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The IDs handed to each title, most similar first: a paper goes to the title it
+    resembles most (and to any within SIMILARITY_MARGIN of it)."""
+    scored: dict[str, list[tuple[float, int, str]]] = {phrase: [] for phrase in forms}
+    for rank, record in enumerate(records):
+        scores = {p: title_similarity(fs, record.title) for p, fs in forms.items()}
+        best = max(scores.values(), default=0.0)
+        for phrase, score in scores.items():
+            if score >= best - SIMILARITY_MARGIN:
+                scored[phrase].append((-score, rank, record.arxiv_id))
+    return {
+        phrase: list(dict.fromkeys(i for _, _, i in sorted(found)))[:RESULTS_PER_TITLE]
+        for phrase, found in scored.items()
+    }
+
+
 def _stored_searches(store: MetadataStore, settings: Settings) -> dict[str, list[str]]:
-    """Stored searches recent enough to reuse (any age when offline)."""
+    """Stored searches recent enough to reuse (any age when offline): those that found
+    something for refresh_days, those that found nothing for EMPTY_SEARCH_DAYS."""
     if settings.offline:
         return store.get_title_searches()
-    return store.get_title_searches(since=utc_now() - timedelta(days=settings.refresh_days))
-
-
-def _search(
-    session: ArxivSession,
-    settings: Settings,
-    store: MetadataStore,
-    phrases: list[str],
-    report: FetchReport,
-) -> dict[str, list[str]]:
-    """One OR request for `phrases`; store and return the IDs found for each phrase."""
-    params = {
-        "search_query": title_query(phrases),
-        "start": "0",
-        "max_results": str(RESULTS_PER_TITLE * len(phrases)),
-    }
-    try:
-        answer = session.query(params, "search", empty_page_retries=EMPTY_PAGE_RETRIES)
-    except RequestFailed as exc:
-        for phrase in phrases:
-            report.problems.append(
-                Problem(
-                    "fetch",
-                    phrase,
-                    "search_failed",
-                    f"title search for {phrase!r} failed: {exc.reason}",
-                )
-            )
-        return {}
-    source = answer.stored_as.relative_to(settings.raw_dir).as_posix()
-    records, problems = feed_records(answer.feed, answer.received_at, source)
-    report.problems += problems
-    store.put_papers(records)
-    found: dict[str, list[str]] = {phrase: [] for phrase in phrases}
-    for record in records:
-        for phrase in _phrases_matched(record.title, phrases):
-            if record.arxiv_id not in found[phrase]:
-                found[phrase].append(record.arxiv_id)
-    for phrase in phrases:
-        found[phrase] = found[phrase][:RESULTS_PER_TITLE]
-        if found[phrase]:  # an empty one is stored after the second pass
-            store.put_title_search(phrase, found[phrase])
-    return found
-
-
-def _search_words(
-    session: ArxivSession,
-    settings: Settings,
-    store: MetadataStore,
-    word_sets: dict[str, list[str]],
-    report: FetchReport,
-) -> dict[str, list[str]]:
-    """The second pass for phrases that found nothing: one OR request of word ANDs; store
-    and return what each phrase's words found (stored under the phrase)."""
-    params = {
-        "search_query": words_query(list(word_sets.values())),
-        "start": "0",
-        "max_results": str(RESULTS_PER_TITLE * len(word_sets)),
-    }
-    try:
-        answer = session.query(params, "search", empty_page_retries=EMPTY_PAGE_RETRIES)
-    except RequestFailed as exc:
-        for phrase in word_sets:
-            report.problems.append(
-                Problem(
-                    "fetch",
-                    phrase,
-                    "search_failed",
-                    f"second title search for {phrase!r} failed: {exc.reason}",
-                )
-            )
-        return {}  # nothing stored: the next run asks both passes again
-    source = answer.stored_as.relative_to(settings.raw_dir).as_posix()
-    records, problems = feed_records(answer.feed, answer.received_at, source)
-    report.problems += problems
-    store.put_papers(records)
-    found: dict[str, list[str]] = {phrase: [] for phrase in word_sets}
-    for record in records:
-        for phrase in _word_sets_matched(record.title, word_sets):
-            if record.arxiv_id not in found[phrase]:
-                found[phrase].append(record.arxiv_id)
-    for phrase in word_sets:
-        found[phrase] = found[phrase][:RESULTS_PER_TITLE]
-        store.put_title_search(phrase, found[phrase])
-    return found
-
-
-def _word_sets_matched(title: str, word_sets: dict[str, list[str]]) -> list[str]:
-    """The phrases whose words an answered title holds, most of them first: arXiv matches
-    stemmed words, so a word counts when it shares its start with a title word."""
-    held = set(_folded(title).split())
-
-    def has(word: str) -> bool:
-        stem = word[: max(3, len(word) - 3)]
-        return any(w.startswith(stem) for w in held)
-
-    shares = {p: sum(map(has, ws)) / len(ws) for p, ws in word_sets.items()}
-    best = max(shares.values(), default=0.0)
-    return [p for p, share in shares.items() if share == best and best >= 0.5]
-
-
-def _phrases_matched(title: str, phrases: list[str]) -> list[str]:
-    """The phrases an answered title belongs to: those it contains; failing that (arXiv
-    may match word forms differently), those sharing the most of their words with it."""
-    folded = _folded(title)
-    containing = [p for p in phrases if _folded(p) in folded]
-    if containing:
-        return containing
-    words = set(folded.split())
-    shares = {p: len(words & set(_folded(p).split())) / len(p.split()) for p in phrases}
-    best = max(shares.values(), default=0.0)
-    return [p for p, share in shares.items() if share == best and best > 0]
+    now = utc_now()
+    found = store.get_title_searches(since=now - timedelta(days=settings.refresh_days))
+    recent = store.get_title_searches(
+        since=now - timedelta(days=min(EMPTY_SEARCH_DAYS, settings.refresh_days))
+    )
+    return {p: ids for p, ids in found.items() if ids or p in recent}

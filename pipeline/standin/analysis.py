@@ -13,19 +13,22 @@ a quoted phrase is not literal: "a survey of X" matches "The Survey on X" throug
 English field, and "modelling" matches "modeling". This is arXiv's behaviour, not our
 client's: the stand-in must be able to disagree with `pipeline.fetch.titles`.
 
-Simplifications: UAX#29 is approximated by a regular expression (letters and digits, joined
-by `.`, `'` or `:` between them; each CJK ideograph a word of its own), and accents are
-still folded as the rest of the stand-in does (arXiv does not fold titles).
+Words are the Unicode default word boundaries of the `regex` module (UAX#29, as Lucene's
+standard tokenizer splits: `dog's` one word, each CJK ideograph a word of its own). Accents
+are kept: arXiv's title analyzers have no ASCII folding (arxiv-search.md row 3), so
+`schrodinger` does not find "Schrödinger". Not imitated: TeX accent commands (arXiv turns
+`\"o` into `ö` before indexing; the corpus holds titles as served).
 """
 
 from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 
-_WORD = re.compile(r"\w+(?:[.'’:]\w+)*")
-_IDEOGRAPH = re.compile(r"([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
+import regex
+
+# Splits text at UAX#29 word boundaries ((?w): Unicode default word boundaries).
+_BOUNDARY = regex.compile(r"(?w)\b")
 # Lucene's English stop set, which the English analyzer removes (positions kept as gaps).
 _STOP_TEXT = """a an and are as at be but by for if in into is it no not of on or such that the
     their then there these they this to was will with"""
@@ -34,16 +37,12 @@ STOPWORDS = frozenset(_STOP_TEXT.split())
 Positions = tuple[tuple[int, str], ...]
 
 
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
 @functools.lru_cache(maxsize=16384)
 def standard_words(text: str) -> tuple[str, ...]:
-    """UAX#29-like words, lower case (accents folded: see the module docstring)."""
-    spaced = _IDEOGRAPH.sub(r" \1 ", _fold(text).replace("’", "'"))
-    return tuple(word.lower() for word in _WORD.findall(spaced))
+    """UAX#29 words (pieces between word boundaries holding a letter or digit), lower case,
+    accents kept."""
+    pieces = _BOUNDARY.split(text)
+    return tuple(p.lower() for p in pieces if any(c.isalnum() for c in p))
 
 
 @functools.lru_cache(maxsize=16384)
@@ -51,7 +50,7 @@ def english_positions(text: str) -> Positions:
     """(position, stem) of the English analysis; stopwords leave their position empty."""
     found: list[tuple[int, str]] = []
     for position, word in enumerate(standard_words(text)):
-        word = word.removesuffix("'s")
+        word = word.removesuffix("'s").removesuffix("’s")  # the possessive filter
         if word and word not in STOPWORDS:
             found.append((position, porter_stem(word)))
     return tuple(found)

@@ -1,8 +1,10 @@
 """What `/api/query` answers for a set of parameters, before any injected fault.
 
-arxiv-facts.md 1.1 and 1.3: `id_list` returns the listed papers in the listed order
-(unversioned -> latest version, `...v2` -> that version, nonexistent -> silently absent;
-an ID listed twice is served once);
+arxiv-facts.md 1.1 and 1.3: `id_list` returns the listed papers (unversioned -> latest
+version, `...v2` -> that version, nonexistent -> silently absent; an ID listed twice is
+served once); the old dialect's backend answered in the listed order (2012 capture), the
+new one in no particular order, from an ES filter sorted by a constant score
+(arxiv-search.md row 8), imitated by ordering on a hash of the versioned ID;
 `search_query` returns every match; both together filter the list by the query. One
 malformed ID fails the whole request with a 400 error feed. `totalResults` counts what the
 request matched (the 2026 behaviour), `start`/`max_results` (default 10) cut the page.
@@ -10,13 +12,20 @@ request matched (the 2026 behaviour), `start`/`max_results` (default 10) cut the
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from pipeline.standin.corpus import CorpusRecord, RecordVersion, split_requested_id
+from pipeline.standin.corpus import ISO_UTC, CorpusRecord, RecordVersion, split_requested_id
 from pipeline.standin.feed import DIALECTS, Dialect, render_error_feed, render_feed
-from pipeline.standin.search import QuerySyntaxError, parse_search_query, relevance_key
+from pipeline.standin.search import (
+    QuerySyntaxError,
+    TitleStatistics,
+    parse_search_query,
+    relevance_key,
+)
 
 ATOM_CONTENT_TYPE = "application/atom+xml; charset=utf-8"
 DEFAULT_MAX_RESULTS = 10  # arxiv-facts.md 1.1: longer id_lists are cut to 10 without it
@@ -38,12 +47,31 @@ class Catalog:
     def __init__(self, records: Iterable[CorpusRecord] = ()) -> None:
         self._lock = threading.Lock()
         self._by_id: dict[str, CorpusRecord] = {}
+        self._statistics: TitleStatistics | None = None
+        # arxiv-facts.md 1.2: the API sees a paper only from the midnight after its
+        # announcement; a paper whose v1 is younger than this is not served yet.
+        self.index_lag = timedelta(0)
         self.add(records)
+
+    def indexed(self, record: CorpusRecord) -> bool:
+        """Whether the index has caught up with `record` (see index_lag)."""
+        if not self.index_lag:
+            return True
+        first = datetime.strptime(record.versions[0], ISO_UTC).replace(tzinfo=UTC)
+        return first <= datetime.now(UTC) - self.index_lag
 
     def add(self, records: Iterable[CorpusRecord]) -> None:
         """Add papers; a record with a known ID replaces the old one."""
         with self._lock:
             self._by_id.update((record.id, record) for record in records)
+            self._statistics = None
+
+    def title_statistics(self) -> TitleStatistics:
+        """Word statistics of the latest titles, for relevance (computed once per change)."""
+        with self._lock:
+            if self._statistics is None:
+                self._statistics = TitleStatistics.of(r.title for r in self._by_id.values())
+            return self._statistics
 
     def records(self) -> list[CorpusRecord]:
         with self._lock:
@@ -88,7 +116,7 @@ def _papers_for_ids(catalog: Catalog, ids: list[str]) -> list[RecordVersion]:
         parsed.append(requested)
     for base, version in parsed:
         record = catalog.get(base)
-        if record is None:
+        if record is None or not catalog.indexed(record):
             continue
         shown = record.latest_version if version is None else version
         if not 1 <= shown <= record.latest_version or (base, shown) in seen:
@@ -101,7 +129,7 @@ def _papers_for_ids(catalog: Catalog, ids: list[str]) -> list[RecordVersion]:
 def _sorted(
     papers: list[RecordVersion],
     params: Mapping[str, str],
-    key_for_relevance: Callable[[RecordVersion], tuple[int, str]],
+    key_for_relevance: Callable[[RecordVersion], tuple[float, str]],
 ) -> list[RecordVersion]:
     sort_by = params.get("sortBy", "relevance") or "relevance"
     order = params.get("sortOrder", "descending") or "descending"
@@ -138,12 +166,16 @@ def answer_query(
         query = parse_search_query(search_query) if search_query.strip() else None
         if ids:
             papers = _papers_for_ids(catalog, ids)  # sorting is ignored for id_list (1.1)
+            if dialect == "new":
+                papers.sort(key=lambda p: hashlib.sha1(p.versioned_id.encode()).digest())
             if query is not None:
                 papers = [paper for paper in papers if query.matches(paper)]
         elif query is not None:
-            latest = [r.at_version(r.latest_version) for r in catalog.records()]
+            indexed = [r for r in catalog.records() if catalog.indexed(r)]
+            latest = [r.at_version(r.latest_version) for r in indexed]
             matched = [paper for paper in latest if query.matches(paper)]
-            papers = _sorted(matched, params, relevance_key(query))
+            stats = catalog.title_statistics()
+            papers = _sorted(matched, params, relevance_key(query, stats))
         else:
             papers = []
     except (RequestError, QuerySyntaxError) as exc:

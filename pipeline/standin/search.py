@@ -4,13 +4,20 @@ arxiv-facts.md 1.6: fields `ti au abs co jr cat rn id all`, operators AND / OR /
 (upper case), parentheses, double-quoted phrases. Deliberate simplifications, all
 deterministic:
 
-* OR binds loosest; AND and ANDNOT bind tighter and associate left; two terms side by side
-  mean AND. A term without a field means `all:` (the new backend's rewriting, 1.1).
+* OR binds loosest; AND and ANDNOT bind tighter and associate left. Two terms side by
+  side are ORed, as arXiv's `adapt_query` inserts the missing operator as OR
+  (arxiv-search.md, "not emulated" list). A term without a field means `all:` (the new
+  backend's rewriting, 1.1).
 * Titles (`ti:`) are matched as arXiv's search backend analyses them (analysis.py,
   ../shared/docs/arxiv-search.md): UAX#29-like words, so `let's` and `qwen2.5` are one word
   each; a phrase or a bare term matches either the plain words or their English analysis
   (stopwords as gaps, Porter stems), so `ti:"a survey of graphs"` finds "The Survey on
-  Graphs" and `ti:modelling` finds "Modeling". Not what our client assumes, on purpose.
+  Graphs" and `ti:modelling` finds "Modeling"; accents are not folded in titles. Not what
+  our client assumes, on purpose.
+* Relevance is BM25 over the title words of the matched `ti:` terms (Elasticsearch's
+  default similarity, arxiv-search.md rows 5-6), summed over the terms a paper matches;
+  ties are broken by a hash of the ID, so neither the exact title nor the ID order wins
+  by construction.
 * Other text matching lower-cases, folds accents and treats every run of non-letters/digits
   as a space: a phrase matches when its words appear consecutively in one field (one
   author's name for `au:`), so `au:del_maestro` works.
@@ -25,13 +32,16 @@ deterministic:
 from __future__ import annotations
 
 import functools
+import hashlib
+import math
 import re
 import unicodedata
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from pipeline.standin.analysis import title_matches
+from pipeline.standin.analysis import standard_words, title_matches
 from pipeline.standin.corpus import ISO_UTC, RecordVersion, split_requested_id
 
 TEXT_FIELDS = ("ti", "au", "abs", "co", "jr", "all")
@@ -110,9 +120,6 @@ class Term:
             )
         return found.group(1), found.group(2)
 
-    def is_exact_title(self, paper: RecordVersion) -> bool:
-        return self.field in ("ti", "all") and words(self.value) == words(paper.title)
-
 
 @dataclass(frozen=True, slots=True)
 class Not:
@@ -152,13 +159,61 @@ def positive_terms(query: Query) -> list[Term]:
     return positive_terms(query.left) + positive_terms(query.right)
 
 
-def relevance_key(query: Query) -> Callable[[RecordVersion], tuple[int, str]]:
-    """Sort key for "relevance": an exact title match first, then by ID (deterministic)."""
+# Elasticsearch's BM25 defaults.
+BM25_K1 = 1.2
+BM25_B = 0.75
+
+
+@dataclass(frozen=True)
+class TitleStatistics:
+    """Document frequencies and mean length of the served titles' words, for BM25."""
+
+    papers: int
+    frequency: Counter[str]
+    mean_length: float
+
+    @classmethod
+    def of(cls, titles: Iterable[str]) -> TitleStatistics:
+        frequency: Counter[str] = Counter()
+        lengths = []
+        for title in titles:
+            found = standard_words(title)
+            lengths.append(len(found))
+            frequency.update(set(found))
+        return cls(len(lengths), frequency, sum(lengths) / len(lengths) if lengths else 1.0)
+
+    def idf(self, word: str) -> float:
+        n = self.frequency.get(word, 0)
+        return math.log(1 + (self.papers - n + 0.5) / (n + 0.5))
+
+
+def _bm25(title: str, query_words: tuple[str, ...], stats: TitleStatistics) -> float:
+    found = standard_words(title)
+    counts = Counter(found)
+    norm = BM25_K1 * (1 - BM25_B + BM25_B * len(found) / max(stats.mean_length, 1.0))
+    return sum(
+        stats.idf(w) * counts[w] * (BM25_K1 + 1) / (counts[w] + norm)
+        for w in set(query_words)
+        if counts[w]
+    )
+
+
+def relevance_key(
+    query: Query, stats: TitleStatistics
+) -> Callable[[RecordVersion], tuple[float, str]]:
+    """Sort key for "relevance" (ascending = most relevant first): minus the BM25 score of
+    the paper's title for the `ti:` terms it matches (other matching terms add 1), then a
+    hash of the ID (arbitrary but repeatable ties, as ES's)."""
     terms = positive_terms(query)
 
-    def key(paper: RecordVersion) -> tuple[int, str]:
-        exact = any(term.is_exact_title(paper) for term in terms)
-        return (0 if exact else 1, paper.id)
+    def key(paper: RecordVersion) -> tuple[float, str]:
+        score = 0.0
+        for term in terms:
+            if term.field == "ti" and term.matches(paper):
+                score += _bm25(paper.title, standard_words(term.value), stats)
+            elif term.field != "ti" and term.field not in DATE_FIELDS and term.matches(paper):
+                score += 1.0
+        return (-score, hashlib.sha1(paper.id.encode()).hexdigest())
 
     return key
 
@@ -227,10 +282,11 @@ class _Parser:
             if token == ("op", "ANDNOT"):
                 self.position += 1
                 query = And(query, Not(self._operand(default_field)))
-            else:
-                if token == ("op", "AND"):
-                    self.position += 1
+            elif token == ("op", "AND"):
+                self.position += 1
                 query = And(query, self._operand(default_field))
+            else:  # no operator: arXiv inserts OR
+                query = Or(query, self._operand(default_field))
         return query
 
     def _operand(self, default_field: str) -> Query:

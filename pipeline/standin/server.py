@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qsl, urlsplit
@@ -170,6 +170,11 @@ class StandIn:
     def add_records(self, records: Iterable[CorpusRecord]) -> None:
         """Serve more papers (a known ID is replaced), also while running."""
         self._catalog.add(records)
+
+    def set_index_lag(self, seconds: float) -> None:
+        """Serve no paper whose v1 is younger than `seconds` (arxiv-facts.md 1.2: the API
+        sees new papers from the midnight after their announcement)."""
+        self._catalog.index_lag = timedelta(seconds=seconds)
 
     # --- request handling (called on the connection's thread) ------------------------------
 
