@@ -7,11 +7,9 @@ evenly through the file. Each measurement is a fresh child process (peak RSS is 
 
     scan      pipeline.fetch.snapshot.iter_snapshot alone: every wanted line parsed and
               mapped to a PaperRecord, a block at a time, then dropped (the scan's own cost)
-    store     the same, each block's records written to the metadata store: the snapshot
-              part of the fetch stage
-    fetch     pipeline.fetch.fetch_papers with the snapshot: the scan, the store, and every
-              record kept in memory for the stages after it (as the pipeline works today),
-              online against an empty stand-in whose log proves zero requests
+    fetch     pipeline.fetch.fetch_papers with the snapshot: the scan with every record kept
+              in memory for the stages after it (as the pipeline works today), online
+              against an empty stand-in whose log proves zero requests
     polars    polars' own scan_ndjson(...).filter(id in ids).collect(): the reason for the
               streamed reader (it maps a plain file, inflates a gzip'ed one whole)
     index     the title index built over the whole snapshot, then asked for as a second run
@@ -183,11 +181,6 @@ def _child(mode: str, snapshot: Path, ids_file: Path, folder: Path, api_url: str
     extra: dict[str, float] = {}
     if mode == "scan":
         found = sum(len(b.records) for b in iter_snapshot(snapshot, ids, utc_now()))
-    elif mode == "store":
-        with MetadataStore(folder_paths(folder).metadata_db) as store:
-            for block in iter_snapshot(snapshot, ids, utc_now()):
-                store.put_papers(block.records)
-                found += len(block.records)
     elif mode == "fetch":
         settings = settings_for(folder, api_url, SCALED_DELAY, snapshot_path=snapshot)
         with MetadataStore(settings.paths.metadata_db) as store:
@@ -316,9 +309,9 @@ def run(plan: Plan, ws: Workspace) -> list[Section]:
 
 def _notes(rows: list[dict[str, Any]]) -> list[str]:
     notes = [
-        "Modes as in bench/snapshot.py's docstring: scan = the scan alone, store = the "
-        "snapshot part of the fetch stage, fetch = that plus every record kept in memory "
-        "for reconcile and write (about 5 kB of Python objects per paper), polars = "
+        "Modes as in bench/snapshot.py's docstring: scan = the scan alone (records dropped "
+        "block by block), fetch = the snapshot part of the fetch stage, every record kept "
+        "in memory for reconcile and write (a few kB of Python objects per paper), polars = "
         "scan_ndjson for comparison. Peak RSS is the child's VmHWM (read every 20 ms); "
         "'requests' is what an empty stand-in received.",
         "enrich: the real CLI over synthetic digests (bench.synth layouts) whose every "
@@ -326,7 +319,7 @@ def _notes(rows: list[dict[str, Any]]) -> list[str]:
         "The machine is shared with other work (load average in the header), so times "
         "vary; the scan is one Python thread plus polars' parser on the wanted lines.",
     ]
-    goal = [r for r in rows if r["what"] in ("scan", "store") and r["lines"] == GOAL_LINES]
+    goal = [r for r in rows if r["what"] in ("scan", "fetch") and r["lines"] == GOAL_LINES]
     for row in goal:
         met = row["seconds"] <= GOAL_SECONDS and row["peak_rss_mb"] <= GOAL_RSS_MB
         notes.append(

@@ -165,8 +165,9 @@ SETTINGS: tuple[Setting, ...] = (
         "PIPELINE_SNAPSHOT_REFRESH_DAYS",
         float,
         7.0,
-        "Read a stored paper again once its snapshot copy is older than this (from the "
-        "snapshot, or the query API if the snapshot lacks it).",
+        "How long what a run read from the snapshot stands: until then a re-run with nothing "
+        "new carries its tables over, and papers a title was found for in the snapshot are "
+        "served from the store.",
         at_least=0,
         at_most=36500,
     ),

@@ -12,7 +12,7 @@ import dataclasses
 import gzip
 import json
 import zipfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -174,12 +174,14 @@ def test_ids_the_snapshot_lacks_are_asked_of_the_api_and_only_they(
             **dict.fromkeys(SAMPLE_IDS[:50], "snapshot"),
             **dict.fromkeys(missing, "api"),
         }
-        # Stored with their source: a second call is answered by the store, unread, unasked.
+        # Only what the API answered is stored; the snapshot is read again, still unasked.
+        assert set(store.get_papers()) == set(missing)
         again = fetch_papers(ids, settings, store, "run-2")
-        assert again.from_store == len(ids) and again.from_snapshot == 0
+        assert again.from_store == 2 and again.from_snapshot == 50
         assert len(standin.log) == 1
         assert {i: r.source for i, r in again.records.items()} == sources
         assert again.records[SAMPLE_IDS[0]].versions == report.records[SAMPLE_IDS[0]].versions
+        assert [r[1] for r in store.fetch_log_rows()] == sorted(missing)  # asked of arXiv
 
 
 def test_offline_the_snapshot_still_answers(tmp_path: Path) -> None:
@@ -191,23 +193,18 @@ def test_offline_the_snapshot_still_answers(tmp_path: Path) -> None:
     assert report.requests == 0 and report.from_snapshot == 1
 
 
-def test_snapshot_copies_are_read_again_after_snapshot_refresh_days(
+def test_a_stale_api_copy_is_read_from_the_snapshot_instead_of_asked_again(
     tmp_path: Path, standin: StandIn
 ) -> None:
-    settings = settings_for(tmp_path, standin.url, snapshot_path=SAMPLE)
-    with MetadataStore(settings.paths.metadata_db) as store:
-        first = fetch_papers(SAMPLE_IDS[:3], settings, store, "run-1")
-        aged = [dataclasses.replace(r, fetched_at=r.fetched_at - timedelta(days=8))
-                for r in first.records.values()]  # fmt: skip
-        store.put_papers(aged)
-        # 8 days old: within the query API's 30 days, past the snapshot's 7.
-        again = fetch_papers(SAMPLE_IDS[:3], settings, store, "run-2")
+    asked = settings_for(tmp_path, standin.url)
+    with MetadataStore(asked.paths.metadata_db) as store:
+        fetch_papers(SAMPLE_IDS[:3], asked, store, "run-1")
+        assert len(standin.log) == 1
+        stale = dataclasses.replace(asked, refresh_days=0.0, snapshot_path=SAMPLE)
+        again = fetch_papers(SAMPLE_IDS[:3], stale, store, "run-2")
         assert again.from_snapshot == 3 and again.from_store == 0
-        longer = dataclasses.replace(settings, snapshot_refresh_days=10.0)
-        store.put_papers(aged)
-        kept = fetch_papers(SAMPLE_IDS[:3], longer, store, "run-3")
-        assert kept.from_store == 3 and kept.from_snapshot == 0
-    assert standin.log == []
+        assert {r.source for r in again.records.values()} == {"snapshot"}
+    assert len(standin.log) == 1
 
 
 def test_a_snapshot_path_is_set_by_file_env_and_flag_and_must_exist(tmp_path: Path) -> None:
