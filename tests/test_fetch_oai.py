@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import ConfigError
-from pipeline.fetch import fetch_papers
+from pipeline.fetch import fetch_papers, reparse_stored_responses
 from pipeline.fetch.atom import feed_records, read_feed
 from pipeline.fetch.oai import HARVEST_LEDGER, OaiError, get_record, harvest, raw_record, read_oai
 from pipeline.fetch.transport import RequestFailed
@@ -240,3 +240,20 @@ def test_arxivs_own_oai_host_is_never_asked_faster_than_every_3_s(tmp_path: Path
         pytest.raises(ConfigError, match="below the 3 s"),
     ):
         harvest(settings, store, "cs")
+
+
+def test_rebuild_store_brings_harvested_papers_back_with_their_history(
+    tmp_path: Path, oai_standin: StandIn
+) -> None:
+    settings = oai_settings(tmp_path, oai_standin)
+    with MetadataStore(settings.paths.metadata_db) as store:
+        harvest(settings, store, "physics:hep-th")
+        before = store.get_papers()
+    settings.paths.metadata_db.unlink()
+    with MetadataStore(settings.paths.metadata_db) as store:
+        rebuilt = reparse_stored_responses(settings.paths, store)
+        after = store.get_papers()
+    assert rebuilt.skipped == [] and rebuilt.papers == len(before)
+    assert {i: (r.source, r.versions) for i, r in after.items()} == {
+        i: (r.source, r.versions) for i, r in before.items()
+    }

@@ -50,6 +50,7 @@ HARVEST_LEDGER = "oai_harvest:"  # + set spec: where a harvest of that set stand
 NO_RECORDS = "noRecordsMatch"  # arxiv-facts.md 2: the answer when nothing matches
 BAD_TOKEN = "badResumptionToken"
 WITHDRAWN_SOURCE_TYPE = "I"  # arxiv-facts.md 2: source_type codes
+RESPONSE_KIND = "oai"  # kept answers are named <time>-oai-<hash>.xml.gz (store.save_response)
 _SIZE = re.compile(r"^\s*(\d+)\s*kb\s*$", re.IGNORECASE)
 # Authors of the raw string: split at commas and " and " outside parentheses, which hold
 # affiliations ("A. Author (Univ. X), B. Author and C. Author").
@@ -250,8 +251,19 @@ class OaiSession:
             )
         if len(response.content) > MAX_ANSWER_BYTES:
             raise BadAnswer("refused: answer larger than the cap", retryable=False)
-        save_response(self.settings.paths, "oai", str(sorted(params.items())), response.content)
+        request_key = str(sorted(params.items()))
+        save_response(self.settings.paths, RESPONSE_KIND, request_key, response.content)
         return read_oai(response.content), utc_now()
+
+
+def is_oai_answer(name: str) -> bool:
+    """Whether a kept answer's file name is that of an OAI-PMH answer."""
+    return f"-{RESPONSE_KIND}-" in name
+
+
+def answer_records(body: bytes, received: datetime) -> tuple[list[PaperRecord], list[str]]:
+    """The papers of a kept OAI-PMH answer (BadAnswer if it is not one), for rebuild-store."""
+    return _page_records(read_oai(body), received)
 
 
 def _page_records(root: etree._Element, received: datetime) -> tuple[list[PaperRecord], list[str]]:
