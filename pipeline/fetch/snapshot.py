@@ -11,6 +11,8 @@ Each wanted line becomes the same `PaperRecord` as an Atom answer would (arxiv-f
 and 3): authors in order from `authors_parsed` ("First Last Suffix"; a 4th element is an
 affiliation), version 1 and latest dates from `versions`, categories primary first,
 whitespace collapsed; plus what only the snapshot has: the license and the version history.
+The papers are not copied into the metadata store (pipeline.fetch.papers says why), except
+those the title index finds for an entry without ID, which title search reads from there.
 """
 
 from __future__ import annotations
@@ -49,8 +51,9 @@ from pipeline.store import (
 BLOCK_BYTES = 32 * 1024 * 1024  # read at a time; bounds memory whatever the file's size
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
-# Every line of the dump starts with its id (arxiv-facts.md 3); a line that does not is
-# decoded whole to find it, so another key order costs time, never a paper.
+# Every line of the Kaggle dump starts with its id (its first 200 lines are in
+# tests/fixtures/snapshot); a line that does not is decoded whole to find it, so another
+# key order costs time, never a paper.
 ID_PREFIX = b'{"id":"'
 # arxiv-facts.md 3: "Mon, 2 Apr 2007 19:18:42 GMT" (RFC 2822, GMT).
 VERSION_TIME_FORMAT = "%a, %d %b %Y %H:%M:%S GMT"
