@@ -33,6 +33,7 @@ from pipeline import store as store_module
 from pipeline.companions import COMPANION_FILES, write_companions
 from pipeline.config import SETTINGS, ConfigError, Settings
 from pipeline.fetch import ArxivUnreachable, FetchReport, fetch_papers, search_titles
+from pipeline.fetch.snapshot import store_snapshot_titles
 from pipeline.fetch.titles import TITLES_PER_REQUEST, title_phrase
 from pipeline.fetch.transport import FetchBudget, fetch_deadline
 from pipeline.health import LEDGER_KEY as FIRST_SEEN_KEY
@@ -50,6 +51,7 @@ from pipeline.store import (
     StoreError,
     current_generation,
     digests_signature,
+    file_signature,
     is_store_failure,
     utc_now,
 )
@@ -353,6 +355,8 @@ def fetch_stage(
 
     titles = titles_to_search(entries, result.records, result.outcomes)
     result.searched_titles = titles
+    if titles and settings.snapshot_path is not None:  # before any search is sent
+        _absorb(result, store_snapshot_titles(titles, settings, store))
     if titles:
         phrases = {title_phrase(t) for t in titles} - {""}
 
@@ -623,22 +627,15 @@ def _fingerprint(settings: Settings, store: MetadataStore, digests: list[Any]) -
         store.state_marker(),
         settings.refresh_days,
         settings.snapshot_refresh_days,
+        settings.oai_refresh_days,
         settings.offline,
-        _file_signature(settings.snapshot_path),
+        file_signature(settings.snapshot_path) if settings.snapshot_path else None,
     ]
     h.update(json.dumps(inputs, default=str).encode())
     return h.hexdigest()
 
 
 _PACKAGE = Path(__file__).resolve().parent
-
-
-def _file_signature(path: Path | None) -> list[object] | None:
-    """Path, size and modification time: a new snapshot in place of the old one changes it."""
-    if path is None:
-        return None
-    stat = path.stat()
-    return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
 
 
 def _fresh_until(settings: Settings, store: MetadataStore, fetched: FetchResult) -> datetime:

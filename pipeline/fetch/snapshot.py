@@ -11,32 +11,49 @@ Each wanted line becomes the same `PaperRecord` as an Atom answer would (arxiv-f
 and 3): authors in order from `authors_parsed` ("First Last Suffix"; a 4th element is an
 affiliation), version 1 and latest dates from `versions`, categories primary first,
 whitespace collapsed; plus what only the snapshot has: the license and the version history.
+The papers are not copied into the metadata store (pipeline.fetch.papers says why), except
+those the title index finds for an entry without ID, which title search reads from there.
 """
 
 from __future__ import annotations
 
 import gc
 import gzip
+import hashlib
 import io
+import json
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
 
 import orjson
 import polars as pl
 
+from pipeline.config import Settings
 from pipeline.fetch.atom import is_withdrawal
+from pipeline.fetch.report import FetchReport
+from pipeline.fetch.titles import title_phrase
 from pipeline.model import Author, PaperRecord, PaperVersion, Problem, authors_named
+from pipeline.store import (
+    SNAPSHOT_TITLE_INDEX_PREFIX,
+    MetadataStore,
+    Paths,
+    atomic_write_bytes,
+    file_signature,
+    utc_now,
+)
 
 BLOCK_BYTES = 32 * 1024 * 1024  # read at a time; bounds memory whatever the file's size
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
-# Every line of the dump starts with its id (arxiv-facts.md 3); a line that does not is
-# decoded whole to find it, so another key order costs time, never a paper.
+# Every line of the Kaggle dump starts with its id (its first 200 lines are in
+# tests/fixtures/snapshot); a line that does not is decoded whole to find it, so another
+# key order costs time, never a paper.
 ID_PREFIX = b'{"id":"'
 # arxiv-facts.md 3: "Mon, 2 Apr 2007 19:18:42 GMT" (RFC 2822, GMT).
 VERSION_TIME_FORMAT = "%a, %d %b %Y %H:%M:%S GMT"
@@ -57,8 +74,9 @@ SNAPSHOT_SCHEMA = pl.Schema(
 )
 
 
-class SnapshotError(Exception):
-    """The snapshot file cannot be read at all (missing, unreadable, not JSON Lines)."""
+class SnapshotError(OSError):
+    """The snapshot file cannot be read at all (missing, unreadable, not JSON Lines): an
+    OSError, so a run ends as for any file it needs and cannot use (exit 5)."""
 
 
 @dataclass
@@ -229,30 +247,37 @@ def _records(
 @contextmanager
 def _open(path: Path) -> Iterator[IO[bytes]]:
     """The snapshot's bytes as a stream: plain, gzip'ed, or the one file of Kaggle's zip."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(4)
-        if head.startswith(GZIP_MAGIC):
-            with gzip.open(path, "rb") as stream:
-                yield stream
-        elif head.startswith(ZIP_MAGIC):
-            with zipfile.ZipFile(path) as archive:
+    with ExitStack() as stack:
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(4)
+            if head.startswith(GZIP_MAGIC):
+                stream: IO[bytes] = stack.enter_context(gzip.open(path, "rb"))
+            elif head.startswith(ZIP_MAGIC):
+                archive = stack.enter_context(zipfile.ZipFile(path))
                 members = [m for m in archive.infolist() if not m.is_dir()]
                 if len(members) != 1:
                     raise SnapshotError(f"snapshot {path}: a zip of {len(members)} files, not 1")
-                with archive.open(members[0]) as stream:
-                    yield stream
-        else:
-            with path.open("rb") as stream:
-                yield stream
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise SnapshotError(f"snapshot {path}: {exc}") from exc
+                stream = stack.enter_context(archive.open(members[0]))
+            else:
+                stream = stack.enter_context(path.open("rb"))
+        except (OSError, zipfile.BadZipFile) as exc:
+            if isinstance(exc, SnapshotError):
+                raise
+            raise SnapshotError(f"snapshot {path}: {exc}") from exc
+        yield stream
 
 
-def _blocks(stream: IO[bytes]) -> Iterator[list[bytes]]:
+def _blocks(stream: IO[bytes], path: Path) -> Iterator[list[bytes]]:
     """The stream's lines, a block at a time (the last line of a block completed first)."""
     rest = b""
-    while block := stream.read(BLOCK_BYTES):
+    while True:
+        try:
+            block = stream.read(BLOCK_BYTES)
+        except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:  # damaged archive
+            raise SnapshotError(f"snapshot {path}: {exc}") from exc
+        if not block:
+            break
         lines = (rest + block).split(b"\n")
         rest = lines.pop()
         yield lines
@@ -293,48 +318,151 @@ def _parse_lines(lines: list[tuple[int, bytes]], source: str) -> tuple[pl.DataFr
     return pl.concat([empty, *frames]), problems
 
 
+@dataclass
+class SnapshotBlock:
+    """The records and problems of one block of the snapshot, and its line count."""
+
+    records: list[PaperRecord]
+    problems: list[Problem]
+    lines: int
+
+
 def read_snapshot(path: Path, ids: Iterable[str], fetched_at: datetime) -> SnapshotAnswer:
     """The snapshot's record of each of `ids` that it holds; one pass over the file.
 
     Raises SnapshotError when the file cannot be read; a line that cannot be a record is a
     Problem naming the file and line, and its ID is left to the query API.
     """
-    wanted = {i.encode() for i in ids}
     answer = SnapshotAnswer()
-    if not wanted:
-        return answer
-    # The records hold no reference cycles, and the collections their millions of objects
-    # would set off cost more than building them (as in store._records_by_id).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        _read_into(answer, path, wanted, fetched_at)
-    finally:
-        if collecting:
-            gc.enable()
+    for block in iter_snapshot(path, ids, fetched_at):
+        answer.records.update((r.arxiv_id, r) for r in block.records)
+        answer.problems += block.problems
+        answer.lines += block.lines
     return answer
 
 
-def _read_into(
-    answer: SnapshotAnswer, path: Path, wanted: set[bytes], fetched_at: datetime
-) -> None:
-    """One pass over the snapshot: each block's wanted lines parsed as one frame, mapped."""
+def iter_snapshot(path: Path, ids: Iterable[str], fetched_at: datetime) -> Iterator[SnapshotBlock]:
+    """`read_snapshot` a block at a time, so a caller can store each block as it comes."""
+    wanted = {i.encode() for i in ids}
+    if not wanted:
+        return
     source = str(path)
+    lines_before = 0
     with _open(path) as stream:
-        for lines in _blocks(stream):
-            picked = []
-            for offset, line in enumerate(lines, answer.lines + 1):
+        for lines in _blocks(stream, path):
+            picked, problems = [], []
+            for number, line in enumerate(lines, lines_before + 1):
                 arxiv_id = _line_id(line)
                 if arxiv_id in wanted:
-                    picked.append((offset, line))
+                    picked.append((number, line))
                     wanted.discard(arxiv_id)  # the first line of an ID wins
                 elif arxiv_id is None and line.strip():
-                    answer.problems.append(
-                        Problem("fetch", source, "bad_snapshot_line", "no paper id", offset)
+                    problems.append(
+                        Problem("fetch", source, "bad_snapshot_line", "no paper id", number)
                     )
-            answer.lines += len(lines)
+            written = sum(1 for line in lines if line.strip())
+            if not lines_before and written and len(problems) == written:
+                raise SnapshotError(f"snapshot {path}: not JSON Lines with an id on each line")
+            lines_before += len(lines)
+            records: list[PaperRecord] = []
             if picked:
-                frame, problems = _parse_lines(picked, source)
-                records, unusable = _records(_mapped(frame.lazy()).collect(), fetched_at, source)
-                answer.records.update((r.arxiv_id, r) for r in records)
-                answer.problems += problems + unusable
+                frame, unparsed = _parse_lines(picked, source)
+                with _collector_paused():
+                    records, unusable = _records(
+                        _mapped(frame.lazy()).collect(), fetched_at, source
+                    )
+                problems += unparsed + unusable
+            yield SnapshotBlock(records, problems, len(lines))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The records hold no reference cycles, and the collections their many objects would
+    set off cost more than building them (as in store._records_by_id)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+# --- the title index --------------------------------------------------------------------
+
+
+def title_index(paths: Paths, snapshot: Path) -> Path:
+    """The snapshot's title index (phrase, arxiv_id; phrase as `title_phrase` makes it, the
+    form title searches are stored under), built in one pass unless this snapshot's is kept.
+
+    Kept beside the store, named by the snapshot's signature, so a replaced snapshot gets a
+    new index and the old one is removed. A line without an id or title is not indexed (the
+    ID pass names bad lines).
+    """
+    key = hashlib.sha1(json.dumps(file_signature(snapshot)).encode()).hexdigest()[:16]
+    target = paths.snapshot_title_index(key)
+    if target.is_file():
+        return target
+    phrases: list[str] = []
+    arxiv_ids: list[str] = []
+    with _open(snapshot) as stream, _collector_paused():
+        for lines in _blocks(stream, snapshot):
+            for line in lines:
+                try:
+                    paper = orjson.loads(line)
+                    arxiv_id, title = paper["id"].strip(), paper["title"]
+                except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+                    continue
+                phrase = title_phrase(title) if isinstance(title, str) else ""
+                if phrase:
+                    phrases.append(phrase)
+                    arxiv_ids.append(arxiv_id)
+    frame = pl.DataFrame(
+        {"phrase": phrases, "arxiv_id": arxiv_ids},
+        schema={"phrase": pl.String, "arxiv_id": pl.String},
+    ).sort("phrase", "arxiv_id")
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer, compression="zstd", statistics=True)
+    atomic_write_bytes(target, buffer.getvalue())
+    for old in paths.arxiv.glob(f"{SNAPSHOT_TITLE_INDEX_PREFIX}*.parquet"):
+        if old != target:
+            old.unlink(missing_ok=True)
+    return target
+
+
+def titles_in_index(index: Path, phrases: Iterable[str]) -> dict[str, list[str]]:
+    """The IDs of the snapshot papers whose title is each phrase (phrases without any left
+    out), read lazily: only the matching rows leave the file."""
+    hits = (
+        pl.scan_parquet(index)
+        .filter(pl.col("phrase").is_in(list(set(phrases))))
+        .group_by("phrase")
+        .agg(pl.col("arxiv_id").sort())
+        .collect()
+    )
+    return dict(hits.iter_rows())
+
+
+def store_snapshot_titles(
+    titles: Iterable[str], settings: Settings, store: MetadataStore
+) -> FetchReport:
+    """Answer from the snapshot's title index every title whose phrase has no recent stored
+    search: its papers go into the store, and the phrase is stored as searched, so that
+    `search_titles` takes it from the store and sends a search only for the rest."""
+    assert settings.snapshot_path is not None
+    report = FetchReport()
+    recent = store.get_title_searches(since=utc_now() - timedelta(days=settings.refresh_days))
+    phrases = {title_phrase(t) for t in titles} - set(recent) - {""}
+    if not phrases:
+        return report
+    found = titles_in_index(title_index(settings.paths, settings.snapshot_path), phrases)
+    ids = {i for matched in found.values() for i in matched}
+    stored = store.get_fetched_at(ids)
+    fresh_since = {s: utc_now() - timedelta(days=settings.refresh_days_of(s)) for s in stored}
+    unread = [i for i in ids if i not in stored or stored[i][0] < fresh_since[stored[i][1]]]
+    for block in iter_snapshot(settings.snapshot_path, unread, utc_now()):
+        store.put_papers(block.records)
+        report.problems += block.problems
+        report.from_snapshot += len(block.records)
+    store.put_title_searches(found)
+    return report
