@@ -42,7 +42,7 @@ from pipeline.model import FetchOutcome, PaperRecord, Problem
 from pipeline.parse import entries_frame, iter_digests, summary_line
 from pipeline.reconcile import ReconcileResult, reconcile, titles_to_search
 from pipeline.reconcile import summary_lines as reconcile_summary_lines
-from pipeline.report import REPORT_NAME
+from pipeline.report import REPORT_COLUMNS, REPORT_NAME
 from pipeline.status import health_now, published_frames
 from pipeline.store import (
     DIGESTS_SUBDIR,
@@ -767,7 +767,7 @@ def report(settings: Settings) -> Path:
     path. NothingPublished (an OSError) when no run has published tables yet."""
     check_folders(settings)
     with run_lock(settings):
-        run_id, _, frames = published_frames(settings)
+        run_id, _, frames = published_frames(settings, REPORT_COLUMNS)
         generation = current_generation(settings.paths)
         assert generation is not None  # published_frames found it
         write_companions(generation, frames, run_id, health_now(settings, frames))
