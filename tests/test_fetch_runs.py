@@ -113,3 +113,21 @@ def test_persistent_throttling_ends_the_run_in_bounded_time_with_exit_3(
     )
     assert len(standin.log) == 4 and took < 20
     assert (tmp_path / "out" / "entries.parquet").exists()  # tables written all the same
+
+
+def test_the_fetch_deadline_ends_a_slow_run_with_exit_3_and_tables(
+    tmp_path: Path, standin: StandIn, standin_corpus: list[CorpusRecord]
+) -> None:
+    # Issue 12 item 6: a server that is slow (or hangs) must not hold a scheduled run.
+    write_link_digest(tmp_path / "raw", [r.id for r in standin_corpus])
+    standin.set_faults([Fault("slow", delay=0.5)])
+    args = cli("enrich", raw=tmp_path / "raw", out=tmp_path / "out", url=standin.url)
+    args += ["--batch-size", "10", "--fetch-deadline-seconds", "1.5"]
+    started = time.monotonic()
+    done = run_cli(args)
+    assert done.returncode == EXIT_INCOMPLETE, done.stderr
+    assert "fetching stopped early: the run's fetch deadline of 1.5 s has passed" in done.stderr
+    assert time.monotonic() - started < 15
+    assert 2 <= len(standin.log) <= 5  # not the 29 batches
+    entries = pl.read_parquet(tmp_path / "out" / "entries.parquet")
+    assert entries.height == len(standin_corpus)  # every entry written, some unresolved
