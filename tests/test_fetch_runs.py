@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from pipeline.config import Settings, load_settings
-from pipeline.run import EXIT_INCOMPLETE, EXIT_OK, enrich
+from pipeline.run import EXIT_INCOMPLETE, EXIT_OK, LEDGER_KEY, enrich
 from pipeline.standin import CorpusRecord, Fault, StandIn
 from pipeline.store import MetadataStore
 from tests.test_enrich_e2e import SAMPLE_DIGESTS, cli, run_cli
@@ -82,6 +82,10 @@ def test_a_fresh_paper_the_index_lacks_is_found_the_next_day(
     settings = settings_in(tmp_path, standin.url)
     first = enrich(settings)
     assert first.record.not_found == 1
+    with MetadataStore(settings.paths.metadata_db) as store:  # carried over for a day only
+        ledger = store.get_ledger(LEDGER_KEY)
+    assert ledger is not None
+    assert datetime.fromisoformat(ledger["fresh_until"]) <= now + timedelta(days=1.01)
     again = enrich(settings)  # the same day: nothing new, nothing asked
     assert again.record.status == "unchanged" and again.record.requests == 0
     standin.set_index_lag(0)
