@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help enrich demo test lint bench docs clean
+.PHONY: help enrich demo report status test lint bench faults docs clean
 
 help: ## this list
 	@awk -F':.*## ' '/^[a-z]+:.*## / { printf "make %-7s - %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -18,7 +18,13 @@ enrich: $(STAMP) ## run the pipeline on raw/ into enriched/ (needs arXiv; cron: 
 	$(PY) -m pipeline enrich
 
 demo: $(STAMP) ## the whole pipeline against the bundled arXiv stand-in, into demo/ (no network)
-	$(PY) -m pipeline demo
+	$(PY) -m pipeline demo --digests raw/digests
+
+report: $(STAMP) ## enriched/report.html, enriched.duckdb and schema.json again (staleness as of today)
+	$(PY) -m pipeline report
+
+status: $(STAMP) ## the published generation, last arXiv contact, pending and stale digests
+	$(PY) -m pipeline status
 
 lint: $(STAMP) ## ruff check + ruff format --check
 	$(PY) -m ruff check pipeline tests bench tools
@@ -29,6 +35,9 @@ test: lint ## lint, then pytest
 
 bench: $(STAMP) ## benchmarks against the stand-in (writes bench/results.md and .json)
 	$(PY) -m bench
+
+faults: $(STAMP) ## fault harness alone: cases tried, survived, data lost (bench/faults/results.md)
+	$(PY) -m bench --only faults --output-dir bench/faults
 
 docs: $(STAMP) ## regenerate docs/tables.md and docs/configuration.md
 	$(PY) -m pipeline docs

@@ -64,9 +64,6 @@ def run(plan: Plan, ws: Workspace) -> list[Section]:
         "compared with truth row i, in order: arXiv ID equal (both empty counts as equal), "
         "English title equal with whitespace collapsed (both empty counts as equal). Extra "
         "entries: found beyond the truth rows. A change that lowers a count shows here.",
-        "Known miss: hayashikoki225 entry 10, whose truth has no English title, gets a "
-        "fragment of the bold label `**[10] $B_s \\to D_s^*...**` (broken by the `*` in its "
-        "TeX); tests/test_parse_wild.py lists it in KNOWN_EXTRA_TITLES.",
     ]
     return [section]
 

@@ -82,6 +82,14 @@ SETTINGS: tuple[Setting, ...] = (
         at_most=3600,
     ),
     Setting(
+        "api_is_mirror",
+        "ARXIV_API_IS_MIRROR",
+        bool,
+        False,
+        "Say that api_url, though an arxiv.org address, is a mirror with a rate limit of its "
+        "own: only then may delay_seconds be below arXiv's 3 s there.",
+    ),
+    Setting(
         "batch_size",
         "ARXIV_BATCH_SIZE",
         int,
@@ -148,7 +156,45 @@ SETTINGS: tuple[Setting, ...] = (
         "PIPELINE_REFRESH_DAYS",
         float,
         30.0,
-        "Re-fetch a stored paper once its metadata is older than this.",
+        "Re-fetch a stored paper once its metadata from the query API is older than this.",
+        at_least=0,
+        at_most=36500,
+    ),
+    Setting(
+        "snapshot_path",
+        "PIPELINE_SNAPSHOT",
+        Path,
+        None,
+        "arXiv's bulk metadata snapshot (Kaggle arxiv-metadata-oai-snapshot.json: JSON Lines, "
+        "plain, .gz or .zip): IDs it holds are answered from it without a request; none: "
+        "the query API answers every ID.",
+    ),
+    # arxiv-facts.md 3: the snapshot is commonly updated weekly, so its copy ages faster.
+    Setting(
+        "snapshot_refresh_days",
+        "PIPELINE_SNAPSHOT_REFRESH_DAYS",
+        float,
+        7.0,
+        "How long what a run read from the snapshot stands: until then a re-run with nothing "
+        "new carries its tables over, and papers a title was found for in the snapshot are "
+        "served from the store.",
+        at_least=0,
+        at_most=36500,
+    ),
+    Setting(
+        "oai_url",
+        "ARXIV_OAI_URL",
+        str,
+        "https://oaipmh.arxiv.org/oai",
+        "arXiv OAI-PMH address (arxiv-facts.md 2: the base URL since March 2025), for "
+        "`harvest` and `oai-record`.",
+    ),
+    Setting(
+        "oai_refresh_days",
+        "PIPELINE_OAI_REFRESH_DAYS",
+        float,
+        30.0,
+        "Serve a stored paper harvested from OAI-PMH unasked until it is older than this.",
         at_least=0,
         at_most=36500,
     ),
@@ -172,6 +218,25 @@ SETTINGS: tuple[Setting, ...] = (
         "Publish even though the digests folder is missing or empty, or digest files behind "
         "the published tables are gone and the entries would shrink.",
     ),
+    Setting(
+        "stale_days",
+        "PIPELINE_STALE_DAYS",
+        float,
+        14.0,
+        "Alarm (exit 6) when a digest has yielded no new paper for more than this many days.",
+        above=0,
+        at_most=36500,
+    ),
+    Setting(
+        "unresolved_jump",
+        "PIPELINE_UNRESOLVED_JUMP",
+        float,
+        10.0,
+        "Alarm (exit 6) when the unresolved share of entries rises by more than this many "
+        "percentage points over the previous complete run.",
+        above=0,
+        at_most=100,
+    ),
 )
 
 
@@ -183,6 +248,7 @@ class Settings:
     out_dir: Path
     api_url: str
     delay_seconds: float
+    api_is_mirror: bool
     batch_size: int
     contact: str
     connect_timeout: float
@@ -191,13 +257,24 @@ class Settings:
     max_backoff_seconds: float
     fetch_deadline_seconds: float
     refresh_days: float
+    snapshot_path: Path | None
+    snapshot_refresh_days: float
+    oai_url: str
+    oai_refresh_days: float
     offline: bool
     wait_for_lock: float
     allow_shrink: bool
+    stale_days: float
+    unresolved_jump: float
 
     @property
     def paths(self) -> Paths:
         return Paths(raw=self.raw_dir, out=self.out_dir)
+
+    def refresh_days_of(self, source: str) -> float:
+        """How long a stored paper from `source` (api, snapshot, oai) is served unasked."""
+        days = {"snapshot": self.snapshot_refresh_days, "oai": self.oai_refresh_days}
+        return days.get(source, self.refresh_days)
 
 
 _TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
@@ -235,8 +312,10 @@ def _problem(setting: Setting, value: Any) -> str | None:
             return f"must be above {setting.above:g}"
         if setting.at_most is not None and value > setting.at_most:
             return f"must be at most {setting.at_most:g}"
-    if setting.name == "api_url":
+    if setting.name in ("api_url", "oai_url"):
         return _url_problem(value)
+    if setting.name == "snapshot_path" and not value.is_file():
+        return "must name an existing file (the snapshot is read, never made)"
     return None
 
 
@@ -306,7 +385,48 @@ def load_settings(
             values[s.name] = _convert(s, file_values[s.name], f"config file {config_file}")
         else:
             values[s.name] = s.default
-    return Settings(**values)
+    settings = Settings(**values)
+    _refuse_impolite_delay(settings)
+    return settings
+
+
+# arXiv's Terms of Use: one request every 3 s (arxiv-facts.md 1.2). Other hosts (a stand-in,
+# a mirror) set their own pace.
+ARXIV_MIN_DELAY_SECONDS = 3.0
+ARXIV_DOMAIN = "arxiv.org"
+
+
+def on_arxiv(url: str) -> bool:
+    """Whether `url` is one of arXiv's own hosts (*.arxiv.org)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host == ARXIV_DOMAIN or host.endswith("." + ARXIV_DOMAIN)
+
+
+def refuse_impolite_oai_delay(settings: Settings) -> None:
+    """ConfigError when OAI-PMH would be asked faster than the Terms of Use allow: they
+    cover OAI-PMH too (arxiv-facts.md 2), and its address has no mirror setting. Checked
+    when a harvest starts, since only `harvest` and `oai-record` talk to it."""
+    if on_arxiv(settings.oai_url) and settings.delay_seconds < ARXIV_MIN_DELAY_SECONDS:
+        raise ConfigError(
+            f"delay_seconds {settings.delay_seconds:g} is below the {ARXIV_MIN_DELAY_SECONDS:g} s "
+            f"arXiv's Terms of Use ask of {urlsplit(settings.oai_url).hostname}; use at least "
+            f"{ARXIV_MIN_DELAY_SECONDS:g} (the default)"
+        )
+
+
+def _refuse_impolite_delay(settings: Settings) -> None:
+    host = (urlsplit(settings.api_url).hostname or "").lower()
+    if (
+        on_arxiv(settings.api_url)
+        and settings.delay_seconds < ARXIV_MIN_DELAY_SECONDS
+        and not settings.api_is_mirror
+    ):
+        raise ConfigError(
+            f"delay_seconds {settings.delay_seconds:g} is below the {ARXIV_MIN_DELAY_SECONDS:g} s "
+            f"arXiv's Terms of Use ask of {host}; use at least {ARXIV_MIN_DELAY_SECONDS:g} "
+            "(the default), or, for a mirror at that address with a limit of its own, set "
+            "api_is_mirror (--api-is-mirror, ARXIV_API_IS_MIRROR=1)"
+        )
 
 
 def settings_markdown() -> str:

@@ -10,8 +10,11 @@ the `problems` table.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
+from itertools import repeat
 from typing import Literal, NamedTuple
 
 IdStatus = Literal["ok", "invalid_id", "missing"]
@@ -31,6 +34,10 @@ TitleSource = Literal[
 ]
 STRONG_TITLE_SOURCES = frozenset({"field", "column", "emphasis", "quoted", "link text", "heading"})
 FetchOutcomeKind = Literal["found", "not_found", "invalid", "failed"]
+# Which arXiv interface a paper's metadata came from: the query API, the bulk snapshot
+# (arxiv-facts.md 3) or OAI-PMH (arxiv-facts.md 2).
+PaperSource = Literal["api", "snapshot", "oai"]
+PAPER_SOURCES: tuple[PaperSource, ...] = ("api", "snapshot", "oai")
 ResolutionKind = Literal["link", "title", "corrected", "unresolved"]
 
 
@@ -82,6 +89,21 @@ class ParsedDigest:
     size_bytes: int = 0
 
 
+def authors_named(names: Iterable[str]) -> list[Author]:
+    """Authors without affiliations, built by one C call each instead of through the
+    NamedTuple's Python __new__: loading a large store creates millions of authors."""
+    return list(map(_author_without_affiliations, zip(names, repeat(()))))
+
+
+class PaperVersion(NamedTuple):
+    """One version of a paper, as the snapshot's `versions` or OAI arXivRaw give it."""
+
+    version: int
+    submitted: datetime  # UTC
+    size_kb: int | None = None  # arXivRaw <size> ("21kb"); the snapshot has none
+    source_type: str | None = None  # arXivRaw <source_type>; "I" marks a withdrawal
+
+
 class Author(NamedTuple):
     # A NamedTuple rather than a frozen dataclass: loading a large store creates millions
     # of authors, and a tuple is much quicker to create than a frozen dataclass instance.
@@ -89,9 +111,12 @@ class Author(NamedTuple):
     affiliations: tuple[str, ...] = ()
 
 
+_author_without_affiliations = partial(tuple.__new__, Author)
+
+
 @dataclass(slots=True)
 class PaperRecord:
-    """arXiv's metadata for one paper, as the API returned it (latest version)."""
+    """arXiv's metadata for one paper (latest version), from the source named in `source`."""
 
     arxiv_id: str  # canonical, unversioned
     version: int  # latest version number, from the entry <id>
@@ -106,7 +131,10 @@ class PaperRecord:
     journal_ref: str | None
     dois: list[str]  # author-supplied published DOIs (arxiv:doi split on whitespace)
     withdrawn: bool
-    fetched_at: datetime
+    fetched_at: datetime  # when it was read from its source
+    source: PaperSource = "api"
+    license: str | None = None  # license URI; the query API gives none (arxiv-facts.md 1.4)
+    versions: list[PaperVersion] = field(default_factory=list)  # v1 first; [] when unknown
 
     @property
     def abs_url(self) -> str:

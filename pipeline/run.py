@@ -1,7 +1,8 @@
 """The staged run: parse -> fetch -> reconcile -> write, under a lock, with a run log.
 
 This is the Python API under the CLI. Each stage function returns data; only
-`write_tables` touches the output folder, and only through pipeline.store.
+`write_tables` touches the output folder (and `report`, which writes the published
+generation's report, DuckDB file and schema export again), only through pipeline.store.
 
 Exit codes (part of the interface, for cron and schedulers):
 """
@@ -10,14 +11,16 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import errno
 import gc
 import hashlib
 import json
 import logging
 import secrets
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,14 +29,21 @@ from typing import Any, TypeVar
 import filelock
 import polars as pl
 
+from pipeline import store as store_module
+from pipeline.companions import COMPANION_FILES, write_companions
 from pipeline.config import SETTINGS, ConfigError, Settings
 from pipeline.fetch import ArxivUnreachable, FetchReport, fetch_papers, search_titles
+from pipeline.fetch.snapshot import store_snapshot_titles
 from pipeline.fetch.titles import TITLES_PER_REQUEST, title_phrase
 from pipeline.fetch.transport import FetchBudget, fetch_deadline
+from pipeline.health import LEDGER_KEY as FIRST_SEEN_KEY
+from pipeline.health import Health, assess
 from pipeline.model import FetchOutcome, PaperRecord, Problem
 from pipeline.parse import entries_frame, iter_digests, summary_line
 from pipeline.reconcile import ReconcileResult, reconcile, titles_to_search
 from pipeline.reconcile import summary_lines as reconcile_summary_lines
+from pipeline.report import REPORT_NAME
+from pipeline.status import health_now, published_frames
 from pipeline.store import (
     DIGESTS_SUBDIR,
     MetadataStore,
@@ -41,6 +51,8 @@ from pipeline.store import (
     StoreError,
     current_generation,
     digests_signature,
+    file_signature,
+    is_store_failure,
     utc_now,
 )
 from pipeline.tables import TABLES
@@ -54,6 +66,7 @@ EXIT_CONFIG = 2  # bad configuration or usage
 EXIT_INCOMPLETE = 3  # tables written, but some entries wait on arXiv (unreachable/failed)
 EXIT_LOCKED = 4  # another run holds the lock
 EXIT_ENVIRONMENT = 5  # a folder or file the run needs cannot be used
+EXIT_STALE = 6  # tables written, but a digest has gone quiet or the unresolved share jumped
 EXIT_CODES = {
     EXIT_OK: "everything enriched",
     EXIT_UNEXPECTED: "unexpected error (a bug: the message says where)",
@@ -65,6 +78,11 @@ EXIT_CODES = {
     EXIT_ENVIRONMENT: "a folder or file the run needs cannot be used (e.g. an unwritable output "
     "folder, a damaged metadata store, a missing or emptied digests folder: see --allow-shrink); "
     "the message says which; tables left as they were",
+    EXIT_STALE: "tables written, but an alarm was raised: a digest (or the whole input) has "
+    "yielded no new paper for more than stale_days days, or the unresolved share of entries "
+    "jumped by more than unresolved_jump points; the summary, the report and `status` say "
+    "which. Exit 3 takes precedence: an incomplete run exits 3 and its alarms show in the "
+    "summary, the next complete run exits 6 if they persist",
 }
 __doc__ = (__doc__ or "") + "".join(f"    {c}  {m}\n" for c, m in EXIT_CODES.items())
 
@@ -88,9 +106,20 @@ def exit_code_for(exc: BaseException) -> int:
         return EXIT_CONFIG
     if isinstance(exc, RunLocked):
         return EXIT_LOCKED
-    if isinstance(exc, InputVanished | OSError | StoreError):
+    if isinstance(exc, InputVanished | OSError | StoreError) or is_store_failure(exc):
         return EXIT_ENVIRONMENT
     return EXIT_UNEXPECTED
+
+
+def error_message(exc: BaseException) -> str:
+    """What an expected error says to a person: with the way out for a full disk."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = Path(exc.filename).parent if exc.filename else "the disk written to"
+        return (
+            f"{exc}: the file system holding {where} is full (or over quota); free space there "
+            "and run again (the published tables are left as they were)"
+        )
+    return str(exc)
 
 
 @dataclass
@@ -122,6 +151,7 @@ class FetchResult:
     requests: int = 0
     retries: int = 0
     from_store: int = 0
+    from_snapshot: int = 0  # IDs the bulk snapshot answered
     searched_titles: list[str] = field(default_factory=list)  # titles the reconcile stage needs
     title_searches: int = 0  # of their searches, those sent to arXiv in this run
     unreachable: str | None = None  # why arXiv could not be reached, if it could not
@@ -273,6 +303,7 @@ def _absorb(result: FetchResult, report: FetchReport) -> None:
     result.problems += report.problems
     result.requests += report.requests
     result.retries += report.retries
+    result.from_snapshot += report.from_snapshot
     expiries = [at for at in (result.expires_at, report.expires_at) if at is not None]
     result.expires_at = min(expiries, default=None)
 
@@ -288,7 +319,11 @@ def _online_or_offline(
             return value
         except ArxivUnreachable as exc:
             result.unreachable = str(exc)  # names the address already
+            result.requests += exc.requests  # the tries it says it made
+            result.retries += exc.retries
             log.error("%s", exc)
+            # The snapshot was read before the first request; what it holds is stored now.
+            settings = dataclasses.replace(settings, snapshot_path=None)
     value, report = call(dataclasses.replace(settings, offline=True))
     _absorb(result, report)
     return value
@@ -321,6 +356,8 @@ def fetch_stage(
 
     titles = titles_to_search(entries, result.records, result.outcomes)
     result.searched_titles = titles
+    if titles and settings.snapshot_path is not None:  # before any search is sent
+        _absorb(result, store_snapshot_titles(titles, settings, store))
     if titles:
         phrases = {title_phrase(t) for t in titles} - {""}
 
@@ -383,6 +420,7 @@ def _counts(parse: ParseResult, fetched: FetchResult, rec: ReconcileResult) -> d
         "invalid": kinds.count("invalid"),
         "failed": kinds.count("failed"),
         "from_store": fetched.from_store,
+        "from_snapshot": fetched.from_snapshot,
         "title_searches": fetched.title_searches,
         "resolved_link": res.count("link"),
         "resolved_title": res.count("title"),
@@ -403,7 +441,8 @@ def enrich(settings: Settings) -> RunSummary:
         _close_interrupted_runs(store)
         run_id = new_run_id()
         started = utc_now()
-        record = RunRecord(run_id=run_id, started_at=started)
+        out_dir = str(settings.out_dir.resolve())
+        record = RunRecord(run_id=run_id, started_at=started, out_dir=out_dir)
         store.put_run(run_id, started, dataclasses.asdict(record))
         try:
             digests = digests_signature(settings.paths)
@@ -415,7 +454,10 @@ def enrich(settings: Settings) -> RunSummary:
             failed = dataclasses.replace(
                 record, ended_at=utc_now(), status="failed", exit_code=exit_code_for(exc)
             )
-            store.put_run(run_id, started, dataclasses.asdict(failed))
+            # A full disk or a damaged store may refuse this too; the error that ended the
+            # run is the one to report.
+            with suppress(sqlite3.DatabaseError):
+                store.put_run(run_id, started, dataclasses.asdict(failed))
             raise
 
 
@@ -479,7 +521,6 @@ def _reconcile_and_write(
     counts = _counts(parse, fetched, rec)
     searches_failed = any(p.kind == "search_failed" for p in fetched.problems)
     incomplete = bool(counts["failed"] or fetched.unreachable or fetched.stopped or searches_failed)
-    exit_code = EXIT_INCOMPLETE if incomplete else EXIT_OK
     status = "incomplete" if incomplete else "ok"
     # Taken before the write stage lets go of the records it is computed from.
     fresh_until = _fresh_until(settings, store, fetched) if status == "ok" else None
@@ -490,7 +531,7 @@ def _reconcile_and_write(
             record,
             ended_at=utc_now(),
             status=status,
-            exit_code=exit_code,
+            exit_code=EXIT_INCOMPLETE if incomplete else EXIT_OK,
             **counts,
             **{f"{k}_seconds": v for k, v in times.seconds.items()},
         )
@@ -523,7 +564,12 @@ def _reconcile_and_write(
             runs=runs,
             inputs_read=drop_inputs,
         )
-        write_tables(frames, settings.paths, run_id)
+        health = _assess_health(settings, store, frames)
+        record = dataclasses.replace(record, exit_code=_exit_code(record.exit_code, health))
+        if record.exit_code == EXIT_STALE:
+            frames["runs"] = runs_table([record if r.run_id == run_id else r for r in runs])
+        write_tables(frames, settings.paths, run_id, health)
+    store.put_ledger(FIRST_SEEN_KEY, health.first_seen)
     record = dataclasses.replace(record, ended_at=utc_now(), write_seconds=times.seconds["write"])
     store.put_run(run_id, started, dataclasses.asdict(record))
     if fresh_until is not None:
@@ -535,7 +581,32 @@ def _reconcile_and_write(
                 "run_id": run_id,
             },
         )
-    return RunSummary(record, exit_code, _summary_message(record, fetched.unreachable, settings))
+    return RunSummary(
+        record,
+        record.exit_code or EXIT_OK,
+        _summary_message(record, fetched.unreachable, settings, health),
+    )
+
+
+def _assess_health(
+    settings: Settings, store: MetadataStore, frames: dict[str, pl.DataFrame]
+) -> Health:
+    """The staleness assessment of this run's tables, against the store's first-seen ledger."""
+    return assess(
+        frames["entries"],
+        frames["runs"],
+        store.get_ledger(FIRST_SEEN_KEY) or {},
+        utc_now().date(),
+        settings.stale_days,
+        settings.unresolved_jump,
+    )
+
+
+def _exit_code(code: int | None, health: Health) -> int:
+    """EXIT_STALE for a complete run with alarms; an incomplete run keeps EXIT_INCOMPLETE."""
+    if code == EXIT_OK and health.alarms:
+        return EXIT_STALE
+    return EXIT_OK if code is None else code
 
 
 # --- re-runs with nothing new -------------------------------------------------------
@@ -552,7 +623,15 @@ def _fingerprint(settings: Settings, store: MetadataStore, digests: list[Any]) -
     h = hashlib.sha256()
     for name, body in code:
         h.update(name.encode() + b"\0" + hashlib.sha256(body).digest())
-    inputs = [digests, store.state_marker(), settings.refresh_days, settings.offline]
+    inputs = [
+        digests,
+        store.state_marker(),
+        settings.refresh_days,
+        settings.snapshot_refresh_days,
+        settings.oai_refresh_days,
+        settings.offline,
+        file_signature(settings.snapshot_path) if settings.snapshot_path else None,
+    ]
     h.update(json.dumps(inputs, default=str).encode())
     return h.hexdigest()
 
@@ -561,17 +640,18 @@ _PACKAGE = Path(__file__).resolve().parent
 
 
 def _fresh_until(settings: Settings, store: MetadataStore, fetched: FetchResult) -> datetime:
-    """When the oldest stored answer this run relied on reaches the refresh age."""
-    moments = [
-        r.fetched_at for r in (*fetched.records.values(), *_candidate_records(fetched).values())
-    ]
+    """When the first stored answer this run relied on reaches the refresh age of its source."""
+    records = (*fetched.records.values(), *_candidate_records(fetched).values())
+    expiries = [r.fetched_at + timedelta(days=settings.refresh_days_of(r.source)) for r in records]
+    moments: list[datetime] = []
     settled = {i for i, o in fetched.outcomes.items() if o.outcome in ("not_found", "invalid")}
     if settled:
         moments += [at for i, (_, at) in store.get_outcomes().items() if i in settled]
     moments += store.title_search_times(title_phrase(t) for t in fetched.searched_titles)
-    oldest = min(moments, default=utc_now())
-    due = oldest + timedelta(days=settings.refresh_days)
-    return min(due, fetched.expires_at) if fetched.expires_at is not None else due
+    expiries += [at + timedelta(days=settings.refresh_days) for at in moments]
+    if fetched.expires_at is not None:
+        expiries.append(fetched.expires_at)
+    return min(expiries, default=utc_now() + timedelta(days=settings.refresh_days))
 
 
 def _carry_over_if_unchanged(
@@ -598,10 +678,12 @@ def _carry_over_if_unchanged(
         started_at=record.started_at,
         status="unchanged",
         exit_code=EXIT_OK,
+        out_dir=record.out_dir,
         requests=0,
         retries=0,
         title_searches=0,
         from_store=previous["ids_requested"],
+        from_snapshot=0,
         parse_seconds=0.0,
         fetch_seconds=0.0,
         reconcile_seconds=0.0,
@@ -614,10 +696,19 @@ def _carry_over_if_unchanged(
     )
     store.put_run(record.run_id, record.started_at, dataclasses.asdict(record))
     frames["runs"] = runs_table([_run_record_from_dict(d) for d in store.get_runs()])
-    write_tables(frames, settings.paths, record.run_id)
+    # Time passes with nothing new: exactly when a digest goes stale.
+    health = _assess_health(settings, store, frames)
+    if health.alarms:
+        record = dataclasses.replace(record, exit_code=EXIT_STALE)
+        store.put_run(record.run_id, record.started_at, dataclasses.asdict(record))
+        frames["runs"] = runs_table([_run_record_from_dict(d) for d in store.get_runs()])
+    write_tables(frames, settings.paths, record.run_id, health)
+    store.put_ledger(FIRST_SEEN_KEY, health.first_seen)
     store.put_ledger(LEDGER_KEY, {**ledger, "run_id": record.run_id})
     log.info("nothing new since run %s: tables carried over, no requests", ledger["run_id"])
-    return RunSummary(record, EXIT_OK, _summary_message(record, None, settings))
+    return RunSummary(
+        record, record.exit_code or EXIT_OK, _summary_message(record, None, settings, health)
+    )
 
 
 def _current_frames(paths: Paths) -> dict[str, pl.DataFrame] | None:
@@ -643,13 +734,16 @@ def _close_interrupted_runs(store: MetadataStore) -> None:
             store.put_run(str(d["run_id"]), datetime.fromisoformat(str(d["started_at"])), d)
 
 
-def _summary_message(record: RunRecord, unreachable: str | None, settings: Settings) -> str:
+def _summary_message(
+    record: RunRecord, unreachable: str | None, settings: Settings, health: Health
+) -> str:
     seconds = sum(getattr(record, f) for f in _SECONDS_FIELDS if getattr(record, f) is not None)
     line = (
         f"run {record.run_id} {record.status}: {record.digests} digests, "
         f"{record.entries} entries; ids {record.ids_requested} "
         f"(found {record.found}, not found {record.not_found}, invalid {record.invalid}, "
-        f"failed {record.failed}, from store {record.from_store}); "
+        f"failed {record.failed}, from store {record.from_store}, "
+        f"from snapshot {record.from_snapshot}); "
         f"resolved link {record.resolved_link}, title {record.resolved_title}, "
         f"corrected {record.corrected}, unresolved {record.unresolved}; "
         f"{record.mismatches} mismatches, {record.parse_problems} parse problems; "
@@ -663,4 +757,21 @@ def _summary_message(record: RunRecord, unreachable: str | None, settings: Setti
             f"{record.unresolved} entries pending until it can be reached; "
             f"tables written from stored metadata. {MAKE_DEMO_HINT}\n" + line
         )
+    for alarm in health.alarms:
+        line += f"\nALARM: {alarm}"
     return line
+
+
+def report(settings: Settings) -> Path:
+    """Write the report, the DuckDB file and the schema export of the published tables
+    again, with staleness as of today (e.g. from cron between runs); returns the report's
+    path. NothingPublished (an OSError) when no run has published tables yet."""
+    check_folders(settings)
+    with run_lock(settings):
+        run_id, _, frames = published_frames(settings)
+        generation = current_generation(settings.paths)
+        assert generation is not None  # published_frames found it
+        write_companions(generation, frames, run_id, health_now(settings, frames))
+        names = [t.name for t in TABLES]
+        store_module.publish_generation(settings.paths, generation, names, COMPANION_FILES)
+    return settings.out_dir / REPORT_NAME

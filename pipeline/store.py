@@ -5,6 +5,7 @@ Layout under the two configured folders (nothing is written anywhere else):
     <raw>/digests/...                 input digests (read only)
     <raw>/arxiv/responses/*.xml.gz    every arXiv answer as received, re-parseable offline
     <raw>/arxiv/metadata.sqlite       metadata store: papers, ID outcomes, title searches
+    <raw>/arxiv/snapshot-titles-<key>.parquet   normalised titles of the bulk snapshot <key>
     <raw>/arxiv/.lock                 held while a run uses the store (and talks to arXiv)
     <out>/<table>.parquet             symlinks into the current generation
     <out>/current                     symlink to the generation of the last finished run
@@ -26,23 +27,22 @@ import os
 import secrets
 import shutil
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from pipeline.model import Author, FetchOutcome, PaperRecord
+from pipeline.model import Author, FetchOutcome, PaperRecord, PaperVersion, authors_named
 
 DIGESTS_SUBDIR = "digests"
 ARXIV_SUBDIR = "arxiv"
 GENERATIONS_SUBDIR = ".generations"
 CURRENT_LINK = "current"
 KEEP_GENERATIONS = 3  # the current one and two before it, for readers mid-read
+SNAPSHOT_TITLE_INDEX_PREFIX = "snapshot-titles-"
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,10 @@ class Paths:
     def metadata_db(self) -> Path:
         return self.arxiv / "metadata.sqlite"
 
+    def snapshot_title_index(self, snapshot_key: str) -> Path:
+        """The title index of the snapshot whose `file_signature` hashes to `snapshot_key`."""
+        return self.arxiv / f"{SNAPSHOT_TITLE_INDEX_PREFIX}{snapshot_key}.parquet"
+
     @property
     def store_lock_file(self) -> Path:
         return self.arxiv / ".lock"
@@ -86,8 +90,20 @@ class Paths:
         return self.out / f"{name}.parquet"
 
 
+def path_name(relative: Path) -> str:
+    """A path as tables and problems name it: POSIX, with the bytes of a name that is not
+    UTF-8 (another system's encoding) escaped as \\xNN, since Parquet strings are UTF-8."""
+    return os.fsencode(relative.as_posix()).decode("utf-8", "backslashreplace")
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def file_signature(path: Path) -> list[object]:
+    """Path, size and modification time: a new file in place of the old one changes it."""
+    stat = path.stat()
+    return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
 
 
 # --- atomic file writes -------------------------------------------------------------
@@ -106,8 +122,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:  # (write, fsync): say where
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
 
 
@@ -134,12 +152,17 @@ def save_response(paths: Paths, kind: str, request_key: str, body: bytes) -> Pat
     return path
 
 
-def iter_responses(paths: Paths) -> Iterator[tuple[Path, bytes]]:
-    """Every stored answer, oldest first."""
+def response_paths(paths: Paths) -> list[Path]:
+    """Every stored answer's file, oldest first."""
     if not paths.responses.is_dir():
-        return
-    for path in sorted(paths.responses.glob("*.xml.gz")):
-        yield path, gzip.decompress(path.read_bytes())
+        return []
+    return sorted(paths.responses.glob("*.xml.gz"))
+
+
+def read_response(path: Path) -> bytes:
+    """A stored answer's body. Raises OSError (gzip.BadGzipFile too), EOFError (a truncated
+    file) or zlib.error (damaged data) when it cannot be read back."""
+    return gzip.decompress(path.read_bytes())
 
 
 # --- metadata store -----------------------------------------------------------------
@@ -148,7 +171,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS papers (
     arxiv_id   TEXT PRIMARY KEY,
     record     TEXT NOT NULL,          -- PaperRecord as JSON
-    fetched_at TEXT NOT NULL
+    fetched_at TEXT NOT NULL,
+    source     TEXT NOT NULL DEFAULT 'api'  -- api, snapshot, oai (PaperRecord.source)
 );
 CREATE TABLE IF NOT EXISTS id_outcomes (  -- latest outcome per ID, so re-runs ask nothing
     arxiv_id   TEXT PRIMARY KEY,
@@ -186,6 +210,7 @@ CREATE TABLE IF NOT EXISTS title_searches (
 # A record is stored as one JSON array in this field order (positions, not repeated keys:
 # shorter to keep and quicker to decode). Authors are split into names and the few
 # (position, affiliations) pairs that have any, so most authors are built from a name alone.
+# Source, license and versions came later: a record stored before them has 15 fields.
 def record_to_json(record: PaperRecord) -> str:
     authors = record.authors
     return orjson.dumps(
@@ -205,16 +230,19 @@ def record_to_json(record: PaperRecord) -> str:
             record.dois,
             record.withdrawn,
             record.fetched_at.isoformat(),
+            record.source,
+            record.license,
+            [
+                [v.version, v.submitted.isoformat(), v.size_kb, v.source_type]
+                for v in record.versions
+            ],
         ]
     ).decode()
 
 
-# Author(name), built by one C call instead of through the NamedTuple's Python __new__:
-# loading a large store creates millions of authors.
-_author_without_affiliations = partial(tuple.__new__, Author)
-
-
 def record_from_json(text: str) -> PaperRecord:
+    fields = orjson.loads(text)
+    source, license_uri, versions = fields[15:] if len(fields) > 15 else ("api", None, [])
     (
         arxiv_id,
         version,
@@ -231,8 +259,8 @@ def record_from_json(text: str) -> PaperRecord:
         dois,
         withdrawn,
         fetched_at,
-    ) = orjson.loads(text)
-    authors = list(map(_author_without_affiliations, zip(author_names, repeat(()))))
+    ) = fields[:15]
+    authors = authors_named(author_names)
     for position, affiliations in affiliated_authors:
         authors[position] = Author(author_names[position], tuple(affiliations))
     return PaperRecord(
@@ -250,6 +278,12 @@ def record_from_json(text: str) -> PaperRecord:
         dois=dois,
         withdrawn=withdrawn,
         fetched_at=datetime.fromisoformat(fetched_at),
+        source=source,
+        license=license_uri,
+        versions=[
+            PaperVersion(number, datetime.fromisoformat(at), size_kb, source_type)
+            for number, at, size_kb, source_type in versions
+        ],
     )
 
 
@@ -268,11 +302,60 @@ def _records_by_id(rows: Iterable[tuple[str]]) -> dict[str, PaperRecord]:
 
 
 class StoreError(Exception):
-    """The metadata store cannot be opened, or is not a SQLite database."""
+    """The metadata store cannot be used: it cannot be opened or written (a full disk, a
+    read-only folder), or it is damaged or not a SQLite database. The message names the
+    file and the way out."""
+
+
+def is_store_failure(exc: BaseException) -> bool:
+    """A SQLite error that is the environment's or the file's doing, not the code's: the
+    disk (full, I/O error, read-only, locked) or damage ("malformed", "not a database").
+    IntegrityError, ProgrammingError and the like stay bugs."""
+    return isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError
+
+
+def store_failure(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
+    """The StoreError for a SQLite error met using the store at `path`, with the way out."""
+    name = getattr(exc, "sqlite_errorname", "")
+    # A write to a full tmpfs or disk can also come back as an I/O error (the WAL's
+    # shared memory, say): the free space tells which it was.
+    if name == "SQLITE_FULL" or (name.startswith("SQLITE_IOERR") and _nearly_full(path.parent)):
+        advice = (
+            f"the file system holding {path.parent} is full: free space there and run again "
+            "(what the store held is kept, the published tables are left as they were)"
+        )
+    elif isinstance(exc, sqlite3.OperationalError):
+        advice = (
+            f"check that {path.parent} is writable and its disk healthy (`df`, `dmesg`), "
+            "then run again; the published tables are left as they were"
+        )
+    else:  # damaged pages, or not a database at all
+        advice = (
+            f"the file is damaged: move it aside with its -wal and -shm files (e.g. "
+            f"`mv {path} {path}.damaged`), then run `python -m pipeline rebuild-store` to "
+            "rebuild the papers from the kept arXiv answers (or just run again: they are "
+            "fetched afresh); the published tables are left as they were"
+        )
+    return StoreError(f"metadata store {path}: {exc}; {advice}")
+
+
+NEARLY_FULL_BYTES = 1024 * 1024
+
+
+def _nearly_full(folder: Path) -> bool:
+    try:
+        vfs = os.statvfs(folder)
+    except OSError:
+        return False
+    return vfs.f_bavail * vfs.f_frsize < NEARLY_FULL_BYTES
 
 
 class MetadataStore:
-    """SQLite store keyed by arXiv ID. Each write commits, so an interrupted run resumes."""
+    """SQLite store keyed by arXiv ID. Each write commits, so an interrupted run resumes.
+
+    Used as a context manager, it turns the SQLite errors of a full disk or a damaged file
+    met inside the block into a StoreError naming the file and the way out.
+    """
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -283,20 +366,19 @@ class MetadataStore:
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
                 self.db.executescript(_SCHEMA)
+                self._add_source_column()
             except BaseException:
                 self.db.close()
                 raise
         except sqlite3.DatabaseError as exc:
-            # OperationalError is the environment (locked, unreadable); the others mean
-            # the file itself is damaged or not a database.
-            damaged = not isinstance(exc, sqlite3.OperationalError)
-            advice = (
-                "; move it aside, then run `python -m pipeline rebuild-store` to rebuild the "
-                "papers from the kept arXiv answers (or just run again: they are fetched afresh)"
-                if damaged
-                else ""
-            )
-            raise StoreError(f"metadata store {path}: {exc}{advice}") from exc
+            raise store_failure(path, exc) from exc
+
+    def _add_source_column(self) -> None:
+        """A store made before papers had a source: every paper in it came from the API."""
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(papers)")}
+        if "source" not in columns:
+            with self.db:
+                self.db.execute("ALTER TABLE papers ADD COLUMN source TEXT NOT NULL DEFAULT 'api'")
 
     def close(self) -> None:
         self.db.close()
@@ -304,15 +386,21 @@ class MetadataStore:
     def __enter__(self) -> MetadataStore:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         self.close()
+        if isinstance(exc, sqlite3.DatabaseError) and is_store_failure(exc):
+            raise store_failure(self.path, exc) from exc
 
     # papers
     def put_papers(self, records: Iterable[PaperRecord]) -> None:
         with self.db:
             self.db.executemany(
-                "INSERT OR REPLACE INTO papers (arxiv_id, record, fetched_at) VALUES (?, ?, ?)",
-                [(r.arxiv_id, record_to_json(r), r.fetched_at.isoformat()) for r in records],
+                "INSERT OR REPLACE INTO papers (arxiv_id, record, fetched_at, source) "
+                "VALUES (?, ?, ?, ?)",
+                [
+                    (r.arxiv_id, record_to_json(r), r.fetched_at.isoformat(), r.source)
+                    for r in records
+                ],
             )
 
     def get_papers(self, ids: Iterable[str] | None = None) -> dict[str, PaperRecord]:
@@ -326,10 +414,10 @@ class MetadataStore:
         )
         return _records_by_id(rows)
 
-    def get_fetched_at(self, ids: Iterable[str]) -> dict[str, datetime]:
-        """When each stored paper among `ids` was fetched, without decoding its record."""
-        rows = self._select("arxiv_id, fetched_at", "papers", ids)
-        return {arxiv_id: datetime.fromisoformat(at) for arxiv_id, at in rows}
+    def get_fetched_at(self, ids: Iterable[str]) -> dict[str, tuple[datetime, str]]:
+        """When and from which source each stored paper among `ids` was read, undecoded."""
+        rows = self._select("arxiv_id, fetched_at, source", "papers", ids)
+        return {arxiv_id: (datetime.fromisoformat(at), src) for arxiv_id, at, src in rows}
 
     def _select(self, columns: str, table: str, ids: Iterable[str] | None) -> sqlite3.Cursor:
         """`columns` of the rows of `table` whose arxiv_id is in `ids` (all when None),
@@ -387,6 +475,15 @@ class MetadataStore:
                 (query, json.dumps(arxiv_ids), utc_now().isoformat()),
             )
 
+    def put_title_searches(self, searches: dict[str, list[str]]) -> None:
+        """Store many searches (query -> IDs) in one transaction."""
+        now = utc_now().isoformat()
+        with self.db:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO title_searches VALUES (?, ?, ?)",
+                [(query, json.dumps(ids), now) for query, ids in searches.items()],
+            )
+
     def get_title_searches(self, since: datetime | None = None) -> dict[str, list[str]]:
         """Stored searches by query; with `since`, only those made at or after it."""
         rows = self.db.execute("SELECT query, arxiv_ids, searched_at FROM title_searches")
@@ -435,7 +532,7 @@ def digests_signature(paths: Paths) -> list[tuple[str, int, int]]:
     for path in sorted(paths.digests.rglob("*")):
         if path.is_file():
             stat = path.stat()
-            signature.append((path.relative_to(paths.digests).as_posix(), stat.st_size,
+            signature.append((path_name(path.relative_to(paths.digests)), stat.st_size,
                               stat.st_mtime_ns))  # fmt: skip
     return signature
 
@@ -452,15 +549,18 @@ def new_generation_dir(paths: Paths, run_id: str) -> Path:
     return gen
 
 
-def publish_generation(paths: Paths, gen: Path, table_names: Iterable[str]) -> None:
+def publish_generation(
+    paths: Paths, gen: Path, table_names: Iterable[str], other_files: Iterable[str] = ()
+) -> None:
     """Make `gen` the current generation with one atomic rename, then tidy up.
 
-    `<out>/<table>.parquet` are stable symlinks through `<out>/current`, so flipping
-    `current` publishes every table of the run at once.
+    `<out>/<table>.parquet` (and `<out>/<file>` for each of `other_files`) are stable
+    symlinks through `<out>/current`, so flipping `current` publishes every file of the
+    run at once.
     """
-    for name in table_names:
-        link = paths.table(name)
-        target = f"{CURRENT_LINK}/{name}.parquet"
+    for file_name in [f"{name}.parquet" for name in table_names] + list(other_files):
+        link = paths.out / file_name
+        target = f"{CURRENT_LINK}/{file_name}"
         if not (link.is_symlink() and os.readlink(link) == target):
             atomic_symlink(target, link)
     atomic_symlink(f"{GENERATIONS_SUBDIR}/{gen.name}", paths.current)

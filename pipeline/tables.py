@@ -11,9 +11,15 @@ strings, and a list column that is not nullable holds an empty list rather than 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any, get_args
 
 import polars as pl
+import pyarrow as pa
+
+from pipeline.model import FetchOutcomeKind, IdStatus, ResolutionKind, TitleSource
+from pipeline.reconcile.mismatches import MISMATCH_KINDS
 
 UTC_TIMESTAMP = pl.Datetime("us", "UTC")
 ID = pl.String
@@ -35,6 +41,15 @@ class Column:
     dtype: pl.DataType
     meaning: str
     nullable: bool = True
+    # The only values the column may hold, taken from the code that produces them (so the
+    # docs and the schema export cannot miss one); None when any value may occur.
+    allowed: tuple[str, ...] | None = None
+
+    def describe(self) -> str:
+        """The meaning, with the allowed values appended when they are declared."""
+        if self.allowed is None:
+            return self.meaning
+        return f"{self.meaning} Allowed: " + ", ".join(f"`{v}`" for v in self.allowed) + "."
 
 
 @dataclass(frozen=True)
@@ -61,9 +76,18 @@ class Table:
     def schema(self) -> pl.Schema:
         return pl.Schema([(c.name, c.dtype) for c in self.columns])
 
+    def arrow_schema(self, frame: pl.DataFrame) -> pa.Schema:
+        """`frame`'s Arrow schema with the non-nullable columns marked required, so the
+        Parquet file says which columns always hold a value (polars writes all optional)."""
+        inferred = pa.table(frame.head(0)).schema
+        nullable = {c.name: c.nullable for c in self.columns}
+        return pa.schema(f.with_nullable(nullable[f.name]) for f in inferred)
 
-def _required(name: str, dtype: pl.DataType, meaning: str) -> Column:
-    return Column(name, dtype, meaning, nullable=False)
+
+def _required(
+    name: str, dtype: pl.DataType, meaning: str, allowed: tuple[str, ...] | None = None
+) -> Column:
+    return Column(name, dtype, meaning, nullable=False, allowed=allowed)
 
 
 _DIGEST = _required("digest", pl.String, "Digest file, path relative to the raw folder.")
@@ -102,6 +126,7 @@ TABLES: tuple[Table, ...] = (
                 "Where the parser found the English title: field, column, emphasis, quoted, "
                 "link text, heading (the entry's own), line (text around the reference), "
                 "shared heading, none.",
+                get_args(TitleSource),
             ),
             Column("title_translated", pl.String, "Translated title (e.g. Chinese), if any."),
             Column("abstract_digest", pl.String, "The digest's own abstract or summary text."),
@@ -121,6 +146,7 @@ TABLES: tuple[Table, ...] = (
                 "id_status",
                 pl.String,
                 "What the link held: ok (a valid ID), invalid_id, missing.",
+                get_args(IdStatus),
             ),
             Column("arxiv_id", ID, "Resolved arXiv ID; null when unresolved."),
             _required(
@@ -128,6 +154,7 @@ TABLES: tuple[Table, ...] = (
                 pl.String,
                 "How the paper was found: link (the digest's ID), title (title search, no "
                 "usable link), corrected (the link was wrong; found by title), unresolved.",
+                get_args(ResolutionKind),
             ),
             Column("resolution_reason", pl.String, "Why the reconcile stage decided so."),
             Column(
@@ -187,7 +214,22 @@ TABLES: tuple[Table, ...] = (
             _required("abs_url", pl.String, "Abstract page URL (latest version)."),
             _required("pdf_url", pl.String, "PDF URL (latest version)."),
             _required("withdrawn", pl.Boolean, "True when the latest version is a withdrawal."),
-            _required("fetched_at", UTC_TIMESTAMP, "When this metadata was fetched from arXiv."),
+            Column(
+                "license",
+                pl.String,
+                "License URI, when the source gives it (the snapshot, OAI; not the query API).",
+            ),
+            _required(
+                "source",
+                pl.String,
+                "Where this metadata came from: api (the query API), snapshot (the bulk "
+                "metadata snapshot), oai (OAI-PMH).",
+            ),
+            _required(
+                "fetched_at",
+                UTC_TIMESTAMP,
+                "When this metadata was fetched from arXiv (or read from the snapshot).",
+            ),
             _required("appearances", pl.Int32, "Number of digest entries resolving to it."),
             _required("digests", pl.Int32, "Number of distinct digests listing it."),
             Column("first_digest_date", pl.Date, "Earliest date of a digest listing it."),
@@ -221,6 +263,24 @@ TABLES: tuple[Table, ...] = (
         ),
     ),
     Table(
+        "versions",
+        "One row per version of a paper in `papers`, for the papers whose source gives the "
+        "version history (the snapshot, OAI arXivRaw); the query API gives only the first "
+        "and latest dates, which `papers` has.",
+        key=("arxiv_id", "version"),
+        columns=(
+            _required("arxiv_id", ID, "Paper, joins to `papers`."),
+            _required("version", pl.Int32, "Version number (the N of vN)."),
+            _required("submitted", UTC_TIMESTAMP, "When this version was submitted."),
+            Column("size_kb", pl.Int32, "Size of the version's source in kB (OAI arXivRaw)."),
+            Column(
+                "source_type",
+                pl.String,
+                "OAI arXivRaw source type of the version; one containing I is a withdrawal.",
+            ),
+        ),
+    ),
+    Table(
         "mismatches",
         "Every difference found between a digest entry and its arXiv record, and what was "
         "done about it. (`digest`, `position`) joins to `entries`.",
@@ -232,9 +292,8 @@ TABLES: tuple[Table, ...] = (
             _required(
                 "kind",
                 pl.String,
-                "title_differs, title_unchecked, id_not_found, id_invalid, "
-                "id_points_elsewhere, unresolved, version_outdated, withdrawn, authors_differ, "
-                "date_impossible, duplicate_in_digest (docs/reconcile.md 3).",
+                "What differs (docs/reconcile.md 3).",
+                MISMATCH_KINDS,
             ),
             Column("arxiv_id", ID, "arXiv ID concerned, if any."),
             Column("digest_value", pl.String, "What the digest says."),
@@ -252,7 +311,7 @@ TABLES: tuple[Table, ...] = (
         columns=(
             _required("run_id", pl.String, "Run that asked."),
             _required("arxiv_id", ID, "ID asked for."),
-            _required("outcome", pl.String, "found, not_found, invalid, failed."),
+            _required("outcome", pl.String, "What arXiv answered.", get_args(FetchOutcomeKind)),
             _required("attempts", pl.Int32, "Requests that included this ID."),
             Column("reason", pl.String, "Why it was not found, invalid or failed."),
             _required("logged_at", UTC_TIMESTAMP, "When the outcome was recorded."),
@@ -300,6 +359,13 @@ TABLES: tuple[Table, ...] = (
                 "fetched), interrupted (killed), failed (stopped by an unexpected error).",
             ),
             Column("exit_code", pl.Int32, "Process exit code; null while running."),
+            Column(
+                "out_dir",
+                pl.String,
+                "The output folder the run wrote its tables to (absolute): runs of every "
+                "output folder sharing a raw folder are listed; null for runs logged before "
+                "the column existed.",
+            ),
             _required("digests", pl.Int32, "Digest files read."),
             _required("entries", pl.Int32, "Digest entries found."),
             _required("parse_problems", pl.Int32, "Problems the parse stage reported."),
@@ -309,13 +375,22 @@ TABLES: tuple[Table, ...] = (
             _required("invalid", pl.Int32, "IDs arXiv rejected as malformed."),
             _required("failed", pl.Int32, "IDs whose requests failed after all retries."),
             _required("from_store", pl.Int32, "IDs answered from stored metadata."),
+            _required(
+                "from_snapshot",
+                pl.Int32,
+                "IDs answered by the bulk snapshot (no request; see `papers.source`).",
+            ),
             _required("title_searches", pl.Int32, "Title searches sent to arXiv."),
             _required("resolved_link", pl.Int32, "Entries resolved by their link."),
             _required("resolved_title", pl.Int32, "Entries resolved by title search."),
             _required("corrected", pl.Int32, "Entries whose wrong link was corrected."),
             _required("unresolved", pl.Int32, "Entries left unresolved."),
             _required("mismatches", pl.Int32, "Rows written to `mismatches`."),
-            _required("requests", pl.Int32, "HTTP requests sent to arXiv."),
+            _required(
+                "requests",
+                pl.Int32,
+                "HTTP requests sent to arXiv (tries that could not connect too).",
+            ),
             _required("retries", pl.Int32, "Of those, retries."),
             _required("parse_seconds", pl.Float64, "Time spent parsing."),
             _required("fetch_seconds", pl.Float64, "Time spent fetching."),
@@ -348,7 +423,7 @@ def type_name(dtype: pl.DataType) -> str:
 
 
 def _markdown_row(c: Column) -> str:
-    meaning = c.meaning.replace("|", "\\|")  # a bare | would end the cell
+    meaning = c.describe().replace("|", "\\|")  # a bare | would end the cell
     return f"| `{c.name}` | {type_name(c.dtype)} | {'yes' if c.nullable else 'no'} | {meaning} |"
 
 
@@ -363,7 +438,9 @@ def tables_markdown() -> str:
         '`pl.read_parquet("enriched/entries.parquet")` or, in DuckDB,',
         "`select * from 'enriched/entries.parquet'`. Rows are sorted by the key. A run",
         "publishes all tables at once; `<out>/current/manifest.json` names its run and gives",
-        "each file's row count and SHA-256.",
+        "each file's row count and SHA-256. The same declarations, for tools, are in",
+        "`<out>/schema.json` (columns, types, nullability, key, meaning, allowed values);",
+        "non-nullable columns are `required` in the Parquet files' own schema.",
         "",
         "- arXiv IDs are canonical, unversioned strings (`2401.01234`, `hep-th/9711200`).",
         "- Timestamps are UTC; dates are dates; lists are lists. A list column that is not",
@@ -389,3 +466,46 @@ def tables_markdown() -> str:
         lines += [_markdown_row(c) for c in t.columns]
         lines.append("")
     return "\n".join(lines)
+
+
+def _type_json(dtype: pl.DataType) -> dict[str, Any]:
+    """A column type as data: name, and the parts of a list, struct or timestamp."""
+    if isinstance(dtype, pl.Datetime):
+        return {"type": "timestamp", "unit": dtype.time_unit, "time_zone": dtype.time_zone}
+    if isinstance(dtype, pl.List):
+        return {"type": "list", "items": _type_json(dtype.inner)}
+    if isinstance(dtype, pl.Struct):
+        return {
+            "type": "struct",
+            "fields": [{"name": f.name, **_type_json(f.dtype)} for f in dtype.fields],
+        }
+    return {"type": str(dtype).lower()}
+
+
+SCHEMA_EXPORT_VERSION = 1
+
+
+def tables_json() -> str:
+    """Every table as JSON for tools (`<out>/schema.json`): the same declarations as
+    docs/tables.md, with types as data and the allowed values listed."""
+    tables = [
+        {
+            "name": t.name,
+            "meaning": t.meaning,
+            "key": list(t.key),
+            "file": f"{t.name}.parquet",
+            "columns": [
+                {
+                    "name": c.name,
+                    **_type_json(c.dtype),
+                    "type_text": type_name(c.dtype),
+                    "nullable": c.nullable,
+                    "meaning": c.meaning,
+                    "allowed": list(c.allowed) if c.allowed is not None else None,
+                }
+                for c in t.columns
+            ],
+        }
+        for t in TABLES
+    ]
+    return json.dumps({"version": SCHEMA_EXPORT_VERSION, "tables": tables}, indent=2) + "\n"

@@ -28,6 +28,8 @@ from typing import Any
 import polars as pl
 
 from pipeline import store
+from pipeline.companions import COMPANION_FILES, write_companions
+from pipeline.health import Health
 from pipeline.model import Mismatch, PaperRecord, Problem, Resolution
 from pipeline.store import Paths
 from pipeline.tables import CANDIDATE, TABLES, Table, table
@@ -101,6 +103,7 @@ class RunRecord:
     ended_at: datetime | None = None
     status: str = "running"
     exit_code: int | None = None
+    out_dir: str | None = None
     digests: int = 0
     entries: int = 0
     parse_problems: int = 0
@@ -110,6 +113,7 @@ class RunRecord:
     invalid: int = 0
     failed: int = 0
     from_store: int = 0
+    from_snapshot: int = 0
     title_searches: int = 0
     resolved_link: int = 0
     resolved_title: int = 0
@@ -163,6 +167,7 @@ def build_tables(
     authors_table = _authors_table(records)
     listed_categories = _listed_categories(records)
     paper_columns, dois = _paper_frames(records)
+    versions_table = _versions_table(records)
     del records
     if inputs_read is not None:
         inputs_read()
@@ -174,6 +179,7 @@ def build_tables(
         "papers": papers_table,
         "authors": authors_table,
         "categories": _categories_table(listed_categories, papers_table),
+        "versions": versions_table,
         "mismatches": mismatches_table,
         "fetch_log": _frame(
             "fetch_log",
@@ -456,6 +462,8 @@ def _paper_frames(records: Sequence[PaperRecord]) -> tuple[pl.DataFrame, pl.Data
             "abs_url": [r.abs_url for r in records],
             "pdf_url": [r.pdf_url for r in records],
             "withdrawn": [r.withdrawn for r in records],
+            "license": [r.license for r in records],
+            "source": [r.source for r in records],
             "fetched_at": [_utc(r.fetched_at, f"{r.arxiv_id} fetched_at") for r in records],
         },
     )
@@ -466,6 +474,22 @@ def _paper_frames(records: Sequence[PaperRecord]) -> tuple[pl.DataFrame, pl.Data
         }
     )
     return base, dois
+
+
+def _versions_table(records: Sequence[PaperRecord]) -> pl.DataFrame:
+    """The version history of the records whose source gave one, one row per version."""
+    return _columns(
+        "versions",
+        {
+            "arxiv_id": [r.arxiv_id for r in records for _ in r.versions],
+            "version": [v.version for r in records for v in r.versions],
+            "submitted": [
+                _utc(v.submitted, f"{r.arxiv_id}v{v.version}") for r in records for v in r.versions
+            ],
+            "size_kb": [v.size_kb for r in records for v in r.versions],
+            "source_type": [v.source_type for r in records for v in r.versions],
+        },
+    )
 
 
 def _papers_table(
@@ -536,6 +560,11 @@ def validate(name: str, frame: pl.DataFrame) -> pl.DataFrame:
         nulls = frame[c.name].null_count()
         if not c.nullable and nulls:
             raise SchemaError(name, c.name, f"{nulls} null value(s) in a non-nullable column")
+        if c.allowed is not None:
+            values = frame[c.name].drop_nulls().unique()
+            unknown = values.filter(~values.is_in(c.allowed))
+            if unknown.len():
+                raise SchemaError(name, c.name, f"value {unknown[0]!r} is not one of {c.allowed}")
     key = list(declared.key)
     duplicated = frame.filter(frame.select(key).is_duplicated())
     if duplicated.height:
@@ -551,11 +580,13 @@ def validate(name: str, frame: pl.DataFrame) -> pl.DataFrame:
 # --- writing and publishing ---------------------------------------------------------
 
 
-def parquet_bytes(frame: pl.DataFrame) -> bytes:
-    """`frame` as Parquet with the fixed settings that make the bytes reproducible."""
+def parquet_bytes(frame: pl.DataFrame, declared: Table | None = None) -> bytes:
+    """`frame` as Parquet with the fixed settings that make the bytes reproducible; with
+    `declared`, its non-nullable columns are marked required in the file's schema."""
     buffer = io.BytesIO()
     frame.write_parquet(
         buffer,
+        arrow_schema=declared.arrow_schema(frame) if declared else None,
         compression="zstd",
         compression_level=ZSTD_LEVEL,
         statistics=True,
@@ -564,8 +595,12 @@ def parquet_bytes(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def write_generation(frames: Mapping[str, pl.DataFrame], paths: Paths, run_id: str) -> Path:
-    """Validate every table and write it into a new, unpublished generation folder.
+def write_generation(
+    frames: Mapping[str, pl.DataFrame], paths: Paths, run_id: str, health: Health | None = None
+) -> Path:
+    """Validate every table and write it into a new, unpublished generation folder, with
+    the companion files (schema, DuckDB views, report; `health`: the run's staleness
+    assessment, from the tables alone when None).
 
     Nothing under `<out>` that readers see changes; `manifest.json` is written last, so a
     generation with a manifest is complete.
@@ -585,13 +620,14 @@ def write_generation(frames: Mapping[str, pl.DataFrame], paths: Paths, run_id: s
     generation = store.new_generation_dir(paths, run_id)
     manifest: dict[str, Any] = {"run_id": run_id, "tables": {}}
     for name, frame in ordered.items():
-        data = parquet_bytes(frame)
+        data = parquet_bytes(frame, table(name))
         store.atomic_write_bytes(generation / f"{name}.parquet", data)
         manifest["tables"][name] = {
             "file": f"{name}.parquet",
             "rows": frame.height,
             "sha256": hashlib.sha256(data).hexdigest(),
         }
+    write_companions(generation, ordered, run_id, health)
     store.atomic_write_bytes(
         generation / MANIFEST_NAME,
         (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode(),
@@ -599,10 +635,12 @@ def write_generation(frames: Mapping[str, pl.DataFrame], paths: Paths, run_id: s
     return generation
 
 
-def write_tables(frames: Mapping[str, pl.DataFrame], paths: Paths, run_id: str) -> Path:
+def write_tables(
+    frames: Mapping[str, pl.DataFrame], paths: Paths, run_id: str, health: Health | None = None
+) -> Path:
     """Write a generation and publish it: readers switch to the new tables all at once."""
-    generation = write_generation(frames, paths, run_id)
-    store.publish_generation(paths, generation, [t.name for t in TABLES])
+    generation = write_generation(frames, paths, run_id, health)
+    store.publish_generation(paths, generation, [t.name for t in TABLES], COMPANION_FILES)
     return generation
 
 

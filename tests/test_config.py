@@ -21,8 +21,8 @@ def test_flag_beats_env_beats_file_beats_default(tmp_path: Path) -> None:
     config = tmp_path / "pipeline.toml"
     config.write_text('delay_seconds = 7.5\nbatch_size = 50\ncontact = "file@example.org"\n')
     env = {"ARXIV_DELAY_SECONDS": "4", "ARXIV_BATCH_SIZE": "60"}
-    settings = load_settings(flags={"delay_seconds": 1.0}, env=env, config_file=config)
-    assert settings.delay_seconds == 1.0  # flag
+    settings = load_settings(flags={"delay_seconds": 5.0}, env=env, config_file=config)
+    assert settings.delay_seconds == 5.0  # flag
     assert settings.batch_size == 60  # environment
     assert settings.contact == "file@example.org"  # config file
     assert settings.read_timeout == 60.0  # default

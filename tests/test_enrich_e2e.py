@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -43,8 +42,14 @@ def cli(
     ]  # fmt: skip
 
 
+NEVER_STALE_DAYS = 36500
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ARXIV_", "PIPELINE_"))}
+    # The fixtures' digests are dated 2024-2026: no staleness alarm (exit 6) as the calendar
+    # moves on, unless a test asks for one.
+    env["PIPELINE_STALE_DAYS"] = str(NEVER_STALE_DAYS)
     env.update(extra)
     return env
 
@@ -254,49 +259,6 @@ def test_a_mistyped_config_key_exits_2_with_a_suggestion(tmp_path: Path) -> None
     done = run_cli([*args, "--out-dir", str(out)], PIPELINE_CONFIG=str(config))
     assert done.returncode == 2, done.stderr
     assert "delay_secs (did you mean delay_seconds?)" in done.stderr
-
-
-def _frames_without_fetch_times(out: Path) -> dict[str, pl.DataFrame]:
-    frames = {}
-    for name in CONTENT_TABLES:
-        frame = pl.read_parquet(out / f"{name}.parquet")
-        frames[name] = frame.drop("fetched_at", strict=False)
-    return frames
-
-
-@pytest.mark.slow
-def test_killed_runs_leave_readable_tables_and_converge(tmp_path: Path, standin: StandIn) -> None:
-    reference_raw, reference_out = make_raw(tmp_path / "reference")
-    args = cli("enrich", raw=reference_raw, out=reference_out, url=standin.url)
-    assert run_cli(args).returncode == 0
-    total_requests = len(standin.log)
-    reference = _frames_without_fetch_times(reference_out)
-
-    raw, out = make_raw(tmp_path / "killed")
-    for kill_after in (1, total_requests // 2, total_requests):
-        standin.clear_log()
-        proc = subprocess.Popen(
-            cli("enrich", raw=raw, out=out, url=standin.url, delay=0.3),
-            cwd=ROOT, env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 120
-        while len(standin.log) < kill_after and proc.poll() is None:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        if (out / "current").exists():  # earlier tables stay readable and mutually consistent
-            frames = {t.name: pl.read_parquet(out / f"{t.name}.parquet") for t in TABLES}
-            run_ids = set(frames["runs"].get_column("run_id"))
-            assert (out / "current").resolve().name in run_ids
-
-    final = run_cli(cli("enrich", raw=raw, out=out, url=standin.url))
-    assert final.returncode == 0, final.stderr
-    converged = _frames_without_fetch_times(out)
-    for name, frame in reference.items():
-        assert converged[name].equals(frame), name
-    statuses = pl.read_parquet(out / "runs.parquet").get_column("status").to_list()
-    assert statuses[-1] in ("ok", "unchanged")
 
 
 def test_stage_commands_fetch_then_reconcile(tmp_path: Path, standin: StandIn) -> None:

@@ -30,7 +30,7 @@ from pipeline.fetch.atom import MAX_ANSWER_BYTES
 from pipeline.fetch.transport import THROTTLED_TRIES_TO_STOP, FetchBudget, fetch_deadline
 from pipeline.model import Author
 from pipeline.standin import CorpusRecord, Fault, LoggedRequest, StandIn
-from pipeline.store import MetadataStore, StoreError, iter_responses
+from pipeline.store import MetadataStore, StoreError, response_paths
 
 DELAY = 0.02
 EPSILON = 0.005  # client and server clocks see the same gap up to scheduling noise
@@ -538,9 +538,9 @@ def test_stored_answers_rebuild_the_papers(
     settings = settings_for(tmp_path, standin.url, batch_size=10)
     report = fetch_papers(ids_of(standin_corpus, 25), settings, store, "run-1")
     with MetadataStore(tmp_path / "rebuilt.sqlite") as rebuilt:
-        assert reparse_stored_responses(settings.paths, rebuilt) == 25
+        assert reparse_stored_responses(settings.paths, rebuilt).papers == 25
         papers = rebuilt.get_papers()
-    assert standin.log and len(list(iter_responses(settings.paths))) == 3
+    assert standin.log and len(response_paths(settings.paths)) == 3
     for arxiv_id, record in report.records.items():
         again = papers[arxiv_id]
         assert abs((again.fetched_at - record.fetched_at).total_seconds()) < 1
@@ -723,7 +723,9 @@ def test_title_searches_older_than_refresh_days_are_asked_again(
 def test_a_damaged_metadata_store_is_refused_with_advice(tmp_path: Path) -> None:
     path = tmp_path / "metadata.sqlite"
     path.write_bytes(b"not a database, just some bytes that fill more than a header " * 4)
-    with pytest.raises(StoreError, match=r"metadata\.sqlite: file is not a database; move it"):
+    with pytest.raises(
+        StoreError, match=r"metadata\.sqlite: file is not a database; the file is damaged: move it"
+    ):
         MetadataStore(path)
 
 
@@ -853,7 +855,7 @@ def test_hostile_answer_is_refused_once_and_recorded_as_failed(
     assert outcome.outcome == "failed" and says in (outcome.reason or "")
     assert outcome.attempts == 1 and server.requests == 1  # refused, not retried
     assert [p.kind for p in report.problems] == ["fetch_failed"]
-    assert store.get_papers() == {} and list(iter_responses(settings.paths)) == []
+    assert store.get_papers() == {} and response_paths(settings.paths) == []
     assert store.get_outcomes()["1207.7214"][0] == "failed"
 
 
@@ -960,7 +962,7 @@ def test_unusable_entries_are_reported_with_their_stored_answer(
     bad_entries = [p for p in report.problems if p.kind == "bad_entry"]
     assert len(bad_entries) == 2 and {p.line for p in bad_entries} == {47}
     stored = {
-        path.relative_to(settings.raw_dir).as_posix() for path, _ in iter_responses(settings.paths)
+        path.relative_to(settings.raw_dir).as_posix() for path in response_paths(settings.paths)
     }
     assert {p.source for p in bad_entries} == stored
     # The second look brought 1205.1001 again, as the witness asked for: not a problem.

@@ -172,3 +172,62 @@ def test_reference_with_nothing_around_it_is_kept_and_flagged(tmp_path: Path) ->
     [entry] = parse_text(tmp_path, "bare.txt", "https://arxiv.org/abs/2401.00001\n").entries
     assert (entry.arxiv_id, entry.title, entry.title_translated) == ("2401.00001", None, None)
     assert entry.warnings == ["no title found near the reference"]
+
+
+BLOG_POST = """<div class="post">
+<h2>1. Agents that Learn to Plan</h2>
+<p>This paper proposes a planner. It builds on <a href="https://arxiv.org/abs/2210.03629">ReAct</a>.</p>
+<p><a href="https://arxiv.org/pdf/2503.11111v2">Read the paper</a></p>
+<h2>2. Faster Attention Kernels</h2>
+<p>Kernels, fused. See <a href="https://arxiv.org/abs/2205.14135">FlashAttention</a> for it.</p>
+<p><a href="https://arxiv.org/pdf/2503.22222">Read the paper</a></p>
+</div>
+"""
+
+
+def test_a_short_summary_citing_another_paper_is_prose_not_an_entry(tmp_path: Path) -> None:
+    # An e-mail or blog digest: a heading per paper, a two-sentence summary that links a
+    # paper it builds on, and the paper's own link in a paragraph of its own.
+    path = tmp_path / "digests" / "post.html"
+    path.parent.mkdir(parents=True)
+    path.write_text(BLOG_POST, encoding="utf-8")
+    parsed = parse_digest(path, tmp_path)
+    got = [(e.arxiv_id, e.title, e.title_source) for e in parsed.entries]
+    assert got == [
+        ("2503.11111", "Agents that Learn to Plan", "heading"),
+        ("2503.22222", "Faster Attention Kernels", "heading"),
+    ]
+
+
+def test_org_mode_links_in_a_plain_text_reading_list(tmp_path: Path) -> None:
+    text = (
+        "* Reading list\n"
+        "- [[https://arxiv.org/abs/2503.55555][Long Context Is Not Enough]]\n"
+        "- [[https://arxiv.org/abs/2503.66666v2][Tokenizers Matter]] -- great read\n"
+        "- [[https://arxiv.org/abs/2503.77777]]\n"
+    )
+    parsed = parse_text(tmp_path, "papers.txt", text)
+    got = [(e.arxiv_id, e.version, e.title, e.title_source) for e in parsed.entries]
+    assert got == [
+        ("2503.55555", None, "Long Context Is Not Enough", "link text"),
+        ("2503.66666", 2, "Tokenizers Matter", "link text"),
+        ("2503.77777", None, None, "none"),
+    ]
+    assert not [p for p in parsed.problems if p.kind == "missing_link"]  # `* Reading list`
+
+
+def test_citation_paragraphs_take_the_title_before_the_authors(tmp_path: Path) -> None:
+    text = (
+        "Papers of the week\n\n"
+        "Attention Is All You Need. Vaswani, Shazeer, Parmar and others. NeurIPS 2017. "
+        "[arXiv](https://arxiv.org/abs/1706.03762)\n\n"
+        "Man vs. Machine in Go. Silver et al. Nature 2016. [arXiv](https://arxiv.org/abs/1712.01815)\n\n"
+        "Thanks for reading!\n"
+    )
+    parsed = parse_text(tmp_path, "week.md", text)
+    got = [(e.arxiv_id, e.title) for e in parsed.entries]
+    assert got == [
+        ("1706.03762", "Attention Is All You Need"),
+        ("1712.01815", "Man vs. Machine in Go"),
+    ]
+    assert not parsed.problems  # the introduction and the sign-off are no entries

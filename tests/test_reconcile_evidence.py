@@ -244,9 +244,11 @@ def test_a_strong_title_naming_another_paper_is_still_searched() -> None:
     assert titles_to_search(rows, papers, outcomes_for(papers)) == [title]
     result = reconcile(rows, papers, outcomes_for(papers), {title: [right]})
     resolution = single(result)
-    assert (resolution.resolution, resolution.arxiv_id) == ("unresolved", None)  # a words diff
-    assert kinds(result) == ["title_differs", "unresolved"]
+    # The search finds `3D Diffuser Actor: Policy Diffusion ...`: the entry's label and title.
+    assert (resolution.resolution, resolution.arxiv_id) == ("corrected", right.arxiv_id)
+    assert kinds(result) == ["id_points_elsewhere", "title_differs"]
     assert "title disagrees" in resolution.reason
+    assert "label '3D Diffuser Actor' and its title" in resolution.candidates[0].why
 
 
 def test_the_linked_title_named_elsewhere_does_not_confirm_a_near_miss() -> None:
@@ -361,3 +363,143 @@ def test_authors_written_outweigh_a_reworded_strong_title_only_two_or_more() -> 
     assert resolve(f"### {title}\nAda Lovelace, Alan Turing\n") == "link"
     # The first author alone may be the same person's other paper behind a wrong link.
     assert resolve(f"### {title}\nAda Lovelace et al.\n") == "unresolved"
+
+
+# --- the entry's own label ---------------------------------------------------------------
+
+MANICM = paper(
+    "2406.01586",
+    "ManiCM: Real-time 3D Diffusion Policy via Consistency Model for Robotic Manipulation",
+    published=date(2024, 6, 3),
+)
+DNACT = paper(
+    "2403.04115",
+    "DNAct: Diffusion Guided Multi-Task 3D Policy Learning",
+    published=date(2024, 3, 7),
+)
+# zubair-irshad__README.md line 44: ManiCM's link and name, DNAct's subtitle (a copy error).
+MANICM_LINE = (
+    '* **ManiCM**: "Diffusion Guided Multi-Task 3D Policy Learning", *arXiv Mar 2024*. '
+    "[[Paper](https://arxiv.org/pdf/2406.01586)] [[Webpage](https://manicm-fast.github.io/)] "
+    "[[Code](https://github.com/ManiCM-fast/ManiCM)]"
+)
+
+
+def test_the_entrys_label_and_link_outweigh_a_subtitle_copied_from_another_paper() -> None:
+    title = "Diffusion Guided Multi-Task 3D Policy Learning"
+    row = entry(
+        1, title, "https://arxiv.org/pdf/2406.01586", title_source="quoted",
+        block_text=MANICM_LINE,
+    )  # fmt: skip
+    rows, papers = frame(row), {MANICM.arxiv_id: MANICM}
+    assert titles_to_search(rows, papers, outcomes_for(papers)) == []  # DNAct is never asked
+    result = reconcile(rows, papers, outcomes_for(papers), {title: [DNACT]})
+    resolution = single(result)
+    assert (resolution.resolution, resolution.arxiv_id) == ("link", MANICM.arxiv_id)
+    assert "labelled 'ManiCM'" in resolution.reason
+    assert kinds(result) == ["title_differs"]
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        # the name further on in the text: another paper the entry mentions
+        '* **Llama 3**: "The Llama 3 Herd of Models". Improves on Llama 2: Open Foundation '
+        "and Fine-Tuned Chat Models. [[Paper](https://arxiv.org/abs/2307.09288)]",
+        # the name more than LABEL_WORDS words before the title
+        "Llama 2 was last year; this week we read the new one from the same group: "
+        '"The Llama 3 Herd of Models" [[Paper](https://arxiv.org/abs/2307.09288)]',
+    ],
+)
+def test_a_name_written_anywhere_but_the_label_does_not_confirm_a_link(block: str) -> None:
+    llama2 = paper(
+        "2307.09288",
+        "Llama 2: Open Foundation and Fine-Tuned Chat Models",
+        published=date(2023, 7, 18),
+    )
+    title = "The Llama 3 Herd of Models"
+    row = entry(1, title, "https://arxiv.org/abs/2307.09288", title_source="quoted",
+                block_text=block)  # fmt: skip
+    rows, papers = frame(row), {llama2.arxiv_id: llama2}
+    assert titles_to_search(rows, papers, outcomes_for(papers)) == [title]
+    assert single(reconcile(rows, papers, outcomes_for(papers), {})).resolution == "unresolved"
+
+
+PPO = paper(
+    "1707.06347",
+    "Proximal Policy Optimization Algorithms",
+    authors=("John Schulman", "Filip Wolski"),
+    published=date(2017, 7, 20),
+)
+
+
+@pytest.mark.parametrize(
+    ("nickname", "resolution"), [("PPO", "link"), ("TRPO", "unresolved"), ("DQN", "unresolved")]
+)
+def test_a_link_text_that_is_the_papers_acronym_keeps_the_link(
+    nickname: str, resolution: str
+) -> None:
+    # An awesome list's `- [PPO](https://arxiv.org/abs/1707.06347)`: a strong title, and
+    # the acronym of arXiv's; another paper's acronym is a wrong link and stays unresolved.
+    row = entry(
+        1, nickname, "https://arxiv.org/abs/1707.06347", title_source="link text",
+        block_text=f"- [{nickname}](https://arxiv.org/abs/1707.06347)",
+    )  # fmt: skip
+    assert single(run([row], [PPO], {nickname: []})).resolution == resolution
+
+
+MOA = paper(
+    "2406.04692",
+    "Mixture-of-Agents Enhances Large Language Model Capabilities",
+    published=date(2024, 6, 7),
+)
+# RobertoMav__papers.txt's layout, with the link of another paper (1706.03762).
+MISLINKED = "\t4. Mixture-of-Agents Enhances Large Language Model Capabilities: https://arxiv.org/abs/1706.03762"
+
+
+@pytest.mark.parametrize(
+    ("found_title", "resolution", "arxiv_id"),
+    [
+        (MOA.title, "corrected", MOA.arxiv_id),  # exactly the guessed title: it is that paper
+        ("Mixture-of-Agents Enhances Large Language Model Reasoning", "link", "1706.03762"),
+    ],
+)
+def test_a_weak_title_replaces_its_link_only_with_a_paper_of_exactly_that_title(
+    found_title: str, resolution: str, arxiv_id: str
+) -> None:
+    title = MOA.title
+    row = entry(4, title, "https://arxiv.org/abs/1706.03762", title_source="line",
+                block_text=MISLINKED)  # fmt: skip
+    rows, papers = frame(row), {ATTENTION.arxiv_id: ATTENTION}
+    assert titles_to_search(rows, papers, outcomes_for(papers)) == [title]
+    found = paper(MOA.arxiv_id, found_title, published=date(2024, 6, 7))
+    result = reconcile(rows, papers, outcomes_for(papers), {title: [found]})
+    resolved = result.resolutions[0]
+    assert (resolved.resolution, resolved.arxiv_id) == (resolution, arxiv_id)
+    if resolution == "corrected":
+        assert "id_points_elsewhere" in kinds(result, 4)
+        assert "arXiv has a paper of exactly that title" in resolved.reason
+    else:
+        assert kinds(result, 4) == ["title_unchecked"]
+
+
+GPT3 = paper(
+    "2005.14165",
+    "Language Models are Few-Shot Learners",
+    published=date(2020, 5, 28),
+)
+
+
+@pytest.mark.parametrize(
+    ("title", "found"),
+    [
+        ("Language Models are Few-Shot Learners (GPT-3)", "2005.14165"),  # a nickname
+        ("Language Models are Few-Shot Learners (Part 2)", None),  # another paper
+        ("Language Models are Few-Shot Learners (Extended Abstract)", None),  # another version
+    ],
+)
+def test_a_nickname_in_brackets_after_the_title_is_left_out(title: str, found: str | None) -> None:
+    # PatrickWiloak__papers.csv: editorial titles carry the paper's nickname in brackets.
+    row = entry(1, title, None, title_source="column", block_text=f"4,LLM,{title},,2020")
+    resolution = single(run([row], [], {title: [GPT3]}))
+    assert resolution.arxiv_id == found

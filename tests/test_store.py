@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import gc
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 
-from pipeline.model import Author, FetchOutcome, PaperRecord
+from pipeline.model import Author, FetchOutcome, PaperRecord, PaperVersion
 from pipeline.store import MetadataStore, record_from_json, record_to_json
 
 FETCHED = datetime(2025, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
@@ -60,14 +62,47 @@ def store(tmp_path: Path) -> Iterator[MetadataStore]:
             categories=["hep-th"],
         ),
         paper("2501.00001", authors=[], abstract=""),
+        paper(
+            "0704.0001",
+            source="snapshot",
+            license="http://arxiv.org/licenses/nonexclusive-distrib/1.0/",
+            versions=[
+                PaperVersion(1, datetime(2007, 4, 2, 19, 18, 42, tzinfo=UTC)),
+                PaperVersion(2, datetime(2007, 7, 24, 20, 10, 27, tzinfo=UTC), 23, "I"),
+            ],
+        ),
     ],
-    ids=["affiliations-in-places", "nones-and-withdrawn", "no-authors"],
+    ids=["affiliations-in-places", "nones-and-withdrawn", "no-authors", "snapshot-history"],
 )
 def test_a_record_reads_back_equal(record: PaperRecord) -> None:
     again = record_from_json(record_to_json(record))
     assert again == record
     assert all(type(a) is Author for a in again.authors)
     assert [type(a.affiliations) for a in again.authors] == [tuple] * len(record.authors)
+
+
+def test_a_record_stored_before_sources_reads_as_from_the_api() -> None:
+    record = paper("2401.00001", source="oai", license="x", versions=[])
+    fields = orjson.loads(record_to_json(record))
+    older = record_from_json(orjson.dumps(fields[:15]).decode())
+    assert (older.source, older.license, older.versions) == ("api", None, [])
+    assert older.title == record.title and older.fetched_at == record.fetched_at
+
+
+def test_a_store_made_before_sources_gets_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "metadata.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE papers (arxiv_id TEXT PRIMARY KEY, record TEXT NOT NULL, "
+                   "fetched_at TEXT NOT NULL)")  # fmt: skip
+        db.execute(
+            "INSERT INTO papers VALUES (?, ?, ?)",
+            ("2401.00001", record_to_json(paper("2401.00001")), FETCHED.isoformat()),
+        )
+    db.close()
+    with MetadataStore(path) as store:
+        assert store.get_fetched_at(["2401.00001"]) == {"2401.00001": (FETCHED, "api")}
+        store.put_papers([paper("2401.00002", source="snapshot")])
+        assert store.get_fetched_at(["2401.00002"]) == {"2401.00002": (FETCHED, "snapshot")}
 
 
 def test_papers_are_got_by_id_all_or_since(store: MetadataStore) -> None:
@@ -78,7 +113,9 @@ def test_papers_are_got_by_id_all_or_since(store: MetadataStore) -> None:
     assert store.get_papers([]) == {}
     assert store.get_papers() == {"2401.00001": old, "2401.00002": new}
     assert store.get_papers_fetched_since(FETCHED) == {"2401.00002": new}
-    assert store.get_fetched_at(["2401.00001", "2401.99999"]) == {"2401.00001": old.fetched_at}
+    assert store.get_fetched_at(["2401.00001", "2401.99999"]) == {
+        "2401.00001": (old.fetched_at, "api")
+    }
 
 
 def test_more_ids_than_sqlite_binds_are_asked_in_one_go(store: MetadataStore) -> None:
@@ -105,7 +142,10 @@ def test_loading_leaves_the_garbage_collector_as_it_was(
 ) -> None:
     store.put_papers([paper("2401.00001")])
     with store.db:  # a damaged record: decoding it fails part-way through the load
-        store.db.execute("INSERT INTO papers VALUES ('2401.00002', '[1, 2', ?)", ("x",))
+        store.db.execute(
+            "INSERT INTO papers (arxiv_id, record, fetched_at) VALUES ('2401.00002', '[1, 2', ?)",
+            ("x",),
+        )
     was = gc.isenabled()
     (gc.enable if collecting else gc.disable)()
     try:

@@ -31,7 +31,7 @@ def test_dictionary_gives_every_table_its_meaning_key_and_columns():
         assert "Key: " + ", ".join(f"`{k}`" for k in t.key) in section
         for c in t.columns:
             nullable = "yes" if c.nullable else "no"
-            assert f"| `{c.name}` | {type_name(c.dtype)} | {nullable} | {c.meaning} |" in section
+            assert f"| `{c.name}` | {type_name(c.dtype)} | {nullable} | {c.describe()} |" in section
 
 
 def test_dictionary_names_the_tables_that_vary_by_run():

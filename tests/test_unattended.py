@@ -9,6 +9,7 @@ import shutil
 import socket
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -238,3 +239,59 @@ def test_parse_problems_are_warnings_naming_file_and_reason(tmp_path: Path) -> N
     assert "... and 3 more parse problems" in warnings[20]
     problems = pl.read_parquet(out / "problems.parquet").filter(pl.col("stage") == "parse")
     assert problems.height == 23
+
+
+def test_tries_said_are_requests_counted(tmp_path: Path) -> None:
+    raw, out = make_raw(tmp_path)
+    done = run_cli(cli("enrich", raw=raw, out=out, url=_closed_port_url()))
+    assert done.returncode == 3, done.stderr
+    tries = re.search(r"arXiv unreachable at \S+: .*\((\d+) tries\)", done.stderr)
+    assert tries, done.stderr
+    [run] = pl.read_parquet(out / "runs.parquet").to_dicts()
+    assert run["requests"] == int(tries.group(1)) >= 1
+    assert run["retries"] == run["requests"] - 1
+    assert f"{run['requests']} requests, {run['retries']} retries" in done.stdout
+
+
+def test_runs_say_which_output_folder_they_wrote(tmp_path: Path, standin: StandIn) -> None:
+    raw, out = make_raw(tmp_path)
+    other = tmp_path / "other-out"  # a second output folder on the same raw folder
+    assert run_cli(cli("enrich", raw=raw, out=out, url=standin.url)).returncode == 0
+    assert run_cli(cli("enrich", raw=raw, out=other, url=standin.url)).returncode == 0
+    runs = pl.read_parquet(other / "runs.parquet").sort("run_id")
+    assert runs.get_column("out_dir").to_list() == [str(out), str(other)]
+
+
+ARXIV_API = "https://export.arxiv.org/api/query"
+
+
+@pytest.mark.parametrize(
+    ("how", "code"),
+    [
+        (["--delay-seconds", "1"], 2),
+        (["--delay-seconds", "2.99"], 2),
+        (["--delay-seconds", "1", "--api-is-mirror"], 0),
+        (["--delay-seconds", "3"], 0),
+        ([], 0),  # the default, 3 s
+    ],
+)
+def test_a_delay_below_3_s_against_arxiv_is_refused(
+    tmp_path: Path, how: list[str], code: int
+) -> None:
+    raw, _ = make_raw(tmp_path)
+    args = [sys.executable, "-m", "pipeline", "parse", "--raw-dir", str(raw)]
+    done = run_cli([*args, "--api-url", ARXIV_API, *how])
+    assert done.returncode == code, done.stderr
+    if code == 2:
+        [error] = done.stderr.splitlines()
+        assert "below the 3 s" in error and "export.arxiv.org" in error
+        assert "--api-is-mirror" in error and "ARXIV_API_IS_MIRROR=1" in error
+
+
+def test_the_environment_cannot_sneak_a_fast_delay_past_either(tmp_path: Path) -> None:
+    raw, _ = make_raw(tmp_path)
+    args = [sys.executable, "-m", "pipeline", "parse", "--raw-dir", str(raw)]
+    refused = run_cli(args, ARXIV_API_URL="http://arxiv.org/api/query", ARXIV_DELAY_SECONDS="0.5")
+    assert refused.returncode == 2 and "below the 3 s" in refused.stderr
+    mirror = run_cli(args, ARXIV_DELAY_SECONDS="0.5", ARXIV_API_IS_MIRROR="1")
+    assert mirror.returncode == 0, mirror.stderr

@@ -21,6 +21,7 @@ from pipeline.model import (
     DigestEntry,
     Mismatch,
     PaperRecord,
+    PaperVersion,
     Problem,
     Resolution,
 )
@@ -128,6 +129,12 @@ def inputs() -> dict[str, Any]:
             primary_category="hep-th",
             categories=["hep-th"],
             dois=[],
+            source="snapshot",
+            license="http://arxiv.org/licenses/nonexclusive-distrib/1.0/",
+            versions=[
+                PaperVersion(1, datetime(2024, 1, 2, 18, 0, tzinfo=UTC)),
+                PaperVersion(2, datetime(2024, 1, 10, 7, 30, tzinfo=UTC), 23, "I"),
+            ],
         ),
     }
     candidates = [
@@ -162,11 +169,11 @@ def inputs() -> dict[str, Any]:
     runs = [
         RunRecord(
             "run-1", FETCHED, FETCHED + timedelta(seconds=5), "ok", 0,
-            2, 6, 2, 4, 2, 1, 1, 0, 0, 1, 3, 1, 1, 1, 5, 3, 0, 0.1, 4.0, 0.2, 0.3,
+            2, 6, 2, 4, 2, 1, 1, 0, 0, 0, 1, 3, 1, 1, 1, 5, 3, 0, 0.1, 4.0, 0.2, 0.3,
         ),
         RunRecord(
             "run-2", FETCHED + timedelta(days=1), None, "running", None,
-            *([0] * 17), 0.0, 0.0, 0.0, 0.0,
+            *([0] * 18), 0.0, 0.0, 0.0, 0.0,
         ),
     ]  # fmt: skip
     return {

@@ -16,6 +16,7 @@ class FetchReport:
     requests: int = 0  # HTTP requests sent
     retries: int = 0  # of those, repeats of a request whose earlier try failed
     from_store: int = 0  # IDs (or titles, for a search) answered from the store unasked
+    from_snapshot: int = 0  # IDs answered by the bulk snapshot (no request)
     # The earliest moment an answer relied on is due again before refresh_days (a fresh ID's
     # not_found, an empty title search); None when there is none.
     expires_at: datetime | None = None

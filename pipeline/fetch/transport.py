@@ -67,7 +67,13 @@ INCORRECT_ID_FORMAT = "incorrect id format"  # docs/arxiv.md §3: the 400 error 
 
 
 class ArxivUnreachable(Exception):
-    """arXiv could not be reached at all (no DNS, connection refused, connect timeout)."""
+    """arXiv could not be reached at all (no DNS, connection refused, connect timeout);
+    `requests` were tried (`retries` of them retries) before giving up."""
+
+    def __init__(self, message: str, requests: int = 0, retries: int = 0) -> None:
+        super().__init__(message)
+        self.requests = requests
+        self.retries = retries
 
 
 class RequestFailed(Exception):
@@ -430,7 +436,9 @@ class ArxivSession:
         if self._probe_failures >= PROBE_TRIES or attempt >= self.settings.max_attempts:
             raise ArxivUnreachable(
                 f"arXiv unreachable at {self.settings.api_url}: "
-                f"{exc or type(exc).__name__} ({self._probe_failures} tries)"
+                f"{exc or type(exc).__name__} ({self._probe_failures} tries)",
+                requests=self.requests,
+                retries=self.retries,
             ) from exc
 
     def _read_capped(self, response: httpx.Response) -> bytes:

@@ -36,7 +36,7 @@ from pipeline.parse.markdown import first_date
 from pipeline.parse.newsletter import parse_newsletter
 from pipeline.parse.records import read_records
 from pipeline.parse.tree import html_tree, markdown_tree, text_tree
-from pipeline.store import DIGESTS_SUBDIR
+from pipeline.store import DIGESTS_SUBDIR, path_name
 
 __all__ = [
     "ENTRY_SCHEMA",
@@ -61,15 +61,24 @@ SUPPORTED_SUFFIXES = frozenset(
 )  # fmt: skip
 _HTML_START_RE = re.compile(r"\s*(?:<!doctype html|<html[\s>]|<head[\s>]|<body[\s>])", re.I)
 # Markdown constructs a plain-text file does not have: a heading, a link, a table row, bold.
-# A `# ` line alone is not one: in a text file it is a comment.
+# A `# ` line alone is not one: in a text file it is a comment. Link text holds no `[`, so
+# that a line of 200,000 `[` is one linear scan, not a quadratic one.
 _MARKDOWN_SIGNS_RE = re.compile(
-    r"^#{2,6} \S|\[[^\]\n]*\]\([^)\n]*\)|^\s*\|.*\|\s*$|\*\*[^*\n]+\*\*", re.M
+    r"^#{2,6} \S|\[[^\[\]\n]*\]\([^)\n]*\)|^\s*\|.*\|\s*$|\*\*[^*\n]+\*\*", re.M
 )
 HEADER_MAX_LINES = 30  # a digest's date, when its text gives one, is near the top
 _STARTS_LIKE_JSON_RE = re.compile(r"\s*[\[{]")
 _NOT_A_DIGEST = (
     "JSON, but not a Hugging Face daily-papers dump (no items with paper.id or paper.title); "
     "read as plain text instead"
+)
+_FOLDER_SYMLINK = (
+    "a symlink to the folder {target}: not followed (a link can loop or lead out of the "
+    "digests folder); move or copy the folder in, or link its files one by one"
+)
+_ESCAPED_NAME = (
+    "read fine; informational: the file name is not UTF-8 (another system's encoding?); "
+    "its bytes that are not are escaped as \\xNN in the tables"
 )
 
 
@@ -96,7 +105,12 @@ def iter_digests(raw_dir: Path) -> Iterator[ParsedDigest]:
         message = f"cannot list: {error.strerror}"
         jobs.append((where, partial(_placeholder, where, "unreadable", message)))
 
-    for folder, _, names in os.walk(digests_dir, onerror=report_walk_error):
+    for folder, subfolders, names in os.walk(digests_dir, onerror=report_walk_error):
+        for name in subfolders:  # os.walk lists a symlinked folder here and does not enter it
+            if os.path.islink(path := Path(folder, name)):
+                source = _source(path, raw_dir)
+                message = _FOLDER_SYMLINK.format(target=path_name(Path(os.readlink(path))))
+                jobs.append((source, partial(_placeholder, source, "folder_symlink", message)))
         for name in names:
             path = Path(folder, name)
             source = _source(path, raw_dir)
@@ -117,6 +131,8 @@ def parse_digest(path: Path, raw_dir: Path) -> ParsedDigest:
     """Read one digest file. Never raises for bad input: problems are returned instead."""
     source = _source(path, raw_dir)
     decoded = read_digest_text(path, source)
+    if any("\udc80" <= char <= "\udcff" for char in str(path)):  # os.fsdecode's escapes
+        decoded.problems.insert(0, parse_problem(source, "file_name", _ESCAPED_NAME))
     if decoded.text is None:
         return ParsedDigest(source, None, None, [], decoded.problems, decoded.size_bytes)
     doc = TextDoc(source, decoded.text)
@@ -207,11 +223,9 @@ def _apply_date(result: LayoutResult, digest_date: date | None) -> date | None:
 
 
 def _source(path: Path, raw_dir: Path) -> str:
-    """The path as problems and entries name it: relative to the raw folder, POSIX."""
-    try:
-        return path.relative_to(raw_dir).as_posix()
-    except ValueError:
-        return path.as_posix()
+    """The path as problems and entries name it: relative to the raw folder, POSIX, bytes
+    that are not UTF-8 escaped (store.path_name)."""
+    return path_name(path.relative_to(raw_dir) if path.is_relative_to(raw_dir) else path)
 
 
 def _placeholder(source: str, kind: str, message: str) -> ParsedDigest:

@@ -10,6 +10,8 @@ since the problems table has no severity column to mark them as notes.
 from __future__ import annotations
 
 import codecs
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,20 +42,60 @@ class DecodedDigest:
     problems: list[Problem] = field(default_factory=list)
 
 
-def read_digest_text(path: Path, source: str) -> DecodedDigest:
-    """Read and decode one digest file; `source` names it in problems."""
+def read_digest_text(path: Path, source: str, limit: int = MAX_DIGEST_BYTES) -> DecodedDigest:
+    """Read and decode one digest file; `source` names it in problems.
+
+    Only a regular file is opened (a FIFO would block, a device never end), and never more
+    than `limit` bytes are read from it, whatever its size says (/proc's files say 0).
+    """
     try:
-        size = path.stat().st_size
+        status = os.stat(path)  # (follows a symlink: what it points at is what is read)
+        kind = _file_kind(status.st_mode)
+        if kind is not None:
+            return _not_a_file(source, kind)
+        if status.st_size > limit:
+            message = f"{status.st_size} bytes, {_over(limit)}"
+            return _unreadable(source, status.st_size, "too_large", message)
+        # O_NONBLOCK: should the path have become a FIFO since, opening does not wait.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        with open(fd, "rb", closefd=True) as handle:
+            kind = _file_kind(os.fstat(fd).st_mode)
+            if kind is not None:
+                return _not_a_file(source, kind)
+            data = handle.read(limit + 1)
     except OSError as error:
         return _unreadable(source, 0, "unreadable", f"cannot read the file: {error.strerror}")
-    if size > MAX_DIGEST_BYTES:
-        limit = MAX_DIGEST_BYTES // (1024 * 1024)
-        return _unreadable(source, size, "too_large", f"{size} bytes, over the {limit} MiB cap")
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        return _unreadable(source, size, "unreadable", f"cannot read the file: {error.strerror}")
+    if len(data) > limit:
+        message = f"more than {limit} bytes read, {_over(limit)}; not read further"
+        return _unreadable(source, len(data), "too_large", message)
     return decode_digest_bytes(data, source)
+
+
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _file_kind(mode: int) -> str | None:
+    """What a file that is not a regular file is, or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
+
+
+def _not_a_file(source: str, kind: str) -> DecodedDigest:
+    message = f"{kind}, not a regular file: not read"
+    return _unreadable(source, 0, "not_a_file", message)
+
+
+def _over(limit: int) -> str:
+    if limit % (1024 * 1024) == 0:
+        return f"over the {limit // (1024 * 1024)} MiB cap"
+    return f"over the cap of {limit} bytes"
 
 
 def decode_digest_bytes(data: bytes, source: str) -> DecodedDigest:

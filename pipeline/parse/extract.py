@@ -213,8 +213,15 @@ class _Extractor:
                 continue
             if self.keys(child, False) or self.keys(child, True) or not child.visible_text():
                 continue
+            between = first < index < last
             if child.kind == "section" and not self._like_entry_section(
-                child, numbered, first < index < last, shapes
+                child, numbered, between, shapes
+            ):
+                continue
+            # A bare paragraph before or after the paper paragraphs is their introduction
+            # or sign-off (`Papers of the week`), unless it holds a link like theirs.
+            if child.kind == "paragraph" and not (
+                between or any(leaf.links for leaf in child.leaves())
             ):
                 continue
             found.append(index)
@@ -412,12 +419,27 @@ def _secondary_link(link: Link | None) -> bool:
 
 
 def _is_prose(leaf: Node) -> bool:
+    """A paragraph of running text: long, or sentences with its links inside them (`It
+    builds on [ReAct](...), which ...`), not a paragraph that is a link or a label and one."""
     if leaf.kind != "paragraph" or leaf.in_item:
         return False
     text = leaf.text
     for link in leaf.links:
         text = text.replace(link.text, "")
-    return len(without_urls(text)) > PROSE_CHARS
+    text = without_urls(text)
+    if len(text) > PROSE_CHARS:
+        return True
+    return (
+        bool(leaf.links)
+        and len(_WORD_RE.findall(text)) >= PROSE_WORDS
+        and _SENTENCE_END_RE.search(text) is not None
+    )
+
+
+# Running text around a link: this many words besides the links' own, and a full stop.
+PROSE_WORDS = 6
+_WORD_RE = re.compile(r"\w+")
+_SENTENCE_END_RE = re.compile(r"\w[)\]\"”’']?[.!?。](?:\s|$)")
 
 
 def _is_numbered(node: Node) -> bool:
@@ -471,6 +493,13 @@ def _labelled(text: str, labels: frozenset[str]) -> Iterator[str]:
             yield title
 
 
+# A reference written as a citation, `Title. Vaswani, Shazeer and others. NeurIPS 2017`: the
+# title ends at the full stop before the names (not an initial's, nor that of `vs.`, `cf.`).
+_CITATION_TAIL_RE = re.compile(
+    r"(?<=\w\w)(?<!\bvs)(?<!\bVs)(?<!\bcf)(?<!\bal)\.\s+(?:[A-Z][\w'’.-]*\s?){1,4}(?:,|\s(?:and|&)\s|\set\.?\s?al\b).*$"
+)
+
+
 def _line_title(leaf: Node) -> str | None:
     """The text before the reference on its line (`N. Title: URL`), or after it."""
     text = leaf.text
@@ -487,7 +516,7 @@ def _line_title(leaf: Node) -> str | None:
     cut = min(marks, default=len(text))
     for piece in (text[:cut], text[cut:]):
         piece = piece.split("\n")[-1] if piece is text[:cut] else piece.split("\n")[0]
-        candidate = clean_title(without_urls(piece.replace("\x00", " ")))
+        candidate = _CITATION_TAIL_RE.sub("", clean_title(without_urls(piece.replace("\x00", " "))))
         long_enough = len(candidate.split()) >= 1 or has_cjk(candidate)
         if long_enough and is_title_like(candidate) and not is_generic(candidate):
             return candidate

@@ -110,8 +110,11 @@ def _unpaired(text: str, opener: str, closer: str) -> bool:
 
 def is_title_like(text: str) -> bool:
     """Text that can be a title: not empty, not generic, no URL or arXiv reference in it,
-    not a score or date, short enough."""
+    not a score or date, short enough, no TeX math left open (emphasis that a `**` inside the
+    math ended early, as in `**[8] $D_s^{**}$ ...**`)."""
     if not text or len(text) > MAX_TITLE_CHARS or "://" in text or find_refs(text):
+        return False
+    if _unpaired(text.replace("\\$", ""), "$", "$"):
         return False
     if _SCORE_RE.fullmatch(text) or _BARE_ID_RE.fullmatch(text):
         return False

@@ -334,7 +334,8 @@ def text_tree(text: str) -> Node:
 
     def flush() -> None:
         if paragraph:
-            parts.append(Node("paragraph", start + 1, text="\n".join(paragraph).strip()))
+            body, links = _inline_links("\n".join(paragraph).strip())
+            parts.append(Node("paragraph", start + 1, text=body, links=links))
             paragraph.clear()
 
     index = 0
@@ -351,9 +352,12 @@ def text_tree(text: str) -> Node:
             end = index + 1
             while end < len(lines) and _continues(lines[end], indent):
                 end += 1
-            body = "\n".join(part.strip() for part in lines[index:end])
-            leaf = Node("paragraph", index + 1, signature="text-item", text=body, in_item=True)
-            parts.append(Node("item", index + 1, signature="text-item", children=[leaf]))
+            body, links = _inline_links("\n".join(part.strip() for part in lines[index:end]))
+            # Items of one list share their marker: `* Reading list` heads `- ...` items.
+            signature = f"text-item{_marker_kind(line)}"
+            leaf = Node("paragraph", index + 1, signature=signature, text=body, in_item=True)
+            leaf.links = links
+            parts.append(Node("item", index + 1, signature=signature, children=[leaf]))
             index = end
             continue
         elif _introduces_items(lines, index):
@@ -367,6 +371,28 @@ def text_tree(text: str) -> Node:
     flush()
     root.children = parts
     return nest_sections(root)
+
+
+# Org-mode links, `[[https://arxiv.org/abs/ID][Title]]`: the one inline link syntax of plain
+# text reading lists (Markdown's `[Title](URL)` makes a file Markdown).
+_ORG_LINK_RE = re.compile(r"\[\[(?P<url>[^\[\]\s]+)\](?:\[(?P<text>[^\[\]]*)\])?\]")
+
+
+def _inline_links(text: str) -> tuple[str, list[Link]]:
+    """The text as a reader sees it (a described link shows its description) and its links."""
+    links: list[Link] = []
+
+    def shown(found: re.Match[str]) -> str:
+        links.append(Link(found["text"] or "", found["url"]))
+        return found["text"] or found["url"]
+
+    return _ORG_LINK_RE.sub(shown, text), links
+
+
+def _marker_kind(line: str) -> str:
+    """`-`, `*`, `•` ... for bullets, `1.` for numbers: what a list's items have in common."""
+    marker = line.lstrip()[:1]
+    return ":n" if marker.isdigit() or marker in "([" else f":{marker}"
 
 
 def _continues(line: str, indent: int) -> bool:

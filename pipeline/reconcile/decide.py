@@ -9,7 +9,7 @@ the mismatches that explain it. docs/reconcile.md states the same rules for peop
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from pipeline.model import (
@@ -29,12 +29,14 @@ from pipeline.reconcile.evidence import (
     contains_words,
     cut_prefix_share,
     find_title,
+    name_as_label,
 )
 from pipeline.reconcile.mismatches import date_impossible, mismatch
 from pipeline.reconcile.rules import (
     BLOCK_AUTHOR_MATCHES,
     LINK_RELATED_SIMILARITY,
     NEAR_SIMILARITY,
+    WEAK_TITLE_WORDS,
     WORDS_SIMILARITY,
 )
 from pipeline.reconcile.titles import (
@@ -44,6 +46,7 @@ from pipeline.reconcile.titles import (
     title_similarity,
     titles_equal,
     titles_related,
+    without_nickname,
 )
 
 # Unresolved reasons with these prefixes wait on arXiv, not on the digest: a re-run retries.
@@ -187,6 +190,16 @@ def check_link(entry: EntryView, record: PaperRecord) -> LinkCheck:
     found = find_title(entry.block_text, record.title)
     if found is not None and _same_place(entry.title, found):
         return _confirmed(entry, record, found, f"; the {entry.title_source} title is part of it")
+    # The link and the entry's own label name one paper; the title beside them is another
+    # paper's, copied by mistake (`**ManiCM**: "<DNAct's subtitle>"` linking ManiCM).
+    name = name_as_label(entry.block_text, entry.title, record.title)
+    if name is not None:
+        return LinkCheck(
+            True,
+            cmp,
+            f"the entry is labelled {name!r}, arXiv's name for the linked paper, although its "
+            f"{entry.title_source} title differs ({cmp.detail})",
+        )
     # Agreeing authors vouch for a wholly renamed paper, not for a changed negation or
     # number: that is the same group's sequel ("Part 2", "Llama 3"), so the title is searched.
     if cmp.verdict == "words":
@@ -226,7 +239,19 @@ def check_entry(
 def needs_title_search(entry: EntryView, check: IdCheck, link: LinkCheck | None) -> bool:
     if entry.title is None:
         return False
-    return check.state != "found" or (link is not None and not link.accepted)
+    return (
+        check.state != "found"
+        or (link is not None and not link.accepted)
+        or (link is not None and _weak_title_to_check(entry, link))
+    )
+
+
+def _weak_title_to_check(entry: EntryView, link: LinkCheck) -> bool:
+    """A guessed title, shaped like a whole title, that disagrees with the linked paper: it
+    cannot veto the link, but arXiv may have a paper of exactly that title, which then is
+    what the entry lists (a plain list's `Title: <another paper's link>`)."""
+    assert entry.title is not None
+    return link.unchecked and len(normalize_title(entry.title).split()) >= WEAK_TITLE_WORDS
 
 
 # --- title-search candidates --------------------------------------------------------
@@ -256,6 +281,9 @@ def judge_candidate(entry: EntryView, record: PaperRecord) -> Judgement:
     cut = cut_prefix_share(entry.title_raw or entry.title, record.title)
     if cut is not None:
         return _judge_cut(entry, record, score, cut)
+    named = _named_title(entry, record)
+    if named is not None:
+        return Judgement(record, score, True, (0, _VERDICT_RANK["spelling"]), named)
     if score < WORDS_SIMILARITY and not titles_equal(entry.title, record.title):
         # No rule accepts it, whatever the word diff would say: skip the diff.
         why = f"title similarity {score:.1f} below {WORDS_SIMILARITY:g}"
@@ -286,6 +314,23 @@ def judge_candidate(entry: EntryView, record: PaperRecord) -> Judgement:
     return verdict(
         False, f"a different title: {cmp.verdict} differ ({cmp.detail}), {missing}{author_note}"
     )
+
+
+def _named_title(entry: EntryView, record: PaperRecord) -> str | None:
+    """Why arXiv's title is the digest's with the paper's name added, or None: the name in
+    brackets after the title (`Language Models are Few-Shot Learners (GPT-3)`), or as the
+    entry's label before it (`* **DNAct**: "Diffusion Guided Multi-Task 3D Policy ..."` for
+    `DNAct: Diffusion Guided ...`). Both are the digest's title and a name for it."""
+    assert entry.title is not None
+    bare = without_nickname(entry.title)
+    if bare is not None and titles_equal(bare, record.title):
+        return "titles equal once the digest's nickname in brackets is left out"
+    _, colon, rest = record.title.partition(":")
+    if colon and titles_equal(rest, entry.title):
+        name = name_as_label(entry.block_text, entry.title, record.title)
+        if name is not None:
+            return f"arXiv's title is the entry's label {name!r} and its title"
+    return None
 
 
 def _judge_cut(entry: EntryView, record: PaperRecord, score: float, share: float) -> Judgement:
@@ -393,6 +438,17 @@ def resolve_entry(
     """The resolution of one entry. `link` is given when the ID was found, `found` holds the
     title-search results for the entry's title (None when no search was made)."""
     if check.record is not None and link is not None and link.accepted:
+        if found and _weak_title_to_check(entry, link):
+            choice = choose(entry, found)
+            other = choice.record
+            if (
+                other is not None
+                and other.arxiv_id != check.record.arxiv_id
+                and titles_equal(entry.title or "", other.title)
+            ):
+                why = link.why.removesuffix("; the link stands")
+                elsewhere = replace(link, why=f"{why}; arXiv has a paper of exactly that title")
+                return _by_title(entry, check, elsewhere, choice, other)
         return _by_link(entry, check.record, link)
     if entry.title is None:
         return _unresolved(entry, check, link, Choice(None, [], "no English title to search"))

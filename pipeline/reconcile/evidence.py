@@ -20,6 +20,9 @@ from pipeline.reconcile.rules import (
     BLOCK_AUTHOR_MATCHES,
     CUT_TITLE_MIN_WORDS,
     CUT_TITLE_SHARE,
+    LABEL_WORDS,
+    MAX_NAME_WORDS,
+    MIN_HEAD_CHARS,
     NEAR_SIMILARITY,
 )
 from pipeline.reconcile.titles import compare_titles, normalize_title
@@ -196,8 +199,35 @@ def find_title(block_text: str | None, title: str) -> FoundTitle | None:
 
 def contains_words(outer: tuple[str, ...], inner: tuple[str, ...]) -> bool:
     """Whether `inner` is a run of consecutive words of `outer`."""
+    return _find_words(outer, inner) is not None
+
+
+def _find_words(outer: tuple[str, ...], inner: tuple[str, ...]) -> int | None:
+    """Where `inner` first starts as a run of consecutive words of `outer`, or None."""
     width = len(inner)
-    return width > 0 and any(outer[i : i + width] == inner for i in range(len(outer) - width + 1))
+    if width == 0:
+        return None
+    return next((i for i in range(len(outer) - width + 1) if outer[i : i + width] == inner), None)
+
+
+def name_as_label(block_text: str | None, digest_title: str, arxiv_title: str) -> str | None:
+    """arXiv's name for the paper (its title before the colon: `ManiCM` of `ManiCM: Real-time
+    3D Diffusion Policy ...`) when the entry labels itself with it just before its own title
+    (`* **ManiCM**: "Diffusion Guided Multi-Task 3D Policy Learning"`): within LABEL_WORDS
+    words in front of the title, not inside it and not later in the text ("improves on
+    Llama 2"), where an entry names other papers."""
+    head, colon, _ = arxiv_title.partition(":")
+    name = tuple(normalize_title(head).split())
+    if not colon or len(name) > MAX_NAME_WORDS or len("".join(name)) < MIN_HEAD_CHARS:
+        return None
+    title = tuple(normalize_title(digest_title).split())
+    words = block_words(block_text).words if block_text else ()
+    start = _find_words(words, title)
+    if start is None or contains_words(title, name):
+        return None
+    return (
+        head.strip() if contains_words(words[max(0, start - LABEL_WORDS) : start], name) else None
+    )
 
 
 def _name_forms(name: str) -> list[tuple[str, ...]]:

@@ -24,6 +24,11 @@ LINK_RELATED_SIMILARITY = 70.0
 
 # "Sa2VA: ..." and "Sa2VA: ..." share a name; one- and two-letter heads ("A: ...") do not.
 MIN_HEAD_CHARS = 3
+# A name is at most this many words ("3D Diffuser Actor"); a longer head is a title's first half.
+MAX_NAME_WORDS = 4
+# An entry labels itself with a paper's name within this many words before its title
+# (`* **ManiCM**: "..."`, `[12] **ManiCM** - ...`); further away it names another paper.
+LABEL_WORDS = 6
 # A shortened title must keep at least this many characters to count as a stretch of the
 # full one ("Cosmos" of "Cosmos World Foundation Model Platform for Physical AI").
 MIN_SHORTENED_CHARS = 6
@@ -46,3 +51,8 @@ CUT_TITLE_MIN_WORDS = 4
 # Authors written in the entry's text corroborate a link when the first author is among
 # them, or at least this many of arXiv's authors are.
 BLOCK_AUTHOR_MATCHES = 2
+
+# A guessed title (weak source) that disagrees with its link is searched when it has at least
+# this many words; a paper of exactly that title then replaces the link. Shorter guesses
+# ("ReAct", "PPO", "papers to read") name too many papers or none.
+WEAK_TITLE_WORDS = 4

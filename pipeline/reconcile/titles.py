@@ -260,10 +260,70 @@ def _head(title: str) -> str:
 
 def titles_related(a: str, b: str) -> bool:
     """Whether two differing titles plausibly name one paper renamed or shortened: they share
-    the name before the colon, or one is a whole-word stretch of the other."""
+    the name before the colon, one is a whole-word stretch of the other, or one is the
+    other's acronym (`PPO`, `Proximal Policy Optimization Algorithms`)."""
     head_a = _head(a)
     if len(head_a) >= MIN_HEAD_CHARS and head_a == _head(b):
         return True
     norm_a, norm_b = normalize_title(a), normalize_title(b)
     shorter, longer = sorted((norm_a, norm_b), key=len)
-    return len(shorter) >= MIN_SHORTENED_CHARS and f" {shorter} " in f" {longer} "
+    if len(shorter) >= MIN_SHORTENED_CHARS and f" {shorter} " in f" {longer} ":
+        return True
+    return is_acronym_of(a, b) or is_acronym_of(b, a)
+
+
+# An acronym as digests write a paper's nickname: one word of three to ten letters, two or
+# more of them capitals (`PPO`, `DDPM`, `DiT`); two letters would spell too many titles.
+_ACRONYM = re.compile(r"(?=(?:[a-z]*[A-Z]){2})[A-Za-z]{3,10}")
+_ACRONYM_SKIPPED = frozenset({"a", "an", "the", "of", "for", "from", "with", "to", "in", "on"})
+
+
+def is_acronym_of(short: str, title: str) -> bool:
+    """Whether `short` spells the initials of consecutive words of `title`, its capitals at
+    least (`PPO` of `Proximal Policy Optimization Algorithms`, `RLHF` of `... Reinforcement
+    Learning from Human Feedback`: little words may be skipped)."""
+    short = short.strip()
+    if not _ACRONYM.fullmatch(short):
+        return False
+    letters = short.lower()
+    words = normalize_title(title).split()
+    for start in range(len(words)):
+        i, k = start, 0
+        while i < len(words) and k < len(letters):
+            if words[i][0] == letters[k]:
+                k += 1
+            elif words[i] not in _ACRONYM_SKIPPED or i == start:
+                break
+            i += 1
+        if k == len(letters):
+            return True
+    return False
+
+
+# `Title (GPT-3)`: a name in brackets after a title. Not one that makes it another paper or
+# another version of it: `(Part 2)`, `(Extended Abstract)`, `(v2)`.
+_NICKNAME = re.compile(r"^(?P<title>.+?)\s*\((?P<name>[^()]{2,40})\)\s*$")
+_NOT_NICKNAMES = frozenset(
+    {
+        "part", "vol", "volume", "extended", "abstract", "version", "technical", "report",
+        "student", "short", "full", "supplementary", "appendix", "preprint", "draft", "paper",
+        "revised", "corrected", "erratum", "corrigendum", "long", "invited", "talk", "thesis",
+    }
+)  # fmt: skip
+
+
+def without_nickname(title: str) -> str | None:
+    """The title without a nickname in brackets at its end (`... Learners (GPT-3)`), or None
+    when it has none. A nickname is one to three words, none a number or a word that names a
+    part or version of a paper."""
+    found = _NICKNAME.match(title)
+    if found is None:
+        return None
+    words = found["name"].split()
+    if not 1 <= len(words) <= 3 or not found["name"][0].isupper():
+        return None
+    if any(w.lower().strip(".,") in _NOT_NICKNAMES or w.isdigit() for w in words):
+        return None
+    if re.fullmatch(r"v\d+", words[0], re.I):
+        return None
+    return found["title"]

@@ -1,0 +1,339 @@
+"""The bulk snapshot as a source: records equal to the Atom answers, read as a stream
+(plain, gzip, zip), bad lines named, IDs it lacks asked of the query API, no request else.
+
+The excerpt is the real Kaggle dump's first 200 lines (tests/fixtures/snapshot, a byte copy
+of arxiv-samples/snapshot-sample.jsonl). No genuine Atom capture of those 200 papers exists,
+so the Atom side is the stand-in's answer for them, parsed by the pipeline's Atom reader.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipeline.config import ConfigError, load_settings
+from pipeline.fetch import fetch_papers
+from pipeline.fetch.snapshot import SnapshotError, read_snapshot, title_index, titles_in_index
+from pipeline.fetch.titles import title_phrase
+from pipeline.model import PaperRecord, PaperVersion
+from pipeline.standin import CorpusRecord, StandIn
+from pipeline.store import MetadataStore, Paths
+from tests.test_enrich_e2e import cli, run_cli
+from tests.test_fetch import settings_for
+
+SAMPLE = Path(__file__).parent / "fixtures" / "snapshot" / "snapshot-sample.jsonl"
+SAMPLE_LINES = SAMPLE.read_bytes().splitlines()
+SAMPLE_IDS = [json.loads(line)["id"] for line in SAMPLE_LINES]
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+# Only one source has these: the snapshot the license and every version's date, the query
+# API nothing of its own; the source and the time read differ by construction.
+ONE_SOURCE_FIELDS = {"source", "license", "versions", "fetched_at"}
+
+
+def compared(record: PaperRecord) -> dict[str, object]:
+    fields = dataclasses.asdict(record)
+    return {k: v for k, v in fields.items() if k not in ONE_SOURCE_FIELDS}
+
+
+@pytest.mark.parametrize("dialect", ["new", "old"])
+def test_snapshot_papers_equal_the_atom_answers_field_by_field(
+    tmp_path: Path, standin_corpus: list[CorpusRecord], dialect: str
+) -> None:
+    snapshot = read_snapshot(SAMPLE, SAMPLE_IDS, NOW)
+    assert snapshot.problems == [] and set(snapshot.records) == set(SAMPLE_IDS)
+    with StandIn(standin_corpus, dialect=dialect) as server:  # type: ignore[arg-type]
+        settings = settings_for(tmp_path, server.url)
+        with MetadataStore(settings.paths.metadata_db) as store:
+            atom = fetch_papers(SAMPLE_IDS, settings, store, "run-1").records
+    assert set(atom) == set(SAMPLE_IDS)
+    for arxiv_id in SAMPLE_IDS:
+        assert compared(snapshot.records[arxiv_id]) == compared(atom[arxiv_id]), arxiv_id
+        assert atom[arxiv_id].source == "api" and snapshot.records[arxiv_id].source == "snapshot"
+
+
+def test_snapshot_record_of_the_first_line_as_the_dump_gives_it() -> None:
+    record = read_snapshot(SAMPLE, ["0704.0001"], NOW).records["0704.0001"]
+    assert record.title == (
+        "Calculation of prompt diphoton production cross sections at Tevatron and LHC energies"
+    )
+    assert record.abstract.startswith("A fully differential calculation in perturbative")
+    assert "  " not in record.abstract and "\n" not in record.abstract
+    assert [a.name for a in record.authors] == [
+        "C. Balázs",
+        "E. L. Berger",
+        "P. M. Nadolsky",
+        "C. -P. Yuan",
+    ]
+    assert record.versions == [
+        PaperVersion(1, datetime(2007, 4, 2, 19, 18, 42, tzinfo=UTC)),
+        PaperVersion(2, datetime(2007, 7, 24, 20, 10, 27, tzinfo=UTC)),
+    ]
+    assert (record.version, record.published, record.updated) == (
+        2,
+        record.versions[0].submitted,
+        record.versions[1].submitted,
+    )
+    assert record.dois == ["10.1103/PhysRevD.76.013009"]
+    assert (record.primary_category, record.categories, record.license) == (
+        "hep-ph",
+        ["hep-ph"],
+        None,
+    )
+    licensed = read_snapshot(SAMPLE, ["0704.0002"], NOW).records["0704.0002"]
+    assert licensed.license == "http://arxiv.org/licenses/nonexclusive-distrib/1.0/"
+    assert licensed.categories == ["math.CO", "cs.CG"]
+
+
+def test_an_affiliation_in_authors_parsed_is_the_authors_affiliation() -> None:
+    with_affiliation = [
+        json.loads(line) for line in SAMPLE_LINES
+        if any(len(a) > 3 for a in json.loads(line)["authors_parsed"])
+    ]  # fmt: skip
+    assert with_affiliation, "the excerpt has 4-element authors_parsed rows"
+    line = with_affiliation[0]
+    record = read_snapshot(SAMPLE, [line["id"]], NOW).records[line["id"]]
+    for author, parsed in zip(record.authors, line["authors_parsed"], strict=True):
+        assert author.affiliations == tuple(" ".join(x.split()) for x in parsed[3:] if x.strip())
+
+
+def compress(path: Path, kind: str) -> Path:
+    data = SAMPLE.read_bytes()
+    if kind == "gzip":
+        target = path / "snapshot.json.gz"
+        target.write_bytes(gzip.compress(data))
+    elif kind == "zip":
+        target = path / "arxiv.zip"
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("arxiv-metadata-oai-snapshot.json", data)
+    else:
+        target = path / "snapshot.json"
+        target.write_bytes(data)
+    return target
+
+
+@pytest.mark.parametrize("kind", ["plain", "gzip", "zip"])
+def test_plain_gzip_and_zip_give_the_same_records(tmp_path: Path, kind: str) -> None:
+    wanted = SAMPLE_IDS[::7]
+    expected = read_snapshot(SAMPLE, wanted, NOW)
+    answer = read_snapshot(compress(tmp_path, kind), wanted, NOW)
+    assert answer.records == expected.records and answer.lines == len(SAMPLE_LINES)
+
+
+def test_lines_are_found_across_block_boundaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("pipeline.fetch.snapshot.BLOCK_BYTES", 1000)  # lines are ~1.4 kB
+    answer = read_snapshot(SAMPLE, SAMPLE_IDS, NOW)
+    assert set(answer.records) == set(SAMPLE_IDS) and answer.problems == []
+
+
+def test_bad_lines_are_named_by_line_and_the_rest_is_read(tmp_path: Path) -> None:
+    other_order = json.loads(SAMPLE_LINES[2])
+    reordered = json.dumps({"title": other_order.pop("title"), **other_order}).encode()
+    lines = [
+        SAMPLE_LINES[0],
+        b"this is not json",
+        reordered,  # id not first: found anyway
+        SAMPLE_LINES[3].replace(b'"versions":[', b'"versions":[{"version":"v1"},'),
+        b"",
+        SAMPLE_LINES[4][:200],  # cut off, as a partly copied file ends
+    ]
+    path = tmp_path / "damaged.jsonl"
+    path.write_bytes(b"\n".join(lines))
+    ids = [SAMPLE_IDS[i] for i in (0, 2, 3, 4)]
+    answer = read_snapshot(path, ids, NOW)
+    assert set(answer.records) == {SAMPLE_IDS[0], SAMPLE_IDS[2]}
+    by_line = {p.line: p for p in answer.problems}
+    assert by_line[2].kind == "bad_snapshot_line" and by_line[2].source == str(path)
+    assert 6 in by_line and "JSON" in by_line[6].message
+    assert SAMPLE_IDS[3] in by_line[4].message and "date" in by_line[4].message
+    assert len(answer.problems) == 3
+
+
+def test_ids_the_snapshot_lacks_are_asked_of_the_api_and_only_they(
+    tmp_path: Path, standin: StandIn
+) -> None:
+    missing = ["hep-th/9711200", "1706.03762"]
+    ids = [*SAMPLE_IDS[:50], *missing]
+    settings = settings_for(tmp_path, standin.url, snapshot_path=SAMPLE)
+    with MetadataStore(settings.paths.metadata_db) as store:
+        report = fetch_papers(ids, settings, store, "run-1")
+        assert [o.outcome for o in report.outcomes] == ["found"] * len(ids)
+        asked = [i for entry in standin.log for i in entry.ids]
+        assert sorted(asked) == sorted(missing)
+        assert report.from_snapshot == 50 and report.requests == 1
+        sources = {i: r.source for i, r in report.records.items()}
+        assert sources == {
+            **dict.fromkeys(SAMPLE_IDS[:50], "snapshot"),
+            **dict.fromkeys(missing, "api"),
+        }
+        # Only what the API answered is stored; the snapshot is read again, still unasked.
+        assert set(store.get_papers()) == set(missing)
+        again = fetch_papers(ids, settings, store, "run-2")
+        assert again.from_store == 2 and again.from_snapshot == 50
+        assert len(standin.log) == 1
+        assert {i: r.source for i, r in again.records.items()} == sources
+        assert again.records[SAMPLE_IDS[0]].versions == report.records[SAMPLE_IDS[0]].versions
+        assert [r[1] for r in store.fetch_log_rows()] == sorted(missing)  # asked of arXiv
+
+
+def test_offline_the_snapshot_still_answers(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, "http://127.0.0.1:9/api/query", snapshot_path=SAMPLE,
+                            offline=True)  # fmt: skip
+    with MetadataStore(settings.paths.metadata_db) as store:
+        report = fetch_papers([SAMPLE_IDS[5], "2501.99999"], settings, store, "run-1")
+    assert [o.outcome for o in report.outcomes] == ["found", "failed"]
+    assert report.requests == 0 and report.from_snapshot == 1
+
+
+def test_a_stale_api_copy_is_read_from_the_snapshot_instead_of_asked_again(
+    tmp_path: Path, standin: StandIn
+) -> None:
+    asked = settings_for(tmp_path, standin.url)
+    with MetadataStore(asked.paths.metadata_db) as store:
+        fetch_papers(SAMPLE_IDS[:3], asked, store, "run-1")
+        assert len(standin.log) == 1
+        stale = dataclasses.replace(asked, refresh_days=0.0, snapshot_path=SAMPLE)
+        again = fetch_papers(SAMPLE_IDS[:3], stale, store, "run-2")
+        assert again.from_snapshot == 3 and again.from_store == 0
+        assert {r.source for r in again.records.values()} == {"snapshot"}
+    assert len(standin.log) == 1
+
+
+def test_a_snapshot_path_is_set_by_file_env_and_flag_and_must_exist(tmp_path: Path) -> None:
+    config = tmp_path / "pipeline.toml"
+    config.write_text(f'snapshot_path = "{SAMPLE}"\nsnapshot_refresh_days = 3\n')
+    from_file = load_settings(env={}, config_file=config)
+    assert (from_file.snapshot_path, from_file.snapshot_refresh_days) == (SAMPLE, 3.0)
+    other = compress(tmp_path, "gzip")
+    from_env = load_settings(env={"PIPELINE_SNAPSHOT": str(other)}, config_file=config)
+    assert from_env.snapshot_path == other
+    assert load_settings(flags={"snapshot_path": SAMPLE}, env={}).snapshot_path == SAMPLE
+    assert load_settings(env={}).snapshot_path is None
+    with pytest.raises(ConfigError, match="snapshot_path must name an existing file"):
+        load_settings(env={"PIPELINE_SNAPSHOT": str(tmp_path / "nowhere.json")})
+
+
+def test_enrich_with_a_snapshot_records_sources_versions_and_asks_only_the_rest(
+    tmp_path: Path, standin: StandIn
+) -> None:
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    (raw / "digests").mkdir(parents=True)
+    from_snapshot = SAMPLE_IDS[:20]
+    lines = [
+        f"- [{json.loads(SAMPLE_LINES[i])['title'].split(chr(10))[0]}]"
+        f"(https://arxiv.org/abs/{arxiv_id})"
+        for i, arxiv_id in enumerate(from_snapshot)
+    ]
+    lines.append("- [The Large N Limit](https://arxiv.org/abs/hep-th/9711200)")  # not in it
+    (raw / "digests" / "2026-12-01_list.md").write_text("# Reading list\n\n" + "\n".join(lines))
+    args = [*cli("enrich", raw=raw, out=out, url=standin.url), "--snapshot-path", str(SAMPLE)]
+    done = run_cli(args)
+    assert done.returncode == 0, done.stderr
+    assert [i for entry in standin.log for i in entry.ids] == ["hep-th/9711200"]
+
+    papers = pl.read_parquet(out / "papers.parquet")
+    sources = dict(papers.select("arxiv_id", "source").iter_rows())
+    assert sources == {**dict.fromkeys(from_snapshot, "snapshot"), "hep-th/9711200": "api"}
+    versions = pl.read_parquet(out / "versions.parquet")
+    assert set(versions.get_column("arxiv_id")) == set(from_snapshot)
+    per_paper = versions.group_by("arxiv_id").agg(pl.len(), pl.col("version").max())
+    expected = {
+        i: len(json.loads(SAMPLE_LINES[n])["versions"]) for n, i in enumerate(from_snapshot)
+    }
+    assert {r[0]: r[1] for r in per_paper.iter_rows()} == expected
+    assert {r[0]: r[2] for r in per_paper.iter_rows()} == dict(
+        papers.filter(pl.col("source") == "snapshot").select("arxiv_id", "version").iter_rows()
+    )
+    runs = pl.read_parquet(out / "runs.parquet")
+    assert runs.select("from_snapshot", "requests").row(-1) == (20, 1)
+
+    before = len(standin.log)
+    second = run_cli(args)
+    assert second.returncode == 0, second.stderr
+    assert len(standin.log) == before
+    assert pl.read_parquet(out / "runs.parquet").get_column("status").to_list()[-1] == "unchanged"
+
+
+def test_the_title_index_is_built_once_beside_the_store_and_replaced_with_the_snapshot(
+    tmp_path: Path,
+) -> None:
+    paths = Paths(raw=tmp_path / "raw", out=tmp_path / "out")
+    paths.arxiv.mkdir(parents=True)
+    snapshot = compress(tmp_path, "plain")
+    index = title_index(paths, snapshot)
+    assert index.parent == paths.metadata_db.parent
+    frame = pl.read_parquet(index)
+    assert frame.height == len(SAMPLE_IDS) and set(frame["arxiv_id"]) == set(SAMPLE_IDS)
+    first = json.loads(SAMPLE_LINES[0])
+    assert titles_in_index(index, [title_phrase(first["title"]), "no such title"]) == {
+        title_phrase(first["title"]): [first["id"]]
+    }
+    built = index.stat().st_mtime_ns
+    assert title_index(paths, snapshot) == index and index.stat().st_mtime_ns == built
+    snapshot.write_bytes(b"\n".join(SAMPLE_LINES[:10]) + b"\n")  # a new snapshot in its place
+    replaced = title_index(paths, snapshot)
+    assert replaced != index and not index.exists()
+    assert pl.read_parquet(replaced).height == 10
+
+
+def test_titles_in_the_snapshot_are_resolved_without_a_search(
+    tmp_path: Path, standin: StandIn
+) -> None:
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    (raw / "digests").mkdir(parents=True)
+    in_snapshot = [json.loads(SAMPLE_LINES[i]) for i in (1, 5, 9)]
+    rows = ["title,arxiv_id"]
+    rows += ['"' + " ".join(p["title"].split()) + '",' for p in in_snapshot]
+    rows.append('"The Large N Limit of Superconformal Field Theories and Supergravity",')
+    (raw / "digests" / "2026-12-01_titles.csv").write_text("\n".join(rows) + "\n")
+    args = [*cli("enrich", raw=raw, out=out, url=standin.url), "--snapshot-path", str(SAMPLE)]
+    done = run_cli(args)
+    assert done.returncode == 0, done.stderr
+    searches = [e.params.get("search_query", "") for e in standin.log]
+    assert len(searches) == 1 and "large n limit" in searches[0]  # only the one it lacks
+    assert not any(p["id"] in q for p in in_snapshot for q in searches)
+    entries = pl.read_parquet(out / "entries.parquet").sort("position")
+    assert entries.select("resolution", "arxiv_id").rows() == [
+        *[("title", p["id"]) for p in in_snapshot],
+        ("title", "hep-th/9711200"),
+    ]
+    papers = pl.read_parquet(out / "papers.parquet")
+    assert dict(papers.select("arxiv_id", "source").iter_rows()) == {
+        **{p["id"]: "snapshot" for p in in_snapshot},
+        "hep-th/9711200": "api",
+    }
+    runs = pl.read_parquet(out / "runs.parquet")
+    assert runs.select("title_searches", "from_snapshot").row(-1) == (1, 3)
+    assert len(list((raw / "arxiv").glob("snapshot-titles-*.parquet"))) == 1
+
+
+def test_a_file_that_is_not_a_snapshot_ends_the_run_with_exit_5(
+    tmp_path: Path, standin: StandIn
+) -> None:
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    (raw / "digests").mkdir(parents=True)
+    (raw / "digests" / "list.md").write_text("- [A paper](https://arxiv.org/abs/0704.0001)\n")
+    not_a_snapshot = tmp_path / "notes.txt"
+    not_a_snapshot.write_text("these are my notes\nnot a snapshot\n")
+    args = [*cli("enrich", raw=raw, out=out, url=standin.url)]
+    done = run_cli([*args, "--snapshot-path", str(not_a_snapshot)])
+    assert done.returncode == 5, done.stderr
+    assert "not JSON Lines" in done.stderr and "Traceback" not in done.stderr
+    assert not (out / "entries.parquet").exists() and standin.log == []
+
+
+def test_a_damaged_archive_is_a_snapshot_error_naming_the_file(tmp_path: Path) -> None:
+    packed = compress(tmp_path, "gzip")
+    packed.write_bytes(packed.read_bytes()[: packed.stat().st_size // 2])
+    with pytest.raises(SnapshotError, match=str(packed)):
+        read_snapshot(packed, SAMPLE_IDS, NOW)
+    with pytest.raises(SnapshotError, match="No such file"):
+        read_snapshot(tmp_path / "gone.json", SAMPLE_IDS, NOW)
