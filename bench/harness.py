@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import Settings, load_settings
-from pipeline.fetch.papers import DEFAULT_WITNESS
+from pipeline.fetch.transport import DEFAULT_WITNESS
 from pipeline.model import FetchOutcome, PaperRecord
 from pipeline.standin import CorpusRecord, LoggedRequest, load_corpus
 from pipeline.store import MetadataStore, Paths, utc_now
@@ -35,7 +35,7 @@ STANDIN_CORPUS = PROJECT_ROOT / "tests" / "fixtures" / "standin" / "corpus.jsonl
 
 def with_witness(records: list[CorpusRecord]) -> list[CorpusRecord]:
     """`records` plus the real paper the fetch stage asks for beside title searches and IDs
-    it checks again (pipeline/fetch/papers.py DEFAULT_WITNESS), as arXiv has it: a synthetic
+    it checks again (pipeline/fetch/transport.py DEFAULT_WITNESS), as arXiv has it: a synthetic
     corpus lacks it, and without it an empty answer could not be told from a glitch."""
     witness = next(r for r in load_corpus(STANDIN_CORPUS) if r.id == DEFAULT_WITNESS)
     return [*records, witness]

@@ -15,7 +15,7 @@ from pipeline.config import Settings, load_settings
 from pipeline.run import EXIT_INCOMPLETE, EXIT_OK, LEDGER_KEY, enrich
 from pipeline.standin import CorpusRecord, Fault, StandIn
 from pipeline.store import MetadataStore
-from tests.test_enrich_e2e import SAMPLE_DIGESTS, cli, run_cli
+from tests.test_enrich_e2e import NEVER_STALE_DAYS, SAMPLE_DIGESTS, cli, run_cli
 from tests.test_fetch import fresh_record
 
 
@@ -28,6 +28,7 @@ def settings_in(tmp_path: Path, url: str, **overrides: object) -> Settings:
         "read_timeout": 2.0,
         "max_attempts": 3,
         "max_backoff_seconds": 0.1,
+        "stale_days": NEVER_STALE_DAYS,  # the fixtures' digests are old: no staleness alarm
     }
     flags.update(overrides)
     return load_settings(flags=flags, env={})

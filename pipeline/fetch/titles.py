@@ -34,9 +34,14 @@ from rapidfuzz import fuzz
 
 from pipeline.config import Settings
 from pipeline.fetch.atom import feed_records
-from pipeline.fetch.papers import DEFAULT_WITNESS
 from pipeline.fetch.report import FetchReport
-from pipeline.fetch.transport import ArxivSession, FetchBudget, PostRefused, RequestFailed
+from pipeline.fetch.transport import (
+    DEFAULT_WITNESS,
+    ArxivSession,
+    FetchBudget,
+    PostRefused,
+    RequestFailed,
+)
 from pipeline.model import PaperRecord, Problem
 from pipeline.store import MetadataStore, utc_now
 
