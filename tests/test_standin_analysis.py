@@ -84,3 +84,12 @@ def test_distinctive_words_find_a_cut_title() -> None:
     assert not parse_search_query(f'ti:"{cut}"').matches(target)
     query = "(ti:reasoning AND ti:learning AND ti:towards AND ti:system AND ti:think)"
     assert parse_search_query(query).matches(target)
+
+
+def test_tex_accents_are_indexed_as_accented_letters() -> None:
+    # docs/arxiv.md §6: arXiv's indexer turns TeX accents into letters before analysis.
+    assert standard_words("Koll\\'ar's Schr{\\\"o}dinger Fran\\c{c}ois na\\\"{\\i}ve") == (
+        "kollár's", "schrödinger", "françois", "naïve",
+    )  # fmt: skip
+    assert title_matches("A transcendental approach to Koll\\'ar's injectivity theorem",
+                         "approach to kollár's injectivity")  # fmt: skip
