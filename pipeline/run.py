@@ -72,7 +72,8 @@ EXIT_CODES = {
     EXIT_UNEXPECTED: "unexpected error (a bug: the message says where)",
     EXIT_CONFIG: "bad configuration or usage",
     EXIT_INCOMPLETE: "tables written, but some entries could not be enriched for transient "
-    "reasons (arXiv unreachable, requests failed after retries); the next run retries them",
+    "reasons (arXiv unreachable, requests failed after retries, throttled several tries in a "
+    "row, past the fetch deadline); the next run retries them",
     EXIT_LOCKED: "another run is in progress (see --wait-for-lock)",
     EXIT_ENVIRONMENT: "a folder or file the run needs cannot be used (e.g. an unwritable output "
     "folder, a damaged metadata store, a missing or emptied digests folder: see --allow-shrink); "
