@@ -71,7 +71,7 @@ SETTINGS: tuple[Setting, ...] = (
         "https://export.arxiv.org/api/query",
         "arXiv query API address, an http(s) URL (arXiv answers plain http with 301).",
     ),
-    # arXiv Terms of Use: one request every 3 seconds, one connection (arxiv-facts.md 1.2).
+    # arXiv Terms of Use: one request every 3 seconds, one connection (docs/arxiv.md §1).
     Setting(
         "delay_seconds",
         "ARXIV_DELAY_SECONDS",
@@ -140,6 +140,16 @@ SETTINGS: tuple[Setting, ...] = (
         "Longest wait between two tries of one request.",
         at_least=0,
         at_most=3600,
+    ),
+    Setting(
+        "fetch_deadline_seconds",
+        "ARXIV_FETCH_DEADLINE_SECONDS",
+        float,
+        0.0,
+        "Stop asking arXiv this many seconds into a run's fetch stage, write the tables from "
+        "what is fetched and exit 3 (0: sized for the run, one retried try per request).",
+        at_least=0,
+        at_most=604800,
     ),
     Setting(
         "refresh_days",
@@ -245,6 +255,7 @@ class Settings:
     read_timeout: float
     max_attempts: int
     max_backoff_seconds: float
+    fetch_deadline_seconds: float
     refresh_days: float
     snapshot_path: Path | None
     snapshot_refresh_days: float

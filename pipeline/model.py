@@ -139,7 +139,7 @@ class PaperRecord:
     @property
     def abs_url(self) -> str:
         # Built from the ID, not from <link>: links lost their titles after the
-        # 2025-11-11 backend swap (arxiv-facts.md 1.4, arxiv.py #181).
+        # 2025-11-11 backend swap (docs/arxiv.md §4, arxiv.py #181).
         return f"https://arxiv.org/abs/{self.arxiv_id}"
 
     @property
@@ -148,7 +148,7 @@ class PaperRecord:
 
     @property
     def datacite_doi(self) -> str:
-        # arXiv's own DataCite DOI (arxiv-facts.md 4, DOIs).
+        # arXiv's own DataCite DOI (docs/arxiv.md §8).
         return f"10.48550/arXiv.{self.arxiv_id}"
 
 

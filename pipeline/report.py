@@ -124,8 +124,14 @@ class ReportData:
 
 
 def report_data(frames: Mapping[str, pl.DataFrame]) -> ReportData:
-    entries, papers = frames["entries"], frames["papers"]
-    entries = with_source(entries)
+    papers = frames["papers"]
+    # Only the columns shown: a filter on the whole frame would copy every block_text.
+    entries = with_source(
+        frames["entries"].select(
+            "digest", "position", "digest_date", "arxiv_id", "resolution", "title_digest",
+            "link", "resolution_reason",
+        )
+    )  # fmt: skip
     resolved = entries.filter(pl.col("arxiv_id").is_not_null())
     with_paper = resolved.join(
         papers.select("arxiv_id", "primary_category", "published"), on="arxiv_id"
@@ -212,18 +218,17 @@ def _charts(data: ReportData, health: Health) -> list[tuple[str, list[Chart]]]:
     )
 
     resolutions = data.resolutions
-    sources = sorted(resolutions.get_column("source").unique().to_list())
-    per_kind = {
-        r: [
-            int(
-                resolutions.filter((pl.col("source") == s) & (pl.col("resolution") == r))[
-                    "entries"
-                ].sum()
-            )
-            for s in sources
-        ]
-        for r in RESOLUTIONS
-    }
+    largest = (
+        resolutions.group_by("source")
+        .agg(pl.col("entries").sum())
+        .sort(["entries", "source"], descending=[True, False])
+        .head(TOP)
+    )
+    sources = sorted(largest.get_column("source").to_list())
+    shown = set(sources)
+    counts = {(src, r): n for src, r, n in resolutions.iter_rows() if src in shown}
+    per_kind = {r: [counts.get((src, r), 0) for src in sources] for r in RESOLUTIONS}
+    capped = f" (the {TOP} largest)" if resolutions["source"].n_unique() > TOP else ""
     runs = data.runs
     run_labels = [str(r)[:15] for r in runs.get_column("run_id").to_list()]
     quiet = health.sources.head(TOP)
@@ -274,7 +279,7 @@ def _charts(data: ReportData, health: Health) -> list[tuple[str, list[Chart]]]:
                 _bar(
                     "resolutions",
                     pygal.HorizontalStackedBar,
-                    "Resolutions per digest",
+                    f"Resolutions per digest{capped}",
                     sources,
                     per_kind,
                 ),

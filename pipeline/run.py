@@ -1,7 +1,8 @@
 """The staged run: parse -> fetch -> reconcile -> write, under a lock, with a run log.
 
 This is the Python API under the CLI. Each stage function returns data; only
-`write_tables` touches the output folder, and only through pipeline.store.
+`write_tables` touches the output folder (and `report`, which writes the published
+generation's report, DuckDB file and schema export again), only through pipeline.store.
 
 Exit codes (part of the interface, for cron and schedulers):
 """
@@ -32,8 +33,9 @@ from pipeline import store as store_module
 from pipeline.companions import COMPANION_FILES, write_companions
 from pipeline.config import SETTINGS, ConfigError, Settings
 from pipeline.fetch import ArxivUnreachable, FetchReport, fetch_papers, search_titles
-from pipeline.fetch.snapshot import store_snapshot_titles
-from pipeline.fetch.titles import title_phrase
+from pipeline.fetch.snapshot_titles import store_snapshot_titles
+from pipeline.fetch.titles import TITLES_PER_REQUEST, title_phrase
+from pipeline.fetch.transport import FetchBudget, fetch_deadline
 from pipeline.health import LEDGER_KEY as FIRST_SEEN_KEY
 from pipeline.health import Health, assess
 from pipeline.model import FetchOutcome, PaperRecord, Problem
@@ -153,6 +155,7 @@ class FetchResult:
     title_searches: int = 0  # of their searches, those sent to arXiv in this run
     unreachable: str | None = None  # why arXiv could not be reached, if it could not
     expires_at: datetime | None = None  # an answer relied on is due early (FetchReport)
+    stopped: str | None = None  # why fetching stopped early (deadline, throttling), if it did
 
 
 @dataclass
@@ -336,9 +339,13 @@ def fetch_stage(
         .to_list()
     )
     result = FetchResult(records={}, outcomes={}, candidates={}, problems=[])
+    # Every batch and title chunk may need a second request (second look, second pass).
+    without_id = entries.height - len(ids)
+    expected = 2 * (-(-len(ids) // settings.batch_size) + -(-without_id // TITLES_PER_REQUEST))
+    budget = FetchBudget(fetch_deadline(settings, expected))
 
     def fetch_ids(s: Settings) -> tuple[FetchReport, FetchReport]:
-        report = fetch_papers(ids, s, store, run_id, progress=True)
+        report = fetch_papers(ids, s, store, run_id, progress=True, budget=budget)
         return report, report
 
     report = _online_or_offline(settings, result, fetch_ids)
@@ -354,12 +361,15 @@ def fetch_stage(
         phrases = {title_phrase(t) for t in titles} - {""}
 
         def search(s: Settings) -> tuple[dict[str, list[PaperRecord]], FetchReport]:
-            candidates, report = search_titles(titles, s, store, run_id)
+            candidates, report = search_titles(titles, s, store, run_id, budget)
             # Offline, nothing is sent; online, every phrase the store did not answer is.
             result.title_searches = 0 if s.offline else len(phrases) - report.from_store
             return _answered(candidates, report), report
 
         result.candidates = _online_or_offline(settings, result, search)
+    result.stopped = budget.stopped
+    if budget.stopped:
+        log.error("fetching stopped early: %s", budget.stopped)
     return result
 
 
@@ -508,7 +518,8 @@ def _reconcile_and_write(
         log.info("%s", line)
 
     counts = _counts(parse, fetched, rec)
-    incomplete = bool(counts["failed"] or fetched.unreachable)
+    searches_failed = any(p.kind == "search_failed" for p in fetched.problems)
+    incomplete = bool(counts["failed"] or fetched.unreachable or fetched.stopped or searches_failed)
     status = "incomplete" if incomplete else "ok"
     # Taken before the write stage lets go of the records it is computed from.
     fresh_until = _fresh_until(settings, store, fetched) if status == "ok" else None

@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from pipeline.config import Settings
-from pipeline.health import LEDGER_KEY, Health, assess
+from pipeline.health import LEDGER_KEY, FirstSeen, Health, assess
 from pipeline.store import MetadataStore, current_generation, utc_now
 from pipeline.write import MANIFEST_NAME, read_table
 
@@ -27,7 +27,7 @@ class NothingPublished(FileNotFoundError):
 
 def health_now(settings: Settings, frames: dict[str, pl.DataFrame]) -> Health:
     """The staleness assessment of the published tables as of today."""
-    first_seen: dict[str, dict[str, str]] = {}
+    first_seen: FirstSeen = {}
     if settings.paths.metadata_db.is_file():
         with MetadataStore(settings.paths.metadata_db) as store:
             first_seen = store.get_ledger(LEDGER_KEY) or {}

@@ -90,11 +90,16 @@ def test_a_bumped_date_without_new_papers_goes_stale() -> None:
     assert assess(added, runs(), later.first_seen, TODAY, 14, 10).stale_sources == []
 
 
-def test_a_digest_without_any_resolved_paper_is_stale() -> None:
-    frame = entries(("digests/broken.md", date(2026, 2, 28), None))
+def test_a_digest_without_any_resolved_paper_is_quiet_since_its_first_date() -> None:
+    frame = entries(("digests/broken.md", date(2026, 2, 1), None))
     health = assess(frame, runs(), {}, TODAY, 14, 10)
     (row,) = health.sources.iter_rows(named=True)
-    assert row["papers"] == 0 and row["stale"] and row["days_quiet"] is None
+    assert row["papers"] == 0 and row["stale"]
+    assert row["days_quiet"] == (TODAY - date(2026, 2, 1)).days
+    # Fresh, or with no date to count from: no alarm (a new reading list, an unreadable ID).
+    for day in (TODAY, None):
+        fresh = assess(entries(("digests/list.md", day, None)), runs(), {}, TODAY, 14, 10)
+        assert not fresh.sources.get_column("stale").any() and not fresh.alarms
 
 
 def test_the_unresolved_share_jump_compares_complete_runs() -> None:

@@ -1,5 +1,5 @@
 """The stand-in matches titles as arXiv's search backend analyses them
-(../shared/docs/arxiv-search.md rows 1 and 4), not as our client phrases them."""
+(docs/arxiv.md §6, not as our client phrases them."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def test_title_matching(title: str, query: str, expected: bool) -> None:
     ],
 )
 def test_the_standin_answers_as_arxiv_not_as_our_old_phrases(title: str, old_phrase: str) -> None:
-    # arxiv-search.md rows 1 and 3: arXiv keeps `'` and dotted versions inside words and
+    # docs/arxiv.md §6: arXiv keeps `'` and dotted versions inside words and
     # keeps accents; the phrase builder before issue 11 split the one and folded the other.
     target = paper(title)
     assert not parse_search_query(f'ti:"{old_phrase}"').matches(target)

@@ -1,4 +1,4 @@
-"""What the stand-in answers over HTTP: id_list, search_query, paging (arxiv-facts.md 1.1-1.3)."""
+"""What the stand-in answers over HTTP: id_list, search_query, paging (docs/arxiv.md §2-3)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_id_list_returns_listed_papers_at_latest_version_in_no_set_order(
     wanted = ["hep-th/9711200", "1706.03762", "0704.0001"]
     parsed = fetch(standin, method, id_list=",".join(wanted))
     expected = [f"{i}v{by_id[i].latest_version}" for i in wanted]
-    # arxiv-search.md row 8: an ES filter with a constant score, so not the listed order.
+    # docs/arxiv.md §3: an ES filter with a constant score, so not the listed order.
     assert sorted(ids_of(parsed)) == sorted(expected) and ids_of(parsed) != expected
     assert standin.log[-1].method == method
     assert standin.log[-1].ids == wanted
@@ -129,7 +129,8 @@ def test_id_list_with_search_query_filters(standin: StandIn) -> None:
 def test_malformed_search_query_gets_400(standin: StandIn) -> None:
     answer = httpx.get(standin.url, params={"search_query": "ti:(transformer"})
     assert answer.status_code == 400
-    assert "https://arxiv.org/api/errors#" in answer.text
+    # docs/arxiv.md §4: query-syntax errors have the id without `#reason`.
+    assert "<id>https://arxiv.org/api/errors</id>" in answer.text
 
 
 def test_dialect_can_be_requested_per_query(standin: StandIn) -> None:

@@ -29,7 +29,7 @@ from lxml import etree
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from pipeline.config import Settings, refuse_impolite_oai_delay
-from pipeline.fetch.atom import _DECLARATION, _WITHDRAWN, MAX_ANSWER_BYTES, BadAnswer
+from pipeline.fetch.atom import _DECLARATION, MAX_ANSWER_BYTES, BadAnswer, is_withdrawal
 from pipeline.fetch.transport import (
     GATE,
     RETRYABLE_STATUS,
@@ -130,8 +130,8 @@ def raw_record(metadata: etree._Element, fetched_at: datetime) -> PaperRecord | 
         return "it has no category"
     comment = _collapse(metadata.findtext(f"{RAW}comments")) or None
     latest = versions[-1]
-    withdrawn = WITHDRAWN_SOURCE_TYPE in (latest.source_type or "") or bool(
-        comment and _WITHDRAWN.search(comment)
+    withdrawn = WITHDRAWN_SOURCE_TYPE in (latest.source_type or "") or is_withdrawal(
+        comment, latest.version
     )
     return PaperRecord(
         arxiv_id=arxiv_id,

@@ -1,7 +1,7 @@
 """How arXiv's search backend analyses titles, as far as the stand-in imitates it.
 
-../shared/docs/arxiv-search.md (rows 1, 3, 4): a `ti:` query is matched against two
-analyses of the title, and a document matches when either does:
+docs/arxiv.md §6: a `ti:` query is matched against two analyses of the title, and a
+document matches when either does:
 
 * `title` -- the standard analyzer: UAX#29 words (`let's`, `qwen2.5`, `v3.2`, `pi_0` stay
   single words; hyphens, slashes and TeX markup break words), lower case, no stopwords;
@@ -15,7 +15,7 @@ client's: the stand-in must be able to disagree with `pipeline.fetch.titles`.
 
 Words are the Unicode default word boundaries of the `regex` module (UAX#29, as Lucene's
 standard tokenizer splits: `dog's` one word, each CJK ideograph a word of its own). Accents
-are kept: arXiv's title analyzers have no ASCII folding (arxiv-search.md row 3), so
+are kept: arXiv's title analyzers have no ASCII folding (docs/arxiv.md §6), so
 `schrodinger` does not find "Schrödinger". Not imitated: TeX accent commands (arXiv turns
 `\"o` into `ö` before indexing; the corpus holds titles as served).
 """

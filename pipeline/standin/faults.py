@@ -23,7 +23,11 @@ FaultKind = Literal[
     "hang",  # never answers; gives up when the client closes or the server stops
     "html",  # an HTML page instead of Atom (block or error page)
     "reset",  # 1.5: connection reset without an answer
+    # docs/arxiv.md §2: POST refused (405) from 2025-11-11 until 2025-11-21; a GET
+    # of the same request is answered (one request line of at most MAX_URL_LENGTH).
+    "post_refused",
 ]
+# A slow 429 without Retry-After (docs/arxiv.md §5) is Fault("429", delay=...).
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 
 

@@ -31,9 +31,10 @@ from pipeline.standin.query import Answer, Catalog, answer_query, requested_ids
 
 API_PATH = "/api/query"
 OAI_PATH = "/oai"
-# arxiv-facts.md 1.3: ~700 IDs over GET gave HTTP 414 (front end limit); POST is unaffected.
-MAX_URL_LENGTH = 8000
-RATE_EXCEEDED = b"Rate exceeded."  # arxiv-facts.md 1.5: throttled replies, text/plain
+# docs/arxiv.md §2: ~700 IDs over GET gave HTTP 414; docs/arxiv.md §2: gunicorn's
+# default request line is 4094 bytes ("GET ", the target and " HTTP/1.1" included).
+MAX_URL_LENGTH = 4094 - len("GET  HTTP/1.1")
+RATE_EXCEEDED = b"Rate exceeded."  # docs/arxiv.md §5: throttled replies, text/plain
 TEXT_PLAIN = "text/plain; charset=utf-8"
 TEXT_HTML = "text/html; charset=utf-8"
 HTML_PAGE = (
@@ -172,7 +173,7 @@ class StandIn:
         self._catalog.add(records)
 
     def set_index_lag(self, seconds: float) -> None:
-        """Serve no paper whose v1 is younger than `seconds` (arxiv-facts.md 1.2: the API
+        """Serve no paper whose v1 is younger than `seconds` (docs/arxiv.md §3: the API
         sees new papers from the midnight after their announcement)."""
         self._catalog.index_lag = timedelta(seconds=seconds)
 
@@ -219,6 +220,8 @@ class StandIn:
                 reply = (Answer(414, b"414 Request-URI Too Large\n", TEXT_PLAIN), {})
             else:
                 fault = self._choose_fault(entry)
+                if fault and fault.kind == "post_refused" and method != "POST":
+                    fault = None  # a GET is answered
                 if fault and fault.delay and self._stopping.wait(fault.delay):
                     pass  # stop() came during the delay: no answer
                 elif fault and fault.kind == "hang":
@@ -250,6 +253,8 @@ class StandIn:
             return Answer(200, RATE_EXCEEDED, TEXT_PLAIN), {}
         if kind == "html":
             return Answer(200, HTML_PAGE, TEXT_HTML), {}
+        if kind == "post_refused":
+            return Answer(405, b"405 Method Not Allowed\n", TEXT_PLAIN), {"Allow": "GET"}
         if path == OAI_PATH:
             answer = answer_oai(self._catalog, params, self.oai_page_size, datetime.now(UTC))
         else:
