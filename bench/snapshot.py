@@ -2,7 +2,7 @@
 
 Generated snapshots have the Kaggle dump's shape (bench.synth papers as dump lines: id first,
 wrapped title and abstract, authors_parsed, RFC 2822 version dates), about 1.3 kB a line
-like the real one (arxiv-facts.md 3: ~2.9 million lines, several GB). Wanted IDs are spread
+like the real one (docs/arxiv.md §10: ~2.9 million lines, several GB). Wanted IDs are spread
 evenly through the file. Each measurement is a fresh child process (peak RSS is its VmHWM):
 
     scan      pipeline.fetch.snapshot.iter_snapshot alone: every wanted line parsed and
@@ -83,7 +83,7 @@ def _version_time(moment: datetime) -> str:
 
 
 def _wrapped(text: str, width: int = 80) -> str:
-    """Hard line breaks with 2-space continuations, as the dump has (arxiv-facts.md 3)."""
+    """Hard line breaks with 2-space continuations, as the dump has (docs/arxiv.md §10)."""
     lines, line = [], ""
     for word in text.split():
         if line and len(line) + 1 + len(word) > width:

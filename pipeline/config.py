@@ -169,7 +169,7 @@ SETTINGS: tuple[Setting, ...] = (
         "plain, .gz or .zip): IDs it holds are answered from it without a request; none: "
         "the query API answers every ID.",
     ),
-    # arxiv-facts.md 3: the snapshot is commonly updated weekly, so its copy ages faster.
+    # docs/arxiv.md §10: the snapshot is commonly updated weekly, so its copy ages faster.
     Setting(
         "snapshot_refresh_days",
         "PIPELINE_SNAPSHOT_REFRESH_DAYS",
@@ -186,7 +186,7 @@ SETTINGS: tuple[Setting, ...] = (
         "ARXIV_OAI_URL",
         str,
         "https://oaipmh.arxiv.org/oai",
-        "arXiv OAI-PMH address (arxiv-facts.md 2: the base URL since March 2025), for "
+        "arXiv OAI-PMH address (docs/arxiv.md §9: the base URL since March 2025), for "
         "`harvest` and `oai-record`.",
     ),
     Setting(
@@ -404,7 +404,7 @@ def on_arxiv(url: str) -> bool:
 
 def refuse_impolite_oai_delay(settings: Settings) -> None:
     """ConfigError when OAI-PMH would be asked faster than the Terms of Use allow: they
-    cover OAI-PMH too (arxiv-facts.md 2), and its address has no mirror setting. Checked
+    cover OAI-PMH too (docs/arxiv.md §9), and its address has no mirror setting. Checked
     when a harvest starts, since only `harvest` and `oai-record` talk to it."""
     if on_arxiv(settings.oai_url) and settings.delay_seconds < ARXIV_MIN_DELAY_SECONDS:
         raise ConfigError(

@@ -1,15 +1,15 @@
-"""arXiv's OAI-PMH service (arxiv-facts.md 2) as a source: a local mirror of named sets kept
+"""arXiv's OAI-PMH service (docs/arxiv.md §9) as a source: a local mirror of named sets kept
 up to date by `ListRecords`, and `GetRecord` for single papers whose history matters.
 
 Format `arXivRaw`: every version's date and size and its source type (a `source_type` with
-`I` is a withdrawal, the one reliable withdrawn flag: arxiv-facts.md 1.3, 7), the submitter,
+`I` is a withdrawal, the one reliable withdrawn flag: docs/arxiv.md §7), the submitter,
 the license. Every request goes through the process-wide politeness gate of the query API
 (`transport.GATE`: one request at a time for every arXiv host, the delay between them), and
 a 503 or 429 is waited out for its Retry-After (OAI flow control) or the usual backoff.
 
 A harvest keeps its place in the store's ledger after every page, once that page's papers
 are stored: a killed harvest goes on from its last resumption token; a finished one
-remembers the day it began, and the next asks `from` that day (arxiv-facts.md 2: harvest
+remembers the day it began, and the next asks `from` that day (docs/arxiv.md §9: harvest
 incrementally with `from`, no `until`), so a re-run with nothing new stores nothing.
 
     OaiError      an OAI <error> other than noRecordsMatch (badArgument, idDoesNotExist...)
@@ -44,12 +44,12 @@ from pipeline.store import MetadataStore, save_response, utc_now
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 RAW = "{http://arxiv.org/OAI/arXivRaw/}"
-IDENTIFIER_PREFIX = "oai:arXiv.org:"  # arxiv-facts.md 2
+IDENTIFIER_PREFIX = "oai:arXiv.org:"  # docs/arxiv.md §9
 METADATA_PREFIX = "arXivRaw"
 HARVEST_LEDGER = "oai_harvest:"  # + set spec: where a harvest of that set stands
-NO_RECORDS = "noRecordsMatch"  # arxiv-facts.md 2: the answer when nothing matches
+NO_RECORDS = "noRecordsMatch"  # docs/arxiv.md §9: the answer when nothing matches
 BAD_TOKEN = "badResumptionToken"
-WITHDRAWN_SOURCE_TYPE = "I"  # arxiv-facts.md 2: source_type codes
+WITHDRAWN_SOURCE_TYPE = "I"  # docs/arxiv.md §9: source_type codes
 RESPONSE_KIND = "oai"  # kept answers are named <time>-oai-<hash>.xml.gz (store.save_response)
 _SIZE = re.compile(r"^\s*(\d+)\s*kb\s*$", re.IGNORECASE)
 # Authors of the raw string: split at commas and " and " outside parentheses, which hold
@@ -141,7 +141,7 @@ def raw_record(metadata: etree._Element, fetched_at: datetime) -> PaperRecord | 
         authors=_split_authors(metadata.findtext(f"{RAW}authors") or ""),
         published=versions[0].submitted,
         updated=latest.submitted,
-        primary_category=categories[0],  # arxiv-facts.md 2: primary first
+        primary_category=categories[0],  # docs/arxiv.md §9: primary first
         categories=categories,
         comment=comment,
         journal_ref=_collapse(metadata.findtext(f"{RAW}journal-ref")) or None,
@@ -271,7 +271,7 @@ def _page_records(root: etree._Element, received: datetime) -> tuple[list[PaperR
     for record in root.iter(f"{OAI}record"):
         identifier = _collapse(record.findtext(f"{OAI}header/{OAI}identifier"))
         if record.find(f"{OAI}header").get("status") == "deleted":
-            continue  # arxiv-facts.md 2: deletedRecord is persistent; nothing to keep
+            continue  # docs/arxiv.md §9: deletedRecord is persistent; nothing to keep
         metadata = record.find(f"{OAI}metadata/{RAW}arXivRaw")
         mapped = raw_record(metadata, received) if metadata is not None else "no arXivRaw"
         if isinstance(mapped, PaperRecord):

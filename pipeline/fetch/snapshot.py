@@ -1,14 +1,14 @@
 """arXiv's bulk metadata snapshot as a source of papers, read without a single request.
 
 The snapshot (Kaggle `Cornell-University/arxiv`, `arxiv-metadata-oai-snapshot.json`) is JSON
-Lines, one object per paper, about 3 million lines and several GB (arxiv-facts.md 3). It is
+Lines, one object per paper, about 3 million lines and several GB (docs/arxiv.md §10). It is
 read as a stream of blocks, never whole: in each block only the lines of wanted IDs are
 parsed (by polars, as one frame), the others are skipped by their `"id"` prefix. polars'
 own `scan_ndjson` memory-maps a plain file and inflates a gzip'ed one whole before scanning,
 so its peak memory grows with the file (bench/snapshot.py measures both).
 
-Each wanted line becomes the same `PaperRecord` as an Atom answer would (arxiv-facts.md 1.4
-and 3): authors in order from `authors_parsed` ("First Last Suffix"; a 4th element is an
+Each wanted line becomes the same `PaperRecord` as an Atom answer would (docs/arxiv.md §4
+and §10): authors in order from `authors_parsed` ("First Last Suffix"; a 4th element is an
 affiliation), version 1 and latest dates from `versions`, categories primary first,
 whitespace collapsed; plus what only the snapshot has: the license and the version history.
 The papers are not copied into the metadata store (pipeline.fetch.papers says why), except
@@ -42,12 +42,12 @@ ZIP_MAGIC = b"PK\x03\x04"
 # tests/fixtures/snapshot); a line that does not is decoded whole to find it, so another
 # key order costs time, never a paper.
 ID_PREFIX = b'{"id":"'
-# arxiv-facts.md 3: "Mon, 2 Apr 2007 19:18:42 GMT" (RFC 2822, GMT).
+# docs/arxiv.md §10: "Mon, 2 Apr 2007 19:18:42 GMT" (RFC 2822, GMT).
 VERSION_TIME_FORMAT = "%a, %d %b %Y %H:%M:%S GMT"
 
 SNAPSHOT_SCHEMA = pl.Schema(
     {
-        "id": pl.String,  # as a string: number inference would drop zeros (arxiv-facts.md 3)
+        "id": pl.String,  # as a string: number inference would drop zeros (docs/arxiv.md §10)
         "title": pl.String,
         "abstract": pl.String,
         "comments": pl.String,
@@ -214,7 +214,7 @@ def _records(
                 authors=authors,
                 published=times[first],
                 updated=times[last],
-                primary_category=paper_categories[0],  # arxiv-facts.md 3: first is primary
+                primary_category=paper_categories[0],  # docs/arxiv.md §10: first is primary
                 categories=paper_categories,
                 comment=comment,
                 journal_ref=journal_ref,

@@ -1,4 +1,4 @@
-"""What `/oai` answers, like `https://oaipmh.arxiv.org/oai` (arxiv-facts.md 2), before faults.
+"""What `/oai` answers, like `https://oaipmh.arxiv.org/oai` (docs/arxiv.md §9), before faults.
 
 Verbs `ListRecords` and `GetRecord` in format `arXivRaw`. Records are ordered by datestamp
 (the latest version's day here; arXiv's is the last metadata change) and ID; `from`/`until`
@@ -27,7 +27,7 @@ from pipeline.standin.query import Answer, Catalog
 OAI_CONTENT_TYPE = "text/xml; charset=utf-8"
 OAI_BASE_URL = "https://oaipmh.arxiv.org/oai"
 PREFIX = "oai:arXiv.org:"
-DEFAULT_PAGE_SIZE = 2500  # arxiv-facts.md 2: ListRecords page size at HEAD
+DEFAULT_PAGE_SIZE = 2500  # docs/arxiv.md §9: ListRecords page size at HEAD
 # Category archives outside the physics group keep their group's name (cs:cs:AI, math:math:NA).
 _GROUPS = ("cs", "econ", "eess", "math", "q-bio", "q-fin", "stat")
 _HEAD = (
@@ -40,7 +40,7 @@ _HEAD = (
 
 
 def set_spec(category: str) -> str:
-    """The OAI set of an arXiv category (arxiv-facts.md 2: group:archive:CATEGORY)."""
+    """The OAI set of an arXiv category (docs/arxiv.md §9: group:archive:CATEGORY)."""
     archive, _, sub = category.partition(".")
     group = archive if archive in _GROUPS else "physics"
     return ":".join(part for part in (group, archive, sub) if part)
