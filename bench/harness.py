@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import Settings, load_settings
-from pipeline.fetch.papers import DEFAULT_WITNESS
+from pipeline.fetch.transport import DEFAULT_WITNESS
 from pipeline.model import FetchOutcome, PaperRecord
 from pipeline.standin import CorpusRecord, LoggedRequest, load_corpus
 from pipeline.store import MetadataStore, Paths, utc_now

@@ -28,6 +28,7 @@ def settings_in(tmp_path: Path, url: str, **overrides: object) -> Settings:
         "read_timeout": 2.0,
         "max_attempts": 3,
         "max_backoff_seconds": 0.1,
+        "stale_days": 36500,  # the fixtures' digests are dated 2024-2026: no staleness alarm
     }
     flags.update(overrides)
     return load_settings(flags=flags, env={})

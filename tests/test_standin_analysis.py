@@ -84,3 +84,19 @@ def test_distinctive_words_find_a_cut_title() -> None:
     assert not parse_search_query(f'ti:"{cut}"').matches(target)
     query = "(ti:reasoning AND ti:learning AND ti:towards AND ti:system AND ti:think)"
     assert parse_search_query(query).matches(target)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "LaViP:Language-Grounded Visual Prompts",  # `:` between letters joins (MidLetter)
+        "Molecular Dynamics in the Acetonitrile:Acetylene (1:2) Co-Crystal",  # not digits
+        "Scaling to 1,000 Layers; 3;4 Splits and a·b Terms",  # `,`/`;` join digits (MidNum)
+        "Let's Verify Qwen2.5, e.g. DeepSeek-V3.2 and pi_0",
+        "Spectral Prompt Tuning:Unveiling Unseen Classes",
+    ],
+)
+def test_our_phrase_words_are_arxivs_words(title: str) -> None:
+    # The words of our phrase must be the ones arXiv's tokenizer indexes (UAX#29 through the
+    # `regex` module, not our regular expression), or the phrase cannot match.
+    assert tuple(title_phrase(title).split()) == standard_words(title)

@@ -29,6 +29,7 @@ from pipeline.fetch.atom import feed_records
 from pipeline.fetch.report import FetchReport
 from pipeline.fetch.snapshot import iter_snapshot
 from pipeline.fetch.transport import (
+    DEFAULT_WITNESS,
     ArxivSession,
     FetchBudget,
     IdFormatRejected,
@@ -44,9 +45,6 @@ MAX_RESULTS_PER_CALL = 2000
 OFFLINE_MISSING = "offline: not in the store"
 SETTLED_KINDS = ("not_found", "invalid")  # not asked again until refresh_days have passed
 FRESH_NOT_FOUND_DAYS = 1.0  # a not_found of this or last month's ID: the index may lag
-# The witness of last resort for the second look, when no paper is stored yet: "Attention Is
-# All You Need", one of arXiv's most asked-for papers (any existing paper would do).
-DEFAULT_WITNESS = "1706.03762"
 _NEW_STYLE_YYMM = re.compile(r"(\d{2})(\d{2})\.")
 
 

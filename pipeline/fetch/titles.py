@@ -34,9 +34,14 @@ from rapidfuzz import fuzz
 
 from pipeline.config import Settings
 from pipeline.fetch.atom import feed_records
-from pipeline.fetch.papers import DEFAULT_WITNESS
 from pipeline.fetch.report import FetchReport
-from pipeline.fetch.transport import ArxivSession, FetchBudget, PostRefused, RequestFailed
+from pipeline.fetch.transport import (
+    DEFAULT_WITNESS,
+    ArxivSession,
+    FetchBudget,
+    PostRefused,
+    RequestFailed,
+)
 from pipeline.model import PaperRecord, Problem
 from pipeline.store import MetadataStore, utc_now
 
@@ -46,9 +51,10 @@ RESULTS_PER_TITLE = 10  # candidates kept per title; max_results is this times t
 # search that found nothing is asked again after a day, not after refresh_days.
 EMPTY_SEARCH_DAYS = 1.0
 # A word as arXiv's standard tokenizer (UAX#29) forms it: letters and digits, joined by `_`,
-# and by `.` or `'` between two letters or two digits (`qwen2.5`, `let's`, `e.g`; not `fig.1`).
+# by `.`, `'`, `:` or `·` between two letters, and by `.`, `'`, `,` or `;` between two digits
+# (`qwen2.5`, `let's`, `e.g`, `lavip:language`, `1,000`; not `fig.1`, not `1:2`).
 _WORD = re.compile(
-    r"[^\W_]+(?:(?:(?<=[^\W\d_])['.](?=[^\W\d_])|(?<=\d)['.](?=\d)|_(?=[^\W_]))[^\W_]+)*"
+    r"[^\W_]+(?:(?:(?<=[^\W\d_])['.:·](?=[^\W\d_])|(?<=\d)['.,;](?=\d)|_(?=[^\W_]))[^\W_]+)*"
 )
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'"})
 # A superscript or subscript digit is TeX's `^2`/`_2` in arXiv's title (`$\text{Transformer}^2$`
@@ -88,9 +94,9 @@ def title_phrase(title: str) -> str:
     """The phrase searched for `title` as written: its words, lower case, single spaces.
 
     Lower case also keeps words such as "and"/"or" from reading as operators, which arXiv
-    only recognises in upper case (docs/arxiv.md §6). Quotes, backslashes, parentheses and
-    colons never reach the query (docs/arxiv.md §6: the parser keeps `()` and `:`
-    inside quotes, but nothing is lost without them).
+    only recognises in upper case (docs/arxiv.md §6). Quotes, backslashes and parentheses
+    never reach the query; a colon does only inside a word (`LaViP:Language`, one word to
+    arXiv's tokenizer), which arXiv's parser keeps inside quotes (docs/arxiv.md §6).
     """
     return " ".join(_words(title))
 

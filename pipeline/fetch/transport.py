@@ -38,6 +38,10 @@ from pipeline.config import Settings
 from pipeline.fetch.atom import MAX_ANSWER_BYTES, BadAnswer, Feed, read_feed
 from pipeline.store import save_response, utc_now
 
+# The witness of last resort for the second look, when no paper is stored yet: "Attention Is
+# All You Need", one of arXiv's most asked-for papers (any existing paper would do).
+DEFAULT_WITNESS = "1706.03762"
+
 # docs/arxiv.md §2: ~700 IDs over GET gave HTTP 414 while POST worked; stay well below.
 MAX_GET_URL_CHARS = 2000
 # docs/arxiv.md §2: POST was refused for ten days in 2025; the fallback GETs must fit
