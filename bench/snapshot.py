@@ -49,7 +49,8 @@ from bench.harness import (
 from bench.report import Section
 from bench.synth import PAPERS_PER_MONTH, SynthPaper, synth_papers, write_digests
 from pipeline.fetch import fetch_papers
-from pipeline.fetch.snapshot import SNAPSHOT_SCHEMA, iter_snapshot, title_index
+from pipeline.fetch.snapshot import SNAPSHOT_SCHEMA, iter_snapshot
+from pipeline.fetch.snapshot_titles import title_index
 from pipeline.standin import StandIn
 from pipeline.store import MetadataStore, utc_now
 

@@ -33,7 +33,7 @@ from pipeline import store as store_module
 from pipeline.companions import COMPANION_FILES, write_companions
 from pipeline.config import SETTINGS, ConfigError, Settings
 from pipeline.fetch import ArxivUnreachable, FetchReport, fetch_papers, search_titles
-from pipeline.fetch.snapshot import store_snapshot_titles
+from pipeline.fetch.snapshot_titles import store_snapshot_titles
 from pipeline.fetch.titles import TITLES_PER_REQUEST, title_phrase
 from pipeline.fetch.transport import FetchBudget, fetch_deadline
 from pipeline.health import LEDGER_KEY as FIRST_SEEN_KEY

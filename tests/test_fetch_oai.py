@@ -167,12 +167,13 @@ def test_a_harvest_cut_off_by_an_outage_goes_on_from_its_token(
 ) -> None:
     settings = oai_settings(tmp_path, oai_standin, max_attempts=2, delay_seconds=0.3)
 
-    def stop_after_two_pages() -> None:
+    def break_down_after_two_pages() -> None:
+        # The third request comes 0.3 s after the second answer: time enough to see it.
         while sum(1 for e in oai_standin.log if e.status == 200) < 2:
             time.sleep(0.005)
-        oai_standin.stop()  # the service goes away, mid-harvest
+        oai_standin.set_faults([Fault("503")])  # every request fails from now on
 
-    watcher = threading.Thread(target=stop_after_two_pages)
+    watcher = threading.Thread(target=break_down_after_two_pages)
     watcher.start()
     with MetadataStore(settings.paths.metadata_db) as store:
         with pytest.raises(RequestFailed):
@@ -181,9 +182,14 @@ def test_a_harvest_cut_off_by_an_outage_goes_on_from_its_token(
         kept = store.get_ledger(HARVEST_LEDGER)
         assert kept is not None and kept["token"]
         assert len(store.get_papers()) == 2 * PAGE
-        with StandIn(standin_corpus, oai_page_size=PAGE) as back:
-            report = harvest(oai_settings(tmp_path, back), store, "")
-            assert back.log[0].params == {"verb": "ListRecords", "resumptionToken": kept["token"]}
+        assert [e.status for e in oai_standin.log] == [200, 200, 503, 503]
+        oai_standin.set_faults([])
+        oai_standin.clear_log()
+        report = harvest(settings, store, "")
+        assert oai_standin.log[0].params == {
+            "verb": "ListRecords",
+            "resumptionToken": kept["token"],
+        }
         assert report.resumed and report.records == len(standin_corpus) - 2 * PAGE
         assert set(store.get_papers()) == {r.id for r in standin_corpus}
 

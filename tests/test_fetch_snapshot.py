@@ -20,7 +20,8 @@ import pytest
 
 from pipeline.config import ConfigError, load_settings
 from pipeline.fetch import fetch_papers
-from pipeline.fetch.snapshot import SnapshotError, read_snapshot, title_index, titles_in_index
+from pipeline.fetch.snapshot import SnapshotError, read_snapshot
+from pipeline.fetch.snapshot_titles import title_index, titles_in_index
 from pipeline.fetch.titles import title_phrase
 from pipeline.model import PaperRecord, PaperVersion
 from pipeline.standin import CorpusRecord, StandIn

@@ -5,8 +5,8 @@ atom.py       strict checks of an answer, Atom entries -> PaperRecord (both dial
 transport.py  the process-wide politeness gate, one connection, classified retries, the
               run's FetchBudget (throttling breaker, deadline), bodies decoded under a cap
 papers.py     fetch_papers: ID batches, bisecting 400s, missing IDs checked beside a witness
-snapshot.py   read_snapshot: the IDs a local bulk snapshot holds, in one streamed pass;
-              its title index, answered before any title search
+snapshot.py   read_snapshot: the IDs a local bulk snapshot holds, in one streamed pass
+snapshot_titles.py  its title index, answered before any title search is sent
 oai.py        harvest / get_record: OAI-PMH arXivRaw into the store (version history)
 titles.py     search_titles: ORed title phrases worded as arXiv splits words, answers
               handed to the most similar title, a second pass on distinctive words

@@ -8,45 +8,32 @@ own `scan_ndjson` memory-maps a plain file and inflates a gzip'ed one whole befo
 so its peak memory grows with the file (bench/snapshot.py measures both).
 
 Each wanted line becomes the same `PaperRecord` as an Atom answer would (docs/arxiv.md §4
-and 3): authors in order from `authors_parsed` ("First Last Suffix"; a 4th element is an
+and §10): authors in order from `authors_parsed` ("First Last Suffix"; a 4th element is an
 affiliation), version 1 and latest dates from `versions`, categories primary first,
 whitespace collapsed; plus what only the snapshot has: the license and the version history.
 The papers are not copied into the metadata store (pipeline.fetch.papers says why), except
-those the title index finds for an entry without ID, which title search reads from there.
+those the title index (snapshot_titles.py) finds for an entry without ID.
 """
 
 from __future__ import annotations
 
 import gc
 import gzip
-import hashlib
 import io
-import json
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
 import orjson
 import polars as pl
 
-from pipeline.config import Settings
 from pipeline.fetch.atom import is_withdrawal
-from pipeline.fetch.report import FetchReport
-from pipeline.fetch.titles import title_phrase
 from pipeline.model import Author, PaperRecord, PaperVersion, Problem, authors_named
-from pipeline.store import (
-    SNAPSHOT_TITLE_INDEX_PREFIX,
-    MetadataStore,
-    Paths,
-    atomic_write_bytes,
-    file_signature,
-    utc_now,
-)
 
 BLOCK_BYTES = 32 * 1024 * 1024  # read at a time; bounds memory whatever the file's size
 GZIP_MAGIC = b"\x1f\x8b"
@@ -245,7 +232,7 @@ def _records(
 
 
 @contextmanager
-def _open(path: Path) -> Iterator[IO[bytes]]:
+def open_snapshot(path: Path) -> Iterator[IO[bytes]]:
     """The snapshot's bytes as a stream: plain, gzip'ed, or the one file of Kaggle's zip."""
     with ExitStack() as stack:
         try:
@@ -268,7 +255,7 @@ def _open(path: Path) -> Iterator[IO[bytes]]:
         yield stream
 
 
-def _blocks(stream: IO[bytes], path: Path) -> Iterator[list[bytes]]:
+def snapshot_blocks(stream: IO[bytes], path: Path) -> Iterator[list[bytes]]:
     """The stream's lines, a block at a time (the last line of a block completed first)."""
     rest = b""
     while True:
@@ -348,8 +335,8 @@ def iter_snapshot(path: Path, ids: Iterable[str], fetched_at: datetime) -> Itera
         return
     source = str(path)
     lines_before = 0
-    with _open(path) as stream:
-        for lines in _blocks(stream, path):
+    with open_snapshot(path) as stream:
+        for lines in snapshot_blocks(stream, path):
             picked, problems = [], []
             for number, line in enumerate(lines, lines_before + 1):
                 arxiv_id = _line_id(line)
@@ -367,7 +354,7 @@ def iter_snapshot(path: Path, ids: Iterable[str], fetched_at: datetime) -> Itera
             records: list[PaperRecord] = []
             if picked:
                 frame, unparsed = _parse_lines(picked, source)
-                with _collector_paused():
+                with collector_paused():
                     records, unusable = _records(
                         _mapped(frame.lazy()).collect(), fetched_at, source
                     )
@@ -376,7 +363,7 @@ def iter_snapshot(path: Path, ids: Iterable[str], fetched_at: datetime) -> Itera
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """The records hold no reference cycles, and the collections their many objects would
     set off cost more than building them (as in store._records_by_id)."""
     collecting = gc.isenabled()
@@ -386,83 +373,3 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if collecting:
             gc.enable()
-
-
-# --- the title index --------------------------------------------------------------------
-
-
-def title_index(paths: Paths, snapshot: Path) -> Path:
-    """The snapshot's title index (phrase, arxiv_id; phrase as `title_phrase` makes it, the
-    form title searches are stored under), built in one pass unless this snapshot's is kept.
-
-    Kept beside the store, named by the snapshot's signature, so a replaced snapshot gets a
-    new index and the old one is removed. A line without an id or title is not indexed (the
-    ID pass names bad lines).
-    """
-    key = hashlib.sha1(json.dumps(file_signature(snapshot)).encode()).hexdigest()[:16]
-    target = paths.snapshot_title_index(key)
-    if target.is_file():
-        return target
-    phrases: list[str] = []
-    arxiv_ids: list[str] = []
-    with _open(snapshot) as stream, _collector_paused():
-        for lines in _blocks(stream, snapshot):
-            for line in lines:
-                try:
-                    paper = orjson.loads(line)
-                    arxiv_id, title = paper["id"].strip(), paper["title"]
-                except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
-                    continue
-                phrase = title_phrase(title) if isinstance(title, str) else ""
-                if phrase:
-                    phrases.append(phrase)
-                    arxiv_ids.append(arxiv_id)
-    frame = pl.DataFrame(
-        {"phrase": phrases, "arxiv_id": arxiv_ids},
-        schema={"phrase": pl.String, "arxiv_id": pl.String},
-    ).sort("phrase", "arxiv_id")
-    buffer = io.BytesIO()
-    frame.write_parquet(buffer, compression="zstd", statistics=True)
-    atomic_write_bytes(target, buffer.getvalue())
-    for old in paths.arxiv.glob(f"{SNAPSHOT_TITLE_INDEX_PREFIX}*.parquet"):
-        if old != target:
-            old.unlink(missing_ok=True)
-    return target
-
-
-def titles_in_index(index: Path, phrases: Iterable[str]) -> dict[str, list[str]]:
-    """The IDs of the snapshot papers whose title is each phrase (phrases without any left
-    out), read lazily: only the matching rows leave the file."""
-    hits = (
-        pl.scan_parquet(index)
-        .filter(pl.col("phrase").is_in(list(set(phrases))))
-        .group_by("phrase")
-        .agg(pl.col("arxiv_id").sort())
-        .collect()
-    )
-    return dict(hits.iter_rows())
-
-
-def store_snapshot_titles(
-    titles: Iterable[str], settings: Settings, store: MetadataStore
-) -> FetchReport:
-    """Answer from the snapshot's title index every title whose phrase has no recent stored
-    search: its papers go into the store, and the phrase is stored as searched, so that
-    `search_titles` takes it from the store and sends a search only for the rest."""
-    assert settings.snapshot_path is not None
-    report = FetchReport()
-    recent = store.get_title_searches(since=utc_now() - timedelta(days=settings.refresh_days))
-    phrases = {title_phrase(t) for t in titles} - set(recent) - {""}
-    if not phrases:
-        return report
-    found = titles_in_index(title_index(settings.paths, settings.snapshot_path), phrases)
-    ids = {i for matched in found.values() for i in matched}
-    stored = store.get_fetched_at(ids)
-    fresh_since = {s: utc_now() - timedelta(days=settings.refresh_days_of(s)) for s in stored}
-    unread = [i for i in ids if i not in stored or stored[i][0] < fresh_since[stored[i][1]]]
-    for block in iter_snapshot(settings.snapshot_path, unread, utc_now()):
-        store.put_papers(block.records)
-        report.problems += block.problems
-        report.from_snapshot += len(block.records)
-    store.put_title_searches(found)
-    return report
