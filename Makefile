@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help enrich demo report status test lint bench docs clean
+.PHONY: help enrich demo report status test lint bench faults docs clean
 
 help: ## this list
 	@awk -F':.*## ' '/^[a-z]+:.*## / { printf "make %-7s - %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -35,6 +35,9 @@ test: lint ## lint, then pytest
 
 bench: $(STAMP) ## benchmarks against the stand-in (writes bench/results.md and .json)
 	$(PY) -m bench
+
+faults: $(STAMP) ## fault harness alone: cases tried, survived, data lost (bench/faults/results.md)
+	$(PY) -m bench --only faults --output-dir bench/faults
 
 docs: $(STAMP) ## regenerate docs/tables.md and docs/configuration.md
 	$(PY) -m pipeline docs

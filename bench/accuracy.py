@@ -39,6 +39,7 @@ import polars as pl
 from bench.harness import PROJECT_ROOT, SCALED_DELAY, Plan, Workspace, folder_paths, settings_for
 from bench.report import Section
 from pipeline.model import STRONG_TITLE_SOURCES
+from pipeline.reconcile.titles import normalize_title
 from pipeline.run import enrich
 from pipeline.standin import CorpusRecord, StandIn, load_corpus
 
@@ -321,9 +322,15 @@ def run(plan: Plan, ws: Workspace) -> list[Section]:
         shutil.copyfile(file, digests / file.name)
     shutil.copyfile(NEWSLETTER, digests / NEWSLETTER.name)
     _write_title_list(digests / TITLE_LIST, title_list)
+    # The stand-in's own corpus (it holds the newsletter's papers) and the wild papers; a
+    # real record beats a derived one, and the stand-in's synthetic stand-ins for famous
+    # titles (another ID, the same title) would make those titles ambiguous here.
     corpus = load_corpus(FIXTURES / "standin" / "corpus.jsonl")
     known = {r.id for r in corpus}
-    corpus += [r for r in records if r.id not in known]  # a real record beats a derived one
+    wild = [r for r in records if r.id not in known]
+    wild_titles = {normalize_title(r.title) for r in wild}
+    corpus = [r for r in corpus if r.note is None or normalize_title(r.title) not in wild_titles]
+    corpus += wild
     with StandIn(corpus) as server:
         settings = settings_for(folder, server.url, SCALED_DELAY)
         enrich(settings)

@@ -18,6 +18,7 @@ from bench.harness import (
     last_run_record,
     run_pipeline_cli,
     stage_seconds,
+    with_witness,
 )
 from bench.report import Section
 from bench.synth import synth_papers, to_corpus_record, write_digests
@@ -49,7 +50,7 @@ def run(plan: Plan, ws: Workspace) -> list[Section]:
     files = write_digests(papers, paths.digests, seed=3)
     without_id = sum(f.without_id for f in files)
     section = Section("rerun", "Re-run cost: a second run with nothing new", COLUMNS)
-    with StandIn([to_corpus_record(p) for p in papers]) as server:
+    with StandIn(with_witness([to_corpus_record(p) for p in papers])) as server:
         args = [
             "enrich",
             "--raw-dir", str(paths.raw),

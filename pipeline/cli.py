@@ -23,6 +23,8 @@ import polars as pl
 from pipeline import run
 from pipeline.config import SETTINGS, ConfigError, Settings, load_settings, settings_markdown
 from pipeline.fetch import reparse_stored_responses
+from pipeline.fetch.oai import OaiError, get_record, harvest
+from pipeline.fetch.transport import RequestFailed
 from pipeline.status import status as status_of
 from pipeline.status import status_text
 from pipeline.store import MetadataStore, StoreError
@@ -253,6 +255,64 @@ def rebuild_store(**kwargs: Any) -> None:
         )
         for source, reason in rebuilt.skipped:
             click.echo(f"  {source}: {reason}")
+
+
+@main.command("harvest")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    required=True,
+    help="OAI-PMH set to mirror, e.g. cs:cs:AI or physics:hep-th (repeatable).",
+)
+@settings_options
+def harvest_command(sets: tuple[str, ...], **kwargs: Any) -> None:
+    """Bring the store's mirror of OAI-PMH sets up to date (ListRecords, arXivRaw): papers
+    with their version history, source oai. A killed harvest resumes from its last page."""
+    settings = _settings(kwargs)
+    try:
+        run.check_raw_folder(settings)
+        with run.run_lock(settings), MetadataStore(settings.paths.metadata_db) as store:
+            for set_spec in sets:
+                report = harvest(settings, store, set_spec)
+                for problem in report.problems:
+                    click.echo(f"problem: {problem}", err=True)
+                resumed = " (resumed)" if report.resumed else ""
+                click.echo(
+                    f"set {set_spec}{resumed}: {report.records} papers in {report.pages} pages, "
+                    f"{report.requests} requests"
+                )
+    except EXPECTED_ERRORS as exc:
+        sys.exit(_expected_error(exc))
+    except OaiError as exc:  # e.g. badArgument for a set arXiv does not have
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(run.EXIT_CONFIG)
+    except RequestFailed as exc:
+        click.echo(f"error: {exc}; the next harvest goes on from the last page", err=True)
+        sys.exit(run.EXIT_INCOMPLETE)
+
+
+@main.command("oai-record")
+@click.argument("arxiv_id")
+@settings_options
+def oai_record(arxiv_id: str, **kwargs: Any) -> None:
+    """Store one paper from OAI-PMH GetRecord (arXivRaw: every version, withdrawals)."""
+    settings = _settings(kwargs)
+    try:
+        run.check_raw_folder(settings)
+        with run.run_lock(settings), MetadataStore(settings.paths.metadata_db) as store:
+            record = get_record(settings, store, arxiv_id)
+    except EXPECTED_ERRORS as exc:
+        sys.exit(_expected_error(exc))
+    except OaiError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(run.EXIT_CONFIG)
+    except RequestFailed as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(run.EXIT_INCOMPLETE)
+    history = ", ".join(f"v{v.version} {v.submitted:%Y-%m-%d}" for v in record.versions)
+    withdrawn = "; withdrawn" if record.withdrawn else ""
+    click.echo(f"{record.arxiv_id}: {record.title} ({history}{withdrawn})")
 
 
 @main.command()

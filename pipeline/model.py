@@ -35,7 +35,7 @@ TitleSource = Literal[
 STRONG_TITLE_SOURCES = frozenset({"field", "column", "emphasis", "quoted", "link text", "heading"})
 FetchOutcomeKind = Literal["found", "not_found", "invalid", "failed"]
 # Which arXiv interface a paper's metadata came from: the query API, the bulk snapshot
-# (arxiv-facts.md 3) or OAI-PMH (arxiv-facts.md 2).
+# (docs/arxiv.md §10) or OAI-PMH (docs/arxiv.md §9).
 PaperSource = Literal["api", "snapshot", "oai"]
 PAPER_SOURCES: tuple[PaperSource, ...] = ("api", "snapshot", "oai")
 ResolutionKind = Literal["link", "title", "corrected", "unresolved"]
@@ -133,13 +133,13 @@ class PaperRecord:
     withdrawn: bool
     fetched_at: datetime  # when it was read from its source
     source: PaperSource = "api"
-    license: str | None = None  # license URI; the query API gives none (arxiv-facts.md 1.4)
+    license: str | None = None  # license URI; the query API gives none (docs/arxiv.md §4)
     versions: list[PaperVersion] = field(default_factory=list)  # v1 first; [] when unknown
 
     @property
     def abs_url(self) -> str:
         # Built from the ID, not from <link>: links lost their titles after the
-        # 2025-11-11 backend swap (arxiv-facts.md 1.4, arxiv.py #181).
+        # 2025-11-11 backend swap (docs/arxiv.md §4, arxiv.py #181).
         return f"https://arxiv.org/abs/{self.arxiv_id}"
 
     @property
@@ -148,7 +148,7 @@ class PaperRecord:
 
     @property
     def datacite_doi(self) -> str:
-        # arXiv's own DataCite DOI (arxiv-facts.md 4, DOIs).
+        # arXiv's own DataCite DOI (docs/arxiv.md §8).
         return f"10.48550/arXiv.{self.arxiv_id}"
 
 

@@ -33,7 +33,9 @@ from pipeline import store as store_module
 from pipeline.companions import COMPANION_FILES, write_companions
 from pipeline.config import SETTINGS, ConfigError, Settings
 from pipeline.fetch import ArxivUnreachable, FetchReport, fetch_papers, search_titles
-from pipeline.fetch.titles import title_phrase
+from pipeline.fetch.snapshot_titles import store_snapshot_titles
+from pipeline.fetch.titles import TITLES_PER_REQUEST, title_phrase
+from pipeline.fetch.transport import FetchBudget, fetch_deadline
 from pipeline.health import LEDGER_KEY as FIRST_SEEN_KEY
 from pipeline.health import Health, assess
 from pipeline.model import FetchOutcome, PaperRecord, Problem
@@ -49,6 +51,7 @@ from pipeline.store import (
     StoreError,
     current_generation,
     digests_signature,
+    file_signature,
     is_store_failure,
     utc_now,
 )
@@ -69,7 +72,8 @@ EXIT_CODES = {
     EXIT_UNEXPECTED: "unexpected error (a bug: the message says where)",
     EXIT_CONFIG: "bad configuration or usage",
     EXIT_INCOMPLETE: "tables written, but some entries could not be enriched for transient "
-    "reasons (arXiv unreachable, requests failed after retries); the next run retries them",
+    "reasons (arXiv unreachable, requests failed after retries, throttled several tries in a "
+    "row, past the fetch deadline); the next run retries them",
     EXIT_LOCKED: "another run is in progress (see --wait-for-lock)",
     EXIT_ENVIRONMENT: "a folder or file the run needs cannot be used (e.g. an unwritable output "
     "folder, a damaged metadata store, a missing or emptied digests folder: see --allow-shrink); "
@@ -152,6 +156,7 @@ class FetchResult:
     title_searches: int = 0  # of their searches, those sent to arXiv in this run
     unreachable: str | None = None  # why arXiv could not be reached, if it could not
     expires_at: datetime | None = None  # an answer relied on is due early (FetchReport)
+    stopped: str | None = None  # why fetching stopped early (deadline, throttling), if it did
 
 
 @dataclass
@@ -335,9 +340,13 @@ def fetch_stage(
         .to_list()
     )
     result = FetchResult(records={}, outcomes={}, candidates={}, problems=[])
+    # Every batch and title chunk may need a second request (second look, second pass).
+    without_id = entries.height - len(ids)
+    expected = 2 * (-(-len(ids) // settings.batch_size) + -(-without_id // TITLES_PER_REQUEST))
+    budget = FetchBudget(fetch_deadline(settings, expected))
 
     def fetch_ids(s: Settings) -> tuple[FetchReport, FetchReport]:
-        report = fetch_papers(ids, s, store, run_id, progress=True)
+        report = fetch_papers(ids, s, store, run_id, progress=True, budget=budget)
         return report, report
 
     report = _online_or_offline(settings, result, fetch_ids)
@@ -347,16 +356,21 @@ def fetch_stage(
 
     titles = titles_to_search(entries, result.records, result.outcomes)
     result.searched_titles = titles
+    if titles and settings.snapshot_path is not None:  # before any search is sent
+        _absorb(result, store_snapshot_titles(titles, settings, store))
     if titles:
         phrases = {title_phrase(t) for t in titles} - {""}
 
         def search(s: Settings) -> tuple[dict[str, list[PaperRecord]], FetchReport]:
-            candidates, report = search_titles(titles, s, store, run_id)
+            candidates, report = search_titles(titles, s, store, run_id, budget)
             # Offline, nothing is sent; online, every phrase the store did not answer is.
             result.title_searches = 0 if s.offline else len(phrases) - report.from_store
             return _answered(candidates, report), report
 
         result.candidates = _online_or_offline(settings, result, search)
+    result.stopped = budget.stopped
+    if budget.stopped:
+        log.error("fetching stopped early: %s", budget.stopped)
     return result
 
 
@@ -505,7 +519,8 @@ def _reconcile_and_write(
         log.info("%s", line)
 
     counts = _counts(parse, fetched, rec)
-    incomplete = bool(counts["failed"] or fetched.unreachable)
+    searches_failed = any(p.kind == "search_failed" for p in fetched.problems)
+    incomplete = bool(counts["failed"] or fetched.unreachable or fetched.stopped or searches_failed)
     status = "incomplete" if incomplete else "ok"
     # Taken before the write stage lets go of the records it is computed from.
     fresh_until = _fresh_until(settings, store, fetched) if status == "ok" else None
@@ -613,22 +628,15 @@ def _fingerprint(settings: Settings, store: MetadataStore, digests: list[Any]) -
         store.state_marker(),
         settings.refresh_days,
         settings.snapshot_refresh_days,
+        settings.oai_refresh_days,
         settings.offline,
-        _file_signature(settings.snapshot_path),
+        file_signature(settings.snapshot_path) if settings.snapshot_path else None,
     ]
     h.update(json.dumps(inputs, default=str).encode())
     return h.hexdigest()
 
 
 _PACKAGE = Path(__file__).resolve().parent
-
-
-def _file_signature(path: Path | None) -> list[object] | None:
-    """Path, size and modification time: a new snapshot in place of the old one changes it."""
-    if path is None:
-        return None
-    stat = path.stat()
-    return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
 
 
 def _fresh_until(settings: Settings, store: MetadataStore, fetched: FetchResult) -> datetime:

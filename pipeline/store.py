@@ -5,6 +5,7 @@ Layout under the two configured folders (nothing is written anywhere else):
     <raw>/digests/...                 input digests (read only)
     <raw>/arxiv/responses/*.xml.gz    every arXiv answer as received, re-parseable offline
     <raw>/arxiv/metadata.sqlite       metadata store: papers, ID outcomes, title searches
+    <raw>/arxiv/snapshot-titles-<key>.parquet   normalised titles of the bulk snapshot <key>
     <raw>/arxiv/.lock                 held while a run uses the store (and talks to arXiv)
     <out>/<table>.parquet             symlinks into the current generation
     <out>/current                     symlink to the generation of the last finished run
@@ -41,6 +42,7 @@ ARXIV_SUBDIR = "arxiv"
 GENERATIONS_SUBDIR = ".generations"
 CURRENT_LINK = "current"
 KEEP_GENERATIONS = 3  # the current one and two before it, for readers mid-read
+SNAPSHOT_TITLE_INDEX_PREFIX = "snapshot-titles-"
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,10 @@ class Paths:
     @property
     def metadata_db(self) -> Path:
         return self.arxiv / "metadata.sqlite"
+
+    def snapshot_title_index(self, snapshot_key: str) -> Path:
+        """The title index of the snapshot whose `file_signature` hashes to `snapshot_key`."""
+        return self.arxiv / f"{SNAPSHOT_TITLE_INDEX_PREFIX}{snapshot_key}.parquet"
 
     @property
     def store_lock_file(self) -> Path:
@@ -92,6 +98,12 @@ def path_name(relative: Path) -> str:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def file_signature(path: Path) -> list[object]:
+    """Path, size and modification time: a new file in place of the old one changes it."""
+    stat = path.stat()
+    return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
 
 
 # --- atomic file writes -------------------------------------------------------------
@@ -461,6 +473,15 @@ class MetadataStore:
             self.db.execute(
                 "INSERT OR REPLACE INTO title_searches VALUES (?, ?, ?)",
                 (query, json.dumps(arxiv_ids), utc_now().isoformat()),
+            )
+
+    def put_title_searches(self, searches: dict[str, list[str]]) -> None:
+        """Store many searches (query -> IDs) in one transaction."""
+        now = utc_now().isoformat()
+        with self.db:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO title_searches VALUES (?, ?, ?)",
+                [(query, json.dumps(ids), now) for query, ids in searches.items()],
             )
 
     def get_title_searches(self, since: datetime | None = None) -> dict[str, list[str]]:

@@ -61,9 +61,10 @@ SUPPORTED_SUFFIXES = frozenset(
 )  # fmt: skip
 _HTML_START_RE = re.compile(r"\s*(?:<!doctype html|<html[\s>]|<head[\s>]|<body[\s>])", re.I)
 # Markdown constructs a plain-text file does not have: a heading, a link, a table row, bold.
-# A `# ` line alone is not one: in a text file it is a comment.
+# A `# ` line alone is not one: in a text file it is a comment. Link text holds no `[`, so
+# that a line of 200,000 `[` is one linear scan, not a quadratic one.
 _MARKDOWN_SIGNS_RE = re.compile(
-    r"^#{2,6} \S|\[[^\]\n]*\]\([^)\n]*\)|^\s*\|.*\|\s*$|\*\*[^*\n]+\*\*", re.M
+    r"^#{2,6} \S|\[[^\[\]\n]*\]\([^)\n]*\)|^\s*\|.*\|\s*$|\*\*[^*\n]+\*\*", re.M
 )
 HEADER_MAX_LINES = 30  # a digest's date, when its text gives one, is near the top
 _STARTS_LIKE_JSON_RE = re.compile(r"\s*[\[{]")
@@ -130,7 +131,8 @@ def parse_digest(path: Path, raw_dir: Path) -> ParsedDigest:
     """Read one digest file. Never raises for bad input: problems are returned instead."""
     source = _source(path, raw_dir)
     decoded = read_digest_text(path, source)
-    if any("\udc80" <= char <= "\udcff" for char in str(path)):  # os.fsdecode's escapes
+    named = path.relative_to(raw_dir) if path.is_relative_to(raw_dir) else path
+    if any("\udc80" <= char <= "\udcff" for char in str(named)):  # os.fsdecode's escapes
         decoded.problems.insert(0, parse_problem(source, "file_name", _ESCAPED_NAME))
     if decoded.text is None:
         return ParsedDigest(source, None, None, [], decoded.problems, decoded.size_bytes)
