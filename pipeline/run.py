@@ -322,8 +322,8 @@ def _online_or_offline(
             result.requests += exc.requests  # the tries it says it made
             result.retries += exc.retries
             log.error("%s", exc)
-            # The snapshot was read before the first request; what it holds is stored now.
-            settings = dataclasses.replace(settings, snapshot_path=None)
+            # The offline call reads the snapshot again: its papers are not stored (they
+            # went down with the interrupted call), and it is local, so it still answers.
     value, report = call(dataclasses.replace(settings, offline=True))
     _absorb(result, report)
     return value

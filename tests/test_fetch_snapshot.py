@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
+import socket
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -338,3 +339,18 @@ def test_a_damaged_archive_is_a_snapshot_error_naming_the_file(tmp_path: Path) -
         read_snapshot(packed, SAMPLE_IDS, NOW)
     with pytest.raises(SnapshotError, match="No such file"):
         read_snapshot(tmp_path / "gone.json", SAMPLE_IDS, NOW)
+
+
+def test_with_arxiv_unreachable_the_snapshot_still_answers_its_ids(tmp_path: Path) -> None:
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    (raw / "digests").mkdir(parents=True)
+    lines = [f"- [Paper](https://arxiv.org/abs/{i})" for i in (*SAMPLE_IDS[:5], "2501.99999")]
+    (raw / "digests" / "2026-12-01_list.md").write_text("\n".join(lines) + "\n")
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}/api/query"
+    done = run_cli([*cli("enrich", raw=raw, out=out, url=closed), "--snapshot-path", str(SAMPLE)])
+    assert done.returncode == 3, done.stderr  # the one ID the snapshot lacks waits on arXiv
+    papers = pl.read_parquet(out / "papers.parquet")
+    assert sorted(papers.get_column("arxiv_id")) == SAMPLE_IDS[:5]
+    assert set(papers.get_column("source")) == {"snapshot"}
