@@ -42,8 +42,7 @@ from pipeline.store import (
     digests_signature,
     utc_now,
 )
-from pipeline.tables import TABLES
-from pipeline.write import RunRecord, build_tables, read_table, runs_table, write_tables
+from pipeline.write import RunRecord, build_tables, carry_over_tables, write_tables
 
 log = logging.getLogger("pipeline")
 
@@ -575,12 +574,13 @@ def _carry_over_if_unchanged(
         or ledger["fingerprint"] != _fingerprint(settings, store, digests)
     ):
         return None
-    start = time.perf_counter()
     previous = next(r for r in store.get_runs() if r["run_id"] == ledger["run_id"])
+    # As every run's own published row: taken when writing begins, write_seconds 0.
     record = dataclasses.replace(
         _run_record_from_dict(previous),
         run_id=record.run_id,
         started_at=record.started_at,
+        ended_at=utc_now(),
         status="unchanged",
         exit_code=EXIT_OK,
         requests=0,
@@ -590,27 +590,21 @@ def _carry_over_if_unchanged(
         parse_seconds=0.0,
         fetch_seconds=0.0,
         reconcile_seconds=0.0,
+        write_seconds=0.0,
     )
-    frames = _current_frames(settings.paths)
-    if frames is None:
-        return None
+    start = time.perf_counter()
+    store.put_run(record.run_id, record.started_at, dataclasses.asdict(record))
+    runs = [_run_record_from_dict(d) for d in store.get_runs()]
+    if carry_over_tables(settings.paths, record.run_id, runs) is None:
+        return None  # the published generation is incomplete: a full run rebuilds it
+    # The run log's copy gets the final times, measured after the write.
     record = dataclasses.replace(
         record, ended_at=utc_now(), write_seconds=time.perf_counter() - start
     )
     store.put_run(record.run_id, record.started_at, dataclasses.asdict(record))
-    frames["runs"] = runs_table([_run_record_from_dict(d) for d in store.get_runs()])
-    write_tables(frames, settings.paths, record.run_id)
     store.put_ledger(LEDGER_KEY, {**ledger, "run_id": record.run_id})
     log.info("nothing new since run %s: tables carried over, no requests", ledger["run_id"])
     return RunSummary(record, EXIT_OK, _summary_message(record, None, settings))
-
-
-def _current_frames(paths: Paths) -> dict[str, pl.DataFrame] | None:
-    """The published tables except `runs`, or None if any is missing or unreadable."""
-    try:
-        return {t.name: read_table(paths, t.name) for t in TABLES if t.name != "runs"}
-    except (OSError, pl.exceptions.PolarsError):
-        return None
 
 
 def _candidate_records(fetched: FetchResult) -> dict[str, PaperRecord]:

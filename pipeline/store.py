@@ -111,6 +111,15 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def link_or_copy(source: Path, target: Path) -> None:
+    """Put `source`'s bytes at `target` (which must not exist): a hard link where the file
+    system allows one (no bytes copied), else a copy written atomically."""
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or one without hard links
+        atomic_write_bytes(target, source.read_bytes())
+
+
 def atomic_symlink(target: str, link: Path) -> None:
     """Point `link` at `target` with one rename (atomic on POSIX)."""
     tmp = link.parent / f".{link.name}.{os.getpid()}.tmp"

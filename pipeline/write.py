@@ -583,19 +583,53 @@ def write_generation(frames: Mapping[str, pl.DataFrame], paths: Paths, run_id: s
         # new_generation_dir empties the folder: that would pull the tables from under readers.
         raise ValueError(f"run {run_id} is the published generation; use a new run id")
     generation = store.new_generation_dir(paths, run_id)
-    manifest: dict[str, Any] = {"run_id": run_id, "tables": {}}
-    for name, frame in ordered.items():
-        data = parquet_bytes(frame)
-        store.atomic_write_bytes(generation / f"{name}.parquet", data)
-        manifest["tables"][name] = {
-            "file": f"{name}.parquet",
-            "rows": frame.height,
-            "sha256": hashlib.sha256(data).hexdigest(),
-        }
+    written = {name: _write_table(generation, name, frame) for name, frame in ordered.items()}
+    _write_manifest(generation, run_id, written)
+    return generation
+
+
+def _write_table(generation: Path, name: str, frame: pl.DataFrame) -> dict[str, Any]:
+    """Write one table into `generation`; its manifest entry."""
+    data = parquet_bytes(frame)
+    store.atomic_write_bytes(generation / f"{name}.parquet", data)
+    return {
+        "file": f"{name}.parquet",
+        "rows": frame.height,
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+
+
+def _write_manifest(generation: Path, run_id: str, tables: Mapping[str, Any]) -> None:
+    """Last into a generation: a generation with a manifest is complete."""
+    manifest = {"run_id": run_id, "tables": dict(tables)}
     store.atomic_write_bytes(
         generation / MANIFEST_NAME,
         (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode(),
     )
+
+
+def carry_over_tables(paths: Paths, run_id: str, runs: Sequence[RunRecord]) -> Path | None:
+    """Publish the current generation's tables again under `run_id`, with `runs` as the
+    only table written: the others are hard-linked (copied where links are impossible), so
+    the cost does not grow with their size. None, and nothing written, when the current
+    generation is not complete (no manifest, a table missing)."""
+    current = store.current_generation(paths)
+    if current is None or current.name == run_id:
+        return None
+    try:
+        previous = json.loads((current / MANIFEST_NAME).read_bytes())["tables"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    carried = [t.name for t in TABLES if t.name != "runs"]
+    if any(name not in previous or not (current / f"{name}.parquet").is_file() for name in carried):
+        return None
+    generation = store.new_generation_dir(paths, run_id)
+    for name in carried:
+        store.link_or_copy(current / f"{name}.parquet", generation / f"{name}.parquet")
+    written = {name: previous[name] for name in carried}
+    written["runs"] = _write_table(generation, "runs", runs_table(runs))
+    _write_manifest(generation, run_id, written)
+    store.publish_generation(paths, generation, [t.name for t in TABLES])
     return generation
 
 
