@@ -89,6 +89,13 @@ class Author(NamedTuple):
     affiliations: tuple[str, ...] = ()
 
 
+# Built from the ID, not from <link>: links lost their titles after the 2025-11-11 backend
+# swap (arxiv-facts.md 1.4, arxiv.py #181).
+ABS_URL_PREFIX = "https://arxiv.org/abs/"
+PDF_URL_PREFIX = "https://arxiv.org/pdf/"
+DATACITE_DOI_PREFIX = "10.48550/arXiv."  # arXiv's own DataCite DOI (arxiv-facts.md 4, DOIs)
+
+
 @dataclass(slots=True)
 class PaperRecord:
     """arXiv's metadata for one paper, as the API returned it (latest version)."""
@@ -110,18 +117,15 @@ class PaperRecord:
 
     @property
     def abs_url(self) -> str:
-        # Built from the ID, not from <link>: links lost their titles after the
-        # 2025-11-11 backend swap (arxiv-facts.md 1.4, arxiv.py #181).
-        return f"https://arxiv.org/abs/{self.arxiv_id}"
+        return ABS_URL_PREFIX + self.arxiv_id
 
     @property
     def pdf_url(self) -> str:
-        return f"https://arxiv.org/pdf/{self.arxiv_id}"
+        return PDF_URL_PREFIX + self.arxiv_id
 
     @property
     def datacite_doi(self) -> str:
-        # arXiv's own DataCite DOI (arxiv-facts.md 4, DOIs).
-        return f"10.48550/arXiv.{self.arxiv_id}"
+        return DATACITE_DOI_PREFIX + self.arxiv_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,7 @@ Exit codes (part of the interface, for cron and schedulers):
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
-import gc
 import hashlib
 import json
 import logging
@@ -420,31 +418,7 @@ def _run_stages(
     refuse_shrink(settings, digests, parse.entries)
     with times.stage("fetch"):
         fetched = fetch_stage(settings, parse.entries, store, run_id)
-    with _records_out_of_gc_reach():
-        return _reconcile_and_write(settings, store, record, digests, parse, fetched, times)
-
-
-def _return_freed_memory() -> None:
-    """Hand memory freed by Python back to the system. Python's objects live on glibc's heap,
-    polars' frames on an allocator of their own, so without this the frames built next
-    cannot reuse what the freed objects held (hundreds of MB at 200,000 entries)."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc: nothing to trim
-        return
-    libc.malloc_trim(0)
-
-
-@contextmanager
-def _records_out_of_gc_reach() -> Iterator[None]:
-    """The loaded records live until the tables are written and hold no reference cycles;
-    freezing them spares the collector walking millions of objects again and again
-    (seconds at 200,000 papers). Unfrozen afterwards, for callers that go on running."""
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
+    return _reconcile_and_write(settings, store, record, digests, parse, fetched, times)
 
 
 def _reconcile_and_write(
@@ -466,7 +440,6 @@ def _reconcile_and_write(
     incomplete = bool(counts["failed"] or fetched.unreachable)
     exit_code = EXIT_INCOMPLETE if incomplete else EXIT_OK
     status = "incomplete" if incomplete else "ok"
-    # Taken before the write stage lets go of the records it is computed from.
     fresh_until = _fresh_until(settings, store, fetched) if status == "ok" else None
     with times.stage("write"):
         # The published tables hold this run's row as it stands before they are
@@ -481,32 +454,17 @@ def _reconcile_and_write(
         )
         store.put_run(run_id, started, dataclasses.asdict(record))
         runs = [_run_record_from_dict(d) for d in store.get_runs()]
-        # The store is the truth: a paper found by ID and again by title search in one run
-        # has the later fetch's time there. Only what this run wrote can differ from the
-        # records in hand, so only that is read back (not every paper again).
-        papers = {
-            **fetched.records,
-            **_candidate_records(fetched),
-            **store.get_papers_fetched_since(started),
-        }
-
-        def drop_inputs() -> None:
-            # The records, resolutions and mismatches (most of the run's Python objects)
-            # are in frames by now, and nothing after the write stage needs them.
-            for held in (papers, fetched.records, fetched.candidates, rec.resolutions):
-                held.clear()
-            rec.mismatches.clear()
-            _return_freed_memory()
-
+        # The store is the truth (a paper found by ID and again by title search in one run
+        # has the later fetch's time there): the papers come from it as one frame.
+        resolved = {r.arxiv_id for r in rec.resolutions if r.arxiv_id is not None}
         frames = build_tables(
             entries=parse.entries,
-            papers=papers,
+            papers=store.papers_frame(resolved),
             resolutions=rec.resolutions,
             mismatches=rec.mismatches,
             fetch_log=store.fetch_log_rows(),
             problems=parse.problems + fetched.problems,
             runs=runs,
-            inputs_read=drop_inputs,
         )
         write_tables(frames, settings.paths, run_id)
     record = dataclasses.replace(record, ended_at=utc_now(), write_seconds=times.seconds["write"])

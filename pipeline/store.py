@@ -18,9 +18,9 @@ previous run or the new one, never a mix.
 
 from __future__ import annotations
 
-import gc
 import gzip
 import hashlib
+import io
 import json
 import os
 import secrets
@@ -29,14 +29,15 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
-from itertools import repeat
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import orjson
+import polars as pl
 
 from pipeline.model import Author, FetchOutcome, PaperRecord
+from pipeline.tables import STORED_PAPER
 
 DIGESTS_SUBDIR = "digests"
 ARXIV_SUBDIR = "arxiv"
@@ -192,88 +193,88 @@ CREATE TABLE IF NOT EXISTS title_searches (
 """
 
 
-# A record is stored as one JSON array in this field order (positions, not repeated keys:
-# shorter to keep and quicker to decode). Authors are split into names and the few
-# (position, affiliations) pairs that have any, so most authors are built from a name alone.
+# A record is stored as one JSON object whose keys and value types are the stored-papers
+# frame's (pipeline.tables.STORED_PAPER): the store's rows decode straight into that frame
+# (polars' NDJSON reader, no Python object per value). Authors are split into names and the
+# few (position, affiliations) pairs that have any.
+STORE_FORMAT = 1  # PRAGMA user_version; 0: records as positional JSON arrays (before 1)
+_ARRAY_TO_OBJECT = """
+UPDATE papers SET record = json_object(
+    'arxiv_id', record->>0, 'version', record->1, 'title', record->>2, 'abstract', record->>3,
+    'authors', json(record->4),
+    'affiliated', (SELECT json_group_array(json_object('position', value->0,
+                                                       'affiliations', json(value->1)))
+                   FROM json_each(record->5)),
+    'published', record->>6, 'updated', record->>7, 'primary_category', record->>8,
+    'categories', json(record->9), 'comment', record->10, 'journal_ref', record->11,
+    'dois', json(record->12), 'withdrawn', json(record->13), 'fetched_at', record->>14
+) WHERE json_type(record) = 'array'
+"""
+FRAME_ROWS = 20_000  # stored records decoded per NDJSON read: bounds the text held at once
+
+
 def record_to_json(record: PaperRecord) -> str:
     authors = record.authors
     return orjson.dumps(
-        [
-            record.arxiv_id,
-            record.version,
-            record.title,
-            record.abstract,
-            [a.name for a in authors],
-            [[i, a.affiliations] for i, a in enumerate(authors) if a.affiliations],
-            record.published.isoformat(),
-            record.updated.isoformat(),
-            record.primary_category,
-            record.categories,
-            record.comment,
-            record.journal_ref,
-            record.dois,
-            record.withdrawn,
-            record.fetched_at.isoformat(),
-        ]
+        {
+            "arxiv_id": record.arxiv_id,
+            "version": record.version,
+            "title": record.title,
+            "abstract": record.abstract,
+            "authors": [a.name for a in authors],
+            "affiliated": [
+                {"position": i, "affiliations": a.affiliations}
+                for i, a in enumerate(authors)
+                if a.affiliations
+            ],
+            "published": record.published.isoformat(),
+            "updated": record.updated.isoformat(),
+            "primary_category": record.primary_category,
+            "categories": record.categories,
+            "comment": record.comment,
+            "journal_ref": record.journal_ref,
+            "dois": record.dois,
+            "withdrawn": record.withdrawn,
+            "fetched_at": record.fetched_at.isoformat(),
+        }
     ).decode()
 
 
-# Author(name), built by one C call instead of through the NamedTuple's Python __new__:
-# loading a large store creates millions of authors.
-_author_without_affiliations = partial(tuple.__new__, Author)
-
-
 def record_from_json(text: str) -> PaperRecord:
-    (
-        arxiv_id,
-        version,
-        title,
-        abstract,
-        author_names,
-        affiliated_authors,
-        published,
-        updated,
-        primary_category,
-        categories,
-        comment,
-        journal_ref,
-        dois,
-        withdrawn,
-        fetched_at,
-    ) = orjson.loads(text)
-    authors = list(map(_author_without_affiliations, zip(author_names, repeat(()))))
-    for position, affiliations in affiliated_authors:
-        authors[position] = Author(author_names[position], tuple(affiliations))
+    value = orjson.loads(text)
+    names = value["authors"]
+    authors = [Author(name) for name in names]
+    for item in value["affiliated"]:
+        position = item["position"]
+        authors[position] = Author(names[position], tuple(item["affiliations"]))
     return PaperRecord(
-        arxiv_id=arxiv_id,
-        version=version,
-        title=title,
-        abstract=abstract,
+        arxiv_id=value["arxiv_id"],
+        version=value["version"],
+        title=value["title"],
+        abstract=value["abstract"],
         authors=authors,
-        published=datetime.fromisoformat(published),
-        updated=datetime.fromisoformat(updated),
-        primary_category=primary_category,
-        categories=categories,
-        comment=comment,
-        journal_ref=journal_ref,
-        dois=dois,
-        withdrawn=withdrawn,
-        fetched_at=datetime.fromisoformat(fetched_at),
+        published=datetime.fromisoformat(value["published"]),
+        updated=datetime.fromisoformat(value["updated"]),
+        primary_category=value["primary_category"],
+        categories=value["categories"],
+        comment=value["comment"],
+        journal_ref=value["journal_ref"],
+        dois=value["dois"],
+        withdrawn=value["withdrawn"],
+        fetched_at=datetime.fromisoformat(value["fetched_at"]),
     )
 
 
-def _records_by_id(rows: Iterable[tuple[str]]) -> dict[str, PaperRecord]:
-    """Decode stored records as their rows stream in, with the cyclic GC paused meanwhile:
-    decoding creates millions of objects, none in a cycle, and the collections their
-    allocation would set off cost more than the decoding itself."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        records = (record_from_json(text) for (text,) in rows)
-        return {record.arxiv_id: record for record in records}
-    finally:
-        if collecting:
-            gc.enable()
+def records_frame(texts: Iterable[str]) -> pl.DataFrame:
+    """Stored records (JSON texts, see record_to_json) as one stored-papers frame, decoded
+    FRAME_ROWS at a time by polars. Timestamps stay ISO text here: the write stage turns
+    them into UTC and names a record whose time has no zone."""
+    schema = STORED_PAPER.schema()
+    rows = iter(texts)
+    frames = []
+    while chunk := list(islice(rows, FRAME_ROWS)):
+        frames.append(pl.read_ndjson(io.BytesIO("\n".join(chunk).encode()), schema=schema))
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
 
 
 class StoreError(Exception):
@@ -292,6 +293,7 @@ class MetadataStore:
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
                 self.db.executescript(_SCHEMA)
+                self._upgrade()
             except BaseException:
                 self.db.close()
                 raise
@@ -306,6 +308,15 @@ class MetadataStore:
                 else ""
             )
             raise StoreError(f"metadata store {path}: {exc}{advice}") from exc
+
+    def _upgrade(self) -> None:
+        """Bring a store written by an older version to STORE_FORMAT, in one transaction."""
+        (version,) = self.db.execute("PRAGMA user_version").fetchone()
+        if version >= STORE_FORMAT:
+            return
+        with self.db:
+            self.db.execute(_ARRAY_TO_OBJECT)
+            self.db.execute(f"PRAGMA user_version = {STORE_FORMAT}")
 
     def close(self) -> None:
         self.db.close()
@@ -326,14 +337,21 @@ class MetadataStore:
 
     def get_papers(self, ids: Iterable[str] | None = None) -> dict[str, PaperRecord]:
         """The stored papers among `ids` (all stored papers when None), by ID."""
-        return _records_by_id(self._select("record", "papers", ids))
+        records = (record_from_json(text) for (text,) in self._select("record", "papers", ids))
+        return {record.arxiv_id: record for record in records}
 
-    def get_papers_fetched_since(self, moment: datetime) -> dict[str, PaperRecord]:
-        """Papers stored at or after `moment`, e.g. those the current run fetched."""
+    def papers_frame(self, ids: Iterable[str] | None = None) -> pl.DataFrame:
+        """The stored papers among `ids` (all when None) as a stored-papers frame
+        (pipeline.tables.STORED_PAPER), in no particular order, without a Python object per
+        paper."""
+        return records_frame(text for (text,) in self._select("record", "papers", ids))
+
+    def ids_fetched_since(self, moment: datetime) -> set[str]:
+        """IDs of the papers stored at or after `moment`, e.g. those the current run fetched."""
         rows = self.db.execute(
-            "SELECT record FROM papers WHERE fetched_at >= ?", (moment.isoformat(),)
+            "SELECT arxiv_id FROM papers WHERE fetched_at >= ?", (moment.isoformat(),)
         )
-        return _records_by_id(rows)
+        return {arxiv_id for (arxiv_id,) in rows}
 
     def get_fetched_at(self, ids: Iterable[str]) -> dict[str, datetime]:
         """When each stored paper among `ids` was fetched, without decoding its record."""

@@ -329,6 +329,37 @@ TABLES: tuple[Table, ...] = (
 _BY_NAME = {t.name: t for t in TABLES}
 
 
+def _papers_column(name: str) -> Column:
+    return next(c for c in _BY_NAME["papers"].columns if c.name == name)
+
+
+_AFFILIATED = pl.Struct({"position": pl.Int32, "affiliations": pl.List(pl.String)})
+
+# A paper as the metadata store keeps it (one JSON object per row, pipeline.store) and hands
+# it to the write stage as a frame. The columns it shares with `papers` are that table's own;
+# times stay ISO text until the write stage turns them into UTC.
+STORED_PAPER = Table(
+    "stored_papers",
+    "One row per paper in the metadata store, as arXiv last gave it.",
+    key=("arxiv_id",),
+    columns=(
+        *(_papers_column(n) for n in ("arxiv_id", "version", "title", "abstract", "authors")),
+        _required(
+            "affiliated",
+            pl.List(_AFFILIATED),
+            "The authors that have affiliations: 0-based position in `authors`, affiliations.",
+        ),
+        _required("published", pl.String, "Submission time of version 1, ISO 8601."),
+        _required("updated", pl.String, "Submission time of the latest version, ISO 8601."),
+        *(_papers_column(n) for n in ("primary_category", "categories", "comment")),
+        _papers_column("journal_ref"),
+        Column("dois", pl.List(pl.String), _papers_column("doi").meaning, nullable=False),
+        _papers_column("withdrawn"),
+        _required("fetched_at", pl.String, "When this metadata was fetched, ISO 8601."),
+    ),
+)
+
+
 def table(name: str) -> Table:
     try:
         return _BY_NAME[name]

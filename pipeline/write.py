@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +28,15 @@ from typing import Any
 import polars as pl
 
 from pipeline import store
-from pipeline.model import Mismatch, PaperRecord, Problem, Resolution
+from pipeline.model import (
+    ABS_URL_PREFIX,
+    DATACITE_DOI_PREFIX,
+    PDF_URL_PREFIX,
+    Mismatch,
+    PaperRecord,
+    Problem,
+    Resolution,
+)
 from pipeline.store import Paths
 from pipeline.tables import CANDIDATE, TABLES, Table, table
 
@@ -138,42 +146,34 @@ assert [f.name for f in fields(RunRecord)] == table("runs").schema().names(), "d
 def build_tables(
     *,
     entries: pl.DataFrame,
-    papers: Mapping[str, PaperRecord],
+    papers: pl.DataFrame | Mapping[str, PaperRecord],
     resolutions: Sequence[Resolution],
     mismatches: Sequence[Mismatch],
     fetch_log: Sequence[FetchLogRow],
     problems: Sequence[Problem],
     runs: Sequence[RunRecord],
-    inputs_read: Callable[[], None] | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Every output table, validated and sorted by its key.
 
-    `papers` may hold more records than the entries resolve to (e.g. rejected title-search
-    candidates); only resolved papers get a row. Raises InconsistentInputError when an entry
-    has no resolution or two, or resolves to an ID without a record.
-
-    `inputs_read` is called once `papers`, `resolutions` and `mismatches` have been turned
-    into frames, so that a caller can drop them before the larger frames are built (at
-    scale the records and the frames would otherwise peak together).
+    `papers` is a stored-papers frame (pipeline.tables.STORED_PAPER, as
+    `MetadataStore.papers_frame` gives it) or records by ID. It may hold more papers than
+    the entries resolve to (e.g. rejected title-search candidates); only resolved papers get
+    a row. Raises InconsistentInputError when an entry has no resolution or two, or
+    resolves to an ID without a record.
     """
+    if not isinstance(papers, pl.DataFrame):
+        papers = store.records_frame(map(store.record_to_json, papers.values()))
     mismatches_table = _mismatches_table(mismatches)
     entries_table = _entries_table(entries, papers, resolutions, mismatches_table)
-    resolved_ids = entries_table["arxiv_id"].drop_nulls().unique().sort().to_list()
-    records = [papers[arxiv_id] for arxiv_id in resolved_ids]
+    resolved_ids = entries_table.select(pl.col("arxiv_id").drop_nulls().unique().sort())
+    records = resolved_ids.join(papers, on="arxiv_id", maintain_order="left")
     authors_table = _authors_table(records)
-    listed_categories = _listed_categories(records)
-    paper_columns, dois = _paper_frames(records)
-    del records
-    if inputs_read is not None:
-        inputs_read()
-    papers_table = _papers_table(
-        paper_columns, dois, entries_table, authors_table, listed_categories
-    )
+    papers_table = _papers_table(records, entries_table)
     frames = {
         "entries": entries_table,
         "papers": papers_table,
         "authors": authors_table,
-        "categories": _categories_table(listed_categories, papers_table),
+        "categories": _categories_table(records),
         "mismatches": mismatches_table,
         "fetch_log": _frame(
             "fetch_log",
@@ -271,7 +271,7 @@ def _mismatches_table(mismatches: Sequence[Mismatch]) -> pl.DataFrame:
 
 def _entries_table(
     entries: pl.DataFrame,
-    papers: Mapping[str, PaperRecord],
+    papers: pl.DataFrame,
     resolutions: Sequence[Resolution],
     mismatches_table: pl.DataFrame,
 ) -> pl.DataFrame:
@@ -293,19 +293,18 @@ def _entries_table(
         raise InconsistentInputError(
             f"mismatch {m['kind']} for unknown entry {m['digest']}#{m['position']}"
         )
-    resolved_ids = resolved["arxiv_id"].drop_nulls().unique(maintain_order=True).to_list()
-    unfetched = [arxiv_id for arxiv_id in resolved_ids if arxiv_id not in papers]
-    if unfetched:
-        example = resolved.join(entry_keys, on=["digest", "position"], maintain_order="right")
-        key = example.filter(pl.col("arxiv_id").is_in(unfetched)).row(0, named=True)
+    titles = papers.select("arxiv_id", title_arxiv="title")
+    unfetched = (
+        resolved.filter(pl.col("arxiv_id").is_not_null())
+        .join(titles, on="arxiv_id", how="anti")
+        .join(entry_keys, on=["digest", "position"], maintain_order="right")
+    )
+    if unfetched.height:
+        key = unfetched.row(0, named=True)
         raise InconsistentInputError(
             f"entry {key['digest']}#{key['position']} resolves to {key['arxiv_id']}, "
             "which has no arXiv record"
         )
-    titles = pl.DataFrame(
-        {"arxiv_id": resolved_ids, "title_arxiv": [papers[i].title for i in resolved_ids]},
-        schema={"arxiv_id": pl.String, "title_arxiv": pl.String},
-    )
     # The reconciled columns are joined onto the keys only, then set beside the digest's own
     # columns: a join on the whole frame would copy every abstract.
     reconciled = _with_lists(
@@ -389,47 +388,43 @@ def _entry_name(frame: pl.DataFrame) -> str:
     return f"{digest}#{position}"
 
 
-def _authors_table(records: Sequence[PaperRecord]) -> pl.DataFrame:
-    authors = [a for r in records for a in r.authors]
-    authors_frame = _columns(
-        "authors",
-        {
-            "arxiv_id": [r.arxiv_id for r in records for _ in r.authors],
-            "position": [i for r in records for i in range(1, len(r.authors) + 1)],
-            "name": [a.name for a in authors],
-        },
-    ).with_row_index("author_index")
-    # Most authors have no affiliation: only the ones they have become rows.
-    affiliations = pl.DataFrame(
-        {
-            "author_index": pl.Series(
-                [i for i, a in enumerate(authors) for _ in a.affiliations], dtype=pl.UInt32
-            ),
-            "affiliation": pl.Series(
-                [affiliation for a in authors for affiliation in a.affiliations], dtype=pl.String
-            ),
-        }
+def _exploded(records: pl.DataFrame, column: str, as_name: str) -> pl.DataFrame:
+    """(arxiv_id, 1-based position, item) per item of list `column`, in record order."""
+    listed = records.select("arxiv_id", pl.col(column).alias(as_name)).filter(
+        pl.col(as_name).list.len() > 0  # explode makes an empty list one null row
     )
-    return _with_lists(
-        authors_frame, "author_index", affiliations, affiliations=pl.col("affiliation")
-    ).drop("author_index")
+    return listed.with_columns(
+        position=pl.int_ranges(1, pl.col(as_name).list.len() + 1, dtype=pl.Int32)
+    ).explode(as_name, "position")
 
 
-def _listed_categories(records: Sequence[PaperRecord]) -> pl.DataFrame:
-    """(arxiv_id, category) as arXiv lists them, a repeat included, in record order."""
-    return _columns(
-        "categories",
-        {
-            "arxiv_id": [r.arxiv_id for r in records for _ in r.categories],
-            "category": [c for r in records for c in r.categories],
-        },
+def _authors_table(records: pl.DataFrame) -> pl.DataFrame:
+    schema = table("authors").schema()
+    # Most authors have no affiliation: only the ones they have are stored, by position.
+    affiliated = (
+        records.select("arxiv_id", "affiliated")
+        .filter(pl.col("affiliated").list.len() > 0)
+        .explode("affiliated")
+        .unnest("affiliated")
+        .select("arxiv_id", pl.col("position") + 1, "affiliations")
+    )
+    return (
+        _exploded(records, "authors", "name")
+        .join(affiliated, on=["arxiv_id", "position"], how="left", maintain_order="left")
+        .select(
+            "arxiv_id",
+            "position",
+            "name",
+            pl.col("affiliations").fill_null(pl.lit([], dtype=schema["affiliations"])),
+        )
     )
 
 
-def _categories_table(listed: pl.DataFrame, papers_table: pl.DataFrame) -> pl.DataFrame:
+def _categories_table(records: pl.DataFrame) -> pl.DataFrame:
     # A category listed twice is one row, at its first position.
+    listed = _exploded(records, "categories", "category").drop("position")
     distinct = listed.unique(["arxiv_id", "category"], keep="first", maintain_order=True)
-    primary = papers_table.select("arxiv_id", "primary_category")
+    primary = records.select("arxiv_id", "primary_category")
     return distinct.join(primary, on="arxiv_id", how="left", maintain_order="left").select(
         "arxiv_id",
         "category",
@@ -438,44 +433,24 @@ def _categories_table(listed: pl.DataFrame, papers_table: pl.DataFrame) -> pl.Da
     )
 
 
-def _paper_frames(records: Sequence[PaperRecord]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The papers' own columns, one row per record, and their DOIs, one row per DOI."""
-    base = _columns(
-        "papers",
-        {
-            "arxiv_id": [r.arxiv_id for r in records],
-            "version": [r.version for r in records],
-            "title": [r.title for r in records],
-            "abstract": [r.abstract for r in records],
-            "published": [_utc(r.published, f"{r.arxiv_id} published") for r in records],
-            "updated": [_utc(r.updated, f"{r.arxiv_id} updated") for r in records],
-            "primary_category": [r.primary_category for r in records],
-            "comment": [r.comment for r in records],
-            "journal_ref": [r.journal_ref for r in records],
-            "datacite_doi": [r.datacite_doi for r in records],
-            "abs_url": [r.abs_url for r in records],
-            "pdf_url": [r.pdf_url for r in records],
-            "withdrawn": [r.withdrawn for r in records],
-            "fetched_at": [_utc(r.fetched_at, f"{r.arxiv_id} fetched_at") for r in records],
-        },
-    )
-    dois = pl.DataFrame(
-        {
-            "arxiv_id": pl.Series([r.arxiv_id for r in records for _ in r.dois], dtype=pl.String),
-            "doi": pl.Series([d for r in records for d in r.dois], dtype=pl.String),
-        }
-    )
-    return base, dois
+ISO_TIMESTAMP = "%Y-%m-%dT%H:%M:%S%.f%:z"  # datetime.isoformat() of an aware time
 
 
-def _papers_table(
-    base: pl.DataFrame,
-    dois: pl.DataFrame,
-    entries_table: pl.DataFrame,
-    authors_table: pl.DataFrame,
-    listed_categories: pl.DataFrame,
-) -> pl.DataFrame:
-    """`base` (see _paper_frames) with its list columns and the entries' counts."""
+def _utc_column(records: pl.DataFrame, name: str) -> pl.Expr:
+    """Column `name` (ISO text) as UTC timestamps; InconsistentInputError for a time
+    without a zone (it could be local or UTC: guessing would shift it silently)."""
+    parsed = pl.col(name).str.to_datetime(
+        ISO_TIMESTAMP, time_unit="us", time_zone="UTC", strict=False
+    )
+    unzoned = records.filter(parsed.is_null())
+    if unzoned.height:
+        arxiv_id, value = unzoned.select("arxiv_id", name).row(0)
+        raise InconsistentInputError(f"{arxiv_id} {name}: timestamp {value} has no time zone")
+    return parsed
+
+
+def _papers_table(records: pl.DataFrame, entries_table: pl.DataFrame) -> pl.DataFrame:
+    """The resolved papers' own columns and the entries' counts."""
     declared = table("papers")
     appearances = (
         entries_table.filter(pl.col("arxiv_id").is_not_null())
@@ -487,12 +462,14 @@ def _papers_table(
             last_digest_date=pl.col("digest_date").max(),
         )
     )
-    with_lists = _with_lists(base, "arxiv_id", authors_table, authors=pl.col("name"))
-    with_lists = _with_lists(
-        with_lists, "arxiv_id", listed_categories, categories=pl.col("category")
+    own = records.with_columns(
+        *(_utc_column(records, name) for name in ("published", "updated", "fetched_at")),
+        doi="dois",
+        datacite_doi=DATACITE_DOI_PREFIX + pl.col("arxiv_id"),
+        abs_url=ABS_URL_PREFIX + pl.col("arxiv_id"),
+        pdf_url=PDF_URL_PREFIX + pl.col("arxiv_id"),
     )
-    with_lists = _with_lists(with_lists, "arxiv_id", dois, doi=pl.col("doi"))
-    return with_lists.join(appearances, on="arxiv_id", how="left").select(
+    return own.join(appearances, on="arxiv_id", how="left", maintain_order="left").select(
         pl.col(name).cast(dtype) for name, dtype in declared.schema().items()
     )
 

@@ -1,8 +1,7 @@
-"""The metadata store's paper and outcome getters, and the stored record layout."""
+"""The metadata store's paper and outcome getters, the stored record layout and its upgrade."""
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.model import Author, FetchOutcome, PaperRecord
-from pipeline.store import MetadataStore, record_from_json, record_to_json
+from pipeline.store import STORE_FORMAT, MetadataStore, record_from_json, record_to_json
+from pipeline.tables import STORED_PAPER
 
 FETCHED = datetime(2025, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
 
@@ -77,7 +77,7 @@ def test_papers_are_got_by_id_all_or_since(store: MetadataStore) -> None:
     assert store.get_papers(["2401.00002", "2401.99999"]) == {"2401.00002": new}
     assert store.get_papers([]) == {}
     assert store.get_papers() == {"2401.00001": old, "2401.00002": new}
-    assert store.get_papers_fetched_since(FETCHED) == {"2401.00002": new}
+    assert store.ids_fetched_since(FETCHED) == {"2401.00002"}
     assert store.get_fetched_at(["2401.00001", "2401.99999"]) == {"2401.00001": old.fetched_at}
 
 
@@ -99,29 +99,52 @@ def test_outcomes_are_got_for_the_ids_asked(store: MetadataStore) -> None:
     assert list(only) == ["2401.99999"] and only["2401.99999"][0] == "not_found"
 
 
-@pytest.mark.parametrize("collecting", [True, False])
-def test_loading_leaves_the_garbage_collector_as_it_was(
-    store: MetadataStore, collecting: bool
-) -> None:
-    store.put_papers([paper("2401.00001")])
-    with store.db:  # a damaged record: decoding it fails part-way through the load
-        store.db.execute("INSERT INTO papers VALUES ('2401.00002', '[1, 2', ?)", ("x",))
-    was = gc.isenabled()
-    (gc.enable if collecting else gc.disable)()
-    try:
-        assert set(store.get_papers(["2401.00001"])) == {"2401.00001"}
-        assert gc.isenabled() is collecting
-        with pytest.raises(ValueError):
-            store.get_papers()
-        assert gc.isenabled() is collecting
-    finally:
-        (gc.enable if was else gc.disable)()
+# A record as stores before STORE_FORMAT 1 kept it: one positional JSON array.
+ARRAY_RECORD = (
+    '["1706.03762", 3, "Attention", "We propose.", ["Ashish Vaswani", "Noam Shazeer", '
+    '"Niki Parmar"], [[0, ["Google Brain"]], [2, ["Google Research", "Montréal"]]], '
+    '"2017-06-12T17:57:34+00:00", "2023-08-02T00:41:18+00:00", "cs.CL", ["cs.CL", "cs.LG"], '
+    'null, "NeurIPS 2017", ["10.1000/a"], false, "2025-03-04T05:06:07.890123+00:00"]'
+)
 
 
-def test_an_author_builds_compares_and_hashes_like_a_value() -> None:
-    plain = Author("Ada Lovelace")
-    assert plain == Author(name="Ada Lovelace", affiliations=())
-    assert plain.affiliations == ()
-    with_place = Author("Ada Lovelace", ("Analytical Engines Ltd",))
-    assert with_place != plain
-    assert len({plain, Author("Ada Lovelace"), with_place}) == 2
+def test_a_store_of_the_array_format_is_upgraded_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "metadata.sqlite"
+    with MetadataStore(path) as old:
+        old.db.execute("PRAGMA user_version = 0")
+        with old.db:
+            old.db.execute(
+                "INSERT INTO papers VALUES ('1706.03762', ?, ?)",
+                (ARRAY_RECORD, FETCHED.isoformat()),
+            )
+    with MetadataStore(path) as upgraded:
+        assert upgraded.db.execute("PRAGMA user_version").fetchone() == (STORE_FORMAT,)
+        record = upgraded.get_papers()["1706.03762"]
+    assert record == paper(
+        "1706.03762",
+        title="Attention",
+        abstract="We propose.",
+        authors=[
+            Author("Ashish Vaswani", ("Google Brain",)),
+            Author("Noam Shazeer"),
+            Author("Niki Parmar", ("Google Research", "Montréal")),
+        ],
+        comment=None,
+        dois=["10.1000/a"],
+    )
+
+
+def test_the_papers_frame_holds_what_the_records_hold(store: MetadataStore) -> None:
+    records = [paper("1706.03762"), paper("2501.00001", authors=[], dois=[], comment=None)]
+    store.put_papers(records)
+    frame = store.papers_frame(["2501.00001", "1706.03762", "2401.99999"]).sort("arxiv_id")
+    assert frame.schema == STORED_PAPER.schema()
+    first = frame.row(0, named=True)
+    assert first["authors"] == ["Ashish Vaswani", "Noam Shazeer", "Niki Parmar"]
+    assert first["affiliated"] == [
+        {"position": 0, "affiliations": ["Google Brain"]},
+        {"position": 2, "affiliations": ["Google Research", "Université de Montréal"]},
+    ]
+    assert datetime.fromisoformat(first["fetched_at"]) == FETCHED
+    assert frame.row(1, named=True)["authors"] == []
+    assert store.papers_frame([]).schema == STORED_PAPER.schema()

@@ -347,7 +347,7 @@ def test_input_order_does_not_change_any_table(inputs):
             lambda i: i["papers"].__setitem__(
                 "2401.00002", paper("2401.00002", "t", fetched_at=datetime(2025, 1, 1))
             ),
-            "2401.00002 fetched_at: timestamp 2025-01-01 00:00:00 has no time zone",
+            "2401.00002 fetched_at: timestamp 2025-01-01T00:00:00 has no time zone",
         ),
     ],
 )
