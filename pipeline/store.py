@@ -26,7 +26,7 @@ import os
 import secrets
 import shutil
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
@@ -465,6 +465,26 @@ def digests_signature(paths: Paths) -> list[tuple[str, int, int]]:
             signature.append((path.relative_to(paths.digests).as_posix(), stat.st_size,
                               stat.st_mtime_ns))  # fmt: skip
     return signature
+
+
+DigestFileState = list[Any]  # [size, mtime_ns, sha256 of the content], as JSON keeps it
+
+
+def digest_files(paths: Paths, known: Mapping[str, DigestFileState]) -> dict[str, DigestFileState]:
+    """Every file under the digests folder, named as entries name their digest (relative to
+    the raw folder), with its size, modification time and content hash. A file whose size
+    and time are as `known` records them keeps the recorded hash (git's index does the
+    same), so only new and touched files are read."""
+    files: dict[str, DigestFileState] = {}
+    for name, size, mtime_ns in digests_signature(paths):
+        source = f"{DIGESTS_SUBDIR}/{name}"
+        before = known.get(source)
+        if before is not None and before[:2] == [size, mtime_ns]:
+            files[source] = before
+            continue
+        with (paths.digests / name).open("rb") as fh:
+            files[source] = [size, mtime_ns, hashlib.file_digest(fh, "sha256").hexdigest()]
+    return files
 
 
 # --- publishing tables --------------------------------------------------------------

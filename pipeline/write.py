@@ -152,8 +152,12 @@ def build_tables(
     fetch_log: Sequence[FetchLogRow],
     problems: Sequence[Problem],
     runs: Sequence[RunRecord],
+    carried: Mapping[str, pl.DataFrame] | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Every output table, validated and sorted by its key.
+
+    `carried` holds published rows of `entries` and `mismatches` (as the tables have them)
+    that join the rows built here: those of digests unchanged since the run that wrote them.
 
     `papers` is a stored-papers frame (pipeline.tables.STORED_PAPER, as
     `MetadataStore.papers_frame` gives it) or records by ID. It may hold more papers than
@@ -165,6 +169,9 @@ def build_tables(
         papers = store.records_frame(map(store.record_to_json, papers.values()))
     mismatches_table = _mismatches_table(mismatches)
     entries_table = _entries_table(entries, papers, resolutions, mismatches_table)
+    if carried:
+        entries_table = pl.concat([entries_table, carried["entries"]])
+        mismatches_table = pl.concat([mismatches_table, carried["mismatches"]])
     resolved_ids = entries_table.select(pl.col("arxiv_id").drop_nulls().unique().sort())
     records = resolved_ids.join(papers, on="arxiv_id", maintain_order="left")
     authors_table = _authors_table(records)

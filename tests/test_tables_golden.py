@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from pipeline.model import Author, PaperRecord
 from pipeline.run import enrich
 from pipeline.standin import StandIn
 from pipeline.tables import TABLES
+from pipeline.write import RunRecord
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden_tables.json"
 PAPERS = 1500
@@ -82,16 +84,63 @@ def table_hashes(folder: Path) -> dict[str, str]:
 
 def enriched_hashes(folder: Path) -> dict[str, str]:
     build_corpus(folder)
-    with StandIn([]) as server:
-        settings = settings_for(folder, server.url, 0.05, refresh_days=REFRESH_DAYS)
-        enrich(settings)
+    enrich_folder(folder)
     return table_hashes(folder)
+
+
+def enrich_folder(folder: Path) -> RunRecord:
+    with StandIn([]) as server:
+        settings = settings_for(
+            folder, server.url, 0.05, refresh_days=REFRESH_DAYS, allow_shrink=True
+        )
+        return enrich(settings).record
 
 
 @pytest.mark.slow
 def test_tables_are_byte_identical_to_the_recorded_ones(tmp_path: Path) -> None:
     recorded = json.loads(GOLDEN.read_text(encoding="utf-8"))
     assert enriched_hashes(tmp_path) == recorded
+
+
+def edit_digests(folder: Path) -> list[str]:
+    """A title rewritten in one digest, another digest copied under a new name, a third
+    removed; the digests changed or added (as entries name them)."""
+    digests = folder_paths(folder).digests
+    edited = next(digests.glob("heading_link/*.md"))
+    copied, removed = sorted(digests.glob("hf_json*/*.json"))[:2]
+    text = edited.read_text(encoding="utf-8")
+    first_title = next(line for line in text.splitlines() if line.startswith("## "))
+    edited.write_text(text.replace(first_title, "## A Title No Paper Has", 1), encoding="utf-8")
+    added = copied.with_name("2099-01-01_copy.json")
+    added.write_bytes(copied.read_bytes())
+    removed.unlink()
+    return [f"digests/{p.relative_to(digests).as_posix()}" for p in (edited, added)]
+
+
+@pytest.mark.slow
+def test_a_run_after_digests_changed_parses_only_those_and_writes_what_a_full_run_writes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    incremental, full = tmp_path / "incremental", tmp_path / "full"
+    build_corpus(incremental)
+    enrich_folder(incremental)
+    changed = edit_digests(incremental)
+    with caplog.at_level(logging.INFO, logger="pipeline"):
+        record = enrich_folder(incremental)
+    parsed = [m.split(":")[0] for m in caplog.messages if m.startswith("digests/")]
+    assert sorted(parsed) == sorted(changed)
+    assert record.status == "ok" and record.requests > 0  # the new wrong title is searched
+
+    build_corpus(full)
+    edit_digests(full)
+    whole = enrich_folder(full)
+    assert table_hashes(incremental) == table_hashes(full)
+    # What was found and resolved, not what this run had to ask (the full run's first fetch
+    # asks for the papers missing from the store; the incremental run knows them).
+    asked = {"requests", "retries", "title_searches", "from_store", "exit_code"}
+    counted = [f.name for f in dataclasses.fields(RunRecord) if f.type == "int"]
+    counted = [name for name in counted if name not in asked]
+    assert {n: getattr(record, n) for n in counted} == {n: getattr(whole, n) for n in counted}
 
 
 if __name__ == "__main__":  # regenerate the recorded hashes
