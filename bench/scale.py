@@ -31,7 +31,7 @@ from bench.harness import (
     stage_seconds,
 )
 from bench.report import Section
-from bench.synth import SynthPaper, synth_papers, to_paper_record, write_digests
+from bench.synth import DigestFile, SynthPaper, synth_papers, to_paper_record, write_digests
 from pipeline.fetch.titles import title_phrase
 from pipeline.standin import StandIn
 from pipeline.store import utc_now
@@ -58,8 +58,8 @@ COLUMNS = {
 }
 
 
-def _prepare(papers: Sequence[SynthPaper], folder: Path) -> tuple[int, int]:
-    """Digests and a filled store in `folder`; returns (digest files, digest bytes)."""
+def prepare_stored_corpus(papers: Sequence[SynthPaper], folder: Path) -> list[DigestFile]:
+    """Digests and a filled store in `folder`; returns the digest files written."""
     paths = folder_paths(folder)
     paths.digests.mkdir(parents=True)
     files = write_digests(papers, paths.digests, seed=len(papers))
@@ -69,10 +69,10 @@ def _prepare(papers: Sequence[SynthPaper], folder: Path) -> tuple[int, int]:
     }
     fetched_at = utc_now()
     prepopulate(paths, [to_paper_record(p, fetched_at) for p in papers], searches)
-    return len(files), sum(f.size_bytes for f in files)
+    return files
 
 
-def _enrich_args(folder: Path, api_url: str) -> list[str]:
+def enrich_args(folder: Path, api_url: str) -> list[str]:
     paths = folder_paths(folder)
     return [
         "enrich",
@@ -85,9 +85,10 @@ def _enrich_args(folder: Path, api_url: str) -> list[str]:
 
 def _measure(papers: Sequence[SynthPaper], ws: Workspace) -> dict[str, Any]:
     folder = ws.fresh(f"scale-{len(papers)}")
-    digests, size = _prepare(papers, folder)
+    files = prepare_stored_corpus(papers, folder)
+    digests, size = len(files), sum(f.size_bytes for f in files)
     with StandIn([]) as server:
-        child = run_pipeline_cli(_enrich_args(folder, server.url), folder)
+        child = run_pipeline_cli(enrich_args(folder, server.url), folder)
         requests = len(server.log)
     if child.exit_code != 0:
         raise RuntimeError(f"scale {len(papers)}: exit {child.exit_code}: {child.stderr[-2000:]}")
@@ -164,10 +165,10 @@ def profile(plan: Plan, ws: Workspace) -> str:
     """The scale run at plan.profile_entries under cProfile: the top functions, as text."""
     papers = synth_papers(plan.profile_entries, seed=4)
     folder = ws.fresh(f"profile-{len(papers)}")
-    _prepare(papers, folder)
+    prepare_stored_corpus(papers, folder)
     stats_path = folder / "enrich.pstats"
     with StandIn([]) as server:
-        child = run_pipeline_cli(_enrich_args(folder, server.url), folder, profile_to=stats_path)
+        child = run_pipeline_cli(enrich_args(folder, server.url), folder, profile_to=stats_path)
     if child.exit_code != 0:
         raise RuntimeError(f"profile: exit {child.exit_code}: {child.stderr[-2000:]}")
     record = last_run_record(folder_paths(folder))

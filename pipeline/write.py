@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
@@ -566,13 +567,41 @@ def write_generation(frames: Mapping[str, pl.DataFrame], paths: Paths, run_id: s
     if published is not None and published.name == run_id:
         # new_generation_dir empties the folder: that would pull the tables from under readers.
         raise ValueError(f"run {run_id} is the published generation; use a new run id")
+    previous = _manifest(published) if published is not None else {}
     generation = store.new_generation_dir(paths, run_id)
-    written = {name: _write_table(generation, name, frame) for name, frame in ordered.items()}
+    written = {}
+    for name, frame in ordered.items():
+        content = content_hash(frame)
+        before = previous.get(name, {})
+        if published is not None and before.get("content") == content:
+            # The same values make the same bytes: link the published file, encode nothing.
+            store.link_or_copy(published / f"{name}.parquet", generation / f"{name}.parquet")
+            written[name] = before
+        else:
+            written[name] = _write_table(generation, name, frame, content)
     _write_manifest(generation, run_id, written)
     return generation
 
 
-def _write_table(generation: Path, name: str, frame: pl.DataFrame) -> dict[str, Any]:
+def content_hash(frame: pl.DataFrame) -> str:
+    """A digest of `frame`'s schema and values, row by row in order, and of the polars
+    version that would write it: with the fixed writer settings, equal digests mean equal
+    Parquet bytes, so a table can be known unchanged without encoding it."""
+    h = hashlib.sha256(f"{pl.__version__}\0{frame.schema}\0".encode())
+    h.update(array("Q", frame.hash_rows(seed=0).to_list()).tobytes())
+    return h.hexdigest()
+
+
+def _manifest(generation: Path) -> dict[str, Any]:
+    """The tables' entries of a generation's manifest; empty when it has none."""
+    try:
+        tables = json.loads((generation / MANIFEST_NAME).read_bytes())["tables"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return tables if isinstance(tables, dict) else {}
+
+
+def _write_table(generation: Path, name: str, frame: pl.DataFrame, content: str) -> dict[str, Any]:
     """Write one table into `generation`; its manifest entry."""
     data = parquet_bytes(frame)
     store.atomic_write_bytes(generation / f"{name}.parquet", data)
@@ -580,6 +609,7 @@ def _write_table(generation: Path, name: str, frame: pl.DataFrame) -> dict[str, 
         "file": f"{name}.parquet",
         "rows": frame.height,
         "sha256": hashlib.sha256(data).hexdigest(),
+        "content": content,
     }
 
 
@@ -600,10 +630,7 @@ def carry_over_tables(paths: Paths, run_id: str, runs: Sequence[RunRecord]) -> P
     current = store.current_generation(paths)
     if current is None or current.name == run_id:
         return None
-    try:
-        previous = json.loads((current / MANIFEST_NAME).read_bytes())["tables"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    previous = _manifest(current)
     carried = [t.name for t in TABLES if t.name != "runs"]
     if any(name not in previous or not (current / f"{name}.parquet").is_file() for name in carried):
         return None
@@ -611,7 +638,8 @@ def carry_over_tables(paths: Paths, run_id: str, runs: Sequence[RunRecord]) -> P
     for name in carried:
         store.link_or_copy(current / f"{name}.parquet", generation / f"{name}.parquet")
     written = {name: previous[name] for name in carried}
-    written["runs"] = _write_table(generation, "runs", runs_table(runs))
+    frame = runs_table(runs)
+    written["runs"] = _write_table(generation, "runs", frame, content_hash(frame))
     _write_manifest(generation, run_id, written)
     store.publish_generation(paths, generation, [t.name for t in TABLES])
     return generation
