@@ -14,7 +14,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -119,7 +119,7 @@ class ParseResult:
 
 @dataclass
 class FetchResult:
-    records: dict[str, PaperRecord]
+    records: Mapping[str, PaperRecord]  # served from the store: decoded when looked up
     outcomes: dict[str, FetchOutcome]
     candidates: dict[str, list[PaperRecord]]
     problems: list[Problem]
@@ -312,11 +312,12 @@ def fetch_stage(
         return report, report
 
     report = _online_or_offline(settings, result, fetch_ids)
-    result.records = dict(report.records)
+    result.records = report.records
     result.outcomes = {o.arxiv_id: o for o in report.outcomes}
     result.from_store = report.from_store
 
-    titles = titles_to_search(entries, result.records, result.outcomes)
+    paper_titles = store.paper_titles(result.records)
+    titles = titles_to_search(entries, result.records, result.outcomes, paper_titles)
     result.searched_titles = titles
     if titles:
         phrases = {title_phrase(t) for t in titles} - {""}
@@ -692,9 +693,8 @@ def _usable_ledger(settings: Settings, store: MetadataStore) -> dict[str, Any] |
 
 def _fresh_until(settings: Settings, store: MetadataStore, fetched: FetchResult) -> datetime:
     """When the oldest stored answer this run relied on reaches the refresh age."""
-    moments = [
-        r.fetched_at for r in (*fetched.records.values(), *_candidate_records(fetched).values())
-    ]
+    moments = list(store.get_fetched_at(fetched.records).values())
+    moments += [r.fetched_at for r in _candidate_records(fetched).values()]
     settled = {i for i, o in fetched.outcomes.items() if o.outcome in ("not_found", "invalid")}
     if settled:
         moments += [at for i, (_, at) in store.get_outcomes().items() if i in settled]

@@ -277,6 +277,34 @@ def records_frame(texts: Iterable[str]) -> pl.DataFrame:
     return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
 
 
+class StoredRecords(Mapping[str, PaperRecord]):
+    """The stored papers of some IDs, each decoded when it is looked up and not kept: a
+    stage that reads one record per entry holds one record at a time, not all of them
+    (memory at scale). Valid while its store is open."""
+
+    def __init__(self, db: sqlite3.Connection, ids: Iterable[str]) -> None:
+        self._db = db
+        self._ids = dict.fromkeys(ids)
+
+    def __getitem__(self, arxiv_id: str) -> PaperRecord:
+        if arxiv_id not in self._ids:
+            raise KeyError(arxiv_id)
+        row = self._db.execute("SELECT record FROM papers WHERE arxiv_id = ?", (arxiv_id,))
+        found = row.fetchone()
+        if found is None:
+            raise KeyError(arxiv_id)
+        return record_from_json(found[0])
+
+    def __contains__(self, arxiv_id: object) -> bool:
+        return arxiv_id in self._ids  # without decoding the record
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
 class StoreError(Exception):
     """The metadata store cannot be opened, or is not a SQLite database."""
 
@@ -345,6 +373,16 @@ class MetadataStore:
         (pipeline.tables.STORED_PAPER), in no particular order, without a Python object per
         paper."""
         return records_frame(text for (text,) in self._select("record", "papers", ids))
+
+    def stored_records(self, ids: Iterable[str]) -> StoredRecords:
+        """The stored papers of `ids` (IDs known to be stored) by ID, each decoded only when
+        looked up."""
+        return StoredRecords(self.db, ids)
+
+    def paper_titles(self, ids: Iterable[str]) -> pl.DataFrame:
+        """(arxiv_id, title) of the stored papers among `ids`, read without decoding records."""
+        rows = self._select("arxiv_id, record->>'title'", "papers", ids).fetchall()
+        return pl.DataFrame(rows, schema={"arxiv_id": pl.String, "title": pl.String}, orient="row")
 
     def ids_fetched_since(self, moment: datetime) -> set[str]:
         """IDs of the papers stored at or after `moment`, e.g. those the current run fetched."""

@@ -9,7 +9,7 @@ and what a request settled is written to the store before the next request is se
 from __future__ import annotations
 
 import sys
-from collections import Counter
+from collections import ChainMap, Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -70,8 +70,8 @@ def _decide_from_store(
     """Outcomes of the IDs that need no request (malformed, or known recently enough), and
     the stored papers that are too old to serve without asking again.
 
-    Freshness is judged from the stored fetch times alone, so only the records served or
-    kept as a fallback are decoded, each once. Served records go into `report.records`.
+    Freshness is judged from the stored fetch times alone; the records kept as a fallback
+    are decoded now, the served ones (in `report.records`) when looked up.
     """
     decided: dict[str, FetchOutcome] = {}
     valid: list[str] = []
@@ -108,9 +108,9 @@ def _decide_from_store(
             )
         elif arxiv_id in fetched_at:
             stale_ids.append(arxiv_id)
-    papers = store.get_papers([*served, *stale_ids])
-    stale = {arxiv_id: papers.pop(arxiv_id) for arxiv_id in stale_ids}
-    report.records.update(papers)
+    stale = store.get_papers(stale_ids)
+    # Served records are decoded when looked up, one at a time (memory at scale).
+    report.records = ChainMap({}, store.stored_records(served))
     return decided, stale
 
 
