@@ -32,13 +32,30 @@ TitleSource = Literal[
 STRONG_TITLE_SOURCES = frozenset({"field", "column", "emphasis", "quoted", "link text", "heading"})
 FetchOutcomeKind = Literal["found", "not_found", "invalid", "failed"]
 ResolutionKind = Literal["link", "title", "corrected", "unresolved"]
+# What a Mismatch is about (docs/reconcile.md 3), in the order summaries list them.
+MismatchKind = Literal[
+    "id_points_elsewhere",
+    "id_not_found",
+    "id_invalid",
+    "unresolved",
+    "title_differs",
+    "title_unchecked",
+    "authors_differ",
+    "version_outdated",
+    "version_unknown",
+    "withdrawn",
+    "date_impossible",
+    "duplicate_in_digest",
+]
+ProblemStage = Literal["parse", "fetch", "reconcile"]
+RunStatus = Literal["running", "ok", "unchanged", "incomplete", "interrupted", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
 class Problem:
     """An input problem: which stage saw it, where, and why. Never raised, always recorded."""
 
-    stage: str  # "parse", "fetch", "reconcile"
+    stage: ProblemStage
     source: str  # digest path relative to the raw folder, or an arXiv ID
     kind: str  # short machine-readable tag, e.g. "undecodable", "no_entries", "http_400"
     message: str  # a sentence for a person
@@ -172,9 +189,7 @@ class Mismatch:
     digest: str
     position: int
     arxiv_id: str | None
-    kind: str  # title_differs, title_unchecked, id_not_found, id_invalid, unresolved,
-    # id_points_elsewhere, version_outdated, withdrawn, authors_differ, date_impossible,
-    # duplicate_in_digest (pipeline.reconcile.MISMATCH_KINDS)
+    kind: str  # a MismatchKind
     digest_value: str | None
     arxiv_value: str | None
     similarity: float | None

@@ -36,8 +36,9 @@ from typing import Any
 import orjson
 import polars as pl
 
+from pipeline import tables
 from pipeline.model import Author, FetchOutcome, PaperRecord
-from pipeline.tables import STORED_PAPER
+from pipeline.tables import STORED_PAPER, sqlite_ddl
 
 DIGESTS_SUBDIR = "digests"
 ARXIV_SUBDIR = "arxiv"
@@ -167,15 +168,6 @@ CREATE TABLE IF NOT EXISTS id_outcomes (  -- latest outcome per ID, so re-runs a
     reason     TEXT,
     decided_at TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS fetch_log (   -- one row per ID per run that asked arXiv
-    run_id     TEXT NOT NULL,
-    arxiv_id   TEXT NOT NULL,
-    outcome    TEXT NOT NULL,
-    attempts   INTEGER NOT NULL,
-    reason     TEXT,
-    logged_at  TEXT NOT NULL,
-    PRIMARY KEY (run_id, arxiv_id)
-);
 CREATE TABLE IF NOT EXISTS runs (        -- the run log; a row is written when a run starts
     run_id     TEXT PRIMARY KEY,
     started_at TEXT NOT NULL,
@@ -190,7 +182,7 @@ CREATE TABLE IF NOT EXISTS title_searches (
     arxiv_ids   TEXT NOT NULL,          -- JSON list of IDs returned, in order
     searched_at TEXT NOT NULL
 );
-"""
+""" + sqlite_ddl(tables.table("fetch_log"))  # the fetch_log table, kept here as it is published
 
 
 # A record is stored as one JSON object whose keys and value types are the stored-papers
@@ -428,7 +420,7 @@ class MetadataStore:
 
     def fetch_log_rows(self) -> list[tuple[str, str, str, int, str | None, str]]:
         return self.db.execute(
-            "SELECT run_id, arxiv_id, outcome, attempts, reason, logged_at FROM fetch_log "
+            f"SELECT {', '.join(tables.table('fetch_log').schema())} FROM fetch_log "
             "ORDER BY logged_at, run_id, arxiv_id"
         ).fetchall()
 

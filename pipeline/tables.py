@@ -11,9 +11,21 @@ strings, and a list column that is not nullable holds an empty list rather than 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import get_args
 
 import polars as pl
+
+from pipeline.model import (
+    FetchOutcomeKind,
+    IdStatus,
+    MismatchKind,
+    ProblemStage,
+    ResolutionKind,
+    RunStatus,
+    TitleSource,
+)
 
 UTC_TIMESTAMP = pl.Datetime("us", "UTC")
 ID = pl.String
@@ -35,6 +47,9 @@ class Column:
     dtype: pl.DataType
     meaning: str
     nullable: bool = True
+    # The only values a string column may hold (from the Literal the code uses), if listed;
+    # the meaning names each one, and pipeline.write.validate refuses any other.
+    values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,8 +77,11 @@ class Table:
         return pl.Schema([(c.name, c.dtype) for c in self.columns])
 
 
-def _required(name: str, dtype: pl.DataType, meaning: str) -> Column:
-    return Column(name, dtype, meaning, nullable=False)
+def _required(name: str, dtype: pl.DataType, meaning: str, values: tuple[str, ...] = ()) -> Column:
+    return Column(name, dtype, meaning, nullable=False, values=values)
+
+
+MISMATCH_KINDS: tuple[str, ...] = get_args(MismatchKind)
 
 
 _DIGEST = _required("digest", pl.String, "Digest file, path relative to the raw folder.")
@@ -102,6 +120,7 @@ TABLES: tuple[Table, ...] = (
                 "Where the parser found the English title: field, column, emphasis, quoted, "
                 "link text, heading (the entry's own), line (text around the reference), "
                 "shared heading, none.",
+                get_args(TitleSource),
             ),
             Column("title_translated", pl.String, "Translated title (e.g. Chinese), if any."),
             Column("abstract_digest", pl.String, "The digest's own abstract or summary text."),
@@ -121,6 +140,7 @@ TABLES: tuple[Table, ...] = (
                 "id_status",
                 pl.String,
                 "What the link held: ok (a valid ID), invalid_id, missing.",
+                get_args(IdStatus),
             ),
             Column("arxiv_id", ID, "Resolved arXiv ID; null when unresolved."),
             _required(
@@ -128,6 +148,7 @@ TABLES: tuple[Table, ...] = (
                 pl.String,
                 "How the paper was found: link (the digest's ID), title (title search, no "
                 "usable link), corrected (the link was wrong; found by title), unresolved.",
+                get_args(ResolutionKind),
             ),
             Column("resolution_reason", pl.String, "Why the reconcile stage decided so."),
             Column(
@@ -232,9 +253,8 @@ TABLES: tuple[Table, ...] = (
             _required(
                 "kind",
                 pl.String,
-                "title_differs, title_unchecked, id_not_found, id_invalid, "
-                "id_points_elsewhere, unresolved, version_outdated, withdrawn, authors_differ, "
-                "date_impossible, duplicate_in_digest (docs/reconcile.md 3).",
+                ", ".join(MISMATCH_KINDS) + " (docs/reconcile.md 3).",
+                MISMATCH_KINDS,
             ),
             Column("arxiv_id", ID, "arXiv ID concerned, if any."),
             Column("digest_value", pl.String, "What the digest says."),
@@ -252,7 +272,12 @@ TABLES: tuple[Table, ...] = (
         columns=(
             _required("run_id", pl.String, "Run that asked."),
             _required("arxiv_id", ID, "ID asked for."),
-            _required("outcome", pl.String, "found, not_found, invalid, failed."),
+            _required(
+                "outcome",
+                pl.String,
+                "found, not_found, invalid, failed.",
+                get_args(FetchOutcomeKind),
+            ),
             _required("attempts", pl.Int32, "Requests that included this ID."),
             Column("reason", pl.String, "Why it was not found, invalid or failed."),
             _required("logged_at", UTC_TIMESTAMP, "When the outcome was recorded."),
@@ -270,7 +295,12 @@ TABLES: tuple[Table, ...] = (
                 pl.Int32,
                 "1-based number after sorting by stage, source, line, kind, message.",
             ),
-            _required("stage", pl.String, "Stage that saw it: parse, fetch, reconcile."),
+            _required(
+                "stage",
+                pl.String,
+                "Stage that saw it: parse, fetch, reconcile.",
+                get_args(ProblemStage),
+            ),
             _required(
                 "source",
                 pl.String,
@@ -298,6 +328,7 @@ TABLES: tuple[Table, ...] = (
                 "running, ok, unchanged (nothing new since the last complete run: its tables "
                 "were carried over and no stage ran), incomplete (some IDs could not be "
                 "fetched), interrupted (killed), failed (stopped by an unexpected error).",
+                get_args(RunStatus),
             ),
             Column("exit_code", pl.Int32, "Process exit code; null while running."),
             _required("digests", pl.Int32, "Digest files read."),
@@ -333,6 +364,40 @@ def _papers_column(name: str) -> Column:
     return next(c for c in _BY_NAME["papers"].columns if c.name == name)
 
 
+# The parse stage's frame (pipeline.parse.entries_frame, one column per DigestEntry field in
+# field order): each column is the entries table's column named here, under the parser's
+# name (the digest's view of a paper gets a _digest/_linked suffix in the table, so that it
+# cannot be confused with arXiv's).
+PARSED_ENTRY_COLUMNS: dict[str, str] = {
+    "digest": "digest",
+    "position": "position",
+    "layout": "layout",
+    "digest_date": "digest_date",
+    "line": "line",
+    "title_raw": "title_digest_raw",
+    "title": "title_digest",
+    "title_source": "title_source",
+    "title_translated": "title_translated",
+    "abstract": "abstract_digest",
+    "authors": "authors_digest",
+    "link": "link",
+    "arxiv_id": "link_arxiv_id",
+    "version": "version_linked",
+    "id_status": "id_status",
+    "warnings": "warnings",
+    "block_text": "block_text",
+}
+_ENTRIES = {c.name: c for c in _BY_NAME["entries"].columns}
+PARSED_ENTRY = Table(
+    "parsed_entries",
+    "One row per digest entry as the parse stage read it.",
+    key=("digest", "position"),
+    columns=tuple(
+        dataclasses.replace(_ENTRIES[column], name=field)
+        for field, column in PARSED_ENTRY_COLUMNS.items()
+    ),
+)
+
 _AFFILIATED = pl.Struct({"position": pl.Int32, "affiliations": pl.List(pl.String)})
 
 # A paper as the metadata store keeps it (one JSON object per row, pipeline.store) and hands
@@ -365,6 +430,22 @@ def table(name: str) -> Table:
         return _BY_NAME[name]
     except KeyError:
         raise KeyError(f"no table {name!r}; tables are {', '.join(_BY_NAME)}") from None
+
+
+_SQLITE_TYPES = {pl.String: "TEXT", pl.Int32: "INTEGER", pl.Float64: "REAL", pl.Boolean: "INTEGER"}
+
+
+def sqlite_ddl(declared: Table) -> str:
+    """CREATE TABLE for a flat table kept in the metadata store as it is declared here
+    (timestamps as ISO 8601 text)."""
+    columns = [
+        f"    {c.name} "
+        + ("TEXT" if isinstance(c.dtype, pl.Datetime) else _SQLITE_TYPES[c.dtype.base_type()])
+        + ("" if c.nullable else " NOT NULL")
+        for c in declared.columns
+    ]
+    columns.append(f"    PRIMARY KEY ({', '.join(declared.key)})")
+    return f"CREATE TABLE IF NOT EXISTS {declared.name} (\n" + ",\n".join(columns) + "\n);\n"
 
 
 def type_name(dtype: pl.DataType) -> str:

@@ -21,7 +21,7 @@ import io
 import json
 from array import array
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,35 +39,12 @@ from pipeline.model import (
     Resolution,
 )
 from pipeline.store import Paths
-from pipeline.tables import CANDIDATE, TABLES, Table, table
+from pipeline.tables import CANDIDATE, PARSED_ENTRY_COLUMNS, TABLES, Table, table
 
 # Fixed writer settings: the bytes of a file may depend on its rows only.
 ZSTD_LEVEL = 3  # zstd's own default, stated so a library default change cannot alter bytes
 ROW_GROUP_ROWS = 128 * 1024
 MANIFEST_NAME = "manifest.json"
-
-# Columns of pipeline.parse.entries_frame that the entries table is built from, and the
-# names they get there (the digest's view of a paper gets a _digest/_linked suffix so it
-# cannot be confused with arXiv's).
-ENTRY_INPUT_COLUMNS: dict[str, str] = {
-    "digest": "digest",
-    "position": "position",
-    "digest_date": "digest_date",
-    "layout": "layout",
-    "line": "line",
-    "title": "title_digest",
-    "title_raw": "title_digest_raw",
-    "title_source": "title_source",
-    "title_translated": "title_translated",
-    "abstract": "abstract_digest",
-    "authors": "authors_digest",
-    "link": "link",
-    "arxiv_id": "link_arxiv_id",
-    "version": "version_linked",
-    "id_status": "id_status",
-    "warnings": "warnings",
-    "block_text": "block_text",
-}
 
 # The entries table's columns that the reconcile stage decides, in row-tuple order.
 RECONCILED_ENTRY_COLUMNS = (
@@ -131,9 +108,6 @@ class RunRecord:
     fetch_seconds: float = 0.0
     reconcile_seconds: float = 0.0
     write_seconds: float = 0.0
-
-
-assert [f.name for f in fields(RunRecord)] == table("runs").schema().names(), "declare runs once"
 
 
 # --- building -----------------------------------------------------------------------
@@ -283,13 +257,13 @@ def _entries_table(
     resolutions: Sequence[Resolution],
     mismatches_table: pl.DataFrame,
 ) -> pl.DataFrame:
-    missing = [c for c in ENTRY_INPUT_COLUMNS if c not in entries.columns]
+    missing = [c for c in PARSED_ENTRY_COLUMNS if c not in entries.columns]
     if missing:
         raise SchemaError("entries", missing[0], "the parsed entries frame lacks this column")
     schema = table("entries").schema()
     digest_entries = entries.select(
         pl.col(source).alias(target).cast(schema[target])
-        for source, target in ENTRY_INPUT_COLUMNS.items()
+        for source, target in PARSED_ENTRY_COLUMNS.items()
     )
     entry_keys = digest_entries.select("digest", "position")
     resolved = _resolutions_frame(entry_keys, resolutions)
@@ -521,6 +495,11 @@ def validate(name: str, frame: pl.DataFrame) -> pl.DataFrame:
         nulls = frame[c.name].null_count()
         if not c.nullable and nulls:
             raise SchemaError(name, c.name, f"{nulls} null value(s) in a non-nullable column")
+        if c.values:
+            values = frame.get_column(c.name).drop_nulls().unique()
+            other = values.filter(~values.is_in(c.values))
+            if other.len():
+                raise SchemaError(name, c.name, f"value {other[0]!r} is not one of {c.values}")
     key = list(declared.key)
     duplicated = frame.filter(frame.select(key).is_duplicated())
     if duplicated.height:

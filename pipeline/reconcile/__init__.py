@@ -24,8 +24,9 @@ from pipeline.reconcile.decide import (
     resolve_entry,
 )
 from pipeline.reconcile.entries import entry_views
-from pipeline.reconcile.mismatches import MISMATCH_KINDS, duplicate_mismatches, paper_mismatches
+from pipeline.reconcile.mismatches import duplicate_mismatches, paper_mismatches
 from pipeline.reconcile.titles import normalize_title, title_similarity
+from pipeline.tables import MISMATCH_KINDS
 
 __all__ = [
     "MISMATCH_KINDS",
