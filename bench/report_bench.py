@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.harness import Plan, Workspace, folder_paths, last_run_record, run_pipeline_cli
 from bench.report import Section
-from bench.scale import _enrich_args, _prepare
+from bench.scale import enrich_args, prepare_stored_corpus
 from bench.synth import synth_papers
 from pipeline.companions import COMPANION_FILES
 from pipeline.standin import StandIn
@@ -38,10 +38,10 @@ COLUMNS = {
 
 def _measure(entries: int, ws: Workspace) -> dict[str, Any]:
     folder = ws.fresh(f"report-{entries}")
-    _prepare(synth_papers(entries, seed=4), folder)
+    prepare_stored_corpus(synth_papers(entries, seed=4), folder)
     paths = folder_paths(folder)
     with StandIn([]) as server:
-        args = _enrich_args(folder, server.url)
+        args = enrich_args(folder, server.url)
         enriched = run_pipeline_cli(args, folder)
         if enriched.exit_code != 0:
             raise RuntimeError(f"report {entries}: enrich exit {enriched.exit_code}")

@@ -13,7 +13,8 @@ import shutil
 import sys
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -134,8 +135,12 @@ def parse(**kwargs: Any) -> None:
     )
 
 
-def _parse_and_fetch(settings: Settings) -> tuple[run.ParseResult, run.FetchResult, float]:
-    """The first two stages, under the run lock, for the stage commands."""
+@contextmanager
+def _parsed_and_fetched(
+    settings: Settings,
+) -> Iterator[tuple[run.ParseResult, run.FetchResult, float]]:
+    """The first two stages, under the run lock, for the stage commands; the store stays
+    open while the caller uses the results (their records are read from it when looked up)."""
     start = time.perf_counter()
     try:
         run.check_folders(settings)
@@ -143,11 +148,11 @@ def _parse_and_fetch(settings: Settings) -> tuple[run.ParseResult, run.FetchResu
         run.log_parse_problems(parsed.problems)
         with run.run_lock(settings), MetadataStore(settings.paths.metadata_db) as store:
             fetched = run.fetch_stage(settings, parsed.entries, store, run.new_run_id())
+            if fetched.unreachable:
+                click.echo(f"{fetched.unreachable}. {run.MAKE_DEMO_HINT}", err=True)
+            yield parsed, fetched, time.perf_counter() - start
     except EXPECTED_ERRORS as exc:
         sys.exit(_expected_error(exc))
-    if fetched.unreachable:
-        click.echo(f"{fetched.unreachable}. {run.MAKE_DEMO_HINT}", err=True)
-    return parsed, fetched, time.perf_counter() - start
 
 
 def _exit_for(fetched: run.FetchResult) -> None:
@@ -159,7 +164,8 @@ def _exit_for(fetched: run.FetchResult) -> None:
 @settings_options
 def fetch(**kwargs: Any) -> None:
     """Parse, then fetch arXiv metadata for every linked ID into the store (no tables)."""
-    _, fetched, seconds = _parse_and_fetch(_settings(kwargs))
+    with _parsed_and_fetched(_settings(kwargs)) as (_, fetched, seconds):
+        pass
     kinds = [o.outcome for o in fetched.outcomes.values()]
     click.echo(
         f"requested {len(kinds)}, found {kinds.count('found')}, "
@@ -175,8 +181,9 @@ def fetch(**kwargs: Any) -> None:
 @settings_options
 def reconcile(**kwargs: Any) -> None:
     """Parse, fetch (from the store where possible), reconcile; print counts (no tables)."""
-    parsed, fetched, _ = _parse_and_fetch(_settings(kwargs))
-    for line in run.reconcile_summary_lines(run.reconcile_stage(parsed.entries, fetched)):
+    with _parsed_and_fetched(_settings(kwargs)) as (parsed, fetched, _):
+        result = run.reconcile_stage(parsed.entries, fetched)
+    for line in run.reconcile_summary_lines(result):
         click.echo(line)
     _exit_for(fetched)
 

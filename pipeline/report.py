@@ -40,6 +40,16 @@ TABLE_ROWS = 200  # rows shown of a list of entries; the rest are in the tables
 TOP = 20  # bars in a top-N chart
 SERIES = 8  # series in a stacked chart; the rest are summed into "other"
 RESOLUTIONS = ("link", "title", "corrected", "unresolved")
+# The columns of the larger tables that the report and the staleness assessment read: a run
+# that carries its tables over reads only these back (pipeline.run).
+REPORT_COLUMNS: dict[str, list[str]] = {
+    "entries": [
+        "digest", "position", "digest_date", "arxiv_id", "resolution", "title_digest", "link",
+        "resolution_reason",
+    ],
+    "papers": ["arxiv_id", "title", "primary_category", "published", "digests", "appearances"],
+    "authors": ["arxiv_id", "name"],
+}  # fmt: skip
 
 _STYLE = DefaultStyle(font_family="DejaVu Sans, Liberation Sans, Arial, sans-serif")
 _CHART_OPTIONS: dict[str, Any] = {

@@ -263,6 +263,23 @@ def test_enrich_with_a_snapshot_records_sources_versions_and_asks_only_the_rest(
     assert len(standin.log) == before
     assert pl.read_parquet(out / "runs.parquet").get_column("status").to_list()[-1] == "unchanged"
 
+    # A new digest: the carried rows name the snapshot's papers, which the store does not
+    # hold, so they are read from the snapshot again and keep their source and versions.
+    added = SAMPLE_IDS[20]
+    title = json.loads(SAMPLE_LINES[20])["title"].split(chr(10))[0]
+    (raw / "digests" / "2026-12-02_list.md").write_text(
+        f"# More\n\n- [{title}](https://arxiv.org/abs/{added})\n"
+    )
+    third = run_cli(args)
+    assert third.returncode == 0, third.stderr
+    assert len(standin.log) == before
+    papers = pl.read_parquet(out / "papers.parquet")
+    assert dict(papers.select("arxiv_id", "source").iter_rows()) == {**sources, added: "snapshot"}
+    versions = pl.read_parquet(out / "versions.parquet")
+    assert set(versions.get_column("arxiv_id")) == {*from_snapshot, added}
+    runs = pl.read_parquet(out / "runs.parquet")
+    assert runs.select("status", "from_snapshot", "entries").row(-1) == ("ok", 21, 22)
+
 
 def test_the_title_index_is_built_once_beside_the_store_and_replaced_with_the_snapshot(
     tmp_path: Path,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections import Counter
+from collections import ChainMap, Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -90,7 +90,11 @@ def fetch_papers(
         with ArxivSession(settings, budget) as session:
             batch_size = min(settings.batch_size, MAX_RESULTS_PER_CALL)
             fetcher = _IdFetcher(session, settings, store, run_id, stale, batch_size)
-            fetcher.known = next(iter(report.records), DEFAULT_WITNESS)  # served from store
+            # A paper known to exist: the snapshot's first answer, else the least ID served
+            # from the store (the same one whatever order the store hands them in).
+            fetcher.known = next(iter(report.unstored), None) or min(
+                report.records, default=DEFAULT_WITNESS
+            )
             show = progress and sys.stderr.isatty()
             with tqdm(total=len(to_ask), unit="ID", desc="arXiv", disable=not show) as bar:
                 for start in range(0, len(to_ask), batch_size):
@@ -119,8 +123,8 @@ def _decide_from_store(
     the snapshot), and the stored papers that are too old to serve without asking again.
 
     Freshness is judged from the stored fetch times and sources alone (refresh days per
-    source), so only the records served or kept as a fallback are decoded, each once.
-    Served records go into `report.records`.
+    source); the records kept as a fallback are decoded now, the served ones (in
+    `report.records`) when looked up.
     """
     decided: dict[str, FetchOutcome] = {}
     valid: list[str] = []
@@ -167,9 +171,10 @@ def _decide_from_store(
             )
         elif arxiv_id in fetched_at:
             stale_ids.append(arxiv_id)
-    papers = store.get_papers([*served, *stale_ids])
-    stale = {arxiv_id: papers.pop(arxiv_id) for arxiv_id in stale_ids}
-    report.records.update(papers)
+    stale = store.get_papers(stale_ids)
+    # Served records are decoded when looked up, one at a time (memory at scale); the
+    # snapshot's answers, already in hand, come first.
+    report.records = ChainMap(report.records, store.stored_records(served))
     return decided, stale
 
 
@@ -192,6 +197,7 @@ def _answer_from_snapshot(
             r.arxiv_id: FetchOutcome(r.arxiv_id, "found", 0, reason) for r in block.records
         }
         report.records.update((r.arxiv_id, r) for r in block.records)
+        report.unstored.update((r.arxiv_id, r) for r in block.records)
         report.problems += block.problems
     report.from_snapshot += len(outcomes)
     return outcomes

@@ -365,7 +365,7 @@ def iter_snapshot(path: Path, ids: Iterable[str], fetched_at: datetime) -> Itera
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """The records hold no reference cycles, and the collections their many objects would
-    set off cost more than building them (as in store._records_by_id)."""
+    set off cost more than building them."""
     collecting = gc.isenabled()
     gc.disable()
     try:
