@@ -270,25 +270,34 @@ def records_frame(texts: Iterable[str]) -> pl.DataFrame:
 
 
 class StoredRecords(Mapping[str, PaperRecord]):
-    """The stored papers of some IDs, each decoded when it is looked up and not kept: a
-    stage that reads one record per entry holds one record at a time, not all of them
-    (memory at scale). Valid while its store is open."""
+    """The stored papers of some IDs, decoded when looked up and not kept: a stage that
+    reads one record per entry holds a batch of records at a time, not all of them (memory
+    at scale). A lookup decodes the next RECORDS_PER_LOOKUP IDs in the order given with it,
+    one query for the batch: stages look papers up in about that order (the entries').
+    Valid while its store is open."""
+
+    RECORDS_PER_LOOKUP = 1000
 
     def __init__(self, db: sqlite3.Connection, ids: Iterable[str]) -> None:
         self._db = db
-        self._ids = dict.fromkeys(ids)
+        self._ids = list(dict.fromkeys(ids))
+        self._index = {arxiv_id: i for i, arxiv_id in enumerate(self._ids)}
+        self._batch: dict[str, PaperRecord] = {}
 
     def __getitem__(self, arxiv_id: str) -> PaperRecord:
-        if arxiv_id not in self._ids:
-            raise KeyError(arxiv_id)
-        row = self._db.execute("SELECT record FROM papers WHERE arxiv_id = ?", (arxiv_id,))
-        found = row.fetchone()
-        if found is None:
-            raise KeyError(arxiv_id)
-        return record_from_json(found[0])
+        if arxiv_id not in self._batch:
+            start = self._index[arxiv_id]  # KeyError for an ID not among them
+            batch = self._ids[start : start + self.RECORDS_PER_LOOKUP]
+            rows = self._db.execute(
+                "SELECT record FROM papers WHERE arxiv_id IN (SELECT value FROM json_each(?))",
+                (json.dumps(batch),),
+            )
+            records = (record_from_json(text) for (text,) in rows)
+            self._batch = {record.arxiv_id: record for record in records}
+        return self._batch[arxiv_id]
 
     def __contains__(self, arxiv_id: object) -> bool:
-        return arxiv_id in self._ids  # without decoding the record
+        return arxiv_id in self._index  # without decoding the record
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._ids)
