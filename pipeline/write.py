@@ -17,14 +17,13 @@ Errors:
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import polars as pl
 
@@ -515,17 +514,16 @@ def validate(name: str, frame: pl.DataFrame) -> pl.DataFrame:
 # --- writing and publishing ---------------------------------------------------------
 
 
-def parquet_bytes(frame: pl.DataFrame) -> bytes:
-    """`frame` as Parquet with the fixed settings that make the bytes reproducible."""
-    buffer = io.BytesIO()
+def write_parquet(frame: pl.DataFrame, target: BinaryIO) -> None:
+    """`frame` as Parquet into `target`, with the fixed settings that make the bytes
+    reproducible."""
     frame.write_parquet(
-        buffer,
+        target,
         compression="zstd",
         compression_level=ZSTD_LEVEL,
         statistics=True,
         row_group_size=ROW_GROUP_ROWS,
     )
-    return buffer.getvalue()
 
 
 def write_generation(frames: Mapping[str, pl.DataFrame], paths: Paths, run_id: str) -> Path:
@@ -582,14 +580,11 @@ def _manifest(generation: Path) -> dict[str, Any]:
 
 def _write_table(generation: Path, name: str, frame: pl.DataFrame, content: str) -> dict[str, Any]:
     """Write one table into `generation`; its manifest entry."""
-    data = parquet_bytes(frame)
-    store.atomic_write_bytes(generation / f"{name}.parquet", data)
-    return {
-        "file": f"{name}.parquet",
-        "rows": frame.height,
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "content": content,
-    }
+    path = generation / f"{name}.parquet"
+    store.atomic_write(path, lambda target: write_parquet(frame, target))
+    with path.open("rb") as written:
+        sha256 = hashlib.file_digest(written, "sha256").hexdigest()
+    return {"file": path.name, "rows": frame.height, "sha256": sha256, "content": content}
 
 
 def _write_manifest(generation: Path, run_id: str, tables: Mapping[str, Any]) -> None:
