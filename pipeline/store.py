@@ -378,9 +378,9 @@ class MetadataStore:
 
     def papers_frame(self, ids: Iterable[str] | None = None) -> pl.DataFrame:
         """The stored papers among `ids` (all when None) as a stored-papers frame
-        (pipeline.tables.STORED_PAPER), in no particular order, without a Python object per
-        paper."""
-        return records_frame(text for (text,) in self._select("record", "papers", ids))
+        (pipeline.tables.STORED_PAPER), sorted by ID, without a Python object per paper."""
+        rows = self._select("record", "papers", ids, order_by="arxiv_id")
+        return records_frame(text for (text,) in rows)
 
     def stored_records(self, ids: Iterable[str]) -> StoredRecords:
         """The stored papers of `ids` (IDs known to be stored) by ID, each decoded only when
@@ -404,15 +404,19 @@ class MetadataStore:
         rows = self._select("arxiv_id, fetched_at", "papers", ids)
         return {arxiv_id: datetime.fromisoformat(at) for arxiv_id, at in rows}
 
-    def _select(self, columns: str, table: str, ids: Iterable[str] | None) -> sqlite3.Cursor:
+    def _select(
+        self, columns: str, table: str, ids: Iterable[str] | None, order_by: str | None = None
+    ) -> sqlite3.Cursor:
         """`columns` of the rows of `table` whose arxiv_id is in `ids` (all when None),
         as a cursor, so that rows stream instead of all being held at once."""
         query = f"SELECT {columns} FROM {table}"
+        order = f" ORDER BY {order_by}" if order_by else ""
         if ids is None:
-            return self.db.execute(query)
+            return self.db.execute(query + order)
         # All IDs in one JSON parameter: one query however many, no bound-parameter limit.
         return self.db.execute(
-            f"{query} WHERE arxiv_id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),)
+            f"{query} WHERE arxiv_id IN (SELECT value FROM json_each(?)){order}",
+            (json.dumps(list(ids)),),
         )
 
     # outcomes

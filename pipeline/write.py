@@ -147,7 +147,11 @@ def build_tables(
         entries_table = pl.concat([entries_table, carried["entries"]])
         mismatches_table = pl.concat([mismatches_table, carried["mismatches"]])
     resolved_ids = entries_table.select(pl.col("arxiv_id").drop_nulls().unique().sort())
-    records = resolved_ids.join(papers, on="arxiv_id", maintain_order="left")
+    records = (
+        papers  # already the resolved papers in key order (as the store hands them): no copy
+        if papers.get_column("arxiv_id").equals(resolved_ids.get_column("arxiv_id"))
+        else resolved_ids.join(papers, on="arxiv_id", maintain_order="left")
+    )
     authors_table = _authors_table(records)
     papers_table = _papers_table(records, entries_table)
     frames = {

@@ -110,7 +110,8 @@ def _decide_from_store(
             stale_ids.append(arxiv_id)
     stale = store.get_papers(stale_ids)
     # Served records are decoded when looked up, one at a time (memory at scale).
-    report.records = ChainMap({}, store.stored_records(served))
+    # In the order asked for, which is the order the entries look them up in.
+    report.records = ChainMap({}, store.stored_records(i for i in valid if i in served))
     return decided, stale
 
 
