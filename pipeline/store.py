@@ -399,6 +399,10 @@ class MetadataStore:
         )
         return {arxiv_id for (arxiv_id,) in rows}
 
+    def stored_ids(self, ids: Iterable[str]) -> set[str]:
+        """The IDs among `ids` whose paper is stored."""
+        return {arxiv_id for (arxiv_id,) in self._select("arxiv_id", "papers", ids)}
+
     def get_fetched_at(self, ids: Iterable[str]) -> dict[str, datetime]:
         """When each stored paper among `ids` was fetched, without decoding its record."""
         rows = self._select("arxiv_id, fetched_at", "papers", ids)
