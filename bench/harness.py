@@ -59,7 +59,7 @@ FULL = Plan(
     titles=100,
     title_corpus=1000,
     rerun_entries=100000,
-    scale_entries=(20000, 100000, 200000, 1000000),
+    scale_entries=(20000, 100000, 200000),
     parse_entries_per_layout=3000,
     profile_entries=100000,
 )
