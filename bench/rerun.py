@@ -91,7 +91,7 @@ def run(plan: Plan, ws: Workspace) -> list[Section]:
     section.notes += [
         f"{len(papers):,} entries in {len(files)} digests of mixed layouts, every paper (and "
         "title search) already in the store, as bench/scale.py prepares them; the stand-in "
-        "is empty, so 'requests' counts what the run asked (the edited title is searched).",
+        "is empty, so 'requests' counts what the run asked.",
         f"Nothing new: goal 0 requests, at most {GOAL_UNCHANGED_SECONDS:g} s and "
         f"{GOAL_UNCHANGED_RSS_MB:g} MiB: {'met' if met_unchanged else 'NOT met'} "
         f"({unchanged['wall_seconds']:.2f} s, {unchanged['peak_rss_mb']:.0f} MB, "
@@ -100,8 +100,8 @@ def run(plan: Plan, ws: Workspace) -> list[Section]:
         f"One digest edited: goal at most {GOAL_EDITED_SHARE:.0%} of the first run: "
         f"{'met' if share <= GOAL_EDITED_SHARE else 'NOT met'} ({share:.1%}). Only that "
         "digest is parsed and reconciled; the other rows are carried from the published "
-        "tables, the papers read from the store as one frame, and every table is written "
-        "again.",
+        "tables and the papers read from the store as one frame; tables whose values did not "
+        "change are hard-linked, the others (entries at least) encoded again.",
     ]
     return [section]
 

@@ -647,7 +647,7 @@ def _named_ids(entries: pl.DataFrame) -> set[str]:
 def _stored_outcome_kinds(store: MetadataStore, ids: list[str]) -> list[str]:
     """How the fetch stage would answer `ids` from the store, which it can for all of them
     (the last complete run settled them, and nothing is due for refresh)."""
-    stored = store.get_fetched_at(ids)
+    stored = store.stored_ids(ids)
     outcomes = store.get_outcomes(i for i in ids if i not in stored)
     # An ID arXiv was never asked about is one the fetch stage rejects by its form.
     return ["found" if i in stored else outcomes.get(i, ("invalid",))[0] for i in ids]
@@ -836,7 +836,7 @@ def _fresh_until(settings: Settings, store: MetadataStore, fetched: FetchResult)
     moments: list[datetime] = []
     settled = {i for i, o in fetched.outcomes.items() if o.outcome in ("not_found", "invalid")}
     if settled:
-        moments += [at for i, (_, at) in store.get_outcomes().items() if i in settled]
+        moments += [at for _, at in store.get_outcomes(settled).values()]
     moments += store.title_search_times(title_phrase(t) for t in fetched.searched_titles)
     expiries += [at + timedelta(days=settings.refresh_days) for at in moments]
     if fetched.expires_at is not None:

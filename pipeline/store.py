@@ -27,12 +27,12 @@ import os
 import secrets
 import shutil
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 import polars as pl
@@ -115,6 +115,13 @@ def file_signature(path: Path) -> list[object]:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` so that a reader sees the old file or the new one, never half."""
+    atomic_write(path, lambda fh: fh.write(data))
+
+
+def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Have `write` fill a new file that then replaces `path` in one rename: a reader sees
+    the old file or the new one, never half. The bytes go straight to the file, never
+    held in memory as a whole."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
     # Not mkstemp: its 0600 would keep readers (a dashboard's account) out; 0666 less the
@@ -122,7 +129,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -324,25 +331,34 @@ def records_frame(texts: Iterable[str]) -> pl.DataFrame:
 
 
 class StoredRecords(Mapping[str, PaperRecord]):
-    """The stored papers of some IDs, each decoded when it is looked up and not kept: a
-    stage that reads one record per entry holds one record at a time, not all of them
-    (memory at scale). Valid while its store is open."""
+    """The stored papers of some IDs, decoded when looked up and not kept: a stage that
+    reads one record per entry holds a batch of records at a time, not all of them (memory
+    at scale). A lookup decodes the next RECORDS_PER_LOOKUP IDs in the order given with it,
+    one query for the batch: stages look papers up in about that order (the entries').
+    Valid while its store is open."""
+
+    RECORDS_PER_LOOKUP = 1000
 
     def __init__(self, db: sqlite3.Connection, ids: Iterable[str]) -> None:
         self._db = db
-        self._ids = dict.fromkeys(ids)
+        self._ids = list(dict.fromkeys(ids))
+        self._index = {arxiv_id: i for i, arxiv_id in enumerate(self._ids)}
+        self._batch: dict[str, PaperRecord] = {}
 
     def __getitem__(self, arxiv_id: str) -> PaperRecord:
-        if arxiv_id not in self._ids:
-            raise KeyError(arxiv_id)
-        row = self._db.execute("SELECT record FROM papers WHERE arxiv_id = ?", (arxiv_id,))
-        found = row.fetchone()
-        if found is None:
-            raise KeyError(arxiv_id)
-        return record_from_json(found[0])
+        if arxiv_id not in self._batch:
+            start = self._index[arxiv_id]  # KeyError for an ID not among them
+            batch = self._ids[start : start + self.RECORDS_PER_LOOKUP]
+            rows = self._db.execute(
+                "SELECT record FROM papers WHERE arxiv_id IN (SELECT value FROM json_each(?))",
+                (json.dumps(batch),),
+            )
+            records = (record_from_json(text) for (text,) in rows)
+            self._batch = {record.arxiv_id: record for record in records}
+        return self._batch[arxiv_id]
 
     def __contains__(self, arxiv_id: object) -> bool:
-        return arxiv_id in self._ids  # without decoding the record
+        return arxiv_id in self._index  # without decoding the record
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._ids)
@@ -470,9 +486,9 @@ class MetadataStore:
 
     def papers_frame(self, ids: Iterable[str] | None = None) -> pl.DataFrame:
         """The stored papers among `ids` (all when None) as a stored-papers frame
-        (pipeline.tables.STORED_PAPER), in no particular order, without a Python object per
-        paper."""
-        return records_frame(text for (text,) in self._select("record", "papers", ids))
+        (pipeline.tables.STORED_PAPER), sorted by ID, without a Python object per paper."""
+        rows = self._select("record", "papers", ids, order_by="arxiv_id")
+        return records_frame(text for (text,) in rows)
 
     def stored_records(self, ids: Iterable[str]) -> StoredRecords:
         """The stored papers of `ids` (IDs known to be stored) by ID, each decoded only when
@@ -491,20 +507,28 @@ class MetadataStore:
         )
         return {arxiv_id for (arxiv_id,) in rows}
 
+    def stored_ids(self, ids: Iterable[str]) -> set[str]:
+        """The IDs among `ids` whose paper is stored."""
+        return {arxiv_id for (arxiv_id,) in self._select("arxiv_id", "papers", ids)}
+
     def get_fetched_at(self, ids: Iterable[str]) -> dict[str, tuple[datetime, str]]:
         """When and from which source each stored paper among `ids` was read, undecoded."""
         rows = self._select("arxiv_id, fetched_at, source", "papers", ids)
         return {arxiv_id: (datetime.fromisoformat(at), src) for arxiv_id, at, src in rows}
 
-    def _select(self, columns: str, table: str, ids: Iterable[str] | None) -> sqlite3.Cursor:
+    def _select(
+        self, columns: str, table: str, ids: Iterable[str] | None, order_by: str | None = None
+    ) -> sqlite3.Cursor:
         """`columns` of the rows of `table` whose arxiv_id is in `ids` (all when None),
         as a cursor, so that rows stream instead of all being held at once."""
         query = f"SELECT {columns} FROM {table}"
+        order = f" ORDER BY {order_by}" if order_by else ""
         if ids is None:
-            return self.db.execute(query)
+            return self.db.execute(query + order)
         # All IDs in one JSON parameter: one query however many, no bound-parameter limit.
         return self.db.execute(
-            f"{query} WHERE arxiv_id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),)
+            f"{query} WHERE arxiv_id IN (SELECT value FROM json_each(?)){order}",
+            (json.dumps(list(ids)),),
         )
 
     # outcomes

@@ -17,14 +17,13 @@ Errors:
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import polars as pl
 
@@ -152,7 +151,11 @@ def build_tables(
         entries_table = pl.concat([entries_table, carried["entries"]])
         mismatches_table = pl.concat([mismatches_table, carried["mismatches"]])
     resolved_ids = entries_table.select(pl.col("arxiv_id").drop_nulls().unique().sort())
-    records = resolved_ids.join(papers, on="arxiv_id", maintain_order="left")
+    records = (
+        papers  # already the resolved papers in key order (as the store hands them): no copy
+        if papers.get_column("arxiv_id").equals(resolved_ids.get_column("arxiv_id"))
+        else resolved_ids.join(papers, on="arxiv_id", maintain_order="left")
+    )
     authors_table = _authors_table(records)
     papers_table = _papers_table(records, entries_table)
     frames = {
@@ -533,19 +536,18 @@ def validate(name: str, frame: pl.DataFrame) -> pl.DataFrame:
 # --- writing and publishing ---------------------------------------------------------
 
 
-def parquet_bytes(frame: pl.DataFrame, declared: Table | None = None) -> bytes:
-    """`frame` as Parquet with the fixed settings that make the bytes reproducible; with
-    `declared`, its non-nullable columns are marked required in the file's schema."""
-    buffer = io.BytesIO()
+def write_parquet(frame: pl.DataFrame, target: BinaryIO, declared: Table | None = None) -> None:
+    """`frame` as Parquet into `target`, with the fixed settings that make the bytes
+    reproducible; with `declared`, its non-nullable columns are marked required in the
+    file's schema."""
     frame.write_parquet(
-        buffer,
+        target,
         arrow_schema=declared.arrow_schema(frame) if declared else None,
         compression="zstd",
         compression_level=ZSTD_LEVEL,
         statistics=True,
         row_group_size=ROW_GROUP_ROWS,
     )
-    return buffer.getvalue()
 
 
 def write_generation(
@@ -609,14 +611,12 @@ def _manifest(generation: Path) -> dict[str, Any]:
 
 def _write_table(generation: Path, name: str, frame: pl.DataFrame, content: str) -> dict[str, Any]:
     """Write one table into `generation`; its manifest entry."""
-    data = parquet_bytes(frame, table(name))
-    store.atomic_write_bytes(generation / f"{name}.parquet", data)
-    return {
-        "file": f"{name}.parquet",
-        "rows": frame.height,
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "content": content,
-    }
+    path = generation / f"{name}.parquet"
+    declared = table(name)
+    store.atomic_write(path, lambda target: write_parquet(frame, target, declared))
+    with path.open("rb") as written:
+        sha256 = hashlib.file_digest(written, "sha256").hexdigest()
+    return {"file": path.name, "rows": frame.height, "sha256": sha256, "content": content}
 
 
 def _write_manifest(generation: Path, run_id: str, tables: Mapping[str, Any]) -> None:

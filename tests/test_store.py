@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from pipeline.model import Author, FetchOutcome, PaperRecord, PaperVersion
-from pipeline.store import STORE_FORMAT, MetadataStore, record_from_json, record_to_json
+from pipeline.store import (
+    STORE_FORMAT,
+    MetadataStore,
+    StoredRecords,
+    record_from_json,
+    record_to_json,
+)
 from pipeline.tables import STORED_PAPER
 
 FETCHED = datetime(2025, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
@@ -211,3 +217,20 @@ def test_the_papers_frame_holds_what_the_records_hold(store: MetadataStore) -> N
     assert datetime.fromisoformat(first["fetched_at"]) == FETCHED
     assert frame.row(1, named=True)["authors"] == []
     assert store.papers_frame([]).schema == STORED_PAPER.schema()
+
+
+def test_stored_records_are_decoded_in_batches_as_looked_up(
+    store: MetadataStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stored = [paper(f"2402.{n:05d}") for n in range(1, 8)]
+    store.put_papers(stored)
+    monkeypatch.setattr(StoredRecords, "RECORDS_PER_LOOKUP", 3)
+    records = store.stored_records([p.arxiv_id for p in stored])
+    assert "2402.00007" in records and "2402.99999" not in records
+    assert list(records) == [p.arxiv_id for p in stored] and len(records) == 7
+    # In order, out of order, again: always the stored record.
+    for p in [*stored, *reversed(stored), stored[3]]:
+        assert records[p.arxiv_id] == p
+    assert len(records._batch) <= 3  # never more than one batch held
+    with pytest.raises(KeyError):
+        records["2402.99999"]

@@ -172,9 +172,10 @@ def _decide_from_store(
         elif arxiv_id in fetched_at:
             stale_ids.append(arxiv_id)
     stale = store.get_papers(stale_ids)
-    # Served records are decoded when looked up, one at a time (memory at scale); the
-    # snapshot's answers, already in hand, come first.
-    report.records = ChainMap(report.records, store.stored_records(served))
+    # Served records are decoded when looked up, one at a time (memory at scale), in the
+    # order asked for (the order the entries look them up in); the snapshot's answers,
+    # already in hand, come first.
+    report.records = ChainMap(report.records, store.stored_records(i for i in valid if i in served))
     return decided, stale
 
 

@@ -23,7 +23,7 @@ from pipeline.reconcile.decide import (
     needs_title_search,
     resolve_entry,
 )
-from pipeline.reconcile.entries import entry_views
+from pipeline.reconcile.entries import EntryView, entry_views
 from pipeline.reconcile.mismatches import duplicate_mismatches, paper_mismatches
 from pipeline.reconcile.titles import normalize_title, title_similarity
 from pipeline.tables import MISMATCH_KINDS
@@ -100,8 +100,13 @@ def reconcile(
     search) to the records the search returned.
     """
     result = ReconcileResult()
-    resolved = []
+    # A paper listed twice is judged within its digest: only the current digest's entries
+    # are kept for that, so the entries are let go digest by digest (memory at scale).
+    digest: list[tuple[EntryView, Resolution]] = []
     for entry in entry_views(entries):
+        if digest and digest[0][0].digest != entry.digest:
+            result.mismatches += duplicate_mismatches(digest)
+            digest = []
         check, link = check_entry(entry, papers, outcomes)
         searched = candidates.get(entry.title) if entry.title is not None else None
         decision = resolve_entry(entry, check, link, searched)
@@ -109,8 +114,8 @@ def reconcile(
         result.mismatches += decision.mismatches
         if decision.record is not None:
             result.mismatches += paper_mismatches(entry, decision.resolution, decision.record)
-        resolved.append((entry, decision.resolution))
-    result.mismatches += duplicate_mismatches(resolved)
+        digest.append((entry, decision.resolution))
+    result.mismatches += duplicate_mismatches(digest)
     result.mismatches.sort(
         key=lambda m: (m.digest, m.position, m.kind, m.arxiv_id or "", m.digest_value or "")
     )
