@@ -40,6 +40,7 @@ FUZZED = {"full": 1200, "quick": 150}  # fuzzed digests per plan
 KILL_POINTS = {"full": 20, "quick": 5}
 RUN_TIMEOUT = 180.0  # a run past this has hung
 PARSE_TIMEOUT = 30.0  # one fuzzed digest parsed past this has hung
+FILES_PER_CHILD = 200
 CHILD_MEMORY = 3 << 30  # address space of a child: a blow-up fails the case, not the host
 EXPECTED_EXITS = {0, 2, 3, 4, 5, 6}
 SECRET = "fault-harness-secret-7f3a"  # in a file hostile XML points at: must never be read
@@ -408,11 +409,13 @@ def _special_files(fuzz: Path) -> list[str]:
 
 
 def _parse_each(folder: Path, paths: list[Path]) -> list[Case]:
-    """Each file parsed alone, in children with a memory cap, restarted past a crash."""
+    """Each file parsed alone, in children with a memory cap (a fresh one every
+    FILES_PER_CHILD files, so that no file pays for what the ones before it kept), restarted
+    past a crash."""
     cases: list[Case] = []
     todo = list(paths)
     while todo:
-        results, crashed_on, why = _parse_child(folder, todo)
+        results, crashed_on, why = _parse_child(folder, todo[:FILES_PER_CHILD])
         for path, (ok, detail) in results.items():
             cases.append(Case("fuzzed digests", path.name, ok, False, detail))
         done = len(results)
