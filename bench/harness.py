@@ -35,7 +35,7 @@ STANDIN_CORPUS = PROJECT_ROOT / "tests" / "fixtures" / "standin" / "corpus.jsonl
 
 def with_witness(records: list[CorpusRecord]) -> list[CorpusRecord]:
     """`records` plus the real paper the fetch stage asks for beside title searches and IDs
-    it checks again (pipeline/fetch/papers.py DEFAULT_WITNESS), as arXiv has it: a synthetic
+    it checks again (pipeline/fetch/transport.py DEFAULT_WITNESS), as arXiv has it: a synthetic
     corpus lacks it, and without it an empty answer could not be told from a glitch."""
     witness = next(r for r in load_corpus(STANDIN_CORPUS) if r.id == DEFAULT_WITNESS)
     return [*records, witness]

@@ -390,7 +390,7 @@ def load_settings(
     return settings
 
 
-# arXiv's Terms of Use: one request every 3 s (arxiv-facts.md 1.2). Other hosts (a stand-in,
+# arXiv's Terms of Use: one request every 3 s (docs/arxiv.md §1). Other hosts (a stand-in,
 # a mirror) set their own pace.
 ARXIV_MIN_DELAY_SECONDS = 3.0
 ARXIV_DOMAIN = "arxiv.org"

@@ -11,12 +11,12 @@ its "Updated on" date while its fetch is broken: the dates move, the papers do n
 day of the last new paper stays put. On a first run every paper is first seen that day,
 so the digest dates alone decide.
 
-A source is stale when its last new paper is more than `stale_days` days old (a source that
-has yielded none is counted from its first digest date; one without any date is not
-judged); the whole input is stale when every source is. A run's unresolved share jumps
-when it exceeds the previous complete run's by more than `unresolved_jump` percentage
-points (only complete runs compare: an unreachable arXiv leaves entries unresolved for a
-reason of its own).
+A source is stale when its last new paper (for a source none of whose entries resolved,
+its latest digest date; without one it is never called stale) is more than `stale_days`
+days old; the whole
+input is stale when every source is. A run's unresolved share jumps when it exceeds the
+previous complete run's by more than `unresolved_jump` percentage points (only complete
+runs compare: an unreachable arXiv leaves entries unresolved for a reason of its own).
 """
 
 from __future__ import annotations
@@ -87,9 +87,13 @@ class Health:
                 f"no digest has yielded a new paper for more than {self.stale_days:g} days"
             )
         for row in self.sources.filter(pl.col("stale")).iter_rows(named=True):
-            last = row["last_new_paper"]
-            since = f"since {last} ({row['days_quiet']} days)" if last else "ever (no dates)"
-            lines.append(f"digest {row['source']} has yielded no new paper {since}")
+            last, days = row["last_new_paper"], row["days_quiet"]
+            lines.append(
+                f"digest {row['source']} has yielded no new paper since {last} ({days} days)"
+                if last is not None
+                else f"digest {row['source']} has yielded no paper at all; its latest digest "
+                f"is dated {row['last_digest_date']} ({days} days ago)"
+            )
         if self.jump:
             lines.append(self.jump)
         return lines
@@ -153,18 +157,14 @@ def assess(
     files = sourced.group_by("source").agg(
         pl.col("digest").n_unique().cast(pl.UInt32).alias("files"),
         pl.col("digest_date").max().alias("last_digest_date"),
-        pl.col("digest_date").min().alias("first_digest_date"),
     )
-    quiet = (pl.lit(today) - pl.col("last_new_paper")).dt.total_days()
+    # A digest none of whose entries resolved has been quiet since its latest digest date
+    # (unknown without dates: then it is not called stale).
+    since = pl.coalesce("last_new_paper", "last_digest_date")
+    quiet = (pl.lit(today) - since).dt.total_days()
     sources = (
         files.join(yielded, on="source", how="left")
-        # A source that has yielded no paper yet is quiet since its first digest; one with
-        # neither a paper nor a date cannot be judged (not stale: no alarm on a guess).
-        .with_columns(
-            pl.col("papers").fill_null(0),
-            pl.col("last_new_paper").fill_null(pl.col("first_digest_date")),
-        )
-        .with_columns(quiet.alias("days_quiet"))
+        .with_columns(pl.col("papers").fill_null(0), quiet.alias("days_quiet"))
         .with_columns((pl.col("days_quiet") > stale_days).fill_null(False).alias("stale"))
         .select(list(HEALTH_SCHEMA))
         .cast(HEALTH_SCHEMA)  # type: ignore[arg-type]

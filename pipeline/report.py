@@ -20,11 +20,21 @@ from typing import Any
 
 import polars as pl
 import pygal
+from pygal.graph.horizontal import HorizontalGraph
 from pygal.style import DefaultStyle
 
 from pipeline.health import Health, with_source
 
 REPORT_NAME = "report.html"
+# The columns the report (and the health assessment) read of the tables that have large
+# ones: `pipeline report` reads no more (200,000 entries' block texts are hundreds of MB).
+REPORT_COLUMNS = {
+    "entries": [
+        "digest", "position", "digest_date", "arxiv_id", "resolution", "title_digest", "link",
+        "resolution_reason",
+    ],
+    "papers": ["arxiv_id", "title", "published", "primary_category", "appearances", "digests"],
+}  # fmt: skip
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
 TABLE_ROWS = 200  # rows shown of a list of entries; the rest are in the tables
 TOP = 20  # bars in a top-N chart
@@ -62,9 +72,12 @@ def _bar(
     **options: Any,
 ) -> Chart:
     chart = kind(title=title, **{**_CHART_OPTIONS, **options})
-    chart.x_labels = [str(label) for label in labels]
+    # pygal draws a horizontal chart's first label at the bottom: reversed, a ranking
+    # reads from the top.
+    order = slice(None, None, -1) if issubclass(kind, HorizontalGraph) else slice(None)
+    chart.x_labels = [str(label) for label in labels][order]
     for name, values in series.items():
-        chart.add(name, list(values))
+        chart.add(name, list(values)[order])
     # pygal always inlines a script with its config for its (not loaded) tooltip script.
     return Chart(key, title, _SCRIPT.sub("", chart.render(is_unicode=True)))
 
@@ -126,12 +139,7 @@ class ReportData:
 def report_data(frames: Mapping[str, pl.DataFrame]) -> ReportData:
     papers = frames["papers"]
     # Only the columns shown: a filter on the whole frame would copy every block_text.
-    entries = with_source(
-        frames["entries"].select(
-            "digest", "position", "digest_date", "arxiv_id", "resolution", "title_digest",
-            "link", "resolution_reason",
-        )
-    )  # fmt: skip
+    entries = with_source(frames["entries"].select(REPORT_COLUMNS["entries"]))
     resolved = entries.filter(pl.col("arxiv_id").is_not_null())
     with_paper = resolved.join(
         papers.select("arxiv_id", "primary_category", "published"), on="arxiv_id"
@@ -434,7 +442,8 @@ def _alarms(health: Health) -> str:
     if not alarms:
         return (
             f'<p class="ok" data-alarms="0">No alarm: every digest yielded a new paper within '
-            f"{health.stale_days:g} days, and the unresolved share did not jump.</p>"
+            f"{health.stale_days:g} days, and the unresolved share did not jump by more than "
+            f"{health.unresolved_jump:g} points.</p>"
         )
     items = "".join(f"<li>{html.escape(a)}</li>" for a in alarms)
     return (

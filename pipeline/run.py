@@ -42,7 +42,7 @@ from pipeline.model import FetchOutcome, PaperRecord, Problem
 from pipeline.parse import entries_frame, iter_digests, summary_line
 from pipeline.reconcile import ReconcileResult, reconcile, titles_to_search
 from pipeline.reconcile import summary_lines as reconcile_summary_lines
-from pipeline.report import REPORT_NAME
+from pipeline.report import REPORT_COLUMNS, REPORT_NAME
 from pipeline.status import health_now, published_frames
 from pipeline.store import (
     DIGESTS_SUBDIR,
@@ -72,7 +72,8 @@ EXIT_CODES = {
     EXIT_UNEXPECTED: "unexpected error (a bug: the message says where)",
     EXIT_CONFIG: "bad configuration or usage",
     EXIT_INCOMPLETE: "tables written, but some entries could not be enriched for transient "
-    "reasons (arXiv unreachable, requests failed after retries); the next run retries them",
+    "reasons (arXiv unreachable, requests failed after retries, throttled several tries in a "
+    "row, past the fetch deadline); the next run retries them",
     EXIT_LOCKED: "another run is in progress (see --wait-for-lock)",
     EXIT_ENVIRONMENT: "a folder or file the run needs cannot be used (e.g. an unwritable output "
     "folder, a damaged metadata store, a missing or emptied digests folder: see --allow-shrink); "
@@ -767,7 +768,7 @@ def report(settings: Settings) -> Path:
     path. NothingPublished (an OSError) when no run has published tables yet."""
     check_folders(settings)
     with run_lock(settings):
-        run_id, _, frames = published_frames(settings)
+        run_id, _, frames = published_frames(settings, REPORT_COLUMNS)
         generation = current_generation(settings.paths)
         assert generation is not None  # published_frames found it
         write_companions(generation, frames, run_id, health_now(settings, frames))

@@ -18,7 +18,13 @@ from typing import Any, get_args
 import polars as pl
 import pyarrow as pa
 
-from pipeline.model import FetchOutcomeKind, IdStatus, ResolutionKind, TitleSource
+from pipeline.model import (
+    PAPER_SOURCES,
+    FetchOutcomeKind,
+    IdStatus,
+    ResolutionKind,
+    TitleSource,
+)
 from pipeline.reconcile.mismatches import MISMATCH_KINDS
 
 UTC_TIMESTAMP = pl.Datetime("us", "UTC")
@@ -224,6 +230,7 @@ TABLES: tuple[Table, ...] = (
                 pl.String,
                 "Where this metadata came from: api (the query API), snapshot (the bulk "
                 "metadata snapshot), oai (OAI-PMH).",
+                PAPER_SOURCES,
             ),
             _required(
                 "fetched_at",

@@ -644,13 +644,13 @@ def write_tables(
     return generation
 
 
-def read_table(paths: Paths, name: str) -> pl.DataFrame:
-    """The published table `name` (`<out>/<name>.parquet`)."""
+def read_table(paths: Paths, name: str, columns: list[str] | None = None) -> pl.DataFrame:
+    """The published table `name` (`<out>/<name>.parquet`), all columns or `columns`."""
     table(name)  # an unknown name is a KeyError listing the tables
     path = paths.table(name)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no published table {name}; run the pipeline first")
-    return pl.read_parquet(path)
+    return pl.read_parquet(path, columns=columns)
 
 
 def runs_table(runs: Sequence[RunRecord]) -> pl.DataFrame:

@@ -292,7 +292,7 @@ def test_rebuild_store_from_kept_answers(tmp_path: Path, standin: StandIn) -> No
     rebuilt = run_cli(cli("rebuild-store", raw=raw, out=out, url=standin.url))
     assert rebuilt.returncode == 0, rebuilt.stderr
     # The kept answers also hold the witness paper the fetch stage asks for beside IDs it
-    # checks again and beside title searches (pipeline/fetch/papers.py DEFAULT_WITNESS).
+    # checks again and beside title searches (pipeline/fetch/transport.py DEFAULT_WITNESS).
     witness = int("1706.03762" not in papers.get_column("arxiv_id").to_list())
     assert rebuilt.stdout.startswith(f"{papers.height + witness} papers rebuilt")
     assert store.exists()

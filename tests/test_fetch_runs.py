@@ -12,10 +12,10 @@ import polars as pl
 import pytest
 
 from pipeline.config import Settings, load_settings
-from pipeline.run import EXIT_INCOMPLETE, EXIT_OK, enrich
+from pipeline.run import EXIT_INCOMPLETE, EXIT_OK, LEDGER_KEY, enrich
 from pipeline.standin import CorpusRecord, Fault, StandIn
 from pipeline.store import MetadataStore
-from tests.test_enrich_e2e import SAMPLE_DIGESTS, cli, run_cli
+from tests.test_enrich_e2e import NEVER_STALE_DAYS, SAMPLE_DIGESTS, cli, run_cli
 from tests.test_fetch import fresh_record
 
 
@@ -28,7 +28,7 @@ def settings_in(tmp_path: Path, url: str, **overrides: object) -> Settings:
         "read_timeout": 2.0,
         "max_attempts": 3,
         "max_backoff_seconds": 0.1,
-        "stale_days": 36500,  # the fixtures' digests are dated 2024-2026: no staleness alarm
+        "stale_days": NEVER_STALE_DAYS,  # the fixtures' digests are old: no staleness alarm
     }
     flags.update(overrides)
     return load_settings(flags=flags, env={})
@@ -83,6 +83,10 @@ def test_a_fresh_paper_the_index_lacks_is_found_the_next_day(
     settings = settings_in(tmp_path, standin.url)
     first = enrich(settings)
     assert first.record.not_found == 1
+    with MetadataStore(settings.paths.metadata_db) as store:  # carried over for a day only
+        ledger = store.get_ledger(LEDGER_KEY)
+    assert ledger is not None
+    assert datetime.fromisoformat(ledger["fresh_until"]) <= now + timedelta(days=1.01)
     again = enrich(settings)  # the same day: nothing new, nothing asked
     assert again.record.status == "unchanged" and again.record.requests == 0
     standin.set_index_lag(0)
@@ -114,3 +118,21 @@ def test_persistent_throttling_ends_the_run_in_bounded_time_with_exit_3(
     )
     assert len(standin.log) == 4 and took < 20
     assert (tmp_path / "out" / "entries.parquet").exists()  # tables written all the same
+
+
+def test_the_fetch_deadline_ends_a_slow_run_with_exit_3_and_tables(
+    tmp_path: Path, standin: StandIn, standin_corpus: list[CorpusRecord]
+) -> None:
+    # Issue 12 item 6: a server that is slow (or hangs) must not hold a scheduled run.
+    write_link_digest(tmp_path / "raw", [r.id for r in standin_corpus])
+    standin.set_faults([Fault("slow", delay=0.5)])
+    args = cli("enrich", raw=tmp_path / "raw", out=tmp_path / "out", url=standin.url)
+    args += ["--batch-size", "10", "--fetch-deadline-seconds", "1.5"]
+    started = time.monotonic()
+    done = run_cli(args)
+    assert done.returncode == EXIT_INCOMPLETE, done.stderr
+    assert "fetching stopped early: the run's fetch deadline of 1.5 s has passed" in done.stderr
+    assert time.monotonic() - started < 15
+    assert 2 <= len(standin.log) <= 5  # not the 29 batches
+    entries = pl.read_parquet(tmp_path / "out" / "entries.parquet")
+    assert entries.height == len(standin_corpus)  # every entry written, some unresolved

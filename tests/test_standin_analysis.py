@@ -100,3 +100,12 @@ def test_our_phrase_words_are_arxivs_words(title: str) -> None:
     # The words of our phrase must be the ones arXiv's tokenizer indexes (UAX#29 through the
     # `regex` module, not our regular expression), or the phrase cannot match.
     assert tuple(title_phrase(title).split()) == standard_words(title)
+
+
+def test_tex_accents_are_indexed_as_accented_letters() -> None:
+    # docs/arxiv.md §6: arXiv's indexer turns TeX accents into letters before analysis.
+    assert standard_words("Koll\\'ar's Schr{\\\"o}dinger Fran\\c{c}ois na\\\"{\\i}ve") == (
+        "kollár's", "schrödinger", "françois", "naïve",
+    )  # fmt: skip
+    assert title_matches("A transcendental approach to Koll\\'ar's injectivity theorem",
+                         "approach to kollár's injectivity")  # fmt: skip

@@ -67,13 +67,13 @@ def test_one_malformed_id_fails_the_whole_batch_with_400(bad: str, standin: Stan
 
 
 def test_subject_class_alias_of_old_style_id_is_served(standin: StandIn) -> None:
-    # 1.3: a subject class inside an old-style ID (math.GT/0309136) is a legacy alias.
+    # docs/arxiv.md §8: a subject class inside an old-style ID (math.GT/0309136) is a legacy alias.
     parsed = fetch(standin, id_list="cond-mat.SC/0107042")
     assert ids_of(parsed) == ["cond-mat/0107042v1"]
 
 
 def test_long_get_is_refused_with_414_but_post_works(standin: StandIn) -> None:
-    many = ",".join(f"2401.{n:05d}" for n in range(800))  # ~700 IDs gave 414 (1.3)
+    many = ",".join(f"2401.{n:05d}" for n in range(800))  # ~700 IDs gave 414 (docs/arxiv.md §2)
     assert httpx.get(standin.url, params={"id_list": many}).status_code == 414
     assert httpx.post(standin.url, data={"id_list": many, "max_results": "800"}).status_code == 200
     assert [entry.status for entry in standin.log] == [414, 200]

@@ -131,7 +131,8 @@ def parse_digest(path: Path, raw_dir: Path) -> ParsedDigest:
     """Read one digest file. Never raises for bad input: problems are returned instead."""
     source = _source(path, raw_dir)
     decoded = read_digest_text(path, source)
-    if any("\udc80" <= char <= "\udcff" for char in str(path)):  # os.fsdecode's escapes
+    named = path.relative_to(raw_dir) if path.is_relative_to(raw_dir) else path
+    if any("\udc80" <= char <= "\udcff" for char in str(named)):  # os.fsdecode's escapes
         decoded.problems.insert(0, parse_problem(source, "file_name", _ESCAPED_NAME))
     if decoded.text is None:
         return ParsedDigest(source, None, None, [], decoded.problems, decoded.size_bytes)

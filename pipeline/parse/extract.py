@@ -424,8 +424,8 @@ def _is_prose(leaf: Node) -> bool:
     if leaf.kind != "paragraph" or leaf.in_item:
         return False
     text = leaf.text
-    for link in leaf.links:
-        text = text.replace(link.text, "")
+    for link_text in dict.fromkeys(link.text for link in leaf.links):  # each text once
+        text = text.replace(link_text, "")
     text = without_urls(text)
     if len(text) > PROSE_CHARS:
         return True

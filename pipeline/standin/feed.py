@@ -185,7 +185,7 @@ def render_feed(
     total_results: int,
     now: datetime | None = None,
 ) -> bytes:
-    """A result page. `total_results` is the size of the whole result set (1.3, 2026)."""
+    """A result page. `total_results` is the size of the whole result set (docs/arxiv.md §4)."""
     now = now or datetime.now(UTC)
     echo = f"search_query={search_query}&id_list={id_list}&start={start}&max_results={max_results}"
     entries = [render_entry(paper, dialect) for paper in papers]
@@ -206,7 +206,7 @@ def render_feed(
             f"  <opensearch:startIndex>{start}</opensearch:startIndex>",
         ]
     else:
-        # Old backend: feed <updated> is midnight US Eastern of the current day (1.4).
+        # Old backend: feed <updated> is midnight US Eastern of the current day.
         midnight = now.astimezone(_EASTERN).replace(hour=0, minute=0, second=0, microsecond=0)
         ns = f'xmlns:opensearch="{OPENSEARCH}"'
         head = [
@@ -232,7 +232,8 @@ def error_reason(message: str) -> str:
 def render_error_feed(
     message: str, now: datetime | None = None, *, with_reason: bool = True
 ) -> bytes:
-    """The 2026 error feed (error-start-not-integer sample), served with HTTP 400 (1.3).
+    """The 2026 error feed (error-start-not-integer sample), served with HTTP 400
+    (docs/arxiv.md §4).
 
     `with_reason=False` gives the id of query-syntax errors, `https://arxiv.org/api/errors`
     without `#reason` (docs/arxiv.md §4: routes/classic_api/exceptions.py).

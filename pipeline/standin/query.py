@@ -112,7 +112,9 @@ def _papers_for_ids(catalog: Catalog, ids: list[str]) -> list[RecordVersion]:
     for raw in ids:
         requested = split_requested_id(raw)
         if requested is None:
-            raise RequestError(f"incorrect id format for {raw}")  # 1.3: fails the batch
+            raise RequestError(
+                f"incorrect id format for {raw}"
+            )  # docs/arxiv.md §3: fails the batch
         parsed.append(requested)
     for base, version in parsed:
         record = catalog.get(base)
@@ -151,7 +153,7 @@ def answer_query(
     *,
     drop_results: bool = False,
 ) -> Answer:
-    """The feed for `params`; `drop_results` serves the "empty page" failure (1.5)."""
+    """The feed for `params`; `drop_results` serves the "empty page" failure (docs/arxiv.md §5)."""
     try:
         chosen = params.get(DIALECT_PARAM, dialect)
         if chosen not in DIALECTS:
@@ -165,7 +167,7 @@ def answer_query(
         search_query = params.get("search_query", "")
         query = parse_search_query(search_query) if search_query.strip() else None
         if ids:
-            papers = _papers_for_ids(catalog, ids)  # sorting is ignored for id_list (1.1)
+            papers = _papers_for_ids(catalog, ids)  # no sorting for id_list (docs/arxiv.md §3)
             if dialect == "new":
                 papers.sort(key=lambda p: hashlib.sha1(p.versioned_id.encode()).digest())
             if query is not None:

@@ -326,7 +326,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path not in (API_PATH, OAI_PATH):
             self.reply(Answer(404, b"not found\n", TEXT_PLAIN), {})
             return
-        # A POST sends the parameters form-encoded in the body (1.1); body values win.
+        # A POST sends the parameters form-encoded in the body (docs/arxiv.md §2); body values win.
         pairs = parse_qsl(url.query, keep_blank_values=True)
         pairs += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
         self.server.standin._handle(self, method, dict(pairs), path)
