@@ -398,7 +398,8 @@ TABLES: tuple[Table, ...] = (
             _required(
                 "from_snapshot",
                 pl.Int32,
-                "IDs answered by the bulk snapshot (no request; see `papers.source`).",
+                "Papers read from the bulk snapshot, no request: the IDs it answered and the "
+                "candidates its title index found for entries without ID (`papers.source`).",
             ),
             _required("title_searches", pl.Int32, "Title searches sent to arXiv."),
             _required("resolved_link", pl.Int32, "Entries resolved by their link."),
