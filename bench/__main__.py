@@ -10,7 +10,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from bench import accuracy, economy, faults, parsing, rerun, scale, snapshot, titles, wild
+from bench import (
+    accuracy,
+    economy,
+    faults,
+    parsing,
+    report_bench,
+    rerun,
+    scale,
+    snapshot,
+    titles,
+    wild,
+)
 from bench.harness import FULL, PROJECT_ROOT, QUICK, Plan, Workspace, machine_info
 from bench.report import Section, results_markdown, write_results
 
@@ -24,6 +35,7 @@ BENCHMARKS: dict[str, Callable[[Plan, Workspace], list[Section]]] = {
     "accuracy": accuracy.run,  # end-to-end accuracy on the real digests
     "snapshot": snapshot.run,  # papers from a bulk snapshot, no request
     "faults": faults.run,  # fault harness: cases tried, survived, data lost (make faults)
+    "report": report_bench.run,  # report, DuckDB file and schema: time and size
 }
 DEFAULT_OUTPUT = PROJECT_ROOT / "bench"
 

@@ -28,6 +28,7 @@ from bench.harness import (
     Workspace,
     at_real_delay_end_to_start,
     settings_for,
+    with_witness,
 )
 from bench.report import Section
 from bench.synth import synth_papers, to_corpus_record
@@ -37,7 +38,7 @@ from pipeline.standin import StandIn
 from pipeline.store import MetadataStore
 
 DEFAULT_BATCH = next(s.default for s in SETTINGS if s.name == "batch_size")
-ARXIV_CHUNK = 100  # the common workaround for long id_lists (arxiv2bib, arxiv-facts.md 1.3)
+ARXIV_CHUNK = 100  # the common workaround for long id_lists (arxiv2bib, docs/arxiv.md §2)
 
 ECONOMY_COLUMNS = {
     "method": "method",
@@ -121,7 +122,7 @@ def run(plan: Plan, ws: Workspace) -> list[Section]:
         "Politeness overhead: our fetch stage against the delay floor",
         POLITENESS_COLUMNS,
     )
-    with StandIn([to_corpus_record(p) for p in papers]) as server:
+    with StandIn(with_witness([to_corpus_record(p) for p in papers])) as server:
         per_paper = _ours(
             all_ids[: plan.per_paper_ids], server, ws, "per-paper", SCALED_DELAY, batch_size=1
         )
@@ -168,7 +169,7 @@ def run(plan: Plan, ws: Workspace) -> list[Section]:
             -1, _politeness_row(plan.politeness_delay, plan.politeness_ids, slow)
         )
     economy.notes += [
-        f"Delay scaled from the real {REAL_DELAY:g} s (arxiv-facts.md 1.2) to {SCALED_DELAY} s "
+        f"Delay scaled from the real {REAL_DELAY:g} s (docs/arxiv.md §1) to {SCALED_DELAY} s "
         "for every method; all run one after another against the same stand-in, which runs "
         "in the benchmark's own process (its answer rendering shares the interpreter).",
         "'at 3 s delay': our gate, like arxiv.Client, waits the delay after each answer "
@@ -176,7 +177,7 @@ def run(plan: Plan, ws: Workspace) -> list[Section]:
         "3 − 0.05 s; the stand-in answers in milliseconds, a real arXiv answer adds its own "
         "time to every gap.",
         "arxiv.Client with one Search over all IDs sends a GET whose URL is too long: the "
-        "stand-in answers 414 (as arXiv does beyond ~700 IDs, arxiv-facts.md 1.3) and the "
+        "stand-in answers 414 (as arXiv does beyond ~700 IDs, docs/arxiv.md §2) and the "
         "client retries it 3 times, then raises; no paper comes back.",
         f"One request per paper is our fetch stage with batch_size=1, measured at "
         f"N={plan.per_paper_ids}; larger N are extrapolated: requests are exactly N, time "

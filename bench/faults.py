@@ -139,7 +139,7 @@ def _notes(plan: Plan) -> list[str]:
         f"Hostile answers: every stand-in fault kind ({', '.join(FAULT_KINDS)}) on every "
         "request and on the first two only; no entry may be lost. Empty pages on every "
         "request do not converge at once, by design: a title search answered empty twice is "
-        "arXiv's word (arxiv-facts.md 1.5: an empty page cannot be told from no result) and "
+        "arXiv's word (docs/arxiv.md §5: an empty page cannot be told from no result) and "
         "is asked again after EMPTY_SEARCH_DAYS (1 day, pipeline/fetch/titles.py), so those "
         "titles stay unresolved until then; the ID requests, which carry a witness, are "
         "retried by the next run.",

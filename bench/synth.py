@@ -29,7 +29,7 @@ from pipeline.model import Author, PaperRecord
 from pipeline.standin import CorpusRecord
 
 # Roughly arXiv's monthly volume in 2024 (our assumption, not from the facts sheet); it
-# keeps IDs within 5 digits, the form since 1501 (arxiv-facts.md 4, ID schemes).
+# keeps IDs within 5 digits, the form since 1501 (docs/arxiv.md §8).
 PAPERS_PER_MONTH = 20000
 FIRST_YEAR, FIRST_MONTH = 2024, 1
 SYNTHETIC_NOTE = "synthetic (bench.synth): every field is made up"

@@ -13,7 +13,8 @@ import shutil
 import sys
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ import polars as pl
 from pipeline import run
 from pipeline.config import SETTINGS, ConfigError, Settings, load_settings, settings_markdown
 from pipeline.fetch import reparse_stored_responses
+from pipeline.fetch.oai import OaiError, get_record, harvest
+from pipeline.fetch.transport import RequestFailed
 from pipeline.status import status as status_of
 from pipeline.status import status_text
 from pipeline.store import MetadataStore, StoreError
@@ -132,8 +135,12 @@ def parse(**kwargs: Any) -> None:
     )
 
 
-def _parse_and_fetch(settings: Settings) -> tuple[run.ParseResult, run.FetchResult, float]:
-    """The first two stages, under the run lock, for the stage commands."""
+@contextmanager
+def _parsed_and_fetched(
+    settings: Settings,
+) -> Iterator[tuple[run.ParseResult, run.FetchResult, float]]:
+    """The first two stages, under the run lock, for the stage commands; the store stays
+    open while the caller uses the results (their records are read from it when looked up)."""
     start = time.perf_counter()
     try:
         run.check_folders(settings)
@@ -141,11 +148,11 @@ def _parse_and_fetch(settings: Settings) -> tuple[run.ParseResult, run.FetchResu
         run.log_parse_problems(parsed.problems)
         with run.run_lock(settings), MetadataStore(settings.paths.metadata_db) as store:
             fetched = run.fetch_stage(settings, parsed.entries, store, run.new_run_id())
+            if fetched.unreachable:
+                click.echo(f"{fetched.unreachable}. {run.MAKE_DEMO_HINT}", err=True)
+            yield parsed, fetched, time.perf_counter() - start
     except EXPECTED_ERRORS as exc:
         sys.exit(_expected_error(exc))
-    if fetched.unreachable:
-        click.echo(f"{fetched.unreachable}. {run.MAKE_DEMO_HINT}", err=True)
-    return parsed, fetched, time.perf_counter() - start
 
 
 def _exit_for(fetched: run.FetchResult) -> None:
@@ -157,7 +164,8 @@ def _exit_for(fetched: run.FetchResult) -> None:
 @settings_options
 def fetch(**kwargs: Any) -> None:
     """Parse, then fetch arXiv metadata for every linked ID into the store (no tables)."""
-    _, fetched, seconds = _parse_and_fetch(_settings(kwargs))
+    with _parsed_and_fetched(_settings(kwargs)) as (_, fetched, seconds):
+        pass
     kinds = [o.outcome for o in fetched.outcomes.values()]
     click.echo(
         f"requested {len(kinds)}, found {kinds.count('found')}, "
@@ -173,8 +181,9 @@ def fetch(**kwargs: Any) -> None:
 @settings_options
 def reconcile(**kwargs: Any) -> None:
     """Parse, fetch (from the store where possible), reconcile; print counts (no tables)."""
-    parsed, fetched, _ = _parse_and_fetch(_settings(kwargs))
-    for line in run.reconcile_summary_lines(run.reconcile_stage(parsed.entries, fetched)):
+    with _parsed_and_fetched(_settings(kwargs)) as (parsed, fetched, _):
+        result = run.reconcile_stage(parsed.entries, fetched)
+    for line in run.reconcile_summary_lines(result):
         click.echo(line)
     _exit_for(fetched)
 
@@ -253,6 +262,64 @@ def rebuild_store(**kwargs: Any) -> None:
         )
         for source, reason in rebuilt.skipped:
             click.echo(f"  {source}: {reason}")
+
+
+@main.command("harvest")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    required=True,
+    help="OAI-PMH set to mirror, e.g. cs:cs:AI or physics:hep-th (repeatable).",
+)
+@settings_options
+def harvest_command(sets: tuple[str, ...], **kwargs: Any) -> None:
+    """Bring the store's mirror of OAI-PMH sets up to date (ListRecords, arXivRaw): papers
+    with their version history, source oai. A killed harvest resumes from its last page."""
+    settings = _settings(kwargs)
+    try:
+        run.check_raw_folder(settings)
+        with run.run_lock(settings), MetadataStore(settings.paths.metadata_db) as store:
+            for set_spec in sets:
+                report = harvest(settings, store, set_spec)
+                for problem in report.problems:
+                    click.echo(f"problem: {problem}", err=True)
+                resumed = " (resumed)" if report.resumed else ""
+                click.echo(
+                    f"set {set_spec}{resumed}: {report.records} papers in {report.pages} pages, "
+                    f"{report.requests} requests"
+                )
+    except EXPECTED_ERRORS as exc:
+        sys.exit(_expected_error(exc))
+    except OaiError as exc:  # e.g. badArgument for a set arXiv does not have
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(run.EXIT_CONFIG)
+    except RequestFailed as exc:
+        click.echo(f"error: {exc}; the next harvest goes on from the last page", err=True)
+        sys.exit(run.EXIT_INCOMPLETE)
+
+
+@main.command("oai-record")
+@click.argument("arxiv_id")
+@settings_options
+def oai_record(arxiv_id: str, **kwargs: Any) -> None:
+    """Store one paper from OAI-PMH GetRecord (arXivRaw: every version, withdrawals)."""
+    settings = _settings(kwargs)
+    try:
+        run.check_raw_folder(settings)
+        with run.run_lock(settings), MetadataStore(settings.paths.metadata_db) as store:
+            record = get_record(settings, store, arxiv_id)
+    except EXPECTED_ERRORS as exc:
+        sys.exit(_expected_error(exc))
+    except OaiError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(run.EXIT_CONFIG)
+    except RequestFailed as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(run.EXIT_INCOMPLETE)
+    history = ", ".join(f"v{v.version} {v.submitted:%Y-%m-%d}" for v in record.versions)
+    withdrawn = "; withdrawn" if record.withdrawn else ""
+    click.echo(f"{record.arxiv_id}: {record.title} ({history}{withdrawn})")
 
 
 @main.command()

@@ -71,7 +71,7 @@ SETTINGS: tuple[Setting, ...] = (
         "https://export.arxiv.org/api/query",
         "arXiv query API address, an http(s) URL (arXiv answers plain http with 301).",
     ),
-    # arXiv Terms of Use: one request every 3 seconds, one connection (arxiv-facts.md 1.2).
+    # arXiv Terms of Use: one request every 3 seconds, one connection (docs/arxiv.md §1).
     Setting(
         "delay_seconds",
         "ARXIV_DELAY_SECONDS",
@@ -142,6 +142,16 @@ SETTINGS: tuple[Setting, ...] = (
         at_most=3600,
     ),
     Setting(
+        "fetch_deadline_seconds",
+        "ARXIV_FETCH_DEADLINE_SECONDS",
+        float,
+        0.0,
+        "Stop asking arXiv this many seconds into a run's fetch stage, write the tables from "
+        "what is fetched and exit 3 (0: sized for the run, one retried try per request).",
+        at_least=0,
+        at_most=604800,
+    ),
+    Setting(
         "refresh_days",
         "PIPELINE_REFRESH_DAYS",
         float,
@@ -159,14 +169,32 @@ SETTINGS: tuple[Setting, ...] = (
         "plain, .gz or .zip): IDs it holds are answered from it without a request; none: "
         "the query API answers every ID.",
     ),
-    # arxiv-facts.md 3: the snapshot is commonly updated weekly, so its copy ages faster.
+    # docs/arxiv.md §10: the snapshot is commonly updated weekly, so its copy ages faster.
     Setting(
         "snapshot_refresh_days",
         "PIPELINE_SNAPSHOT_REFRESH_DAYS",
         float,
         7.0,
-        "Read a stored paper again once its snapshot copy is older than this (from the "
-        "snapshot, or the query API if the snapshot lacks it).",
+        "How long what a run read from the snapshot stands: until then a re-run with nothing "
+        "new carries its tables over, and papers a title was found for in the snapshot are "
+        "served from the store.",
+        at_least=0,
+        at_most=36500,
+    ),
+    Setting(
+        "oai_url",
+        "ARXIV_OAI_URL",
+        str,
+        "https://oaipmh.arxiv.org/oai",
+        "arXiv OAI-PMH address (docs/arxiv.md §9: the base URL since March 2025), for "
+        "`harvest` and `oai-record`.",
+    ),
+    Setting(
+        "oai_refresh_days",
+        "PIPELINE_OAI_REFRESH_DAYS",
+        float,
+        30.0,
+        "Serve a stored paper harvested from OAI-PMH unasked until it is older than this.",
         at_least=0,
         at_most=36500,
     ),
@@ -227,9 +255,12 @@ class Settings:
     read_timeout: float
     max_attempts: int
     max_backoff_seconds: float
+    fetch_deadline_seconds: float
     refresh_days: float
     snapshot_path: Path | None
     snapshot_refresh_days: float
+    oai_url: str
+    oai_refresh_days: float
     offline: bool
     wait_for_lock: float
     allow_shrink: bool
@@ -242,7 +273,8 @@ class Settings:
 
     def refresh_days_of(self, source: str) -> float:
         """How long a stored paper from `source` (api, snapshot, oai) is served unasked."""
-        return self.snapshot_refresh_days if source == "snapshot" else self.refresh_days
+        days = {"snapshot": self.snapshot_refresh_days, "oai": self.oai_refresh_days}
+        return days.get(source, self.refresh_days)
 
 
 _TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
@@ -280,7 +312,7 @@ def _problem(setting: Setting, value: Any) -> str | None:
             return f"must be above {setting.above:g}"
         if setting.at_most is not None and value > setting.at_most:
             return f"must be at most {setting.at_most:g}"
-    if setting.name == "api_url":
+    if setting.name in ("api_url", "oai_url"):
         return _url_problem(value)
     if setting.name == "snapshot_path" and not value.is_file():
         return "must name an existing file (the snapshot is read, never made)"
@@ -358,16 +390,37 @@ def load_settings(
     return settings
 
 
-# arXiv's Terms of Use: one request every 3 s (arxiv-facts.md 1.2). Other hosts (a stand-in,
+# arXiv's Terms of Use: one request every 3 s (docs/arxiv.md §1). Other hosts (a stand-in,
 # a mirror) set their own pace.
 ARXIV_MIN_DELAY_SECONDS = 3.0
 ARXIV_DOMAIN = "arxiv.org"
 
 
+def on_arxiv(url: str) -> bool:
+    """Whether `url` is one of arXiv's own hosts (*.arxiv.org)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host == ARXIV_DOMAIN or host.endswith("." + ARXIV_DOMAIN)
+
+
+def refuse_impolite_oai_delay(settings: Settings) -> None:
+    """ConfigError when OAI-PMH would be asked faster than the Terms of Use allow: they
+    cover OAI-PMH too (docs/arxiv.md §9), and its address has no mirror setting. Checked
+    when a harvest starts, since only `harvest` and `oai-record` talk to it."""
+    if on_arxiv(settings.oai_url) and settings.delay_seconds < ARXIV_MIN_DELAY_SECONDS:
+        raise ConfigError(
+            f"delay_seconds {settings.delay_seconds:g} is below the {ARXIV_MIN_DELAY_SECONDS:g} s "
+            f"arXiv's Terms of Use ask of {urlsplit(settings.oai_url).hostname}; use at least "
+            f"{ARXIV_MIN_DELAY_SECONDS:g} (the default)"
+        )
+
+
 def _refuse_impolite_delay(settings: Settings) -> None:
     host = (urlsplit(settings.api_url).hostname or "").lower()
-    on_arxiv = host == ARXIV_DOMAIN or host.endswith("." + ARXIV_DOMAIN)
-    if on_arxiv and settings.delay_seconds < ARXIV_MIN_DELAY_SECONDS and not settings.api_is_mirror:
+    if (
+        on_arxiv(settings.api_url)
+        and settings.delay_seconds < ARXIV_MIN_DELAY_SECONDS
+        and not settings.api_is_mirror
+    ):
         raise ConfigError(
             f"delay_seconds {settings.delay_seconds:g} is below the {ARXIV_MIN_DELAY_SECONDS:g} s "
             f"arXiv's Terms of Use ask of {host}; use at least {ARXIV_MIN_DELAY_SECONDS:g} "

@@ -11,12 +11,12 @@ its "Updated on" date while its fetch is broken: the dates move, the papers do n
 day of the last new paper stays put. On a first run every paper is first seen that day,
 so the digest dates alone decide.
 
-A source is stale when its last new paper is more than `stale_days` days old (a source that
-has yielded none is counted from its first digest date; one without any date is not
-judged); the whole input is stale when every source is. A run's unresolved share jumps
-when it exceeds the previous complete run's by more than `unresolved_jump` percentage
-points (only complete runs compare: an unreachable arXiv leaves entries unresolved for a
-reason of its own).
+A source is stale when its last new paper (for a source none of whose entries resolved,
+its latest digest date; without one it is never called stale) is more than `stale_days`
+days old; the whole
+input is stale when every source is. A run's unresolved share jumps when it exceeds the
+previous complete run's by more than `unresolved_jump` percentage points (only complete
+runs compare: an unreachable arXiv leaves entries unresolved for a reason of its own).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from datetime import date
 
 import polars as pl
 
-LEDGER_KEY = "first_seen"  # store ledger: {source: {arxiv_id: "YYYY-MM-DD"}}
+LEDGER_KEY = "first_seen"  # store ledger: {source: {"YYYY-MM-DD": [arxiv_id, ...]}}
+FirstSeen = dict[str, dict[str, list[str]]]
 WHOLE_INPUT = "(all digests)"
 
 # 2025-01-08, 2025_01_08, 20250108 (not inside a longer number: an arXiv ID is 2401.01234).
@@ -71,7 +72,7 @@ class Health:
     today: date
     whole_input_stale: bool = False
     jump: str | None = None  # what jumped, for a person; None when nothing did
-    first_seen: dict[str, dict[str, str]] = field(default_factory=dict)
+    first_seen: FirstSeen = field(default_factory=dict)
 
     @property
     def stale_sources(self) -> list[str]:
@@ -86,49 +87,62 @@ class Health:
                 f"no digest has yielded a new paper for more than {self.stale_days:g} days"
             )
         for row in self.sources.filter(pl.col("stale")).iter_rows(named=True):
-            last = row["last_new_paper"]
-            since = f"since {last} ({row['days_quiet']} days)" if last else "ever (no dates)"
-            lines.append(f"digest {row['source']} has yielded no new paper {since}")
+            last, days = row["last_new_paper"], row["days_quiet"]
+            lines.append(
+                f"digest {row['source']} has yielded no new paper since {last} ({days} days)"
+                if last is not None
+                else f"digest {row['source']} has yielded no paper at all; its latest digest "
+                f"is dated {row['last_digest_date']} ({days} days ago)"
+            )
         if self.jump:
             lines.append(self.jump)
         return lines
 
 
-def first_seen_update(
-    entries: pl.DataFrame, first_seen: dict[str, dict[str, str]], today: date
-) -> dict[str, dict[str, str]]:
-    """`first_seen` with today's date for every (source, paper) seen for the first time."""
-    pairs = (
-        with_source(entries.filter(pl.col("arxiv_id").is_not_null()))
-        .select("source", "arxiv_id")
-        .unique()
+def _ledger_frame(first_seen: FirstSeen) -> pl.DataFrame:
+    """The ledger as rows (source, arxiv_id, seen)."""
+    groups = [(src, day, ids) for src, days in first_seen.items() for day, ids in days.items()]
+    return (
+        pl.DataFrame(
+            {
+                "source": [g[0] for g in groups],
+                "seen": [g[1] for g in groups],
+                "arxiv_id": [g[2] for g in groups],
+            },
+            schema={"source": pl.String, "seen": pl.String, "arxiv_id": pl.List(pl.String)},
+        )
+        .explode("arxiv_id")
+        .select("source", "arxiv_id", pl.col("seen").str.to_date())
     )
-    updated = {source: dict(papers) for source, papers in first_seen.items()}
-    stamp = today.isoformat()
-    for source, arxiv_id in pairs.iter_rows():
-        updated.setdefault(source, {}).setdefault(arxiv_id, stamp)
-    return updated
+
+
+def _ledger_dict(seen: pl.DataFrame) -> FirstSeen:
+    """Rows (source, arxiv_id, seen) as the ledger: IDs grouped by day, which keeps it
+    small (one date per day, not per paper)."""
+    grouped = seen.group_by("source", "seen").agg(pl.col("arxiv_id").sort()).sort("source", "seen")
+    ledger: FirstSeen = {}
+    for source, day, ids in grouped.iter_rows():
+        ledger.setdefault(source, {})[day.isoformat()] = ids
+    return ledger
 
 
 def assess(
     entries: pl.DataFrame,
     runs: pl.DataFrame,
-    first_seen: dict[str, dict[str, str]],
+    first_seen: FirstSeen,
     today: date,
     stale_days: float,
     unresolved_jump: float,
 ) -> Health:
-    """Assess the tables (`entries`, `runs`) against the ledger, as of `today`."""
-    seen = first_seen_update(entries, first_seen, today)
-    seen_frame = pl.DataFrame(
-        {
-            "source": [s for s, papers in seen.items() for _ in papers],
-            "arxiv_id": [i for papers in seen.values() for i in papers],
-            "seen": [date.fromisoformat(d) for papers in seen.values() for d in papers.values()],
-        },
-        schema={"source": pl.String, "arxiv_id": pl.String, "seen": pl.Date},
-    )
+    """Assess the tables (`entries`, `runs`) against the ledger, as of `today`; the
+    returned Health carries the ledger with today's first sightings added."""
     sourced = with_source(entries.select("digest", "digest_date", "arxiv_id"))
+    known = _ledger_frame(first_seen)
+    pairs = sourced.filter(pl.col("arxiv_id").is_not_null()).select("source", "arxiv_id").unique()
+    new = pairs.join(known, on=["source", "arxiv_id"], how="anti").with_columns(
+        pl.lit(today).alias("seen")
+    )
+    seen_frame = pl.concat([known, new])
     yielded = (
         sourced.filter(pl.col("arxiv_id").is_not_null())
         .group_by("source", "arxiv_id")
@@ -143,18 +157,14 @@ def assess(
     files = sourced.group_by("source").agg(
         pl.col("digest").n_unique().cast(pl.UInt32).alias("files"),
         pl.col("digest_date").max().alias("last_digest_date"),
-        pl.col("digest_date").min().alias("first_digest_date"),
     )
-    quiet = (pl.lit(today) - pl.col("last_new_paper")).dt.total_days()
+    # A digest none of whose entries resolved has been quiet since its latest digest date
+    # (unknown without dates: then it is not called stale).
+    since = pl.coalesce("last_new_paper", "last_digest_date")
+    quiet = (pl.lit(today) - since).dt.total_days()
     sources = (
         files.join(yielded, on="source", how="left")
-        # A source that has yielded no paper yet is quiet since its first digest; one with
-        # neither a paper nor a date cannot be judged (not stale: no alarm on a guess).
-        .with_columns(
-            pl.col("papers").fill_null(0),
-            pl.col("last_new_paper").fill_null(pl.col("first_digest_date")),
-        )
-        .with_columns(quiet.alias("days_quiet"))
+        .with_columns(pl.col("papers").fill_null(0), quiet.alias("days_quiet"))
         .with_columns((pl.col("days_quiet") > stale_days).fill_null(False).alias("stale"))
         .select(list(HEALTH_SCHEMA))
         .cast(HEALTH_SCHEMA)  # type: ignore[arg-type]
@@ -168,7 +178,7 @@ def assess(
         today=today,
         whole_input_stale=whole,
         jump=_unresolved_jump(runs, unresolved_jump),
-        first_seen=seen,
+        first_seen=_ledger_dict(seen_frame),
     )
 
 

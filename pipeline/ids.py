@@ -5,7 +5,7 @@ Hugging Face and alphaXiv paper pages, the 10.48550 DataCite DOI). Each is split
 the canonical unversioned ID and the version it names. Something shaped like an ID
 that breaks arXiv's rules is still returned, flagged invalid, so that it can be
 reported instead of being sent to arXiv (one malformed ID fails a whole batch,
-arxiv-facts.md 1.3).
+docs/arxiv.md §3).
 
 IDs are strings everywhere: `2503.02130` must keep its trailing zero.
 """
@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-# arxiv-facts.md 4, ID schemes: old-style IDs run from 1991-08 (hep-th/9108001) to 2007-03,
+# docs/arxiv.md §8: old-style IDs run from 1991-08 (hep-th/9108001) to 2007-03,
 # the new scheme starts at 0704; 4 digits after the dot up to 1412, 5 digits from 1501.
 FIRST_OLD_STYLE_YYMM = 9108
 LAST_OLD_STYLE_YYMM = 703
@@ -24,7 +24,7 @@ FIRST_NEW_STYLE_YYMM = 704
 LAST_FOUR_DIGIT_YYMM = 1412
 
 # Archives that issued old-style IDs: the primary archives in arXiv's OAI metadata
-# (arxiv-facts.md 4, Taxonomy), less eess, econ, q-fin and stat, which began after 2007-03.
+# (docs/arxiv.md §8), less eess, econ, q-fin and stat, which began after 2007-03.
 OLD_STYLE_ARCHIVES = frozenset(
     {
         "acc-phys", "adap-org", "alg-geom", "ao-sci", "astro-ph", "atom-ph", "bayes-an",
@@ -35,7 +35,7 @@ OLD_STYLE_ARCHIVES = frozenset(
     }
 )  # fmt: skip
 
-# Where a reference starts. arxiv-facts.md 4, URL forms: abs/pdf/html pages (also on
+# Where a reference starts. docs/arxiv.md §8: abs/pdf/html pages (also on
 # export. and the ar5iv mirror, and abs/arXiv:ID), Hugging Face and alphaXiv paper pages,
 # and the DataCite DOI 10.48550/arXiv.ID (DOIs are case-insensitive).
 _LINK_PREFIX = (
@@ -50,7 +50,7 @@ _TEXT_PREFIX = r"arxiv:[ \t]?"
 # Shaped like an ID: YYMM.digits, or archive[.SC]/digits. `tail` holds whatever letters
 # and digits stick to it (a version, or junk such as the x of 2408.1234x); the rules are
 # checked in code, not in the pattern, so that a near-miss is kept and can be reported.
-# arxiv-facts.md 4, Normalising user input: a .pdf, .ps or .gz suffix is dropped.
+# docs/arxiv.md §8: a .pdf, .ps or .gz suffix is dropped.
 _ID_SHAPE = (
     r"(?P<id>\d{4}\.\d+|[a-z][a-z\-]*(?:\.[a-z][a-z\-]*)?/\d+)"
     r"(?P<tail>[a-z0-9]*)(?:\.(?:pdf|ps|gz))?"
@@ -74,7 +74,7 @@ _NEW_ID_RE = re.compile(r"(?P<yymm>\d{4})\.(?P<number>\d+)", re.ASCII)
 _OLD_ID_RE = re.compile(
     r"(?P<archive>[a-z][a-z\-]*)(?:\.[a-z][a-z\-]*)?/(?P<yymm>\d{4})(?P<number>\d*)", _FLAGS
 )
-# arxiv-facts.md 4, Versions: v[1-9]\d*; 7 (normalising input): a v0 is dropped. More
+# docs/arxiv.md §8: v[1-9]\d*; when normalising input a v0 is dropped. More
 # than six digits is no real version (and int() refuses thousands of digits).
 _VERSION_RE = re.compile(r"v(?P<n>[1-9]\d{0,5}|0)", _FLAGS)
 
@@ -165,7 +165,7 @@ def _canonical(id_text: str) -> tuple[str | None, str | None]:
         return None, "old-style IDs have 7 digits after the archive (YYMMNNN)"
     if not _month_ok(yymm) or LAST_OLD_STYLE_YYMM < yymm < FIRST_OLD_STYLE_YYMM:
         return None, f"{yymm:04d} is not a month of the old scheme (1991-08 to 2007-03)"
-    # arxiv-facts.md 4: the subject class (math.GT/...) is a legacy alias; drop it.
+    # docs/arxiv.md §8: the subject class (math.GT/...) is a legacy alias; drop it.
     return f"{archive}/{id_text[-7:]}", None
 
 

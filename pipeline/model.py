@@ -35,17 +35,33 @@ TitleSource = Literal[
 STRONG_TITLE_SOURCES = frozenset({"field", "column", "emphasis", "quoted", "link text", "heading"})
 FetchOutcomeKind = Literal["found", "not_found", "invalid", "failed"]
 # Which arXiv interface a paper's metadata came from: the query API, the bulk snapshot
-# (arxiv-facts.md 3) or OAI-PMH (arxiv-facts.md 2).
+# (docs/arxiv.md §10) or OAI-PMH (docs/arxiv.md §9).
 PaperSource = Literal["api", "snapshot", "oai"]
-PAPER_SOURCES: tuple[PaperSource, ...] = ("api", "snapshot", "oai")
 ResolutionKind = Literal["link", "title", "corrected", "unresolved"]
+# What a Mismatch is about (docs/reconcile.md 3), in the order summaries list them.
+MismatchKind = Literal[
+    "id_points_elsewhere",
+    "id_not_found",
+    "id_invalid",
+    "unresolved",
+    "title_differs",
+    "title_unchecked",
+    "authors_differ",
+    "version_outdated",
+    "version_unknown",
+    "withdrawn",
+    "date_impossible",
+    "duplicate_in_digest",
+]
+ProblemStage = Literal["parse", "fetch", "reconcile"]
+RunStatus = Literal["running", "ok", "unchanged", "incomplete", "interrupted", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
 class Problem:
     """An input problem: which stage saw it, where, and why. Never raised, always recorded."""
 
-    stage: str  # "parse", "fetch", "reconcile"
+    stage: ProblemStage
     source: str  # digest path relative to the raw folder, or an arXiv ID
     kind: str  # short machine-readable tag, e.g. "undecodable", "no_entries", "http_400"
     message: str  # a sentence for a person
@@ -113,6 +129,12 @@ class Author(NamedTuple):
 
 _author_without_affiliations = partial(tuple.__new__, Author)
 
+# Built from the ID, not from <link>: links lost their titles after the 2025-11-11 backend
+# swap (docs/arxiv.md §4, arxiv.py #181).
+ABS_URL_PREFIX = "https://arxiv.org/abs/"
+PDF_URL_PREFIX = "https://arxiv.org/pdf/"
+DATACITE_DOI_PREFIX = "10.48550/arXiv."  # arXiv's own DataCite DOI (docs/arxiv.md §8)
+
 
 @dataclass(slots=True)
 class PaperRecord:
@@ -133,23 +155,20 @@ class PaperRecord:
     withdrawn: bool
     fetched_at: datetime  # when it was read from its source
     source: PaperSource = "api"
-    license: str | None = None  # license URI; the query API gives none (arxiv-facts.md 1.4)
+    license: str | None = None  # license URI; the query API gives none (docs/arxiv.md §4)
     versions: list[PaperVersion] = field(default_factory=list)  # v1 first; [] when unknown
 
     @property
     def abs_url(self) -> str:
-        # Built from the ID, not from <link>: links lost their titles after the
-        # 2025-11-11 backend swap (arxiv-facts.md 1.4, arxiv.py #181).
-        return f"https://arxiv.org/abs/{self.arxiv_id}"
+        return ABS_URL_PREFIX + self.arxiv_id
 
     @property
     def pdf_url(self) -> str:
-        return f"https://arxiv.org/pdf/{self.arxiv_id}"
+        return PDF_URL_PREFIX + self.arxiv_id
 
     @property
     def datacite_doi(self) -> str:
-        # arXiv's own DataCite DOI (arxiv-facts.md 4, DOIs).
-        return f"10.48550/arXiv.{self.arxiv_id}"
+        return DATACITE_DOI_PREFIX + self.arxiv_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,9 +215,7 @@ class Mismatch:
     digest: str
     position: int
     arxiv_id: str | None
-    kind: str  # title_differs, title_unchecked, id_not_found, id_invalid, unresolved,
-    # id_points_elsewhere, version_outdated, withdrawn, authors_differ, date_impossible,
-    # duplicate_in_digest (pipeline.reconcile.MISMATCH_KINDS)
+    kind: str  # a MismatchKind
     digest_value: str | None
     arxiv_value: str | None
     similarity: float | None

@@ -20,16 +20,36 @@ from typing import Any
 
 import polars as pl
 import pygal
+from pygal.graph.horizontal import HorizontalGraph
 from pygal.style import DefaultStyle
 
 from pipeline.health import Health, with_source
 
 REPORT_NAME = "report.html"
+# The columns the report (and the health assessment) read of the tables that have large
+# ones: `pipeline report` reads no more (200,000 entries' block texts are hundreds of MB).
+REPORT_COLUMNS = {
+    "entries": [
+        "digest", "position", "digest_date", "arxiv_id", "resolution", "title_digest", "link",
+        "resolution_reason",
+    ],
+    "papers": ["arxiv_id", "title", "published", "primary_category", "appearances", "digests"],
+}  # fmt: skip
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
 TABLE_ROWS = 200  # rows shown of a list of entries; the rest are in the tables
 TOP = 20  # bars in a top-N chart
 SERIES = 8  # series in a stacked chart; the rest are summed into "other"
 RESOLUTIONS = ("link", "title", "corrected", "unresolved")
+# The columns of the larger tables that the report and the staleness assessment read: a run
+# that carries its tables over reads only these back (pipeline.run).
+REPORT_COLUMNS: dict[str, list[str]] = {
+    "entries": [
+        "digest", "position", "digest_date", "arxiv_id", "resolution", "title_digest", "link",
+        "resolution_reason",
+    ],
+    "papers": ["arxiv_id", "title", "primary_category", "published", "digests", "appearances"],
+    "authors": ["arxiv_id", "name"],
+}  # fmt: skip
 
 _STYLE = DefaultStyle(font_family="DejaVu Sans, Liberation Sans, Arial, sans-serif")
 _CHART_OPTIONS: dict[str, Any] = {
@@ -62,9 +82,12 @@ def _bar(
     **options: Any,
 ) -> Chart:
     chart = kind(title=title, **{**_CHART_OPTIONS, **options})
-    chart.x_labels = [str(label) for label in labels]
+    # pygal draws a horizontal chart's first label at the bottom: reversed, a ranking
+    # reads from the top.
+    order = slice(None, None, -1) if issubclass(kind, HorizontalGraph) else slice(None)
+    chart.x_labels = [str(label) for label in labels][order]
     for name, values in series.items():
-        chart.add(name, list(values))
+        chart.add(name, list(values)[order])
     # pygal always inlines a script with its config for its (not loaded) tooltip script.
     return Chart(key, title, _SCRIPT.sub("", chart.render(is_unicode=True)))
 
@@ -124,8 +147,9 @@ class ReportData:
 
 
 def report_data(frames: Mapping[str, pl.DataFrame]) -> ReportData:
-    entries, papers = frames["entries"], frames["papers"]
-    entries = with_source(entries)
+    papers = frames["papers"]
+    # Only the columns shown: a filter on the whole frame would copy every block_text.
+    entries = with_source(frames["entries"].select(REPORT_COLUMNS["entries"]))
     resolved = entries.filter(pl.col("arxiv_id").is_not_null())
     with_paper = resolved.join(
         papers.select("arxiv_id", "primary_category", "published"), on="arxiv_id"
@@ -212,18 +236,17 @@ def _charts(data: ReportData, health: Health) -> list[tuple[str, list[Chart]]]:
     )
 
     resolutions = data.resolutions
-    sources = sorted(resolutions.get_column("source").unique().to_list())
-    per_kind = {
-        r: [
-            int(
-                resolutions.filter((pl.col("source") == s) & (pl.col("resolution") == r))[
-                    "entries"
-                ].sum()
-            )
-            for s in sources
-        ]
-        for r in RESOLUTIONS
-    }
+    largest = (
+        resolutions.group_by("source")
+        .agg(pl.col("entries").sum())
+        .sort(["entries", "source"], descending=[True, False])
+        .head(TOP)
+    )
+    sources = sorted(largest.get_column("source").to_list())
+    shown = set(sources)
+    counts = {(src, r): n for src, r, n in resolutions.iter_rows() if src in shown}
+    per_kind = {r: [counts.get((src, r), 0) for src in sources] for r in RESOLUTIONS}
+    capped = f" (the {TOP} largest)" if resolutions["source"].n_unique() > TOP else ""
     runs = data.runs
     run_labels = [str(r)[:15] for r in runs.get_column("run_id").to_list()]
     quiet = health.sources.head(TOP)
@@ -274,7 +297,7 @@ def _charts(data: ReportData, health: Health) -> list[tuple[str, list[Chart]]]:
                 _bar(
                     "resolutions",
                     pygal.HorizontalStackedBar,
-                    "Resolutions per digest",
+                    f"Resolutions per digest{capped}",
                     sources,
                     per_kind,
                 ),
@@ -429,7 +452,8 @@ def _alarms(health: Health) -> str:
     if not alarms:
         return (
             f'<p class="ok" data-alarms="0">No alarm: every digest yielded a new paper within '
-            f"{health.stale_days:g} days, and the unresolved share did not jump.</p>"
+            f"{health.stale_days:g} days, and the unresolved share did not jump by more than "
+            f"{health.unresolved_jump:g} points.</p>"
         )
     items = "".join(f"<li>{html.escape(a)}</li>" for a in alarms)
     return (

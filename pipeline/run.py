@@ -1,24 +1,23 @@
 """The staged run: parse -> fetch -> reconcile -> write, under a lock, with a run log.
 
 This is the Python API under the CLI. Each stage function returns data; only
-`write_tables` touches the output folder, and only through pipeline.store.
+`write_tables` touches the output folder (and `report`, which writes the published
+generation's report, DuckDB file and schema export again), only through pipeline.store.
 
 Exit codes (part of the interface, for cron and schedulers):
 """
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import errno
-import gc
 import hashlib
 import json
 import logging
 import secrets
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,27 +31,39 @@ from pipeline import store as store_module
 from pipeline.companions import COMPANION_FILES, write_companions
 from pipeline.config import SETTINGS, ConfigError, Settings
 from pipeline.fetch import ArxivUnreachable, FetchReport, fetch_papers, search_titles
-from pipeline.fetch.titles import title_phrase
+from pipeline.fetch.snapshot_titles import store_snapshot_titles
+from pipeline.fetch.titles import TITLES_PER_REQUEST, title_phrase
+from pipeline.fetch.transport import FetchBudget, fetch_deadline
 from pipeline.health import LEDGER_KEY as FIRST_SEEN_KEY
 from pipeline.health import Health, assess
 from pipeline.model import FetchOutcome, PaperRecord, Problem
 from pipeline.parse import entries_frame, iter_digests, summary_line
 from pipeline.reconcile import ReconcileResult, reconcile, titles_to_search
 from pipeline.reconcile import summary_lines as reconcile_summary_lines
-from pipeline.report import REPORT_NAME
+from pipeline.report import REPORT_COLUMNS, REPORT_NAME
 from pipeline.status import health_now, published_frames
 from pipeline.store import (
     DIGESTS_SUBDIR,
+    DigestFileState,
     MetadataStore,
     Paths,
     StoreError,
     current_generation,
+    digest_files,
     digests_signature,
+    file_signature,
     is_store_failure,
     utc_now,
 )
 from pipeline.tables import TABLES
-from pipeline.write import RunRecord, build_tables, read_table, runs_table, write_tables
+from pipeline.write import (
+    RunRecord,
+    build_tables,
+    carry_over_tables,
+    read_table,
+    runs_table,
+    write_tables,
+)
 
 log = logging.getLogger("pipeline")
 
@@ -68,7 +79,8 @@ EXIT_CODES = {
     EXIT_UNEXPECTED: "unexpected error (a bug: the message says where)",
     EXIT_CONFIG: "bad configuration or usage",
     EXIT_INCOMPLETE: "tables written, but some entries could not be enriched for transient "
-    "reasons (arXiv unreachable, requests failed after retries); the next run retries them",
+    "reasons (arXiv unreachable, requests failed after retries, throttled several tries in a "
+    "row, past the fetch deadline); the next run retries them",
     EXIT_LOCKED: "another run is in progress (see --wait-for-lock)",
     EXIT_ENVIRONMENT: "a folder or file the run needs cannot be used (e.g. an unwritable output "
     "folder, a damaged metadata store, a missing or emptied digests folder: see --allow-shrink); "
@@ -139,7 +151,7 @@ class ParseResult:
 
 @dataclass
 class FetchResult:
-    records: dict[str, PaperRecord]
+    records: Mapping[str, PaperRecord]  # served from the store: decoded when looked up
     outcomes: dict[str, FetchOutcome]
     candidates: dict[str, list[PaperRecord]]
     problems: list[Problem]
@@ -151,6 +163,9 @@ class FetchResult:
     title_searches: int = 0  # of their searches, those sent to arXiv in this run
     unreachable: str | None = None  # why arXiv could not be reached, if it could not
     expires_at: datetime | None = None  # an answer relied on is due early (FetchReport)
+    stopped: str | None = None  # why fetching stopped early (deadline, throttling), if it did
+    # Of `records`, those the store does not hold (the snapshot's answers), by ID.
+    unstored: dict[str, PaperRecord] = field(default_factory=dict)
 
 
 @dataclass
@@ -214,7 +229,7 @@ def refuse_missing_digests(settings: Settings, digests: list[Any]) -> None:
     )
 
 
-def refuse_shrink(settings: Settings, digests: list[Any], entries: pl.DataFrame) -> None:
+def refuse_shrink(settings: Settings, digests: list[Any], entries: int) -> None:
     """Raise InputVanished when digest files behind the published tables are gone and the
     entries would shrink (unless allow_shrink). A renamed or moved file keeps the count."""
     if settings.allow_shrink:
@@ -222,13 +237,13 @@ def refuse_shrink(settings: Settings, digests: list[Any], entries: pl.DataFrame)
     published = _published_entries_per_digest(settings.paths)
     present = {f"{DIGESTS_SUBDIR}/{name}" for name, *_ in digests}
     gone = sorted(set(published) - present)
-    if not gone or entries.height >= sum(published.values()):
+    if not gone or entries >= sum(published.values()):
         return
     examples = ", ".join(gone[:3]) + (", ..." if len(gone) > 3 else "")
     raise InputVanished(
         f"{len(gone)} digest file(s) behind the published tables are gone from "
         f"{settings.paths.digests} ({examples}), so entries would drop from "
-        f"{sum(published.values())} to {entries.height}; nothing published, the tables are "
+        f"{sum(published.values())} to {entries}; nothing published, the tables are "
         f"left as they were; {_allow_shrink_hint()}"
     )
 
@@ -260,13 +275,14 @@ def run_lock(settings: Settings) -> Iterator[None]:
 # --- stages -------------------------------------------------------------------------
 
 
-def parse_stage(settings: Settings) -> ParseResult:
-    """Parse every digest, keeping of each file only its frame rows, problems and summary:
-    the entry objects of one file are dropped before the next is read (memory at scale)."""
-    frames: list[pl.DataFrame] = []
+def parse_stage(settings: Settings, only: Collection[str] | None = None) -> ParseResult:
+    """Parse every digest (with `only`, just those digests), keeping of each file only its
+    frame rows, problems and summary: the entry objects of one file are dropped before the
+    next is read (memory at scale)."""
+    frames: list[pl.DataFrame] = [entries_frame([])]  # the schema, when no file is parsed
     problems: list[Problem] = []
     summaries: list[str] = []
-    for digest in iter_digests(settings.raw_dir):
+    for digest in iter_digests(settings.raw_dir, only):
         frames.append(entries_frame([digest]))
         problems += digest.problems
         summaries.append(summary_line(digest))
@@ -316,8 +332,8 @@ def _online_or_offline(
             result.requests += exc.requests  # the tries it says it made
             result.retries += exc.retries
             log.error("%s", exc)
-            # The snapshot was read before the first request; what it holds is stored now.
-            settings = dataclasses.replace(settings, snapshot_path=None)
+            # The offline call reads the snapshot again: its papers are not stored (they
+            # went down with the interrupted call), and it is local, so it still answers.
     value, report = call(dataclasses.replace(settings, offline=True))
     _absorb(result, report)
     return value
@@ -334,29 +350,66 @@ def fetch_stage(
         .to_list()
     )
     result = FetchResult(records={}, outcomes={}, candidates={}, problems=[])
+    # Every batch and title chunk may need a second request (second look, second pass).
+    without_id = entries.height - len(ids)
+    expected = 2 * (-(-len(ids) // settings.batch_size) + -(-without_id // TITLES_PER_REQUEST))
+    budget = FetchBudget(fetch_deadline(settings, expected))
 
     def fetch_ids(s: Settings) -> tuple[FetchReport, FetchReport]:
-        report = fetch_papers(ids, s, store, run_id, progress=True)
+        report = fetch_papers(ids, s, store, run_id, progress=True, budget=budget)
         return report, report
 
     report = _online_or_offline(settings, result, fetch_ids)
-    result.records = dict(report.records)
+    result.records = report.records
+    result.unstored = report.unstored
     result.outcomes = {o.arxiv_id: o for o in report.outcomes}
     result.from_store = report.from_store
 
-    titles = titles_to_search(entries, result.records, result.outcomes)
+    titles = titles_to_search(
+        entries, result.records, result.outcomes, _paper_titles(store, result)
+    )
     result.searched_titles = titles
+    if titles and settings.snapshot_path is not None:  # before any search is sent
+        _absorb(result, store_snapshot_titles(titles, settings, store))
     if titles:
         phrases = {title_phrase(t) for t in titles} - {""}
 
         def search(s: Settings) -> tuple[dict[str, list[PaperRecord]], FetchReport]:
-            candidates, report = search_titles(titles, s, store, run_id)
+            candidates, report = search_titles(titles, s, store, run_id, budget)
             # Offline, nothing is sent; online, every phrase the store did not answer is.
             result.title_searches = 0 if s.offline else len(phrases) - report.from_store
             return _answered(candidates, report), report
 
         result.candidates = _online_or_offline(settings, result, search)
+    result.stopped = budget.stopped
+    if budget.stopped:
+        log.error("fetching stopped early: %s", budget.stopped)
     return result
+
+
+def _paper_titles(store: MetadataStore, fetched: FetchResult) -> pl.DataFrame:
+    """(arxiv_id, title) of the fetched papers, the stored ones read without decoding."""
+    unstored = fetched.unstored
+    in_hand = pl.DataFrame(
+        {"arxiv_id": list(unstored), "title": [r.title for r in unstored.values()]},
+        schema={"arxiv_id": pl.String, "title": pl.String},
+    )
+    stored = store.paper_titles(i for i in fetched.records if i not in unstored)
+    return pl.concat([stored, in_hand])
+
+
+def _papers_frame(
+    store: MetadataStore, ids: set[str], fetched: FetchResult, started: datetime
+) -> pl.DataFrame:
+    """The papers of `ids` as one stored-papers frame. The store is the truth (a paper found
+    by ID and again by title search in one run has the later fetch's time there), but for
+    the snapshot's answers, which it does not hold, unless this run stored the paper since."""
+    stored_now = store.ids_fetched_since(started)
+    in_hand = [r for i, r in fetched.unstored.items() if i in ids and i not in stored_now]
+    from_store = store.papers_frame(ids - {r.arxiv_id for r in in_hand})
+    return pl.concat(
+        [from_store, store_module.records_frame(map(store_module.record_to_json, in_hand))]
+    )
 
 
 # Problems of search_titles meaning that a phrase got no answer, now or stored.
@@ -392,26 +445,46 @@ def _run_record_from_dict(d: dict[str, Any]) -> RunRecord:
     return RunRecord(**values)
 
 
-def _counts(parse: ParseResult, fetched: FetchResult, rec: ReconcileResult) -> dict[str, int]:
-    kinds = [o.outcome for o in fetched.outcomes.values()]
-    res = [r.resolution for r in rec.resolutions]
+@dataclass
+class Carried:
+    """What a run takes over from the last complete one for the digests unchanged since:
+    their published rows, parse problems, and the outcomes of the IDs only they name."""
+
+    entries: pl.DataFrame
+    mismatches: pl.DataFrame
+    problems: list[Problem]
+    ids: list[str]  # the IDs their entries link to
+    fresh_until: datetime  # of the answers their rows were decided on
+
+
+def _counts(
+    digests: int,
+    problems: int,
+    fetched: FetchResult,
+    frames: dict[str, pl.DataFrame],
+    carried_kinds: list[str],
+) -> dict[str, int]:
+    """The run's counts; `carried_kinds` are the outcomes of the IDs only carried rows name."""
+    kinds = [o.outcome for o in fetched.outcomes.values()] + carried_kinds
+    entries = frames["entries"]
+    resolutions = dict(entries.get_column("resolution").value_counts().iter_rows())
     return {
-        "digests": len(parse.summaries),
-        "entries": parse.entries.height,
-        "parse_problems": len(parse.problems),
+        "digests": digests,
+        "entries": entries.height,
+        "parse_problems": problems,
         "ids_requested": len(kinds),
         "found": kinds.count("found"),
         "not_found": kinds.count("not_found"),
         "invalid": kinds.count("invalid"),
         "failed": kinds.count("failed"),
-        "from_store": fetched.from_store,
+        "from_store": fetched.from_store + len(carried_kinds),
         "from_snapshot": fetched.from_snapshot,
         "title_searches": fetched.title_searches,
-        "resolved_link": res.count("link"),
-        "resolved_title": res.count("title"),
-        "corrected": res.count("corrected"),
-        "unresolved": res.count("unresolved"),
-        "mismatches": len(rec.mismatches),
+        "resolved_link": resolutions.get("link", 0),
+        "resolved_title": resolutions.get("title", 0),
+        "corrected": resolutions.get("corrected", 0),
+        "unresolved": resolutions.get("unresolved", 0),
+        "mismatches": frames["mismatches"].height,
         "requests": fetched.requests,
         "retries": fetched.retries,
     }
@@ -420,7 +493,12 @@ def _counts(parse: ParseResult, fetched: FetchResult, rec: ReconcileResult) -> d
 def enrich(settings: Settings) -> RunSummary:
     """One whole run. Raises ConfigError for unusable folders (see check_folders),
     RunLocked when another run holds a lock, StoreError for a damaged metadata store,
-    InputVanished when digests are missing or gone (see refuse_missing_digests)."""
+    InputVanished when digests are missing or gone (see refuse_missing_digests).
+
+    Proportional to what changed since the last complete run (its ledger): with nothing new
+    its tables are carried over; with some digests new, edited or gone only those are parsed
+    and reconciled; otherwise (other code or settings, stored metadata changed or due for
+    refresh, published tables missing) every stage runs on everything."""
     check_folders(settings)
     with run_lock(settings), MetadataStore(settings.paths.metadata_db) as store:
         _close_interrupted_runs(store)
@@ -432,8 +510,14 @@ def enrich(settings: Settings) -> RunSummary:
         try:
             digests = digests_signature(settings.paths)
             refuse_missing_digests(settings, digests)
-            unchanged = _carry_over_if_unchanged(settings, store, record, digests)
-            return unchanged or _run_stages(settings, store, record, digests)
+            ledger = _usable_ledger(settings, store)
+            files = digest_files(settings.paths, ledger["files"] if ledger else {})
+            summary = None
+            if ledger is not None and _hashes(ledger["files"]) == _hashes(files):
+                summary = _carry_over(settings, store, record, ledger, files)
+            elif ledger is not None:
+                summary = _run_changed_digests(settings, store, record, digests, ledger, files)
+            return summary or _run_stages(settings, store, record, digests, files)
         except Exception as exc:
             # The run log says how it ended; the caller reports the error itself.
             failed = dataclasses.replace(
@@ -447,68 +531,177 @@ def enrich(settings: Settings) -> RunSummary:
 
 
 def _run_stages(
-    settings: Settings, store: MetadataStore, record: RunRecord, digests: list[Any]
+    settings: Settings,
+    store: MetadataStore,
+    record: RunRecord,
+    digests: list[Any],
+    files: dict[str, DigestFileState],
 ) -> RunSummary:
     """parse -> fetch -> reconcile -> write, recording the run in the store's run log."""
-    run_id = record.run_id
     times = StageTimes()
-
     with times.stage("parse"):
         parse = parse_stage(settings)
+    _log_parse(parse)
+    refuse_shrink(settings, digests, parse.entries.height)
+    with times.stage("fetch"):
+        fetched = fetch_stage(settings, parse.entries, store, record.run_id)
+    return _reconcile_and_write(settings, store, record, files, parse, fetched, times, None)
+
+
+def _log_parse(parse: ParseResult) -> None:
     for line in parse.summaries:
         log.info("%s", line)
     log_parse_problems(parse.problems)
-    refuse_shrink(settings, digests, parse.entries)
+
+
+def _run_changed_digests(
+    settings: Settings,
+    store: MetadataStore,
+    record: RunRecord,
+    digests: list[Any],
+    ledger: dict[str, Any],
+    files: dict[str, DigestFileState],
+) -> RunSummary | None:
+    """Parse, fetch and reconcile only the digests that are new or edited since the last
+    complete run; the rows of the others are carried over from its tables. A digest's rows
+    depend on its own text and the stored answers for its IDs and titles only, and those
+    answers are unchanged (see _usable_ledger) unless this run's fetch stored a paper they
+    name again: then None, and the caller runs every stage on everything."""
+    before = _hashes(ledger["files"])
+    changed = {source for source, digest in _hashes(files).items() if before.get(source) != digest}
+    unchanged = set(files) - changed
+    fresh_until = datetime.fromisoformat(ledger["fresh_until"])
+    carried = _carried_rows(settings.paths, unchanged, set(before), fresh_until)
+    if carried is None:
+        return None
+    resolved = carried.entries.get_column("arxiv_id").drop_nulls().unique().to_list()
+    if len(store.get_fetched_at(resolved)) < len(resolved):
+        # The snapshot's answers are not stored (it is a store of its own): a whole run
+        # reads them from it again, as it does every run.
+        log.info("papers the unchanged digests resolve to are the snapshot's: reconciling all")
+        return None
+    times = StageTimes()
+    with times.stage("parse"):
+        parse = parse_stage(settings, only=changed)
+    _log_parse(parse)
+    log.info(
+        "%d digests unchanged since run %s: their %d entries carried over",
+        len(unchanged),
+        ledger["run_id"],
+        carried.entries.height,
+    )
+    refuse_shrink(settings, digests, carried.entries.height + parse.entries.height)
     with times.stage("fetch"):
-        fetched = fetch_stage(settings, parse.entries, store, run_id)
-    with _records_out_of_gc_reach():
-        return _reconcile_and_write(settings, store, record, digests, parse, fetched, times)
+        fetched = fetch_stage(settings, parse.entries, store, record.run_id)
+    if store.ids_fetched_since(record.started_at) & _named_ids(carried.entries):
+        log.info("papers the unchanged digests name were fetched again: reconciling all")
+        return None
+    return _reconcile_and_write(settings, store, record, files, parse, fetched, times, carried)
 
 
-def _return_freed_memory() -> None:
-    """Hand memory freed by Python back to the system. Python's objects live on glibc's heap,
-    polars' frames on an allocator of their own, so without this the frames built next
-    cannot reuse what the freed objects held (hundreds of MB at 200,000 entries)."""
+def _carried_rows(
+    paths: Paths, unchanged: set[str], ledger_files: set[str], fresh_until: datetime
+) -> Carried | None:
+    """The published rows of the `unchanged` digests; None when the published tables cannot
+    be read or hold parse problems of no one digest file (a folder that could not be
+    listed): then only a whole run gives the right tables."""
     try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc: nothing to trim
-        return
-    libc.malloc_trim(0)
+        published = {name: read_table(paths, name) for name in CARRIED_TABLES}
+    except (OSError, pl.exceptions.PolarsError):
+        return None
+    problems = published["problems"].filter(pl.col("stage") == "parse")
+    if not set(problems.get_column("source")) <= ledger_files:
+        return None
+    entries = published["entries"].filter(pl.col("digest").is_in(unchanged))
+    return Carried(
+        entries=entries,
+        mismatches=published["mismatches"].filter(pl.col("digest").is_in(unchanged)),
+        problems=[
+            Problem(row["stage"], row["source"], row["kind"], row["message"], row["line"])
+            for row in problems.filter(pl.col("source").is_in(unchanged)).iter_rows(named=True)
+        ],
+        ids=_linked_ids(entries),
+        fresh_until=fresh_until,
+    )
 
 
-@contextmanager
-def _records_out_of_gc_reach() -> Iterator[None]:
-    """The loaded records live until the tables are written and hold no reference cycles;
-    freezing them spares the collector walking millions of objects again and again
-    (seconds at 200,000 papers). Unfrozen afterwards, for callers that go on running."""
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
+CARRIED_TABLES = ("entries", "mismatches", "problems")
+
+
+def _linked_ids(entries: pl.DataFrame) -> list[str]:
+    """The IDs the fetch stage asks for these entries (the links judged valid)."""
+    ok = entries.filter(pl.col("id_status") == "ok")
+    return ok.get_column("link_arxiv_id").unique().to_list()
+
+
+def _named_ids(entries: pl.DataFrame) -> set[str]:
+    """Every arXiv ID these published entries were decided on: linked, resolved, candidate."""
+    candidates = entries.select(pl.col("candidates").explode().struct.field("arxiv_id"))
+    return {
+        i
+        for column in (entries["link_arxiv_id"], entries["arxiv_id"], candidates["arxiv_id"])
+        for i in column.drop_nulls().to_list()
+    }
+
+
+def _stored_outcome_kinds(store: MetadataStore, ids: list[str]) -> list[str]:
+    """How the fetch stage would answer `ids` from the store, which it can for all of them
+    (the last complete run settled them, and nothing is due for refresh)."""
+    stored = store.stored_ids(ids)
+    outcomes = store.get_outcomes(i for i in ids if i not in stored)
+    # An ID arXiv was never asked about is one the fetch stage rejects by its form.
+    return ["found" if i in stored else outcomes.get(i, ("invalid",))[0] for i in ids]
 
 
 def _reconcile_and_write(
     settings: Settings,
     store: MetadataStore,
     record: RunRecord,
-    digests: list[Any],
+    files: dict[str, DigestFileState],
     parse: ParseResult,
     fetched: FetchResult,
     times: StageTimes,
+    carried: Carried | None,
 ) -> RunSummary:
     run_id, started = record.run_id, record.started_at
     with times.stage("reconcile"):
         rec = reconcile_stage(parse.entries, fetched)
     for line in reconcile_summary_lines(rec):
         log.info("%s", line)
-
-    counts = _counts(parse, fetched, rec)
-    incomplete = bool(counts["failed"] or fetched.unreachable)
+    problems = parse.problems + (carried.problems if carried else [])
+    # An ID the changed digests name too was fetched (from the store) and counts with them.
+    only_carried = [i for i in carried.ids if i not in fetched.outcomes] if carried else []
+    carried_kinds = _stored_outcome_kinds(store, only_carried)
+    searches_failed = any(p.kind == "search_failed" for p in fetched.problems)
+    incomplete = bool(
+        any(o.outcome == "failed" for o in fetched.outcomes.values())
+        or fetched.unreachable
+        or fetched.stopped
+        or searches_failed
+    )
     status = "incomplete" if incomplete else "ok"
-    # Taken before the write stage lets go of the records it is computed from.
     fresh_until = _fresh_until(settings, store, fetched) if status == "ok" else None
+    if fresh_until is not None and carried is not None:
+        fresh_until = min(fresh_until, carried.fresh_until)
     with times.stage("write"):
+        # The store is the truth (a paper found by ID and again by title search in one run
+        # has the later fetch's time there): the papers come from it as one frame.
+        resolved = {r.arxiv_id for r in rec.resolutions if r.arxiv_id is not None}
+        if carried is not None:
+            resolved |= set(carried.entries.get_column("arxiv_id").drop_nulls().to_list())
+        frames = build_tables(
+            entries=parse.entries,
+            papers=_papers_frame(store, resolved, fetched, started),
+            resolutions=rec.resolutions,
+            mismatches=rec.mismatches,
+            fetch_log=store.fetch_log_rows(),
+            problems=problems + fetched.problems,
+            runs=[],
+            carried={"entries": carried.entries, "mismatches": carried.mismatches}
+            if carried is not None
+            else None,
+        )
+        digests = len(files) if carried is not None else len(parse.summaries)
         # The published tables hold this run's row as it stands before they are
         # written (write_seconds 0); the store's copy gets the final times below.
         record = dataclasses.replace(
@@ -516,38 +709,12 @@ def _reconcile_and_write(
             ended_at=utc_now(),
             status=status,
             exit_code=EXIT_INCOMPLETE if incomplete else EXIT_OK,
-            **counts,
+            **_counts(digests, len(problems), fetched, frames, carried_kinds),
             **{f"{k}_seconds": v for k, v in times.seconds.items()},
         )
         store.put_run(run_id, started, dataclasses.asdict(record))
         runs = [_run_record_from_dict(d) for d in store.get_runs()]
-        # The store is the truth: a paper found by ID and again by title search in one run
-        # has the later fetch's time there. Only what this run wrote can differ from the
-        # records in hand, so only that is read back (not every paper again).
-        papers = {
-            **fetched.records,
-            **_candidate_records(fetched),
-            **store.get_papers_fetched_since(started),
-        }
-
-        def drop_inputs() -> None:
-            # The records, resolutions and mismatches (most of the run's Python objects)
-            # are in frames by now, and nothing after the write stage needs them.
-            for held in (papers, fetched.records, fetched.candidates, rec.resolutions):
-                held.clear()
-            rec.mismatches.clear()
-            _return_freed_memory()
-
-        frames = build_tables(
-            entries=parse.entries,
-            papers=papers,
-            resolutions=rec.resolutions,
-            mismatches=rec.mismatches,
-            fetch_log=store.fetch_log_rows(),
-            problems=parse.problems + fetched.problems,
-            runs=runs,
-            inputs_read=drop_inputs,
-        )
+        frames["runs"] = runs_table(runs)
         health = _assess_health(settings, store, frames)
         record = dataclasses.replace(record, exit_code=_exit_code(record.exit_code, health))
         if record.exit_code == EXIT_STALE:
@@ -557,14 +724,7 @@ def _reconcile_and_write(
     record = dataclasses.replace(record, ended_at=utc_now(), write_seconds=times.seconds["write"])
     store.put_run(run_id, started, dataclasses.asdict(record))
     if fresh_until is not None:
-        store.put_ledger(
-            LEDGER_KEY,
-            {
-                "fingerprint": _fingerprint(settings, store, digests),
-                "fresh_until": fresh_until.isoformat(),
-                "run_id": run_id,
-            },
-        )
+        _put_ledger(settings, store, run_id, fresh_until, files)
     return RunSummary(
         record,
         record.exit_code or EXIT_OK,
@@ -573,7 +733,7 @@ def _reconcile_and_write(
 
 
 def _assess_health(
-    settings: Settings, store: MetadataStore, frames: dict[str, pl.DataFrame]
+    settings: Settings, store: MetadataStore, frames: Mapping[str, pl.DataFrame]
 ) -> Health:
     """The staleness assessment of this run's tables, against the store's first-seen ledger."""
     return assess(
@@ -593,14 +753,37 @@ def _exit_code(code: int | None, health: Health) -> int:
     return EXIT_OK if code is None else code
 
 
-# --- re-runs with nothing new -------------------------------------------------------
+# --- the ledger: what the last complete run consumed --------------------------------
 
 LEDGER_KEY = "last_complete_run"
 
 
-def _fingerprint(settings: Settings, store: MetadataStore, digests: list[Any]) -> str:
-    """Everything the tables depend on: the digests, the stored metadata, the code, and the
-    settings that change what is asked or kept."""
+def _put_ledger(
+    settings: Settings,
+    store: MetadataStore,
+    run_id: str,
+    fresh_until: datetime,
+    files: dict[str, DigestFileState],
+) -> None:
+    store.put_ledger(
+        LEDGER_KEY,
+        {
+            "fingerprint": _fingerprint(settings),
+            "store": store.state_marker(),
+            "files": files,
+            "fresh_until": fresh_until.isoformat(),
+            "run_id": run_id,
+        },
+    )
+
+
+def _hashes(files: dict[str, DigestFileState]) -> dict[str, str]:
+    return {source: state[2] for source, state in files.items()}
+
+
+def _fingerprint(settings: Settings) -> str:
+    """What else the tables depend on: the code, and the settings that change what is asked
+    or kept."""
     code = sorted(
         (p.relative_to(_PACKAGE).as_posix(), p.read_bytes()) for p in _PACKAGE.rglob("*.py")
     )
@@ -608,12 +791,11 @@ def _fingerprint(settings: Settings, store: MetadataStore, digests: list[Any]) -
     for name, body in code:
         h.update(name.encode() + b"\0" + hashlib.sha256(body).digest())
     inputs = [
-        digests,
-        store.state_marker(),
         settings.refresh_days,
         settings.snapshot_refresh_days,
+        settings.oai_refresh_days,
         settings.offline,
-        _file_signature(settings.snapshot_path),
+        file_signature(settings.snapshot_path) if settings.snapshot_path else None,
     ]
     h.update(json.dumps(inputs, default=str).encode())
     return h.hexdigest()
@@ -622,22 +804,39 @@ def _fingerprint(settings: Settings, store: MetadataStore, digests: list[Any]) -
 _PACKAGE = Path(__file__).resolve().parent
 
 
-def _file_signature(path: Path | None) -> list[object] | None:
-    """Path, size and modification time: a new snapshot in place of the old one changes it."""
-    if path is None:
+def _usable_ledger(settings: Settings, store: MetadataStore) -> dict[str, Any] | None:
+    """The last complete run's ledger, if this run can build on its tables: they are the
+    published ones, the code and settings are the same, the store has not changed since
+    (no `fetch` command in between), and nothing it relied on is due for refresh."""
+    ledger = store.get_ledger(LEDGER_KEY)
+    current = current_generation(settings.paths)
+    if (
+        ledger is None
+        or "files" not in ledger  # written by an older version
+        or current is None
+        or current.name != ledger["run_id"]
+        or utc_now() >= datetime.fromisoformat(ledger["fresh_until"])
+        or ledger["store"] != store.state_marker()
+        or ledger["fingerprint"] != _fingerprint(settings)
+    ):
         return None
-    stat = path.stat()
-    return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
+    return ledger
 
 
 def _fresh_until(settings: Settings, store: MetadataStore, fetched: FetchResult) -> datetime:
     """When the first stored answer this run relied on reaches the refresh age of its source."""
-    records = (*fetched.records.values(), *_candidate_records(fetched).values())
-    expiries = [r.fetched_at + timedelta(days=settings.refresh_days_of(r.source)) for r in records]
+    # The snapshot's answers are not stored: their own times (a stored copy may be older).
+    unstored = fetched.unstored
+    stored = store.get_fetched_at(i for i in fetched.records if i not in unstored)
+    expiries = [at + timedelta(days=settings.refresh_days_of(src)) for at, src in stored.values()]
+    expiries += [
+        r.fetched_at + timedelta(days=settings.refresh_days_of(r.source))
+        for r in (*unstored.values(), *_candidate_records(fetched).values())
+    ]
     moments: list[datetime] = []
     settled = {i for i, o in fetched.outcomes.items() if o.outcome in ("not_found", "invalid")}
     if settled:
-        moments += [at for i, (_, at) in store.get_outcomes().items() if i in settled]
+        moments += [at for _, at in store.get_outcomes(settled).values()]
     moments += store.title_search_times(title_phrase(t) for t in fetched.searched_titles)
     expiries += [at + timedelta(days=settings.refresh_days) for at in moments]
     if fetched.expires_at is not None:
@@ -645,28 +844,29 @@ def _fresh_until(settings: Settings, store: MetadataStore, fetched: FetchResult)
     return min(expiries, default=utc_now() + timedelta(days=settings.refresh_days))
 
 
-def _carry_over_if_unchanged(
-    settings: Settings, store: MetadataStore, record: RunRecord, digests: list[Any]
+def _carry_over(
+    settings: Settings,
+    store: MetadataStore,
+    record: RunRecord,
+    ledger: dict[str, Any],
+    files: dict[str, DigestFileState],
 ) -> RunSummary | None:
-    """With no new digest, no new metadata and nothing due for refresh, the tables would
-    come out byte for byte the same: publish them again with this run's row, and ask
-    nothing. Returns None when a full run is needed."""
-    ledger = store.get_ledger(LEDGER_KEY)
-    current = current_generation(settings.paths)
-    if (
-        ledger is None
-        or current is None
-        or current.name != ledger["run_id"]
-        or utc_now() >= datetime.fromisoformat(ledger["fresh_until"])
-        or ledger["fingerprint"] != _fingerprint(settings, store, digests)
-    ):
-        return None
+    """With no digest new, edited or gone, no new metadata and nothing due for refresh, the
+    tables would come out byte for byte the same: publish them again with this run's row,
+    and ask nothing. Staleness is assessed again (time passing with nothing new is exactly
+    when a digest goes stale) and the companion files are written afresh. Returns None when
+    a full run is needed."""
     start = time.perf_counter()
+    frames = _report_frames(settings.paths)
+    if frames is None:
+        return None  # the published tables cannot be read: a full run rebuilds them
     previous = next(r for r in store.get_runs() if r["run_id"] == ledger["run_id"])
+    # As every run's own published row: taken when writing begins, write_seconds 0.
     record = dataclasses.replace(
         _run_record_from_dict(previous),
         run_id=record.run_id,
         started_at=record.started_at,
+        ended_at=utc_now(),
         status="unchanged",
         exit_code=EXIT_OK,
         out_dir=record.out_dir,
@@ -678,34 +878,40 @@ def _carry_over_if_unchanged(
         parse_seconds=0.0,
         fetch_seconds=0.0,
         reconcile_seconds=0.0,
-    )
-    frames = _current_frames(settings.paths)
-    if frames is None:
-        return None
-    record = dataclasses.replace(
-        record, ended_at=utc_now(), write_seconds=time.perf_counter() - start
+        write_seconds=0.0,
     )
     store.put_run(record.run_id, record.started_at, dataclasses.asdict(record))
     frames["runs"] = runs_table([_run_record_from_dict(d) for d in store.get_runs()])
-    # Time passes with nothing new: exactly when a digest goes stale.
     health = _assess_health(settings, store, frames)
     if health.alarms:
         record = dataclasses.replace(record, exit_code=EXIT_STALE)
         store.put_run(record.run_id, record.started_at, dataclasses.asdict(record))
         frames["runs"] = runs_table([_run_record_from_dict(d) for d in store.get_runs()])
-    write_tables(frames, settings.paths, record.run_id, health)
+    if carry_over_tables(settings.paths, record.run_id, frames, health) is None:
+        return None  # the published generation is incomplete: a full run rebuilds it
+    # The run log's copy gets the final times, measured after the write.
+    record = dataclasses.replace(
+        record, ended_at=utc_now(), write_seconds=time.perf_counter() - start
+    )
+    store.put_run(record.run_id, record.started_at, dataclasses.asdict(record))
     store.put_ledger(FIRST_SEEN_KEY, health.first_seen)
-    store.put_ledger(LEDGER_KEY, {**ledger, "run_id": record.run_id})
+    # Touched files keep their hash under a new time: the next run need not read them.
+    store.put_ledger(LEDGER_KEY, {**ledger, "run_id": record.run_id, "files": files})
     log.info("nothing new since run %s: tables carried over, no requests", ledger["run_id"])
     return RunSummary(
         record, record.exit_code or EXIT_OK, _summary_message(record, None, settings, health)
     )
 
 
-def _current_frames(paths: Paths) -> dict[str, pl.DataFrame] | None:
-    """The published tables except `runs`, or None if any is missing or unreadable."""
+def _report_frames(paths: Paths) -> dict[str, pl.DataFrame] | None:
+    """The published tables except `runs`, with only the columns the staleness assessment
+    and the report read (REPORT_COLUMNS); None if any is missing or unreadable."""
     try:
-        return {t.name: read_table(paths, t.name) for t in TABLES if t.name != "runs"}
+        return {
+            t.name: read_table(paths, t.name, REPORT_COLUMNS.get(t.name))
+            for t in TABLES
+            if t.name != "runs"
+        }
     except (OSError, pl.exceptions.PolarsError):
         return None
 
@@ -759,7 +965,7 @@ def report(settings: Settings) -> Path:
     path. NothingPublished (an OSError) when no run has published tables yet."""
     check_folders(settings)
     with run_lock(settings):
-        run_id, _, frames = published_frames(settings)
+        run_id, _, frames = published_frames(settings, REPORT_COLUMNS)
         generation = current_generation(settings.paths)
         assert generation is not None  # published_frames found it
         write_companions(generation, frames, run_id, health_now(settings, frames))

@@ -7,13 +7,15 @@ staleness as of today, which moves on between runs). Nothing is locked or writte
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
 
 from pipeline.config import Settings
-from pipeline.health import LEDGER_KEY, Health, assess
+from pipeline.health import LEDGER_KEY, FirstSeen, Health, assess
+from pipeline.report import REPORT_COLUMNS
 from pipeline.store import MetadataStore, current_generation, utc_now
 from pipeline.write import MANIFEST_NAME, read_table
 
@@ -27,7 +29,7 @@ class NothingPublished(FileNotFoundError):
 
 def health_now(settings: Settings, frames: dict[str, pl.DataFrame]) -> Health:
     """The staleness assessment of the published tables as of today."""
-    first_seen: dict[str, dict[str, str]] = {}
+    first_seen: FirstSeen = {}
     if settings.paths.metadata_db.is_file():
         with MetadataStore(settings.paths.metadata_db) as store:
             first_seen = store.get_ledger(LEDGER_KEY) or {}
@@ -41,21 +43,27 @@ def health_now(settings: Settings, frames: dict[str, pl.DataFrame]) -> Health:
     )
 
 
-def published_frames(settings: Settings) -> tuple[str, dict[str, Any], dict[str, pl.DataFrame]]:
-    """The current generation's run id, manifest and tables; NothingPublished if none."""
+def published_frames(
+    settings: Settings, columns: Mapping[str, list[str]] | None = None
+) -> tuple[str, dict[str, Any], dict[str, pl.DataFrame]]:
+    """The current generation's run id, manifest and tables (of a table named in
+    `columns`, only those columns); NothingPublished if none."""
     generation = current_generation(settings.paths)
     if generation is None or not (generation / MANIFEST_NAME).is_file():
         raise NothingPublished(
             f"no published tables in {settings.out_dir}; run `python -m pipeline enrich` first"
         )
     manifest = json.loads((generation / MANIFEST_NAME).read_text(encoding="utf-8"))
-    frames = {name: read_table(settings.paths, name) for name in manifest["tables"]}
+    columns = columns or {}
+    frames = {
+        name: read_table(settings.paths, name, columns.get(name)) for name in manifest["tables"]
+    }
     return manifest["run_id"], manifest, frames
 
 
 def status(settings: Settings) -> dict[str, Any]:
     """Everything `pipeline status` shows, as plain data (the `--json` output)."""
-    run_id, manifest, frames = published_frames(settings)
+    run_id, manifest, frames = published_frames(settings, REPORT_COLUMNS)
     generation = current_generation(settings.paths)
     assert generation is not None  # published_frames checked it
     written = datetime.fromtimestamp((generation / MANIFEST_NAME).stat().st_mtime, UTC)

@@ -5,6 +5,7 @@ Layout under the two configured folders (nothing is written anywhere else):
     <raw>/digests/...                 input digests (read only)
     <raw>/arxiv/responses/*.xml.gz    every arXiv answer as received, re-parseable offline
     <raw>/arxiv/metadata.sqlite       metadata store: papers, ID outcomes, title searches
+    <raw>/arxiv/snapshot-titles-<key>.parquet   normalised titles of the bulk snapshot <key>
     <raw>/arxiv/.lock                 held while a run uses the store (and talks to arXiv)
     <out>/<table>.parquet             symlinks into the current generation
     <out>/current                     symlink to the generation of the last finished run
@@ -18,29 +19,34 @@ previous run or the new one, never a mix.
 
 from __future__ import annotations
 
-import gc
 import gzip
 import hashlib
+import io
 import json
 import os
 import secrets
 import shutil
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
+import polars as pl
 
+from pipeline import tables
 from pipeline.model import Author, FetchOutcome, PaperRecord, PaperVersion, authors_named
+from pipeline.tables import STORED_PAPER, sqlite_ddl
 
 DIGESTS_SUBDIR = "digests"
 ARXIV_SUBDIR = "arxiv"
 GENERATIONS_SUBDIR = ".generations"
 CURRENT_LINK = "current"
 KEEP_GENERATIONS = 3  # the current one and two before it, for readers mid-read
+SNAPSHOT_TITLE_INDEX_PREFIX = "snapshot-titles-"
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,10 @@ class Paths:
     @property
     def metadata_db(self) -> Path:
         return self.arxiv / "metadata.sqlite"
+
+    def snapshot_title_index(self, snapshot_key: str) -> Path:
+        """The title index of the snapshot whose `file_signature` hashes to `snapshot_key`."""
+        return self.arxiv / f"{SNAPSHOT_TITLE_INDEX_PREFIX}{snapshot_key}.parquet"
 
     @property
     def store_lock_file(self) -> Path:
@@ -94,11 +104,24 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def file_signature(path: Path) -> list[object]:
+    """Path, size and modification time: a new file in place of the old one changes it."""
+    stat = path.stat()
+    return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
+
+
 # --- atomic file writes -------------------------------------------------------------
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` so that a reader sees the old file or the new one, never half."""
+    atomic_write(path, lambda fh: fh.write(data))
+
+
+def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Have `write` fill a new file that then replaces `path` in one rename: a reader sees
+    the old file or the new one, never half. The bytes go straight to the file, never
+    held in memory as a whole."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
     # Not mkstemp: its 0600 would keep readers (a dashboard's account) out; 0666 less the
@@ -106,7 +129,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -115,6 +138,15 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         if isinstance(exc, OSError) and exc.filename is None:  # (write, fsync): say where
             raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """Put `source`'s bytes at `target` (which must not exist): a hard link where the file
+    system allows one (no bytes copied), else a copy written atomically."""
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or one without hard links
+        atomic_write_bytes(target, source.read_bytes())
 
 
 def atomic_symlink(target: str, link: Path) -> None:
@@ -169,15 +201,6 @@ CREATE TABLE IF NOT EXISTS id_outcomes (  -- latest outcome per ID, so re-runs a
     reason     TEXT,
     decided_at TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS fetch_log (   -- one row per ID per run that asked arXiv
-    run_id     TEXT NOT NULL,
-    arxiv_id   TEXT NOT NULL,
-    outcome    TEXT NOT NULL,
-    attempts   INTEGER NOT NULL,
-    reason     TEXT,
-    logged_at  TEXT NOT NULL,
-    PRIMARY KEY (run_id, arxiv_id)
-);
 CREATE TABLE IF NOT EXISTS runs (        -- the run log; a row is written when a run starts
     run_id     TEXT PRIMARY KEY,
     started_at TEXT NOT NULL,
@@ -192,101 +215,156 @@ CREATE TABLE IF NOT EXISTS title_searches (
     arxiv_ids   TEXT NOT NULL,          -- JSON list of IDs returned, in order
     searched_at TEXT NOT NULL
 );
+""" + sqlite_ddl(tables.table("fetch_log"))  # the fetch_log table, kept here as it is published
+
+
+# A record is stored as one JSON object whose keys and value types are the stored-papers
+# frame's (pipeline.tables.STORED_PAPER): the store's rows decode straight into that frame
+# (polars' NDJSON reader, no Python object per value). Authors are split into names and the
+# few (position, affiliations) pairs that have any.
+STORE_FORMAT = 1  # PRAGMA user_version; 0: records as positional JSON arrays (before 1)
+# An array has 15 fields, or 18 when written after source, license and versions came (a
+# shorter one is a paper from the API, without license or version history).
+_ARRAY_TO_OBJECT = """
+UPDATE papers SET record = json_object(
+    'arxiv_id', record->>0, 'version', record->1, 'title', record->>2, 'abstract', record->>3,
+    'authors', json(record->4),
+    'affiliated', (SELECT json_group_array(json_object('position', value->0,
+                                                       'affiliations', json(value->1)))
+                   FROM json_each(record->5)),
+    'published', record->>6, 'updated', record->>7, 'primary_category', record->>8,
+    'categories', json(record->9), 'comment', record->10, 'journal_ref', record->11,
+    'dois', json(record->12), 'withdrawn', json(record->13),
+    'license', record->>16, 'source', coalesce(record->>15, 'api'),
+    'fetched_at', record->>14,
+    'versions', json((SELECT json_group_array(json_object('version', value->0,
+                                                          'submitted', value->>1,
+                                                          'size_kb', value->2,
+                                                          'source_type', value->3))
+                      FROM json_each(record->17)))
+) WHERE json_type(record) = 'array'
 """
+FRAME_ROWS = 20_000  # stored records decoded per NDJSON read: bounds the text held at once
 
 
-# A record is stored as one JSON array in this field order (positions, not repeated keys:
-# shorter to keep and quicker to decode). Authors are split into names and the few
-# (position, affiliations) pairs that have any, so most authors are built from a name alone.
-# Source, license and versions came later: a record stored before them has 15 fields.
 def record_to_json(record: PaperRecord) -> str:
     authors = record.authors
     return orjson.dumps(
-        [
-            record.arxiv_id,
-            record.version,
-            record.title,
-            record.abstract,
-            [a.name for a in authors],
-            [[i, a.affiliations] for i, a in enumerate(authors) if a.affiliations],
-            record.published.isoformat(),
-            record.updated.isoformat(),
-            record.primary_category,
-            record.categories,
-            record.comment,
-            record.journal_ref,
-            record.dois,
-            record.withdrawn,
-            record.fetched_at.isoformat(),
-            record.source,
-            record.license,
-            [
-                [v.version, v.submitted.isoformat(), v.size_kb, v.source_type]
+        {
+            "arxiv_id": record.arxiv_id,
+            "version": record.version,
+            "title": record.title,
+            "abstract": record.abstract,
+            "authors": [a.name for a in authors],
+            "affiliated": [
+                {"position": i, "affiliations": a.affiliations}
+                for i, a in enumerate(authors)
+                if a.affiliations
+            ],
+            "published": record.published.isoformat(),
+            "updated": record.updated.isoformat(),
+            "primary_category": record.primary_category,
+            "categories": record.categories,
+            "comment": record.comment,
+            "journal_ref": record.journal_ref,
+            "dois": record.dois,
+            "withdrawn": record.withdrawn,
+            "license": record.license,
+            "source": record.source,
+            "fetched_at": record.fetched_at.isoformat(),
+            "versions": [
+                {
+                    "version": v.version,
+                    "submitted": v.submitted.isoformat(),
+                    "size_kb": v.size_kb,
+                    "source_type": v.source_type,
+                }
                 for v in record.versions
             ],
-        ]
+        }
     ).decode()
 
 
 def record_from_json(text: str) -> PaperRecord:
-    fields = orjson.loads(text)
-    source, license_uri, versions = fields[15:] if len(fields) > 15 else ("api", None, [])
-    (
-        arxiv_id,
-        version,
-        title,
-        abstract,
-        author_names,
-        affiliated_authors,
-        published,
-        updated,
-        primary_category,
-        categories,
-        comment,
-        journal_ref,
-        dois,
-        withdrawn,
-        fetched_at,
-    ) = fields[:15]
-    authors = authors_named(author_names)
-    for position, affiliations in affiliated_authors:
-        authors[position] = Author(author_names[position], tuple(affiliations))
+    value = orjson.loads(text)
+    names = value["authors"]
+    authors = authors_named(names)
+    for item in value["affiliated"]:
+        position = item["position"]
+        authors[position] = Author(names[position], tuple(item["affiliations"]))
     return PaperRecord(
-        arxiv_id=arxiv_id,
-        version=version,
-        title=title,
-        abstract=abstract,
+        arxiv_id=value["arxiv_id"],
+        version=value["version"],
+        title=value["title"],
+        abstract=value["abstract"],
         authors=authors,
-        published=datetime.fromisoformat(published),
-        updated=datetime.fromisoformat(updated),
-        primary_category=primary_category,
-        categories=categories,
-        comment=comment,
-        journal_ref=journal_ref,
-        dois=dois,
-        withdrawn=withdrawn,
-        fetched_at=datetime.fromisoformat(fetched_at),
-        source=source,
-        license=license_uri,
+        published=datetime.fromisoformat(value["published"]),
+        updated=datetime.fromisoformat(value["updated"]),
+        primary_category=value["primary_category"],
+        categories=value["categories"],
+        comment=value["comment"],
+        journal_ref=value["journal_ref"],
+        dois=value["dois"],
+        withdrawn=value["withdrawn"],
+        fetched_at=datetime.fromisoformat(value["fetched_at"]),
+        source=value["source"],
+        license=value["license"],
         versions=[
-            PaperVersion(number, datetime.fromisoformat(at), size_kb, source_type)
-            for number, at, size_kb, source_type in versions
+            PaperVersion(
+                v["version"], datetime.fromisoformat(v["submitted"]), v["size_kb"], v["source_type"]
+            )
+            for v in value["versions"]
         ],
     )
 
 
-def _records_by_id(rows: Iterable[tuple[str]]) -> dict[str, PaperRecord]:
-    """Decode stored records as their rows stream in, with the cyclic GC paused meanwhile:
-    decoding creates millions of objects, none in a cycle, and the collections their
-    allocation would set off cost more than the decoding itself."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        records = (record_from_json(text) for (text,) in rows)
-        return {record.arxiv_id: record for record in records}
-    finally:
-        if collecting:
-            gc.enable()
+def records_frame(texts: Iterable[str]) -> pl.DataFrame:
+    """Stored records (JSON texts, see record_to_json) as one stored-papers frame, decoded
+    FRAME_ROWS at a time by polars. Timestamps stay ISO text here: the write stage turns
+    them into UTC and names a record whose time has no zone."""
+    schema = STORED_PAPER.schema()
+    rows = iter(texts)
+    frames = []
+    while chunk := list(islice(rows, FRAME_ROWS)):
+        frames.append(pl.read_ndjson(io.BytesIO("\n".join(chunk).encode()), schema=schema))
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+
+
+class StoredRecords(Mapping[str, PaperRecord]):
+    """The stored papers of some IDs, decoded when looked up and not kept: a stage that
+    reads one record per entry holds a batch of records at a time, not all of them (memory
+    at scale). A lookup decodes the next RECORDS_PER_LOOKUP IDs in the order given with it,
+    one query for the batch: stages look papers up in about that order (the entries').
+    Valid while its store is open."""
+
+    RECORDS_PER_LOOKUP = 1000
+
+    def __init__(self, db: sqlite3.Connection, ids: Iterable[str]) -> None:
+        self._db = db
+        self._ids = list(dict.fromkeys(ids))
+        self._index = {arxiv_id: i for i, arxiv_id in enumerate(self._ids)}
+        self._batch: dict[str, PaperRecord] = {}
+
+    def __getitem__(self, arxiv_id: str) -> PaperRecord:
+        if arxiv_id not in self._batch:
+            start = self._index[arxiv_id]  # KeyError for an ID not among them
+            batch = self._ids[start : start + self.RECORDS_PER_LOOKUP]
+            rows = self._db.execute(
+                "SELECT record FROM papers WHERE arxiv_id IN (SELECT value FROM json_each(?))",
+                (json.dumps(batch),),
+            )
+            records = (record_from_json(text) for (text,) in rows)
+            self._batch = {record.arxiv_id: record for record in records}
+        return self._batch[arxiv_id]
+
+    def __contains__(self, arxiv_id: object) -> bool:
+        return arxiv_id in self._index  # without decoding the record
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
 
 
 class StoreError(Exception):
@@ -355,6 +433,7 @@ class MetadataStore:
                 self.db.execute("PRAGMA synchronous=NORMAL")
                 self.db.executescript(_SCHEMA)
                 self._add_source_column()
+                self._upgrade()
             except BaseException:
                 self.db.close()
                 raise
@@ -367,6 +446,15 @@ class MetadataStore:
         if "source" not in columns:
             with self.db:
                 self.db.execute("ALTER TABLE papers ADD COLUMN source TEXT NOT NULL DEFAULT 'api'")
+
+    def _upgrade(self) -> None:
+        """Bring a store written by an older version to STORE_FORMAT, in one transaction."""
+        (version,) = self.db.execute("PRAGMA user_version").fetchone()
+        if version >= STORE_FORMAT:
+            return
+        with self.db:
+            self.db.execute(_ARRAY_TO_OBJECT)
+            self.db.execute(f"PRAGMA user_version = {STORE_FORMAT}")
 
     def close(self) -> None:
         self.db.close()
@@ -393,29 +481,54 @@ class MetadataStore:
 
     def get_papers(self, ids: Iterable[str] | None = None) -> dict[str, PaperRecord]:
         """The stored papers among `ids` (all stored papers when None), by ID."""
-        return _records_by_id(self._select("record", "papers", ids))
+        records = (record_from_json(text) for (text,) in self._select("record", "papers", ids))
+        return {record.arxiv_id: record for record in records}
 
-    def get_papers_fetched_since(self, moment: datetime) -> dict[str, PaperRecord]:
-        """Papers stored at or after `moment`, e.g. those the current run fetched."""
+    def papers_frame(self, ids: Iterable[str] | None = None) -> pl.DataFrame:
+        """The stored papers among `ids` (all when None) as a stored-papers frame
+        (pipeline.tables.STORED_PAPER), sorted by ID, without a Python object per paper."""
+        rows = self._select("record", "papers", ids, order_by="arxiv_id")
+        return records_frame(text for (text,) in rows)
+
+    def stored_records(self, ids: Iterable[str]) -> StoredRecords:
+        """The stored papers of `ids` (IDs known to be stored) by ID, each decoded only when
+        looked up."""
+        return StoredRecords(self.db, ids)
+
+    def paper_titles(self, ids: Iterable[str]) -> pl.DataFrame:
+        """(arxiv_id, title) of the stored papers among `ids`, read without decoding records."""
+        rows = self._select("arxiv_id, record->>'title'", "papers", ids).fetchall()
+        return pl.DataFrame(rows, schema={"arxiv_id": pl.String, "title": pl.String}, orient="row")
+
+    def ids_fetched_since(self, moment: datetime) -> set[str]:
+        """IDs of the papers stored at or after `moment`, e.g. those the current run fetched."""
         rows = self.db.execute(
-            "SELECT record FROM papers WHERE fetched_at >= ?", (moment.isoformat(),)
+            "SELECT arxiv_id FROM papers WHERE fetched_at >= ?", (moment.isoformat(),)
         )
-        return _records_by_id(rows)
+        return {arxiv_id for (arxiv_id,) in rows}
+
+    def stored_ids(self, ids: Iterable[str]) -> set[str]:
+        """The IDs among `ids` whose paper is stored."""
+        return {arxiv_id for (arxiv_id,) in self._select("arxiv_id", "papers", ids)}
 
     def get_fetched_at(self, ids: Iterable[str]) -> dict[str, tuple[datetime, str]]:
         """When and from which source each stored paper among `ids` was read, undecoded."""
         rows = self._select("arxiv_id, fetched_at, source", "papers", ids)
         return {arxiv_id: (datetime.fromisoformat(at), src) for arxiv_id, at, src in rows}
 
-    def _select(self, columns: str, table: str, ids: Iterable[str] | None) -> sqlite3.Cursor:
+    def _select(
+        self, columns: str, table: str, ids: Iterable[str] | None, order_by: str | None = None
+    ) -> sqlite3.Cursor:
         """`columns` of the rows of `table` whose arxiv_id is in `ids` (all when None),
         as a cursor, so that rows stream instead of all being held at once."""
         query = f"SELECT {columns} FROM {table}"
+        order = f" ORDER BY {order_by}" if order_by else ""
         if ids is None:
-            return self.db.execute(query)
+            return self.db.execute(query + order)
         # All IDs in one JSON parameter: one query however many, no bound-parameter limit.
         return self.db.execute(
-            f"{query} WHERE arxiv_id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),)
+            f"{query} WHERE arxiv_id IN (SELECT value FROM json_each(?)){order}",
+            (json.dumps(list(ids)),),
         )
 
     # outcomes
@@ -439,7 +552,7 @@ class MetadataStore:
 
     def fetch_log_rows(self) -> list[tuple[str, str, str, int, str | None, str]]:
         return self.db.execute(
-            "SELECT run_id, arxiv_id, outcome, attempts, reason, logged_at FROM fetch_log "
+            f"SELECT {', '.join(tables.table('fetch_log').schema())} FROM fetch_log "
             "ORDER BY logged_at, run_id, arxiv_id"
         ).fetchall()
 
@@ -461,6 +574,15 @@ class MetadataStore:
             self.db.execute(
                 "INSERT OR REPLACE INTO title_searches VALUES (?, ?, ?)",
                 (query, json.dumps(arxiv_ids), utc_now().isoformat()),
+            )
+
+    def put_title_searches(self, searches: dict[str, list[str]]) -> None:
+        """Store many searches (query -> IDs) in one transaction."""
+        now = utc_now().isoformat()
+        with self.db:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO title_searches VALUES (?, ?, ?)",
+                [(query, json.dumps(ids), now) for query, ids in searches.items()],
             )
 
     def get_title_searches(self, since: datetime | None = None) -> dict[str, list[str]]:
@@ -502,18 +624,49 @@ class MetadataStore:
         return json.loads(row[0]) if row else None
 
 
+def _digest_stats(paths: Paths) -> list[tuple[Path, str, os.stat_result]]:
+    """Every file under the digests folder: its path, its name as tables give it (relative
+    to the digests folder, see path_name) and its stat."""
+    if not paths.digests.is_dir():
+        return []
+    return [
+        (path, path_name(path.relative_to(paths.digests)), path.stat())
+        for path in sorted(paths.digests.rglob("*"))
+        if path.is_file()
+    ]
+
+
 def digests_signature(paths: Paths) -> list[tuple[str, int, int]]:
     """Every file under the digests folder with its size and modification time: cheap to
     take, and it changes whenever a digest is added, removed or edited."""
-    if not paths.digests.is_dir():
-        return []
-    signature = []
-    for path in sorted(paths.digests.rglob("*")):
-        if path.is_file():
-            stat = path.stat()
-            signature.append((path_name(path.relative_to(paths.digests)), stat.st_size,
-                              stat.st_mtime_ns))  # fmt: skip
-    return signature
+    return [(name, stat.st_size, stat.st_mtime_ns) for _, name, stat in _digest_stats(paths)]
+
+
+# [size, mtime_ns, sha256 of the content or None when it could not be read], as JSON keeps it
+DigestFileState = list[Any]
+
+
+def digest_files(paths: Paths, known: Mapping[str, DigestFileState]) -> dict[str, DigestFileState]:
+    """Every file under the digests folder, named as entries name their digest (relative to
+    the raw folder), with its size, modification time and content hash. A file whose size
+    and time are as `known` records them keeps the recorded hash (git's index does the
+    same), so only new and touched files are read. A file that cannot be read has no hash
+    (the parse stage reports it) and is read again next time."""
+    files: dict[str, DigestFileState] = {}
+    for path, name, stat in _digest_stats(paths):
+        source = f"{DIGESTS_SUBDIR}/{name}"
+        size, mtime_ns = stat.st_size, stat.st_mtime_ns
+        before = known.get(source)
+        if before is not None and before[2] is not None and before[:2] == [size, mtime_ns]:
+            files[source] = before
+            continue
+        try:
+            with path.open("rb") as fh:
+                content = hashlib.file_digest(fh, "sha256").hexdigest()
+        except OSError:
+            content = None
+        files[source] = [size, mtime_ns, content]
+    return files
 
 
 # --- publishing tables --------------------------------------------------------------

@@ -11,6 +11,7 @@ strings, and a list column that is not nullable holds an empty list rather than 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any, get_args
@@ -18,8 +19,16 @@ from typing import Any, get_args
 import polars as pl
 import pyarrow as pa
 
-from pipeline.model import FetchOutcomeKind, IdStatus, ResolutionKind, TitleSource
-from pipeline.reconcile.mismatches import MISMATCH_KINDS
+from pipeline.model import (
+    FetchOutcomeKind,
+    IdStatus,
+    MismatchKind,
+    PaperSource,
+    ProblemStage,
+    ResolutionKind,
+    RunStatus,
+    TitleSource,
+)
 
 UTC_TIMESTAMP = pl.Datetime("us", "UTC")
 ID = pl.String
@@ -41,8 +50,9 @@ class Column:
     dtype: pl.DataType
     meaning: str
     nullable: bool = True
-    # The only values the column may hold, taken from the code that produces them (so the
-    # docs and the schema export cannot miss one); None when any value may occur.
+    # The only values the column may hold, taken from the Literal of the code that produces
+    # them (so the docs and the schema export cannot miss one), and pipeline.write.validate
+    # refuses any other; None when any value may occur.
     allowed: tuple[str, ...] | None = None
 
     def describe(self) -> str:
@@ -88,6 +98,9 @@ def _required(
     name: str, dtype: pl.DataType, meaning: str, allowed: tuple[str, ...] | None = None
 ) -> Column:
     return Column(name, dtype, meaning, nullable=False, allowed=allowed)
+
+
+MISMATCH_KINDS: tuple[str, ...] = get_args(MismatchKind)
 
 
 _DIGEST = _required("digest", pl.String, "Digest file, path relative to the raw folder.")
@@ -224,6 +237,7 @@ TABLES: tuple[Table, ...] = (
                 pl.String,
                 "Where this metadata came from: api (the query API), snapshot (the bulk "
                 "metadata snapshot), oai (OAI-PMH).",
+                get_args(PaperSource),
             ),
             _required(
                 "fetched_at",
@@ -329,7 +343,12 @@ TABLES: tuple[Table, ...] = (
                 pl.Int32,
                 "1-based number after sorting by stage, source, line, kind, message.",
             ),
-            _required("stage", pl.String, "Stage that saw it: parse, fetch, reconcile."),
+            _required(
+                "stage",
+                pl.String,
+                "Stage that saw it: parse, fetch, reconcile.",
+                get_args(ProblemStage),
+            ),
             _required(
                 "source",
                 pl.String,
@@ -357,6 +376,7 @@ TABLES: tuple[Table, ...] = (
                 "running, ok, unchanged (nothing new since the last complete run: its tables "
                 "were carried over and no stage ran), incomplete (some IDs could not be "
                 "fetched), interrupted (killed), failed (stopped by an unexpected error).",
+                get_args(RunStatus),
             ),
             Column("exit_code", pl.Int32, "Process exit code; null while running."),
             Column(
@@ -378,7 +398,8 @@ TABLES: tuple[Table, ...] = (
             _required(
                 "from_snapshot",
                 pl.Int32,
-                "IDs answered by the bulk snapshot (no request; see `papers.source`).",
+                "Papers read from the bulk snapshot, no request: the IDs it answered and the "
+                "candidates its title index found for entries without ID (`papers.source`).",
             ),
             _required("title_searches", pl.Int32, "Title searches sent to arXiv."),
             _required("resolved_link", pl.Int32, "Entries resolved by their link."),
@@ -404,11 +425,101 @@ TABLES: tuple[Table, ...] = (
 _BY_NAME = {t.name: t for t in TABLES}
 
 
+def _papers_column(name: str) -> Column:
+    return next(c for c in _BY_NAME["papers"].columns if c.name == name)
+
+
+# The parse stage's frame (pipeline.parse.entries_frame, one column per DigestEntry field in
+# field order): each column is the entries table's column named here, under the parser's
+# name (the digest's view of a paper gets a _digest/_linked suffix in the table, so that it
+# cannot be confused with arXiv's).
+PARSED_ENTRY_COLUMNS: dict[str, str] = {
+    "digest": "digest",
+    "position": "position",
+    "layout": "layout",
+    "digest_date": "digest_date",
+    "line": "line",
+    "title_raw": "title_digest_raw",
+    "title": "title_digest",
+    "title_source": "title_source",
+    "title_translated": "title_translated",
+    "abstract": "abstract_digest",
+    "authors": "authors_digest",
+    "link": "link",
+    "arxiv_id": "link_arxiv_id",
+    "version": "version_linked",
+    "id_status": "id_status",
+    "warnings": "warnings",
+    "block_text": "block_text",
+}
+_ENTRIES = {c.name: c for c in _BY_NAME["entries"].columns}
+PARSED_ENTRY = Table(
+    "parsed_entries",
+    "One row per digest entry as the parse stage read it.",
+    key=("digest", "position"),
+    columns=tuple(
+        dataclasses.replace(_ENTRIES[column], name=field)
+        for field, column in PARSED_ENTRY_COLUMNS.items()
+    ),
+)
+
+_AFFILIATED = pl.Struct({"position": pl.Int32, "affiliations": pl.List(pl.String)})
+_STORED_VERSION = pl.Struct(
+    {"version": pl.Int32, "submitted": pl.String, "size_kb": pl.Int32, "source_type": pl.String}
+)
+
+# A paper as the metadata store keeps it (one JSON object per row, pipeline.store) and hands
+# it to the write stage as a frame. The columns it shares with `papers` are that table's own;
+# times stay ISO text until the write stage turns them into UTC.
+STORED_PAPER = Table(
+    "stored_papers",
+    "One row per paper in the metadata store, as arXiv last gave it.",
+    key=("arxiv_id",),
+    columns=(
+        *(_papers_column(n) for n in ("arxiv_id", "version", "title", "abstract", "authors")),
+        _required(
+            "affiliated",
+            pl.List(_AFFILIATED),
+            "The authors that have affiliations: 0-based position in `authors`, affiliations.",
+        ),
+        _required("published", pl.String, "Submission time of version 1, ISO 8601."),
+        _required("updated", pl.String, "Submission time of the latest version, ISO 8601."),
+        *(_papers_column(n) for n in ("primary_category", "categories", "comment")),
+        _papers_column("journal_ref"),
+        Column("dois", pl.List(pl.String), _papers_column("doi").meaning, nullable=False),
+        *(_papers_column(n) for n in ("withdrawn", "license", "source")),
+        _required("fetched_at", pl.String, "When this metadata was fetched, ISO 8601."),
+        _required(
+            "versions",
+            pl.List(_STORED_VERSION),
+            "Every version the source gives (v1 first; empty from the query API), times in "
+            "ISO 8601: the rows of `versions`.",
+        ),
+    ),
+)
+
+
 def table(name: str) -> Table:
     try:
         return _BY_NAME[name]
     except KeyError:
         raise KeyError(f"no table {name!r}; tables are {', '.join(_BY_NAME)}") from None
+
+
+_SQLITE_TYPES = {pl.String: "TEXT", pl.Int32: "INTEGER", pl.Float64: "REAL", pl.Boolean: "INTEGER"}
+
+
+def sqlite_ddl(declared: Table) -> str:
+    """CREATE TABLE for a flat table kept in the metadata store as it is declared here
+    (timestamps as ISO 8601 text)."""
+    columns = [
+        f"    {c.name} "
+        + ("TEXT" if isinstance(c.dtype, pl.Datetime) else _SQLITE_TYPES[c.dtype.base_type()])
+        + ("" if c.nullable else " NOT NULL")
+        for c in declared.columns
+    ]
+    columns.append(f"    PRIMARY KEY ({', '.join(declared.key)})")
+    return f"CREATE TABLE IF NOT EXISTS {declared.name} (\n" + ",\n".join(columns) + "\n);\n"
 
 
 def type_name(dtype: pl.DataType) -> str:

@@ -78,7 +78,8 @@ def write_database(generation: Path, digest_health: pl.DataFrame) -> Path:
 
 def _create(path: Path, folder: Path, digest_health: pl.DataFrame) -> None:
     with duckdb.connect(str(path)) as con:
-        for t in TABLES:
+        # A generation written before a table was declared lacks it (`pipeline report`).
+        for t in (t for t in TABLES if (folder / f"{t.name}.parquet").is_file()):
             parquet = _quoted(str(folder / f"{t.name}.parquet"))
             con.execute(f"CREATE VIEW {t.name} AS SELECT * FROM read_parquet({parquet})")
         for name, sql in READY_VIEWS.items():

@@ -17,50 +17,35 @@ Errors:
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from array import array
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import polars as pl
 
 from pipeline import store
 from pipeline.companions import COMPANION_FILES, write_companions
 from pipeline.health import Health
-from pipeline.model import Mismatch, PaperRecord, Problem, Resolution
+from pipeline.model import (
+    ABS_URL_PREFIX,
+    DATACITE_DOI_PREFIX,
+    PDF_URL_PREFIX,
+    Mismatch,
+    PaperRecord,
+    Problem,
+    Resolution,
+)
 from pipeline.store import Paths
-from pipeline.tables import CANDIDATE, TABLES, Table, table
+from pipeline.tables import CANDIDATE, PARSED_ENTRY_COLUMNS, TABLES, Table, table
 
 # Fixed writer settings: the bytes of a file may depend on its rows only.
 ZSTD_LEVEL = 3  # zstd's own default, stated so a library default change cannot alter bytes
 ROW_GROUP_ROWS = 128 * 1024
 MANIFEST_NAME = "manifest.json"
-
-# Columns of pipeline.parse.entries_frame that the entries table is built from, and the
-# names they get there (the digest's view of a paper gets a _digest/_linked suffix so it
-# cannot be confused with arXiv's).
-ENTRY_INPUT_COLUMNS: dict[str, str] = {
-    "digest": "digest",
-    "position": "position",
-    "digest_date": "digest_date",
-    "layout": "layout",
-    "line": "line",
-    "title": "title_digest",
-    "title_raw": "title_digest_raw",
-    "title_source": "title_source",
-    "title_translated": "title_translated",
-    "abstract": "abstract_digest",
-    "authors": "authors_digest",
-    "link": "link",
-    "arxiv_id": "link_arxiv_id",
-    "version": "version_linked",
-    "id_status": "id_status",
-    "warnings": "warnings",
-    "block_text": "block_text",
-}
 
 # The entries table's columns that the reconcile stage decides, in row-tuple order.
 RECONCILED_ENTRY_COLUMNS = (
@@ -128,9 +113,6 @@ class RunRecord:
     write_seconds: float = 0.0
 
 
-assert [f.name for f in fields(RunRecord)] == table("runs").schema().names(), "declare runs once"
-
-
 # --- building -----------------------------------------------------------------------
 #
 # polars converts a nested Python list cell by cell (~15 us each, plus a Series per cell),
@@ -142,44 +124,46 @@ assert [f.name for f in fields(RunRecord)] == table("runs").schema().names(), "d
 def build_tables(
     *,
     entries: pl.DataFrame,
-    papers: Mapping[str, PaperRecord],
+    papers: pl.DataFrame | Mapping[str, PaperRecord],
     resolutions: Sequence[Resolution],
     mismatches: Sequence[Mismatch],
     fetch_log: Sequence[FetchLogRow],
     problems: Sequence[Problem],
     runs: Sequence[RunRecord],
-    inputs_read: Callable[[], None] | None = None,
+    carried: Mapping[str, pl.DataFrame] | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Every output table, validated and sorted by its key.
 
-    `papers` may hold more records than the entries resolve to (e.g. rejected title-search
-    candidates); only resolved papers get a row. Raises InconsistentInputError when an entry
-    has no resolution or two, or resolves to an ID without a record.
+    `carried` holds published rows of `entries` and `mismatches` (as the tables have them)
+    that join the rows built here: those of digests unchanged since the run that wrote them.
 
-    `inputs_read` is called once `papers`, `resolutions` and `mismatches` have been turned
-    into frames, so that a caller can drop them before the larger frames are built (at
-    scale the records and the frames would otherwise peak together).
+    `papers` is a stored-papers frame (pipeline.tables.STORED_PAPER, as
+    `MetadataStore.papers_frame` gives it) or records by ID. It may hold more papers than
+    the entries resolve to (e.g. rejected title-search candidates); only resolved papers get
+    a row. Raises InconsistentInputError when an entry has no resolution or two, or
+    resolves to an ID without a record.
     """
+    if not isinstance(papers, pl.DataFrame):
+        papers = store.records_frame(map(store.record_to_json, papers.values()))
     mismatches_table = _mismatches_table(mismatches)
     entries_table = _entries_table(entries, papers, resolutions, mismatches_table)
-    resolved_ids = entries_table["arxiv_id"].drop_nulls().unique().sort().to_list()
-    records = [papers[arxiv_id] for arxiv_id in resolved_ids]
-    authors_table = _authors_table(records)
-    listed_categories = _listed_categories(records)
-    paper_columns, dois = _paper_frames(records)
-    versions_table = _versions_table(records)
-    del records
-    if inputs_read is not None:
-        inputs_read()
-    papers_table = _papers_table(
-        paper_columns, dois, entries_table, authors_table, listed_categories
+    if carried:
+        entries_table = pl.concat([entries_table, carried["entries"]])
+        mismatches_table = pl.concat([mismatches_table, carried["mismatches"]])
+    resolved_ids = entries_table.select(pl.col("arxiv_id").drop_nulls().unique().sort())
+    records = (
+        papers  # already the resolved papers in key order (as the store hands them): no copy
+        if papers.get_column("arxiv_id").equals(resolved_ids.get_column("arxiv_id"))
+        else resolved_ids.join(papers, on="arxiv_id", maintain_order="left")
     )
+    authors_table = _authors_table(records)
+    papers_table = _papers_table(records, entries_table)
     frames = {
         "entries": entries_table,
         "papers": papers_table,
         "authors": authors_table,
-        "categories": _categories_table(listed_categories, papers_table),
-        "versions": versions_table,
+        "categories": _categories_table(records),
+        "versions": _versions_table(records),
         "mismatches": mismatches_table,
         "fetch_log": _frame(
             "fetch_log",
@@ -277,17 +261,17 @@ def _mismatches_table(mismatches: Sequence[Mismatch]) -> pl.DataFrame:
 
 def _entries_table(
     entries: pl.DataFrame,
-    papers: Mapping[str, PaperRecord],
+    papers: pl.DataFrame,
     resolutions: Sequence[Resolution],
     mismatches_table: pl.DataFrame,
 ) -> pl.DataFrame:
-    missing = [c for c in ENTRY_INPUT_COLUMNS if c not in entries.columns]
+    missing = [c for c in PARSED_ENTRY_COLUMNS if c not in entries.columns]
     if missing:
         raise SchemaError("entries", missing[0], "the parsed entries frame lacks this column")
     schema = table("entries").schema()
     digest_entries = entries.select(
         pl.col(source).alias(target).cast(schema[target])
-        for source, target in ENTRY_INPUT_COLUMNS.items()
+        for source, target in PARSED_ENTRY_COLUMNS.items()
     )
     entry_keys = digest_entries.select("digest", "position")
     resolved = _resolutions_frame(entry_keys, resolutions)
@@ -299,19 +283,18 @@ def _entries_table(
         raise InconsistentInputError(
             f"mismatch {m['kind']} for unknown entry {m['digest']}#{m['position']}"
         )
-    resolved_ids = resolved["arxiv_id"].drop_nulls().unique(maintain_order=True).to_list()
-    unfetched = [arxiv_id for arxiv_id in resolved_ids if arxiv_id not in papers]
-    if unfetched:
-        example = resolved.join(entry_keys, on=["digest", "position"], maintain_order="right")
-        key = example.filter(pl.col("arxiv_id").is_in(unfetched)).row(0, named=True)
+    titles = papers.select("arxiv_id", title_arxiv="title")
+    unfetched = (
+        resolved.filter(pl.col("arxiv_id").is_not_null())
+        .join(titles, on="arxiv_id", how="anti")
+        .join(entry_keys, on=["digest", "position"], maintain_order="right")
+    )
+    if unfetched.height:
+        key = unfetched.row(0, named=True)
         raise InconsistentInputError(
             f"entry {key['digest']}#{key['position']} resolves to {key['arxiv_id']}, "
             "which has no arXiv record"
         )
-    titles = pl.DataFrame(
-        {"arxiv_id": resolved_ids, "title_arxiv": [papers[i].title for i in resolved_ids]},
-        schema={"arxiv_id": pl.String, "title_arxiv": pl.String},
-    )
     # The reconciled columns are joined onto the keys only, then set beside the digest's own
     # columns: a join on the whole frame would copy every abstract.
     reconciled = _with_lists(
@@ -395,47 +378,43 @@ def _entry_name(frame: pl.DataFrame) -> str:
     return f"{digest}#{position}"
 
 
-def _authors_table(records: Sequence[PaperRecord]) -> pl.DataFrame:
-    authors = [a for r in records for a in r.authors]
-    authors_frame = _columns(
-        "authors",
-        {
-            "arxiv_id": [r.arxiv_id for r in records for _ in r.authors],
-            "position": [i for r in records for i in range(1, len(r.authors) + 1)],
-            "name": [a.name for a in authors],
-        },
-    ).with_row_index("author_index")
-    # Most authors have no affiliation: only the ones they have become rows.
-    affiliations = pl.DataFrame(
-        {
-            "author_index": pl.Series(
-                [i for i, a in enumerate(authors) for _ in a.affiliations], dtype=pl.UInt32
-            ),
-            "affiliation": pl.Series(
-                [affiliation for a in authors for affiliation in a.affiliations], dtype=pl.String
-            ),
-        }
+def _exploded(records: pl.DataFrame, column: str, as_name: str) -> pl.DataFrame:
+    """(arxiv_id, 1-based position, item) per item of list `column`, in record order."""
+    listed = records.select("arxiv_id", pl.col(column).alias(as_name)).filter(
+        pl.col(as_name).list.len() > 0  # explode makes an empty list one null row
     )
-    return _with_lists(
-        authors_frame, "author_index", affiliations, affiliations=pl.col("affiliation")
-    ).drop("author_index")
+    return listed.with_columns(
+        position=pl.int_ranges(1, pl.col(as_name).list.len() + 1, dtype=pl.Int32)
+    ).explode(as_name, "position")
 
 
-def _listed_categories(records: Sequence[PaperRecord]) -> pl.DataFrame:
-    """(arxiv_id, category) as arXiv lists them, a repeat included, in record order."""
-    return _columns(
-        "categories",
-        {
-            "arxiv_id": [r.arxiv_id for r in records for _ in r.categories],
-            "category": [c for r in records for c in r.categories],
-        },
+def _authors_table(records: pl.DataFrame) -> pl.DataFrame:
+    schema = table("authors").schema()
+    # Most authors have no affiliation: only the ones they have are stored, by position.
+    affiliated = (
+        records.select("arxiv_id", "affiliated")
+        .filter(pl.col("affiliated").list.len() > 0)
+        .explode("affiliated")
+        .unnest("affiliated")
+        .select("arxiv_id", pl.col("position") + 1, "affiliations")
+    )
+    return (
+        _exploded(records, "authors", "name")
+        .join(affiliated, on=["arxiv_id", "position"], how="left", maintain_order="left")
+        .select(
+            "arxiv_id",
+            "position",
+            "name",
+            pl.col("affiliations").fill_null(pl.lit([], dtype=schema["affiliations"])),
+        )
     )
 
 
-def _categories_table(listed: pl.DataFrame, papers_table: pl.DataFrame) -> pl.DataFrame:
+def _categories_table(records: pl.DataFrame) -> pl.DataFrame:
     # A category listed twice is one row, at its first position.
+    listed = _exploded(records, "categories", "category").drop("position")
     distinct = listed.unique(["arxiv_id", "category"], keep="first", maintain_order=True)
-    primary = papers_table.select("arxiv_id", "primary_category")
+    primary = records.select("arxiv_id", "primary_category")
     return distinct.join(primary, on="arxiv_id", how="left", maintain_order="left").select(
         "arxiv_id",
         "category",
@@ -444,62 +423,37 @@ def _categories_table(listed: pl.DataFrame, papers_table: pl.DataFrame) -> pl.Da
     )
 
 
-def _paper_frames(records: Sequence[PaperRecord]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The papers' own columns, one row per record, and their DOIs, one row per DOI."""
-    base = _columns(
-        "papers",
-        {
-            "arxiv_id": [r.arxiv_id for r in records],
-            "version": [r.version for r in records],
-            "title": [r.title for r in records],
-            "abstract": [r.abstract for r in records],
-            "published": [_utc(r.published, f"{r.arxiv_id} published") for r in records],
-            "updated": [_utc(r.updated, f"{r.arxiv_id} updated") for r in records],
-            "primary_category": [r.primary_category for r in records],
-            "comment": [r.comment for r in records],
-            "journal_ref": [r.journal_ref for r in records],
-            "datacite_doi": [r.datacite_doi for r in records],
-            "abs_url": [r.abs_url for r in records],
-            "pdf_url": [r.pdf_url for r in records],
-            "withdrawn": [r.withdrawn for r in records],
-            "license": [r.license for r in records],
-            "source": [r.source for r in records],
-            "fetched_at": [_utc(r.fetched_at, f"{r.arxiv_id} fetched_at") for r in records],
-        },
-    )
-    dois = pl.DataFrame(
-        {
-            "arxiv_id": pl.Series([r.arxiv_id for r in records for _ in r.dois], dtype=pl.String),
-            "doi": pl.Series([d for r in records for d in r.dois], dtype=pl.String),
-        }
-    )
-    return base, dois
+ISO_TIMESTAMP = "%Y-%m-%dT%H:%M:%S%.f%:z"  # datetime.isoformat() of an aware time
 
 
-def _versions_table(records: Sequence[PaperRecord]) -> pl.DataFrame:
-    """The version history of the records whose source gave one, one row per version."""
-    return _columns(
-        "versions",
-        {
-            "arxiv_id": [r.arxiv_id for r in records for _ in r.versions],
-            "version": [v.version for r in records for v in r.versions],
-            "submitted": [
-                _utc(v.submitted, f"{r.arxiv_id}v{v.version}") for r in records for v in r.versions
-            ],
-            "size_kb": [v.size_kb for r in records for v in r.versions],
-            "source_type": [v.source_type for r in records for v in r.versions],
-        },
+def _utc_column(records: pl.DataFrame, name: str) -> pl.Expr:
+    """Column `name` (ISO text) as UTC timestamps; InconsistentInputError for a time
+    without a zone (it could be local or UTC: guessing would shift it silently)."""
+    parsed = pl.col(name).str.to_datetime(
+        ISO_TIMESTAMP, time_unit="us", time_zone="UTC", strict=False
+    )
+    unzoned = records.filter(parsed.is_null())
+    if unzoned.height:
+        arxiv_id, value = unzoned.select("arxiv_id", name).row(0)
+        raise InconsistentInputError(f"{arxiv_id} {name}: timestamp {value} has no time zone")
+    return parsed
+
+
+def _versions_table(records: pl.DataFrame) -> pl.DataFrame:
+    """The version history of the papers whose source gave one, one row per version."""
+    versions = (
+        records.select("arxiv_id", "versions")
+        .filter(pl.col("versions").list.len() > 0)
+        .explode("versions")
+        .unnest("versions")
+    )
+    return versions.select(
+        "arxiv_id", "version", _utc_column(versions, "submitted"), "size_kb", "source_type"
     )
 
 
-def _papers_table(
-    base: pl.DataFrame,
-    dois: pl.DataFrame,
-    entries_table: pl.DataFrame,
-    authors_table: pl.DataFrame,
-    listed_categories: pl.DataFrame,
-) -> pl.DataFrame:
-    """`base` (see _paper_frames) with its list columns and the entries' counts."""
+def _papers_table(records: pl.DataFrame, entries_table: pl.DataFrame) -> pl.DataFrame:
+    """The resolved papers' own columns and the entries' counts."""
     declared = table("papers")
     appearances = (
         entries_table.filter(pl.col("arxiv_id").is_not_null())
@@ -511,12 +465,14 @@ def _papers_table(
             last_digest_date=pl.col("digest_date").max(),
         )
     )
-    with_lists = _with_lists(base, "arxiv_id", authors_table, authors=pl.col("name"))
-    with_lists = _with_lists(
-        with_lists, "arxiv_id", listed_categories, categories=pl.col("category")
+    own = records.with_columns(
+        *(_utc_column(records, name) for name in ("published", "updated", "fetched_at")),
+        doi="dois",
+        datacite_doi=DATACITE_DOI_PREFIX + pl.col("arxiv_id"),
+        abs_url=ABS_URL_PREFIX + pl.col("arxiv_id"),
+        pdf_url=PDF_URL_PREFIX + pl.col("arxiv_id"),
     )
-    with_lists = _with_lists(with_lists, "arxiv_id", dois, doi=pl.col("doi"))
-    return with_lists.join(appearances, on="arxiv_id", how="left").select(
+    return own.join(appearances, on="arxiv_id", how="left", maintain_order="left").select(
         pl.col(name).cast(dtype) for name, dtype in declared.schema().items()
     )
 
@@ -561,7 +517,7 @@ def validate(name: str, frame: pl.DataFrame) -> pl.DataFrame:
         if not c.nullable and nulls:
             raise SchemaError(name, c.name, f"{nulls} null value(s) in a non-nullable column")
         if c.allowed is not None:
-            values = frame[c.name].drop_nulls().unique()
+            values = frame.get_column(c.name).drop_nulls().unique()
             unknown = values.filter(~values.is_in(c.allowed))
             if unknown.len():
                 raise SchemaError(name, c.name, f"value {unknown[0]!r} is not one of {c.allowed}")
@@ -580,19 +536,18 @@ def validate(name: str, frame: pl.DataFrame) -> pl.DataFrame:
 # --- writing and publishing ---------------------------------------------------------
 
 
-def parquet_bytes(frame: pl.DataFrame, declared: Table | None = None) -> bytes:
-    """`frame` as Parquet with the fixed settings that make the bytes reproducible; with
-    `declared`, its non-nullable columns are marked required in the file's schema."""
-    buffer = io.BytesIO()
+def write_parquet(frame: pl.DataFrame, target: BinaryIO, declared: Table | None = None) -> None:
+    """`frame` as Parquet into `target`, with the fixed settings that make the bytes
+    reproducible; with `declared`, its non-nullable columns are marked required in the
+    file's schema."""
     frame.write_parquet(
-        buffer,
+        target,
         arrow_schema=declared.arrow_schema(frame) if declared else None,
         compression="zstd",
         compression_level=ZSTD_LEVEL,
         statistics=True,
         row_group_size=ROW_GROUP_ROWS,
     )
-    return buffer.getvalue()
 
 
 def write_generation(
@@ -617,21 +572,87 @@ def write_generation(
     if published is not None and published.name == run_id:
         # new_generation_dir empties the folder: that would pull the tables from under readers.
         raise ValueError(f"run {run_id} is the published generation; use a new run id")
+    previous = _manifest(published) if published is not None else {}
     generation = store.new_generation_dir(paths, run_id)
-    manifest: dict[str, Any] = {"run_id": run_id, "tables": {}}
+    written = {}
     for name, frame in ordered.items():
-        data = parquet_bytes(frame, table(name))
-        store.atomic_write_bytes(generation / f"{name}.parquet", data)
-        manifest["tables"][name] = {
-            "file": f"{name}.parquet",
-            "rows": frame.height,
-            "sha256": hashlib.sha256(data).hexdigest(),
-        }
+        content = content_hash(frame, table(name))
+        before = previous.get(name, {})
+        if published is not None and before.get("content") == content:
+            # The same values make the same bytes: link the published file, encode nothing.
+            store.link_or_copy(published / f"{name}.parquet", generation / f"{name}.parquet")
+            written[name] = before
+        else:
+            written[name] = _write_table(generation, name, frame, content)
     write_companions(generation, ordered, run_id, health)
+    _write_manifest(generation, run_id, written)
+    return generation
+
+
+def content_hash(frame: pl.DataFrame, declared: Table) -> str:
+    """A digest of `frame`'s schema (with the required columns `declared` marks) and values,
+    row by row in order, and of the polars version that would write it: with the fixed
+    writer settings, equal digests mean equal Parquet bytes, so a table can be known
+    unchanged without encoding it."""
+    arrow_schema = declared.arrow_schema(frame)
+    h = hashlib.sha256(f"{pl.__version__}\0{frame.schema}\0{arrow_schema}\0".encode())
+    h.update(array("Q", frame.hash_rows(seed=0).to_list()).tobytes())
+    return h.hexdigest()
+
+
+def _manifest(generation: Path) -> dict[str, Any]:
+    """The tables' entries of a generation's manifest; empty when it has none."""
+    try:
+        tables = json.loads((generation / MANIFEST_NAME).read_bytes())["tables"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return tables if isinstance(tables, dict) else {}
+
+
+def _write_table(generation: Path, name: str, frame: pl.DataFrame, content: str) -> dict[str, Any]:
+    """Write one table into `generation`; its manifest entry."""
+    path = generation / f"{name}.parquet"
+    declared = table(name)
+    store.atomic_write(path, lambda target: write_parquet(frame, target, declared))
+    with path.open("rb") as written:
+        sha256 = hashlib.file_digest(written, "sha256").hexdigest()
+    return {"file": path.name, "rows": frame.height, "sha256": sha256, "content": content}
+
+
+def _write_manifest(generation: Path, run_id: str, tables: Mapping[str, Any]) -> None:
+    """Last into a generation: a generation with a manifest is complete."""
+    manifest = {"run_id": run_id, "tables": dict(tables)}
     store.atomic_write_bytes(
         generation / MANIFEST_NAME,
         (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode(),
     )
+
+
+def carry_over_tables(
+    paths: Paths, run_id: str, frames: Mapping[str, pl.DataFrame], health: Health
+) -> Path | None:
+    """Publish the current generation's tables again under `run_id`, with `frames["runs"]`
+    (see runs_table) as the only table written: the others are hard-linked (copied where
+    links are impossible), so the cost does not grow with their size. The companion files
+    are written afresh from `frames` (the published tables as the report reads them) and
+    `health`, this run's assessment. None, and nothing written, when the current generation
+    is not complete (no manifest, a table missing)."""
+    current = store.current_generation(paths)
+    if current is None or current.name == run_id:
+        return None
+    previous = _manifest(current)
+    carried = [t.name for t in TABLES if t.name != "runs"]
+    if any(name not in previous or not (current / f"{name}.parquet").is_file() for name in carried):
+        return None
+    generation = store.new_generation_dir(paths, run_id)
+    for name in carried:
+        store.link_or_copy(current / f"{name}.parquet", generation / f"{name}.parquet")
+    written = {name: previous[name] for name in carried}
+    runs = frames["runs"]
+    written["runs"] = _write_table(generation, "runs", runs, content_hash(runs, table("runs")))
+    write_companions(generation, frames, run_id, health)
+    _write_manifest(generation, run_id, written)
+    store.publish_generation(paths, generation, [t.name for t in TABLES], COMPANION_FILES)
     return generation
 
 
@@ -644,13 +665,13 @@ def write_tables(
     return generation
 
 
-def read_table(paths: Paths, name: str) -> pl.DataFrame:
-    """The published table `name` (`<out>/<name>.parquet`)."""
+def read_table(paths: Paths, name: str, columns: Sequence[str] | None = None) -> pl.DataFrame:
+    """The published table `name` (`<out>/<name>.parquet`); with `columns`, only those."""
     table(name)  # an unknown name is a KeyError listing the tables
     path = paths.table(name)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no published table {name}; run the pipeline first")
-    return pl.read_parquet(path)
+    return pl.read_parquet(path, columns=columns)
 
 
 def runs_table(runs: Sequence[RunRecord]) -> pl.DataFrame:

@@ -71,6 +71,9 @@ def test_demo_runs_the_whole_pipeline_and_shows_every_rule(tmp_path: Path) -> No
         "id_not_found", "id_invalid", "duplicate_in_digest", "withdrawn", "date_impossible",
     } <= kinds  # fmt: skip
     assert not (ROOT / "raw" / "arxiv" / "demo").exists()  # the demo never touches raw/
+    for name in ("report.html", "enriched.duckdb", "schema.json"):  # issue 13
+        assert (out / name).is_file(), name
+    assert "ALARM: " in done.stdout  # the sample digests are old: the demo shows the alarm
 
 
 def _pipeline(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

@@ -13,11 +13,13 @@ import socket
 import threading
 import time
 import tracemalloc
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -25,6 +27,7 @@ import pipeline.fetch.papers
 from pipeline.config import Settings, load_settings
 from pipeline.fetch import ArxivUnreachable, fetch_papers, reparse_stored_responses, search_titles
 from pipeline.fetch.atom import MAX_ANSWER_BYTES
+from pipeline.fetch.transport import THROTTLED_TRIES_TO_STOP, FetchBudget, fetch_deadline
 from pipeline.model import Author
 from pipeline.standin import CorpusRecord, Fault, LoggedRequest, StandIn
 from pipeline.store import MetadataStore, StoreError, response_paths
@@ -116,8 +119,11 @@ def test_every_field_equals_what_the_standin_served(
         fetched = report.records[record.id]
         expected = expected_record(record)
         assert {name: getattr(fetched, name) for name in expected} == expected, record.id
+    # docs/arxiv.md §7: 2601.00004's reason does not say "withdrawn"; 2601.00005 is a
+    # revision fixing an error.
     withdrawn = {r.id for r in standin_corpus if "has been withdrawn" in (r.comment or "")}
     assert len(withdrawn) == 2
+    withdrawn.add("2601.00004")
     assert {i for i, r in report.records.items() if r.withdrawn} == withdrawn
     assert store.get_papers() == report.records
     # The default batch (200) is sent by POST; the short remainder fits a GET.
@@ -274,7 +280,7 @@ def test_a_batch_rejected_for_a_bad_id_is_bisected(
 ) -> None:
     # arXiv's rules may be stricter than ours: let a malformed ID past the local check.
     monkeypatch.setattr(pipeline.fetch.papers, "is_valid_id", lambda arxiv_id: True)
-    bad = "0112019"  # arxiv-facts.md 1.3: an old-style ID without its archive
+    bad = "0112019"  # docs/arxiv.md §3: an old-style ID without its archive
     wanted = [*ids_of(standin_corpus, 5), bad, *ids_of(standin_corpus, 2, start=5)]
     report = fetch_papers(wanted, settings_for(tmp_path, standin.url), store, "run-1")
     by_id = {o.arxiv_id: o for o in report.outcomes}
@@ -314,7 +320,7 @@ def test_a_single_id_on_an_empty_page_is_found_on_the_second_look(
 def test_empty_feeds_never_settle_an_id_as_not_found(
     tmp_path: Path, store: MetadataStore, standin: StandIn, standin_corpus: list[CorpusRecord]
 ) -> None:
-    # arxiv-facts.md 1.5 (arxiv.py #129, #157): arXiv serves empty pages for queries that
+    # docs/arxiv.md §5 (arxiv.py #129, #157): arXiv serves empty pages for queries that
     # have results, and an empty first page looks like "none of these exist".
     wanted = ids_of(standin_corpus, 3)
     settings = settings_for(tmp_path, standin.url)
@@ -326,6 +332,16 @@ def test_empty_feeds_never_settle_an_id_as_not_found(
     standin.set_faults([])
     second = fetch_papers(wanted, settings, store, "run-2")  # asked again, found
     assert [o.outcome for o in second.outcomes] == ["found"] * 3
+
+
+def test_the_witness_may_be_one_of_the_missing_ids(
+    tmp_path: Path, store: MetadataStore, standin: StandIn
+) -> None:
+    wanted = ["1706.03762", NONEXISTENT]  # the default witness is asked for itself
+    standin.set_faults([Fault("empty_page", first_n=3)])  # the whole first request's budget
+    report = fetch_papers(wanted, settings_for(tmp_path, standin.url), store, "run-1")
+    assert [o.outcome for o in report.outcomes] == ["found", "not_found"]
+    assert sorted(standin.log[-1].ids) == sorted(wanted)
 
 
 def fresh_record(paper_id: str, title: str) -> CorpusRecord:
@@ -346,7 +362,7 @@ def fresh_record(paper_id: str, title: str) -> CorpusRecord:
 def test_a_fresh_id_the_index_lacks_is_asked_again_after_a_day(
     tmp_path: Path, store: MetadataStore, standin: StandIn
 ) -> None:
-    # arxiv-facts.md 1.2: the API sees new papers from the midnight after announcement.
+    # docs/arxiv.md §3: the API sees new papers from the midnight after announcement.
     now = datetime.now(UTC)
     fresh = f"{now:%y%m}.00042"
     standin.add_records([fresh_record(fresh, "A Paper Announced Today")])
@@ -366,6 +382,76 @@ def test_a_fresh_id_the_index_lacks_is_asked_again_after_a_day(
     assert [o.outcome for o in third.outcomes] == ["found"]
     # An old ID's not_found is kept refresh_days, as before.
     assert not pipeline.fetch.papers.is_fresh_id("2401.00001", now)
+
+
+def test_a_refused_post_falls_back_to_gets_that_fit_a_request_line(
+    tmp_path: Path, store: MetadataStore, standin: StandIn, standin_corpus: list[CorpusRecord]
+) -> None:
+    # docs/arxiv.md §2: POST was refused for ten days in 2025 (commit 9ab8d32 took it
+    # back); gunicorn's request line holds 4094 bytes.
+    standin.set_faults([Fault("post_refused")])
+    wanted = [r.id for r in standin_corpus]
+    settings = settings_for(tmp_path, standin.url, batch_size=len(wanted))
+    report = fetch_papers(wanted, settings, store, "run-1")
+    assert [o.outcome for o in report.outcomes] == ["found"] * len(wanted)
+    first, *rest = standin.log
+    assert (first.method, first.status) == ("POST", 405)
+    assert rest and {(e.method, e.status) for e in rest} == {("GET", 200)}
+    assert sorted(i for e in rest for i in e.ids) == sorted(wanted)  # split, none twice
+    assert all(len(standin.url) + len(urlencode(e.params)) + 1 < 4094 for e in rest)
+
+
+def test_persistent_throttling_stops_the_whole_fetch_after_a_few_tries(
+    tmp_path: Path, store: MetadataStore, standin: StandIn, standin_corpus: list[CorpusRecord]
+) -> None:
+    # docs/arxiv.md §5: 429 "Rate exceeded." without Retry-After, lasting hours.
+    standin.set_faults([Fault("429")])
+    wanted = ids_of(standin_corpus, 100)
+    settings = settings_for(tmp_path, standin.url, batch_size=10)  # ten batches
+    budget = FetchBudget()
+    report = fetch_papers(wanted, settings, store, "run-1", budget=budget)
+    assert len(standin.log) == THROTTLED_TRIES_TO_STOP  # not 10 batches x 3 tries
+    assert {o.outcome for o in report.outcomes} == {"failed"}
+    assert budget.stopped is not None and "throttled" in budget.stopped
+    # The title search of the same run sends nothing either.
+    search_titles([standin_corpus[0].title], settings, store, "run-1", budget)
+    assert len(standin.log) == THROTTLED_TRIES_TO_STOP
+
+
+def test_a_slow_429_past_the_read_timeout_counts_as_throttled(
+    tmp_path: Path, store: MetadataStore, standin: StandIn, standin_corpus: list[CorpusRecord]
+) -> None:
+    # docs/arxiv.md §5: a 429 can take 124 s to arrive, past a 60 s read timeout.
+    standin.set_faults([Fault("429", delay=0.5)])
+    settings = settings_for(tmp_path, standin.url, batch_size=10, read_timeout=0.2)
+    started = time.monotonic()
+    report = fetch_papers(ids_of(standin_corpus, 100), settings, store, "r", budget=FetchBudget())
+    assert time.monotonic() - started < 5
+    assert len(standin.log) == THROTTLED_TRIES_TO_STOP
+    assert {o.outcome for o in report.outcomes} == {"failed"}
+
+
+def test_the_fetch_deadline_stops_a_slow_run(
+    tmp_path: Path, store: MetadataStore, standin: StandIn, standin_corpus: list[CorpusRecord]
+) -> None:
+    # Issue 12 item 6: a server that answers, but slowly, must not hold a run for ever.
+    standin.set_faults([Fault("slow", delay=0.3)])
+    settings = settings_for(tmp_path, standin.url, batch_size=10)
+    started = time.monotonic()
+    budget = FetchBudget(1.0)
+    report = fetch_papers(ids_of(standin_corpus, 100), settings, store, "run-1", budget=budget)
+    assert time.monotonic() - started < 2.0
+    outcomes = [o.outcome for o in report.outcomes]
+    assert 0 < outcomes.count("found") < 100 and set(outcomes) == {"found", "failed"}
+    assert budget.stopped is not None and "deadline" in budget.stopped
+    assert 2 <= len(standin.log) <= 5
+
+
+def test_the_default_deadline_grows_with_the_requests(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, "http://127.0.0.1:1/api/query")
+    assert fetch_deadline(settings, 10) < fetch_deadline(settings, 20)
+    fixed = settings_for(tmp_path, "http://127.0.0.1:1/api/query", fetch_deadline_seconds=7)
+    assert fetch_deadline(fixed, 10) == 7
 
 
 # --- the store makes it incremental -----------------------------------------------------
@@ -493,15 +579,16 @@ def test_titles_are_searched_together_and_answered_each(
     # The phrase that found nothing is asked once more by its distinctive words (and that
     # empty answer once more, as every empty answer is).
     request, *again_by_words = standin.log
-    assert [r.params["search_query"] for r in again_by_words] == 2 * [
-        "(ti:matches AND ti:nothing AND ti:quoted AND ti:title)"
+    assert [r.params["search_query"] for r in again_by_words] == [
+        "(ti:matches AND ti:nothing AND ti:quoted AND ti:title) OR id:1706.03762"
     ]
     query = request.params["search_query"]
     phrases = re.findall(r'ti:"([^"]*)"', query)
-    assert query == " OR ".join(f'ti:"{phrase}"' for phrase in phrases)
+    # Each request also asks for a witness, so that an empty page is a failure.
+    assert query == " OR ".join(f'ti:"{phrase}"' for phrase in phrases) + " OR id:1706.03762"
     assert phrases[0] == "sigma gpts a new approach to autoregressive models"
     assert phrases[2] == "a quoted title that matches nothing at all"
-    assert request.params["max_results"] == "30"
+    assert request.params["max_results"] == "31"
     assert found[tex.title][0].arxiv_id == tex.id
     assert found[titles[1]][0].arxiv_id == wrapped.id
     assert found[titles[2]] == []
@@ -520,7 +607,7 @@ HARD_TITLES = json.loads((GENUINE.parent / "hard-titles.json").read_text("utf-8"
 def test_every_hard_title_is_found_first(
     tmp_path: Path, store: MetadataStore, standin: StandIn
 ) -> None:
-    # arxiv-search.md rows 1-4: apostrophes and dotted versions are single words on arXiv,
+    # docs/arxiv.md §6: apostrophes and dotted versions are single words on arXiv,
     # titles keep their accents, TeX spells Greek letters and superscripts, stopwords leave
     # gaps; a digest's title that is cut short needs the second pass.
     titles = [case["digest"] for case in HARD_TITLES]
@@ -538,14 +625,14 @@ def test_accented_titles_are_asked_with_and_without_accents(
     search_titles([title], settings_for(tmp_path, standin.url), store, "run-1")
     assert standin.log[0].params["search_query"] == (
         'ti:"schrödinger bridge matching for unpaired translation" OR '
-        'ti:"schrodinger bridge matching for unpaired translation"'
+        'ti:"schrodinger bridge matching for unpaired translation" OR id:1706.03762'
     )
 
 
 def test_answers_go_to_the_title_they_resemble_not_to_every_title_they_contain(
     tmp_path: Path, store: MetadataStore, standin: StandIn
 ) -> None:
-    # arxiv-search.md row 4: "attention is all you need" is contained in both titles.
+    # docs/arxiv.md §6: "attention is all you need" is contained in both titles.
     short, longer = "Attention Is All You Need", "Tensor Product Attention Is All You Need"
     found, _ = search_titles([short, longer], settings_for(tmp_path, standin.url), store, "r")
     assert [r.arxiv_id for r in found[short]] == ["1706.03762"]
@@ -555,7 +642,7 @@ def test_answers_go_to_the_title_they_resemble_not_to_every_title_they_contain(
 def test_a_cut_page_is_asked_again_in_halves(
     tmp_path: Path, store: MetadataStore, standin: StandIn
 ) -> None:
-    # arxiv-search.md row 5: ten phrases share one ranked page; totalResults tells a cut.
+    # docs/arxiv.md §6: ten phrases share one ranked page; totalResults tells a cut.
     generic = [
         CorpusRecord(
             id=f"2602.{n:05d}",
@@ -719,10 +806,40 @@ class ScriptedServer:
         self.httpd.server_close()
 
 
+def gzipped(data: bytes | Iterator[bytes]) -> bytes:
+    """`data` (or its pieces) gzip-compressed, streamed so a large input is never whole."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    pieces = [data] if isinstance(data, bytes) else data
+    return b"".join(packer.compress(piece) for piece in pieces) + packer.flush()
+
+
+def zeros(megabytes: int) -> Iterator[bytes]:
+    block = bytes(1 << 20)
+    for _ in range(megabytes):
+        yield block
+
+
+# Issue 12 item 5: 256 MB of zeros gzipped twice is a few kilobytes on the wire.
+DOUBLE_GZIP_BOMB = gzipped(gzipped(zeros(256)))
+
+
+def encoded(handler: BaseHTTPRequestHandler, body: bytes, encoding: str) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/atom+xml")
+    handler.send_header("Content-Encoding", encoding)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 @pytest.mark.parametrize(
     ("script", "says"),
-    [(lambda h: atom(h, BILLION_LAUGHS), "DTD"), (endless, "cap")],
-    ids=["entity-declarations", "endless-body"],
+    [
+        (lambda h: atom(h, BILLION_LAUGHS), "DTD"),
+        (endless, "cap"),
+        (lambda h: encoded(h, DOUBLE_GZIP_BOMB, "gzip, gzip"), "cap once decoded"),
+    ],
+    ids=["entity-declarations", "endless-body", "double-gzip-bomb"],
 )
 def test_hostile_answer_is_refused_once_and_recorded_as_failed(
     tmp_path: Path, store: MetadataStore, script: Script, says: str
@@ -740,6 +857,33 @@ def test_hostile_answer_is_refused_once_and_recorded_as_failed(
     assert [p.kind for p in report.problems] == ["fetch_failed"]
     assert store.get_papers() == {} and response_paths(settings.paths) == []
     assert store.get_outcomes()["1207.7214"][0] == "failed"
+
+
+def test_a_corrupt_compressed_body_is_a_bad_answer_retried_then_failed(
+    tmp_path: Path, store: MetadataStore
+) -> None:
+    # Issue 12 item 5: httpx.DecodingError used to escape (exit 1, no tables).
+    corrupt = gzipped(ONE_PAPER)[:40] + b"\x00garbage" * 20
+    with ScriptedServer([lambda h: encoded(h, corrupt, "gzip")]) as server:
+        settings = settings_for(tmp_path, server.url)
+        report = fetch_papers(["1207.7214"], settings, store, "run-1")
+    (outcome,) = report.outcomes
+    assert outcome.outcome == "failed" and "corrupt compressed body" in (outcome.reason or "")
+    assert server.requests == settings.max_attempts
+
+
+def test_gzip_and_deflate_answers_are_decoded(tmp_path: Path, store: MetadataStore) -> None:
+    deflated = zlib.compress(ONE_PAPER)
+    scripts: list[Script] = [
+        lambda h: encoded(h, gzipped(ONE_PAPER), "gzip"),
+        lambda h: encoded(h, deflated, "deflate"),
+    ]
+    with ScriptedServer(scripts) as server:
+        settings = settings_for(tmp_path, server.url)
+        first = fetch_papers(["1207.7214"], settings, store, "run-1")
+        second = fetch_papers(["1207.7214"], settings_for(tmp_path, server.url, refresh_days=0),
+                              store, "run-2")  # fmt: skip
+    assert [o.outcome for o in (*first.outcomes, *second.outcomes)] == ["found", "found"]
 
 
 @contextmanager
@@ -798,7 +942,7 @@ def test_connection_lost_after_a_good_answer_is_retried_then_failed(
     assert "cannot connect" in (lost.reason or "")
     assert report.retries == 2
     assert set(store.get_papers()) == {"1207.7214"}
-    # arxiv-facts.md 1.5: a descriptive User-Agent with the contact address.
+    # docs/arxiv.md §1: a descriptive User-Agent with the contact address.
     (agent,) = server.user_agents
     assert agent is not None and agent.startswith("digest-enrich/")
     assert agent.endswith("(+mailto:digest-tests@example.org)")

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.fetch.atom import MAX_ANSWER_BYTES, BadAnswer, feed_records, read_feed
+from pipeline.fetch.atom import (
+    MAX_ANSWER_BYTES,
+    BadAnswer,
+    feed_records,
+    is_withdrawal,
+    read_feed,
+)
 from pipeline.model import Author
 
 GENUINE = Path(__file__).parent / "fixtures" / "standin" / "genuine"
@@ -66,6 +72,30 @@ def test_error_feed_is_recognised() -> None:
     assert feed_records(feed, FETCHED_AT, "x") == ([], [])
 
 
+def test_an_error_id_without_a_reason_is_an_error_too() -> None:
+    # docs/arxiv.md §4: query-syntax errors have the link .../api/errors, no `#`.
+    body = (GENUINE / "error-start-not-integer-newformat-2026.xml").read_bytes()
+    body = body.replace(b"/api/errors#start_must_be_an_integer", b"/api/errors")
+    assert b"/api/errors#" not in body
+    feed = read_feed(body)
+    assert feed.error == "start must be an integer"
+    assert feed_records(feed, FETCHED_AT, "x") == ([], [])
+
+
+def test_every_doi_is_kept_in_both_dialects() -> None:
+    # docs/arxiv.md §4: one arxiv:doi element per DOI in the new dialect (arxiv._feed
+    # keeps only the first); the old dialect put them space-separated in one element.
+    body = (GENUINE / "idlist-1-entry-collaboration-author-newformat-2026.xml").read_bytes()
+    one = b"<arxiv:doi>10.1016/j.physletb.2012.08.020</arxiv:doi>"
+    assert one in body
+    two = body.replace(one, one + b"\n    <arxiv:doi>10.5281/zenodo.1</arxiv:doi>")
+    (record,), _ = feed_records(read_feed(two), FETCHED_AT, "x")
+    assert record.dois == ["10.1016/j.physletb.2012.08.020", "10.5281/zenodo.1"]
+    spaced = body.replace(one, one.replace(b"</", b" 10.5281/zenodo.1</"))
+    (record,), _ = feed_records(read_feed(spaced), FETCHED_AT, "x")
+    assert record.dois == ["10.1016/j.physletb.2012.08.020", "10.5281/zenodo.1"]
+
+
 @pytest.mark.parametrize(
     ("old", "new", "says"),
     [
@@ -97,6 +127,29 @@ def test_withdrawn_comes_from_the_comment() -> None:
     body = body.replace(b"submitted to PCCP", b"This paper has been withdrawn by the author")
     records, _ = feed_records(read_feed(body), FETCHED_AT, "x")
     assert [r.withdrawn for r in records] == [True, False]
+
+
+@pytest.mark.parametrize(
+    ("comment", "version", "withdrawn"),
+    [
+        ("This paper has been withdrawn by the author due to an error", 2, True),
+        ("This submission has been removed by arXiv administrators", 3, True),
+        ("Retracted: the data were mislabelled", 2, True),
+        ("Lemma 4.2 is false, so the main theorem does not hold", 2, True),
+        ("Duplicate of arXiv:2401.01234", 2, True),
+        ("Lemma 4.2 is false, so the main theorem does not hold", 1, False),  # no withdrawal v1
+        ("v2: corrected an error in Lemma 3; 18 pages", 2, False),
+        ("Accepted at ICML 2025; fixed a mistake in Table 2", 2, False),
+        ("12 pages, 3 figures", 2, False),
+        (None, 2, False),
+    ],
+)
+def test_withdrawal_is_read_from_the_comment_not_only_the_word(
+    comment: str | None, version: int, withdrawn: bool
+) -> None:
+    # docs/arxiv.md §7 (arxiv-docs withdraw.md): a withdrawal is a new version whose
+    # comment is the author's reason, which need not say "withdrawn".
+    assert is_withdrawal(comment, version) is withdrawn
 
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>

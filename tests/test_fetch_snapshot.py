@@ -11,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
+import socket
 import zipfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -20,10 +21,12 @@ import pytest
 
 from pipeline.config import ConfigError, load_settings
 from pipeline.fetch import fetch_papers
-from pipeline.fetch.snapshot import read_snapshot
+from pipeline.fetch.snapshot import SnapshotError, read_snapshot
+from pipeline.fetch.snapshot_titles import title_index, titles_in_index
+from pipeline.fetch.titles import title_phrase
 from pipeline.model import PaperRecord, PaperVersion
 from pipeline.standin import CorpusRecord, StandIn
-from pipeline.store import MetadataStore
+from pipeline.store import MetadataStore, Paths
 from tests.test_enrich_e2e import cli, run_cli
 from tests.test_fetch import settings_for
 
@@ -173,12 +176,14 @@ def test_ids_the_snapshot_lacks_are_asked_of_the_api_and_only_they(
             **dict.fromkeys(SAMPLE_IDS[:50], "snapshot"),
             **dict.fromkeys(missing, "api"),
         }
-        # Stored with their source: a second call is answered by the store, unread, unasked.
+        # Only what the API answered is stored; the snapshot is read again, still unasked.
+        assert set(store.get_papers()) == set(missing)
         again = fetch_papers(ids, settings, store, "run-2")
-        assert again.from_store == len(ids) and again.from_snapshot == 0
+        assert again.from_store == 2 and again.from_snapshot == 50
         assert len(standin.log) == 1
         assert {i: r.source for i, r in again.records.items()} == sources
         assert again.records[SAMPLE_IDS[0]].versions == report.records[SAMPLE_IDS[0]].versions
+        assert [r[1] for r in store.fetch_log_rows()] == sorted(missing)  # asked of arXiv
 
 
 def test_offline_the_snapshot_still_answers(tmp_path: Path) -> None:
@@ -190,23 +195,18 @@ def test_offline_the_snapshot_still_answers(tmp_path: Path) -> None:
     assert report.requests == 0 and report.from_snapshot == 1
 
 
-def test_snapshot_copies_are_read_again_after_snapshot_refresh_days(
+def test_a_stale_api_copy_is_read_from_the_snapshot_instead_of_asked_again(
     tmp_path: Path, standin: StandIn
 ) -> None:
-    settings = settings_for(tmp_path, standin.url, snapshot_path=SAMPLE)
-    with MetadataStore(settings.paths.metadata_db) as store:
-        first = fetch_papers(SAMPLE_IDS[:3], settings, store, "run-1")
-        aged = [dataclasses.replace(r, fetched_at=r.fetched_at - timedelta(days=8))
-                for r in first.records.values()]  # fmt: skip
-        store.put_papers(aged)
-        # 8 days old: within the query API's 30 days, past the snapshot's 7.
-        again = fetch_papers(SAMPLE_IDS[:3], settings, store, "run-2")
+    asked = settings_for(tmp_path, standin.url)
+    with MetadataStore(asked.paths.metadata_db) as store:
+        fetch_papers(SAMPLE_IDS[:3], asked, store, "run-1")
+        assert len(standin.log) == 1
+        stale = dataclasses.replace(asked, refresh_days=0.0, snapshot_path=SAMPLE)
+        again = fetch_papers(SAMPLE_IDS[:3], stale, store, "run-2")
         assert again.from_snapshot == 3 and again.from_store == 0
-        longer = dataclasses.replace(settings, snapshot_refresh_days=10.0)
-        store.put_papers(aged)
-        kept = fetch_papers(SAMPLE_IDS[:3], longer, store, "run-3")
-        assert kept.from_store == 3 and kept.from_snapshot == 0
-    assert standin.log == []
+        assert {r.source for r in again.records.values()} == {"snapshot"}
+    assert len(standin.log) == 1
 
 
 def test_a_snapshot_path_is_set_by_file_env_and_flag_and_must_exist(tmp_path: Path) -> None:
@@ -262,3 +262,112 @@ def test_enrich_with_a_snapshot_records_sources_versions_and_asks_only_the_rest(
     assert second.returncode == 0, second.stderr
     assert len(standin.log) == before
     assert pl.read_parquet(out / "runs.parquet").get_column("status").to_list()[-1] == "unchanged"
+
+    # A new digest: the carried rows name the snapshot's papers, which the store does not
+    # hold, so they are read from the snapshot again and keep their source and versions.
+    added = SAMPLE_IDS[20]
+    title = json.loads(SAMPLE_LINES[20])["title"].split(chr(10))[0]
+    (raw / "digests" / "2026-12-02_list.md").write_text(
+        f"# More\n\n- [{title}](https://arxiv.org/abs/{added})\n"
+    )
+    third = run_cli(args)
+    assert third.returncode == 0, third.stderr
+    assert len(standin.log) == before
+    papers = pl.read_parquet(out / "papers.parquet")
+    assert dict(papers.select("arxiv_id", "source").iter_rows()) == {**sources, added: "snapshot"}
+    versions = pl.read_parquet(out / "versions.parquet")
+    assert set(versions.get_column("arxiv_id")) == {*from_snapshot, added}
+    runs = pl.read_parquet(out / "runs.parquet")
+    assert runs.select("status", "from_snapshot", "entries").row(-1) == ("ok", 21, 22)
+
+
+def test_the_title_index_is_built_once_beside_the_store_and_replaced_with_the_snapshot(
+    tmp_path: Path,
+) -> None:
+    paths = Paths(raw=tmp_path / "raw", out=tmp_path / "out")
+    paths.arxiv.mkdir(parents=True)
+    snapshot = compress(tmp_path, "plain")
+    index = title_index(paths, snapshot)
+    assert index.parent == paths.metadata_db.parent
+    frame = pl.read_parquet(index)
+    assert frame.height == len(SAMPLE_IDS) and set(frame["arxiv_id"]) == set(SAMPLE_IDS)
+    first = json.loads(SAMPLE_LINES[0])
+    assert titles_in_index(index, [title_phrase(first["title"]), "no such title"]) == {
+        title_phrase(first["title"]): [first["id"]]
+    }
+    built = index.stat().st_mtime_ns
+    assert title_index(paths, snapshot) == index and index.stat().st_mtime_ns == built
+    snapshot.write_bytes(b"\n".join(SAMPLE_LINES[:10]) + b"\n")  # a new snapshot in its place
+    replaced = title_index(paths, snapshot)
+    assert replaced != index and not index.exists()
+    assert pl.read_parquet(replaced).height == 10
+
+
+def test_titles_in_the_snapshot_are_resolved_without_a_search(
+    tmp_path: Path, standin: StandIn
+) -> None:
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    (raw / "digests").mkdir(parents=True)
+    in_snapshot = [json.loads(SAMPLE_LINES[i]) for i in (1, 5, 9)]
+    rows = ["title,arxiv_id"]
+    rows += ['"' + " ".join(p["title"].split()) + '",' for p in in_snapshot]
+    rows.append('"The Large N Limit of Superconformal Field Theories and Supergravity",')
+    (raw / "digests" / "2026-12-01_titles.csv").write_text("\n".join(rows) + "\n")
+    args = [*cli("enrich", raw=raw, out=out, url=standin.url), "--snapshot-path", str(SAMPLE)]
+    done = run_cli(args)
+    assert done.returncode == 0, done.stderr
+    searches = [e.params.get("search_query", "") for e in standin.log]
+    assert len(searches) == 1 and "large n limit" in searches[0]  # only the one it lacks
+    assert not any(p["id"] in q for p in in_snapshot for q in searches)
+    entries = pl.read_parquet(out / "entries.parquet").sort("position")
+    assert entries.select("resolution", "arxiv_id").rows() == [
+        *[("title", p["id"]) for p in in_snapshot],
+        ("title", "hep-th/9711200"),
+    ]
+    papers = pl.read_parquet(out / "papers.parquet")
+    assert dict(papers.select("arxiv_id", "source").iter_rows()) == {
+        **{p["id"]: "snapshot" for p in in_snapshot},
+        "hep-th/9711200": "api",
+    }
+    runs = pl.read_parquet(out / "runs.parquet")
+    assert runs.select("title_searches", "from_snapshot").row(-1) == (1, 3)
+    assert len(list((raw / "arxiv").glob("snapshot-titles-*.parquet"))) == 1
+
+
+def test_a_file_that_is_not_a_snapshot_ends_the_run_with_exit_5(
+    tmp_path: Path, standin: StandIn
+) -> None:
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    (raw / "digests").mkdir(parents=True)
+    (raw / "digests" / "list.md").write_text("- [A paper](https://arxiv.org/abs/0704.0001)\n")
+    not_a_snapshot = tmp_path / "notes.txt"
+    not_a_snapshot.write_text("these are my notes\nnot a snapshot\n")
+    args = [*cli("enrich", raw=raw, out=out, url=standin.url)]
+    done = run_cli([*args, "--snapshot-path", str(not_a_snapshot)])
+    assert done.returncode == 5, done.stderr
+    assert "not JSON Lines" in done.stderr and "Traceback" not in done.stderr
+    assert not (out / "entries.parquet").exists() and standin.log == []
+
+
+def test_a_damaged_archive_is_a_snapshot_error_naming_the_file(tmp_path: Path) -> None:
+    packed = compress(tmp_path, "gzip")
+    packed.write_bytes(packed.read_bytes()[: packed.stat().st_size // 2])
+    with pytest.raises(SnapshotError, match=str(packed)):
+        read_snapshot(packed, SAMPLE_IDS, NOW)
+    with pytest.raises(SnapshotError, match="No such file"):
+        read_snapshot(tmp_path / "gone.json", SAMPLE_IDS, NOW)
+
+
+def test_with_arxiv_unreachable_the_snapshot_still_answers_its_ids(tmp_path: Path) -> None:
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    (raw / "digests").mkdir(parents=True)
+    lines = [f"- [Paper](https://arxiv.org/abs/{i})" for i in (*SAMPLE_IDS[:5], "2501.99999")]
+    (raw / "digests" / "2026-12-01_list.md").write_text("\n".join(lines) + "\n")
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}/api/query"
+    done = run_cli([*cli("enrich", raw=raw, out=out, url=closed), "--snapshot-path", str(SAMPLE)])
+    assert done.returncode == 3, done.stderr  # the one ID the snapshot lacks waits on arXiv
+    papers = pl.read_parquet(out / "papers.parquet")
+    assert sorted(papers.get_column("arxiv_id")) == SAMPLE_IDS[:5]
+    assert set(papers.get_column("source")) == {"snapshot"}

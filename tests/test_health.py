@@ -90,16 +90,17 @@ def test_a_bumped_date_without_new_papers_goes_stale() -> None:
     assert assess(added, runs(), later.first_seen, TODAY, 14, 10).stale_sources == []
 
 
-def test_a_digest_without_any_resolved_paper_is_quiet_since_its_first_date() -> None:
-    frame = entries(("digests/broken.md", date(2026, 2, 1), None))
-    health = assess(frame, runs(), {}, TODAY, 14, 10)
-    (row,) = health.sources.iter_rows(named=True)
-    assert row["papers"] == 0 and row["stale"]
-    assert row["days_quiet"] == (TODAY - date(2026, 2, 1)).days
-    # Fresh, or with no date to count from: no alarm (a new reading list, an unreadable ID).
-    for day in (TODAY, None):
-        fresh = assess(entries(("digests/list.md", day, None)), runs(), {}, TODAY, 14, 10)
-        assert not fresh.sources.get_column("stale").any() and not fresh.alarms
+def test_a_digest_without_any_resolved_paper_is_quiet_since_its_latest_date() -> None:
+    recent = entries(("digests/broken.md", date(2026, 2, 28), None))
+    (row,) = assess(recent, runs(), {}, TODAY, 14, 10).sources.iter_rows(named=True)
+    assert row["papers"] == 0 and row["days_quiet"] == 1 and not row["stale"]
+    old = entries(("digests/broken.md", date(2025, 12, 1), None))
+    health = assess(old, runs(), {}, TODAY, 14, 10)
+    assert health.stale_sources == ["digests/broken.md"]
+    assert "has yielded no paper at all" in health.alarms[-1]
+    undated = entries(("digests/broken.md", None, None))
+    (row,) = assess(undated, runs(), {}, TODAY, 14, 10).sources.iter_rows(named=True)
+    assert row["days_quiet"] is None and not row["stale"]
 
 
 def test_the_unresolved_share_jump_compares_complete_runs() -> None:

@@ -24,7 +24,7 @@ def only_ref(text: str) -> ArxivRef:
         ("https://www.arxiv.org/abs/2408.08872v12", "2408.08872", 12),
         ("https://export.arxiv.org/abs/2408.08872", "2408.08872", None),
         ("arxiv.org/pdf/2408.08872v3.pdf", "2408.08872", 3),
-        # arxiv-facts.md 4: arXiv drops a .pdf, .ps or .gz suffix too.
+        # docs/arxiv.md §8: arXiv drops a .pdf, .ps or .gz suffix too.
         ("arxiv.org/pdf/2408.08872v3.ps", "2408.08872", 3),
         ("arXiv:hep-th/9901001.gz", "hep-th/9901001", None),
         ("https://arxiv.org/pdf/2408.08872", "2408.08872", None),
@@ -43,7 +43,7 @@ def only_ref(text: str) -> ArxivRef:
         ("arXiv:0704.0001", "0704.0001", None),
         ("arXiv:1412.9999", "1412.9999", None),
         ("arXiv:1501.00001", "1501.00001", None),
-        # arxiv-facts.md 7: a v0 is dropped when normalising.
+        # docs/arxiv.md §8: a v0 is dropped when normalising.
         ("arXiv:2401.00001v0", "2401.00001", None),
     ],
 )

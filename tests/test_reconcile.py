@@ -21,7 +21,7 @@ from pipeline.reconcile import (
     summary_lines,
     titles_to_search,
 )
-from pipeline.reconcile.mismatches import MISMATCH_KINDS
+from pipeline.tables import MISMATCH_KINDS
 
 DIGEST = "2025/2025-01-08_daily_paper.md"
 DIGEST_DATE = date(2025, 1, 8)

@@ -1,5 +1,5 @@
 """The stand-in matches titles as arXiv's search backend analyses them
-(../shared/docs/arxiv-search.md rows 1 and 4), not as our client phrases them."""
+(docs/arxiv.md §6, not as our client phrases them."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def test_title_matching(title: str, query: str, expected: bool) -> None:
     ],
 )
 def test_the_standin_answers_as_arxiv_not_as_our_old_phrases(title: str, old_phrase: str) -> None:
-    # arxiv-search.md rows 1 and 3: arXiv keeps `'` and dotted versions inside words and
+    # docs/arxiv.md §6: arXiv keeps `'` and dotted versions inside words and
     # keeps accents; the phrase builder before issue 11 split the one and folded the other.
     target = paper(title)
     assert not parse_search_query(f'ti:"{old_phrase}"').matches(target)
@@ -84,3 +84,28 @@ def test_distinctive_words_find_a_cut_title() -> None:
     assert not parse_search_query(f'ti:"{cut}"').matches(target)
     query = "(ti:reasoning AND ti:learning AND ti:towards AND ti:system AND ti:think)"
     assert parse_search_query(query).matches(target)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "LaViP:Language-Grounded Visual Prompts",  # `:` between letters joins (MidLetter)
+        "Molecular Dynamics in the Acetonitrile:Acetylene (1:2) Co-Crystal",  # not digits
+        "Scaling to 1,000 Layers; 3;4 Splits and a·b Terms",  # `,`/`;` join digits (MidNum)
+        "Let's Verify Qwen2.5, e.g. DeepSeek-V3.2 and pi_0",
+        "Spectral Prompt Tuning:Unveiling Unseen Classes",
+    ],
+)
+def test_our_phrase_words_are_arxivs_words(title: str) -> None:
+    # The words of our phrase must be the ones arXiv's tokenizer indexes (UAX#29 through the
+    # `regex` module, not our regular expression), or the phrase cannot match.
+    assert tuple(title_phrase(title).split()) == standard_words(title)
+
+
+def test_tex_accents_are_indexed_as_accented_letters() -> None:
+    # docs/arxiv.md §6: arXiv's indexer turns TeX accents into letters before analysis.
+    assert standard_words("Koll\\'ar's Schr{\\\"o}dinger Fran\\c{c}ois na\\\"{\\i}ve") == (
+        "kollár's", "schrödinger", "françois", "naïve",
+    )  # fmt: skip
+    assert title_matches("A transcendental approach to Koll\\'ar's injectivity theorem",
+                         "approach to kollár's injectivity")  # fmt: skip

@@ -1,4 +1,4 @@
-"""What the stand-in answers over HTTP: id_list, search_query, paging (arxiv-facts.md 1.1-1.3)."""
+"""What the stand-in answers over HTTP: id_list, search_query, paging (docs/arxiv.md §2-3)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_id_list_returns_listed_papers_at_latest_version_in_no_set_order(
     wanted = ["hep-th/9711200", "1706.03762", "0704.0001"]
     parsed = fetch(standin, method, id_list=",".join(wanted))
     expected = [f"{i}v{by_id[i].latest_version}" for i in wanted]
-    # arxiv-search.md row 8: an ES filter with a constant score, so not the listed order.
+    # docs/arxiv.md §3: an ES filter with a constant score, so not the listed order.
     assert sorted(ids_of(parsed)) == sorted(expected) and ids_of(parsed) != expected
     assert standin.log[-1].method == method
     assert standin.log[-1].ids == wanted
@@ -67,13 +67,13 @@ def test_one_malformed_id_fails_the_whole_batch_with_400(bad: str, standin: Stan
 
 
 def test_subject_class_alias_of_old_style_id_is_served(standin: StandIn) -> None:
-    # 1.3: a subject class inside an old-style ID (math.GT/0309136) is a legacy alias.
+    # docs/arxiv.md §8: a subject class inside an old-style ID (math.GT/0309136) is a legacy alias.
     parsed = fetch(standin, id_list="cond-mat.SC/0107042")
     assert ids_of(parsed) == ["cond-mat/0107042v1"]
 
 
 def test_long_get_is_refused_with_414_but_post_works(standin: StandIn) -> None:
-    many = ",".join(f"2401.{n:05d}" for n in range(800))  # ~700 IDs gave 414 (1.3)
+    many = ",".join(f"2401.{n:05d}" for n in range(800))  # ~700 IDs gave 414 (docs/arxiv.md §2)
     assert httpx.get(standin.url, params={"id_list": many}).status_code == 414
     assert httpx.post(standin.url, data={"id_list": many, "max_results": "800"}).status_code == 200
     assert [entry.status for entry in standin.log] == [414, 200]
@@ -129,7 +129,8 @@ def test_id_list_with_search_query_filters(standin: StandIn) -> None:
 def test_malformed_search_query_gets_400(standin: StandIn) -> None:
     answer = httpx.get(standin.url, params={"search_query": "ti:(transformer"})
     assert answer.status_code == 400
-    assert "https://arxiv.org/api/errors#" in answer.text
+    # docs/arxiv.md §4: query-syntax errors have the id without `#reason`.
+    assert "<id>https://arxiv.org/api/errors</id>" in answer.text
 
 
 def test_dialect_can_be_requested_per_query(standin: StandIn) -> None:

@@ -1,4 +1,4 @@
-"""The stand-in's search_query language (arxiv-facts.md 1.6), matched against small records."""
+"""The stand-in's search_query language (docs/arxiv.md §6), matched against small records."""
 
 from __future__ import annotations
 
@@ -88,11 +88,11 @@ def test_surname_with_underscore_matches_a_multiword_surname() -> None:
 def test_tex_splits_into_words_and_authors_fold_accents() -> None:
     target = paper("$\\sigma$-GPTs: A New Approach", authors=("François Fleuret",))
     assert matches('ti:"sigma GPTs a new approach"', target)
-    assert matches("au:francois", target)  # arxiv-search.md row 3: author analyzers fold
+    assert matches("au:francois", target)  # docs/arxiv.md §6: author analyzers fold
 
 
 def test_titles_keep_their_accents() -> None:
-    # arxiv-search.md row 3: the title analyzers have no ASCII folding.
+    # docs/arxiv.md §6: the title analyzers have no ASCII folding.
     target = paper("Schrödinger Bridge Matching")
     assert matches('ti:"schrödinger bridge matching"', target)
     assert not matches('ti:"schrodinger bridge matching"', target)
@@ -108,7 +108,7 @@ def test_titles_keep_their_accents() -> None:
         ("ti:higgs ANDNOT cat:astro-ph", True),
         ("ti:electron OR ti:higgs AND cat:astro-ph", False),  # AND binds tighter than OR
         ("(ti:electron OR ti:higgs) AND cat:hep-ex", True),
-        # arxiv-search.md ("not emulated" list): adapt_query inserts a missing operator as OR
+        # docs/arxiv.md §6: adapt_query inserts a missing operator as OR
         ("ti:higgs ti:electron", True),
         ("ti:(higgs boson)", True),  # the field applies inside the group
         ("ti:(higgs electron)", True),
@@ -154,7 +154,7 @@ def test_malformed_queries_are_rejected(query: str) -> None:
 
 
 def test_relevance_is_bm25_not_exact_title_first() -> None:
-    # arxiv-search.md rows 5-6: ranked by ES _score (BM25) across every ORed phrase.
+    # docs/arxiv.md §6: ranked by ES _score (BM25) across every ORed phrase.
     exact = paper("Attention Is All You Need", paper_id="1706.03762")
     longer = paper("Tensor Product Attention Is All You Need", paper_id="1501.00001")
     rare = paper("Sapiens: Foundation for Human Vision Models", paper_id="2408.12569")

@@ -155,6 +155,58 @@ def test_invalid_faults_are_refused(arguments: dict) -> None:
         Fault(kind, **arguments)
 
 
+def test_post_refused_answers_405_to_posts_and_serves_gets(standin: StandIn) -> None:
+    # docs/arxiv.md §2: the new backend refused POST until 2025-11-21 (arxiv-search 9ab8d32).
+    standin.set_faults([Fault("post_refused")])
+    posted = httpx.post(standin.url, data=ONE_PAPER)
+    assert posted.status_code == 405 and posted.headers["Allow"] == "GET"
+    assert get(standin).status_code == 200
+
+
+def test_a_get_past_the_request_line_is_414(standin: StandIn) -> None:
+    # docs/arxiv.md §2: gunicorn's default request line is 4094 bytes.
+    ids = ",".join(f"2401.{n:05d}" for n in range(1, 400))
+    assert get(standin, id_list=ids).status_code == 414
+    assert httpx.post(standin.url, data={"id_list": ids}).status_code == 200
+
+
+def test_a_slow_429_has_no_retry_after(standin: StandIn) -> None:
+    # docs/arxiv.md §5: "Rate exceeded." without Retry-After, slow to arrive.
+    standin.set_faults([Fault("429", delay=0.2)])
+    started = time.monotonic()
+    answer = get(standin)
+    assert time.monotonic() - started >= 0.2
+    assert (answer.status_code, answer.text) == (429, "Rate exceeded.")
+    assert "Retry-After" not in answer.headers
+
+
+def test_index_lag_hides_fresh_papers_from_ids_and_searches(standin: StandIn) -> None:
+    # docs/arxiv.md §3: new papers reach the API from the midnight after announcement.
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    fresh = CorpusRecord(
+        id="2612.00077",
+        title="Zymurgical Transformers",
+        abstract="Fresh.",
+        authors=[("New Author", [])],
+        primary_category="cs.LG",
+        categories=["cs.LG"],
+        comment=None,
+        journal_ref=None,
+        doi=None,
+        versions=[now],
+    )
+    standin.add_records([fresh])
+    standin.set_index_lag(3600)
+
+    def served(**params: str) -> list[str]:
+        return [r.entry_id for r in _feed.parse(get(standin, **params).content).results]
+
+    assert served(id_list="2612.00077,1207.7214") == ["http://arxiv.org/abs/1207.7214v2"]
+    assert served(search_query="ti:zymurgical") == []
+    standin.set_index_lag(0)
+    assert served(search_query="ti:zymurgical") == ["http://arxiv.org/abs/2612.00077v1"]
+
+
 def test_fault_specs_for_the_cli() -> None:
     assert parse_fault_spec("503:first=2:retry_after=1") == Fault("503", first_n=2, retry_after=1)
     assert parse_fault_spec("slow:every=3:delay=0.5:only_ids") == Fault(

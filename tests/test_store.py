@@ -1,18 +1,23 @@
-"""The metadata store's paper and outcome getters, and the stored record layout."""
+"""The metadata store's paper and outcome getters, the stored record layout and its upgrade."""
 
 from __future__ import annotations
 
-import gc
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import orjson
 import pytest
 
 from pipeline.model import Author, FetchOutcome, PaperRecord, PaperVersion
-from pipeline.store import MetadataStore, record_from_json, record_to_json
+from pipeline.store import (
+    STORE_FORMAT,
+    MetadataStore,
+    StoredRecords,
+    record_from_json,
+    record_to_json,
+)
+from pipeline.tables import STORED_PAPER
 
 FETCHED = datetime(2025, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
 
@@ -81,14 +86,6 @@ def test_a_record_reads_back_equal(record: PaperRecord) -> None:
     assert [type(a.affiliations) for a in again.authors] == [tuple] * len(record.authors)
 
 
-def test_a_record_stored_before_sources_reads_as_from_the_api() -> None:
-    record = paper("2401.00001", source="oai", license="x", versions=[])
-    fields = orjson.loads(record_to_json(record))
-    older = record_from_json(orjson.dumps(fields[:15]).decode())
-    assert (older.source, older.license, older.versions) == ("api", None, [])
-    assert older.title == record.title and older.fetched_at == record.fetched_at
-
-
 def test_a_store_made_before_sources_gets_the_column(tmp_path: Path) -> None:
     path = tmp_path / "metadata.sqlite"
     with sqlite3.connect(path) as db:
@@ -112,7 +109,7 @@ def test_papers_are_got_by_id_all_or_since(store: MetadataStore) -> None:
     assert store.get_papers(["2401.00002", "2401.99999"]) == {"2401.00002": new}
     assert store.get_papers([]) == {}
     assert store.get_papers() == {"2401.00001": old, "2401.00002": new}
-    assert store.get_papers_fetched_since(FETCHED) == {"2401.00002": new}
+    assert store.ids_fetched_since(FETCHED) == {"2401.00002"}
     assert store.get_fetched_at(["2401.00001", "2401.99999"]) == {
         "2401.00001": (old.fetched_at, "api")
     }
@@ -136,32 +133,104 @@ def test_outcomes_are_got_for_the_ids_asked(store: MetadataStore) -> None:
     assert list(only) == ["2401.99999"] and only["2401.99999"][0] == "not_found"
 
 
-@pytest.mark.parametrize("collecting", [True, False])
-def test_loading_leaves_the_garbage_collector_as_it_was(
-    store: MetadataStore, collecting: bool
+# A record as stores before STORE_FORMAT 1 kept it: one positional JSON array.
+ARRAY_RECORD = (
+    '["1706.03762", 3, "Attention", "We propose.", ["Ashish Vaswani", "Noam Shazeer", '
+    '"Niki Parmar"], [[0, ["Google Brain"]], [2, ["Google Research", "Montréal"]]], '
+    '"2017-06-12T17:57:34+00:00", "2023-08-02T00:41:18+00:00", "cs.CL", ["cs.CL", "cs.LG"], '
+    'null, "NeurIPS 2017", ["10.1000/a"], false, "2025-03-04T05:06:07.890123+00:00"]'
+)
+# The same after papers had a source, license and version history: 18 fields.
+ARRAY_RECORD_WITH_SOURCE = (
+    ARRAY_RECORD[:-1] + ', "oai", "http://creativecommons.org/licenses/by/4.0/", '
+    '[[1, "2017-06-12T17:57:34+00:00", 1021, "D"], [3, "2023-08-02T00:41:18+00:00", null, null]]]'
+)
+
+
+def test_a_store_of_the_array_format_is_upgraded_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "metadata.sqlite"
+    with MetadataStore(path) as old:
+        old.db.execute("PRAGMA user_version = 0")
+        with old.db:
+            old.db.execute(
+                "INSERT INTO papers VALUES ('1706.03762', ?, ?, 'api')",
+                (ARRAY_RECORD, FETCHED.isoformat()),
+            )
+    with MetadataStore(path) as upgraded:
+        assert upgraded.db.execute("PRAGMA user_version").fetchone() == (STORE_FORMAT,)
+        record = upgraded.get_papers()["1706.03762"]
+    assert record == paper(
+        "1706.03762",
+        title="Attention",
+        abstract="We propose.",
+        authors=[
+            Author("Ashish Vaswani", ("Google Brain",)),
+            Author("Noam Shazeer"),
+            Author("Niki Parmar", ("Google Research", "Montréal")),
+        ],
+        comment=None,
+        dois=["10.1000/a"],
+    )
+
+
+def test_an_array_record_with_source_and_versions_keeps_them_when_upgraded(
+    tmp_path: Path,
 ) -> None:
-    store.put_papers([paper("2401.00001")])
-    with store.db:  # a damaged record: decoding it fails part-way through the load
-        store.db.execute(
-            "INSERT INTO papers (arxiv_id, record, fetched_at) VALUES ('2401.00002', '[1, 2', ?)",
-            ("x",),
-        )
-    was = gc.isenabled()
-    (gc.enable if collecting else gc.disable)()
-    try:
-        assert set(store.get_papers(["2401.00001"])) == {"2401.00001"}
-        assert gc.isenabled() is collecting
-        with pytest.raises(ValueError):
-            store.get_papers()
-        assert gc.isenabled() is collecting
-    finally:
-        (gc.enable if was else gc.disable)()
+    path = tmp_path / "metadata.sqlite"
+    with MetadataStore(path) as old:
+        old.db.execute("PRAGMA user_version = 0")
+        with old.db:
+            old.db.execute(
+                "INSERT INTO papers VALUES ('1706.03762', ?, ?, 'oai')",
+                (ARRAY_RECORD_WITH_SOURCE, FETCHED.isoformat()),
+            )
+    with MetadataStore(path) as upgraded:
+        record = upgraded.get_papers()["1706.03762"]
+        frame = upgraded.papers_frame()
+    assert (record.source, record.license) == (
+        "oai",
+        "http://creativecommons.org/licenses/by/4.0/",
+    )
+    assert record.versions == [
+        PaperVersion(1, datetime(2017, 6, 12, 17, 57, 34, tzinfo=UTC), 1021, "D"),
+        PaperVersion(3, datetime(2023, 8, 2, 0, 41, 18, tzinfo=UTC)),
+    ]
+    assert frame.get_column("versions").to_list()[0][1] == {
+        "version": 3,
+        "submitted": "2023-08-02T00:41:18+00:00",
+        "size_kb": None,
+        "source_type": None,
+    }
 
 
-def test_an_author_builds_compares_and_hashes_like_a_value() -> None:
-    plain = Author("Ada Lovelace")
-    assert plain == Author(name="Ada Lovelace", affiliations=())
-    assert plain.affiliations == ()
-    with_place = Author("Ada Lovelace", ("Analytical Engines Ltd",))
-    assert with_place != plain
-    assert len({plain, Author("Ada Lovelace"), with_place}) == 2
+def test_the_papers_frame_holds_what_the_records_hold(store: MetadataStore) -> None:
+    records = [paper("1706.03762"), paper("2501.00001", authors=[], dois=[], comment=None)]
+    store.put_papers(records)
+    frame = store.papers_frame(["2501.00001", "1706.03762", "2401.99999"]).sort("arxiv_id")
+    assert frame.schema == STORED_PAPER.schema()
+    first = frame.row(0, named=True)
+    assert first["authors"] == ["Ashish Vaswani", "Noam Shazeer", "Niki Parmar"]
+    assert first["affiliated"] == [
+        {"position": 0, "affiliations": ["Google Brain"]},
+        {"position": 2, "affiliations": ["Google Research", "Université de Montréal"]},
+    ]
+    assert datetime.fromisoformat(first["fetched_at"]) == FETCHED
+    assert frame.row(1, named=True)["authors"] == []
+    assert store.papers_frame([]).schema == STORED_PAPER.schema()
+
+
+def test_stored_records_are_decoded_in_batches_as_looked_up(
+    store: MetadataStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stored = [paper(f"2402.{n:05d}") for n in range(1, 8)]
+    store.put_papers(stored)
+    monkeypatch.setattr(StoredRecords, "RECORDS_PER_LOOKUP", 3)
+    records = store.stored_records([p.arxiv_id for p in stored])
+    assert "2402.00007" in records and "2402.99999" not in records
+    assert list(records) == [p.arxiv_id for p in stored] and len(records) == 7
+    # In order, out of order, again: always the stored record.
+    for p in [*stored, *reversed(stored), stored[3]]:
+        assert records[p.arxiv_id] == p
+    assert len(records._batch) <= 3  # never more than one batch held
+    with pytest.raises(KeyError):
+        records["2402.99999"]

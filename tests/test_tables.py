@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
+import types
+import typing
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from pipeline.tables import TABLES, Column, Table, table, tables_markdown, type_name
+from pipeline.model import Candidate, DigestEntry, FetchOutcome, Mismatch
+from pipeline.parse import ENTRY_SCHEMA
+from pipeline.store import MetadataStore
+from pipeline.tables import (
+    CANDIDATE,
+    MISMATCH_KINDS,
+    PARSED_ENTRY,
+    PARSED_ENTRY_COLUMNS,
+    TABLES,
+    Column,
+    Table,
+    table,
+    tables_markdown,
+    type_name,
+)
+from pipeline.write import RECONCILED_ENTRY_COLUMNS, RunRecord, SchemaError, validate
 
 DOCS_TABLES = Path(__file__).resolve().parent.parent / "docs" / "tables.md"
 
@@ -113,3 +133,107 @@ def test_schema_follows_the_declared_order():
 def test_unknown_table_lists_the_known_ones():
     with pytest.raises(KeyError, match="no table 'paper'; tables are entries, papers, authors"):
         table("paper")
+
+
+# --- one declaration per row shape: everything else derives from it, or is checked here ---
+
+_PYTHON_TYPES: dict[object, pl.DataType] = {
+    int: pl.Int32(),
+    float: pl.Float64(),
+    str: pl.String(),
+    bool: pl.Boolean(),
+    date: pl.Date(),
+    datetime: pl.Datetime("us", "UTC"),
+}
+
+
+def polars_type(annotation: object) -> tuple[pl.DataType, bool]:
+    """The column type a dataclass field's annotation stands for, and whether it may be None."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (types.UnionType, typing.Union):
+        return polars_type(args[0])[0], True
+    if typing.get_origin(annotation) is typing.Literal:
+        return pl.String(), False
+    if typing.get_origin(annotation) is list:
+        return pl.List(polars_type(args[0])[0]), False
+    return _PYTHON_TYPES[annotation], False
+
+
+def dataclass_columns(cls: type) -> dict[str, tuple[pl.DataType, bool]]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: polars_type(hints[f.name]) for f in dataclasses.fields(cls)}
+
+
+def declared_columns(declared: Table, names: list[str]) -> dict[str, tuple[pl.DataType, bool]]:
+    by_name = {c.name: c for c in declared.columns}
+    return {n: (by_name[n].dtype, by_name[n].nullable) for n in names if n in by_name}
+
+
+def test_the_runs_row_is_the_runs_table():
+    assert dataclass_columns(RunRecord) == {
+        c.name: (c.dtype, c.nullable) for c in table("runs").columns
+    }
+
+
+def test_a_digest_entry_is_a_row_of_the_parsed_entries_frame():
+    """DigestEntry, the parse frame (ENTRY_SCHEMA) and the entries table: a field added to
+    DigestEntry without its column (or the reverse) fails here."""
+    assert list(PARSED_ENTRY_COLUMNS) == [f.name for f in dataclasses.fields(DigestEntry)]
+    assert dict(PARSED_ENTRY.schema()) == ENTRY_SCHEMA
+    entry = dataclass_columns(DigestEntry)
+    assert {name: dtype for name, (dtype, _) in entry.items()} == dict(PARSED_ENTRY.schema())
+
+
+def test_the_entries_table_is_the_parsed_columns_and_the_reconciled_ones():
+    parsed = list(PARSED_ENTRY_COLUMNS.values())
+    assert sorted(table("entries").schema().names()) == sorted(
+        parsed + list(RECONCILED_ENTRY_COLUMNS)
+    )
+
+
+def test_mismatch_candidate_and_outcome_rows_are_their_tables_columns():
+    mismatch = dataclass_columns(Mismatch)
+    assert mismatch == declared_columns(table("mismatches"), list(mismatch))
+    assert set(table("mismatches").schema()) - set(mismatch) == {"seq"}
+    assert [f.name for f in dataclasses.fields(Candidate)] == [f.name for f in CANDIDATE.fields]
+    outcome = dataclass_columns(FetchOutcome)
+    assert {n: d for n, (d, _) in outcome.items()} == {
+        n: d for n, (d, _) in declared_columns(table("fetch_log"), list(outcome)).items()
+    }
+
+
+def test_the_stores_fetch_log_is_declared_as_the_table(tmp_path: Path):
+    with MetadataStore(tmp_path / "metadata.sqlite") as store:
+        rows = store.db.execute("PRAGMA table_info(fetch_log)").fetchall()
+    assert [(name, bool(notnull)) for _, name, _, notnull, _, _ in rows] == [
+        (c.name, not c.nullable) for c in table("fetch_log").columns
+    ]
+
+
+def test_every_listed_value_is_named_in_the_meaning():
+    listed = [(t, c) for t in TABLES for c in t.columns if c.allowed is not None]
+    assert {(t.name, c.name) for t, c in listed} >= {
+        ("entries", "resolution"),
+        ("entries", "id_status"),
+        ("entries", "title_source"),
+        ("mismatches", "kind"),
+        ("fetch_log", "outcome"),
+        ("runs", "status"),
+    }
+    for t, c in listed:
+        for value in c.allowed or ():
+            assert re.search(rf"(?<![\w]){re.escape(value)}(?![\w])", c.describe()), (
+                f"{t.name}.{c.name}: {value} is not named in the data dictionary"
+            )
+    assert set(table("mismatches").columns[3].allowed or ()) == set(MISMATCH_KINDS)
+    assert "version_unknown" in tables_markdown()
+
+
+def test_a_value_outside_the_list_is_refused():
+    frame = pl.DataFrame(
+        {"problem_id": [1], "stage": ["guess"], "source": ["x"], "line": [None], "kind": ["k"]}
+        | {"message": ["m"]},
+        schema=table("problems").schema(),
+    )
+    with pytest.raises(SchemaError, match="column stage: value 'guess' is not one of"):
+        validate("problems", frame)

@@ -354,7 +354,7 @@ def test_input_order_does_not_change_any_table(inputs):
             lambda i: i["papers"].__setitem__(
                 "2401.00002", paper("2401.00002", "t", fetched_at=datetime(2025, 1, 1))
             ),
-            "2401.00002 fetched_at: timestamp 2025-01-01 00:00:00 has no time zone",
+            "2401.00002 fetched_at: timestamp 2025-01-01T00:00:00 has no time zone",
         ),
     ],
 )
@@ -500,6 +500,20 @@ def test_same_inputs_give_identical_bytes(tmp_path, inputs):
     manifests = [json.loads((p.current / MANIFEST_NAME).read_text()) for p in (first, second)]
     assert manifests[0]["run_id"] == "run-c" and manifests[1]["run_id"] == "run-b"
     assert manifests[0]["tables"] == manifests[1]["tables"]
+
+
+def test_a_table_whose_values_did_not_change_is_linked_not_encoded_again(tmp_path, inputs):
+    out = paths_in(tmp_path)
+    first = write_tables(build_tables(**inputs), out, "run-1")
+    inputs["problems"] = [*inputs["problems"], Problem("parse", "c.md", "x", "new problem")]
+    second = write_tables(build_tables(**inputs), out, "run-2")
+    for t in TABLES:
+        before, after = (g / f"{t.name}.parquet" for g in (first, second))
+        linked = before.stat().st_ino == after.stat().st_ino
+        assert linked == (t.name != "problems"), t.name
+        assert after.read_bytes() == out.table(t.name).read_bytes()
+    problems = read_table(out, "problems")
+    assert "new problem" in problems.get_column("message").to_list()
 
 
 def test_manifest_counts_and_hashes_every_file(tmp_path, inputs):

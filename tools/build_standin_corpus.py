@@ -374,6 +374,35 @@ def synthetic_records() -> list[CorpusRecord]:
             note="synthetic: renamed paper (v1 and v2 titles differ)",
         ),
         CorpusRecord(
+            id="2601.00004",
+            title="Tight Mixing Bounds for Glauber Dynamics on Sparse Expanders",
+            abstract="We prove tight bounds on the mixing time of Glauber dynamics on sparse "
+            "expander graphs. (Synthetic record.)",
+            authors=[("Eve Example", [])],
+            primary_category="math.PR",
+            categories=["math.PR", "math.CO"],
+            comment="Lemma 4.2 is false, so the main theorem does not hold",
+            journal_ref=None,
+            doi=None,
+            versions=["2026-01-09T10:00:00Z", "2026-01-25T16:00:00Z"],
+            version_comments={1: "23 pages"},
+            note="synthetic: withdrawn paper whose reason does not say withdrawn",
+        ),
+        CorpusRecord(
+            id="2601.00005",
+            title="Counting Lattice Walks in the Quarter Plane with Small Steps",
+            abstract="We count lattice walks confined to the quarter plane. (Synthetic record.)",
+            authors=[("Finn Sample", [])],
+            primary_category="math.CO",
+            categories=["math.CO"],
+            comment="v2: corrected an error in Lemma 3; 18 pages",
+            journal_ref=None,
+            doi=None,
+            versions=["2026-01-10T10:00:00Z", "2026-01-28T12:00:00Z"],
+            version_comments={1: "17 pages"},
+            note="synthetic: a revision that fixes an error (not a withdrawal)",
+        ),
+        CorpusRecord(
             id="2601.00003",
             title="$\\sigma$-GPTs: A New Approach to Autoregressive Models",
             abstract=PLACEHOLDER_ABSTRACT.format(
@@ -399,7 +428,7 @@ HARD_TITLES = FIXTURES / "hard-titles.json"  # hand-written; tests and bench rea
 
 def hard_title_records() -> list[CorpusRecord]:
     """One paper per hard case of hard-titles.json, its title as arXiv holds it (TeX kept);
-    the `digest` spelling is what a digest writes for it (arxiv-search.md rows 1-4). A case
+    the `digest` spelling is what a digest writes for it (docs/arxiv.md §6). A case
     whose `arxiv` is null is a paper the corpus has from another source (`check` makes sure)."""
     cases = json.loads(HARD_TITLES.read_text("utf-8"))
     return [
@@ -516,6 +545,10 @@ IDs 2601.0000x collide with nothing else in the corpus.
 - `2601.00002`: renamed paper. v1 title "Sparse Mixtures of Adapters for Continual
   Instruction Tuning", v2 (latest) "AdapterMix: Sparse Adapter Mixtures Prevent Forgetting
   in Continual Instruction Tuning". All synthetic.
+- `2601.00004`: withdrawn paper whose reason does not say so: v1 comment "23 pages", v2
+  (latest) "Lemma 4.2 is false, so the main theorem does not hold". All synthetic.
+- `2601.00005`: a revision, not a withdrawal: v2 comment "v2: corrected an error in Lemma 3;
+  18 pages". All synthetic.
 - `2601.00003`: TeX title "$\\sigma$-GPTs: A New Approach to Autoregressive Models" with the
   real paper's authors; ID, abstract, dates synthetic (the real paper is 2404.09562).
 - `1706.03762` "Attention Is All You Need" is real: every field from the genuine 2026 API

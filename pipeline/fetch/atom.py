@@ -1,12 +1,12 @@
 """Reading arXiv's Atom answers: refuse anything that is not a genuine feed, then map entries.
 
 `arxiv._feed.parse` uses lxml with recover=True, so a truncated body would come back as a
-shorter feed and a "Rate exceeded." body as "no results" (arxiv-facts.md 5.1). Every answer
+shorter feed and a "Rate exceeded." body as "no results" (docs/arxiv.md §4). Every answer
 is therefore checked strictly here first (size, first bytes, no DTD, strict XML, Atom root);
 only a document that passed is handed, entry by entry, to arxiv._feed to build
 `arxiv.Result`s, which are then mapped to `PaperRecord`s. Both dialects parse: the classic
 one (namespaces on each element, wrapped text) and the one served since 2025-11-11
-(namespaces on the root, one-line text, https links) (arxiv-samples/SOURCES.md).
+(namespaces on the root, one-line text, https links) (docs/arxiv.md §4).
 """
 
 from __future__ import annotations
@@ -23,33 +23,66 @@ from pipeline.ids import is_valid_id
 from pipeline.model import Author, PaperRecord, Problem
 
 # A 200-ID answer is about 1 MB; arXiv's largest legal page (30000 results) is a little over
-# 15 MB (arxiv-facts.md 1.2). Anything beyond this is refused unread.
+# 15 MB (docs/arxiv.md §2). Anything beyond this is refused unread.
 MAX_ANSWER_BYTES = 32 * 1024 * 1024
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 _NS = {"atom": ATOM[1:-1], "opensearch": "http://a9.com/-/spec/opensearch/1.1/"}
 
-# arxiv-facts.md 1.5: throttled replies carry the plain-text body "Rate exceeded.",
+# docs/arxiv.md §5: throttled replies carry the plain-text body "Rate exceeded.",
 # sometimes with status 200.
 _RATE_EXCEEDED = b"rate exceeded"
 _HTML_START = (b"<!doctype html", b"<html")
 # A DTD is never part of an arXiv answer; refusing it outright rules out entity expansion
 # ("billion laughs") and external entities whatever the parser's defaults.
 _DECLARATION = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
-# arxiv-facts.md 1.3/1.4: entry ids are http://arxiv.org/abs/<id>v<N> (https tolerated).
+# docs/arxiv.md §3-4: entry ids are http://arxiv.org/abs/<id>v<N> (https tolerated).
 _ABS_URL = re.compile(r"^https?://(?:export\.)?arxiv\.org/abs/(?P<id>.+?)v(?P<version>[1-9]\d*)$")
-# arxiv-facts.md 1.3/7: the API has no withdrawn flag; the withdrawal notice is the comment.
-_WITHDRAWN = re.compile(r"\bwithdr(?:aw|ew)", re.IGNORECASE)
-# arxiv-samples/SOURCES.md: error feeds have one entry whose id is .../api/errors#<reason>.
-_ERROR_ENTRY_ID = "/api/errors#"
+# docs/arxiv.md §7: the API has no withdrawn flag. A withdrawal
+# is a new version (v2 or later) whose comment is the author's reason, required and free
+# text (arxiv-docs withdraw.md), which need not say "withdrawn". Read from the comment:
+# an explicit notice, in any version (arXiv's own wording included) ...
+_WITHDRAWAL_NOTICE = re.compile(
+    r"\bwithdr(?:aw|ew)|\bretract|\bremoved by arxiv|\bsubmission has been removed",
+    re.IGNORECASE,
+)
+# ... or, from v2 on, a comment that gives a reason to abandon the paper (an error, a flaw, a
+# duplicate, a replacement elsewhere) and none of what a comment of a paper in use says.
+_ABANDON_REASON = re.compile(
+    r"\b(?:errors?|mistakes?|flaw(?:s|ed)?|incorrect|wrong|invalid|not valid|does not hold|"
+    r"duplicate[sd]?|superseded|no longer|erroneous|fatal|false)\b",
+    re.IGNORECASE,
+)
+_IN_USE = re.compile(
+    r"\b(?:pages?|pp|figures?|figs?|tables?|accepted|appear|published|proceedings|conference|"
+    r"journal|workshop|code|data|revised|revision|updated?|corrected|fixed|extended|version|"
+    r"v\d+)\b|https?://",
+    re.IGNORECASE,
+)
+
+
+def is_withdrawal(comment: str | None, version: int) -> bool:
+    """Whether the comment of version `version` reads as a withdrawal (see above)."""
+    if not comment:
+        return False
+    if _WITHDRAWAL_NOTICE.search(comment):
+        return True
+    return version >= 2 and bool(_ABANDON_REASON.search(comment)) and not _IN_USE.search(comment)
+
+
+# docs/arxiv.md §4: error feeds have one entry whose id is .../api/errors#<reason>;
+# docs/arxiv.md §4: query-syntax errors have .../api/errors, without `#`.
+_ERROR_ENTRY_ID = re.compile(r"/api/errors(?:#|$)")
+_ARXIV_DOI = "{http://arxiv.org/schemas/atom}doi"
 
 
 class BadAnswer(Exception):
     """An answer that is not a usable Atom feed.
 
     `retryable` says whether asking again may help (a glitch) or not (a hostile or oversized
-    answer); `throttled` marks arXiv telling us to slow down; `retry_after` is its
-    Retry-After in seconds, when it sent one.
+    answer); `throttled` marks arXiv telling us to slow down (or not answering in time);
+    `retry_after` is its Retry-After in seconds, when it sent one; `post_refused` marks a
+    refused POST too long to send as GET.
     """
 
     def __init__(
@@ -59,12 +92,14 @@ class BadAnswer(Exception):
         retryable: bool,
         throttled: bool = False,
         retry_after: float | None = None,
+        post_refused: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
         self.throttled = throttled
         self.retry_after = retry_after
+        self.post_refused = post_refused  # the request must be split to be sent as GET
 
 
 @dataclass(frozen=True)
@@ -125,13 +160,21 @@ def read_feed(body: bytes, content_type: str | None = None) -> Feed:
     entries = root.findall("atom:entry", _NS)
     error = None
     for entry in entries:
-        if _ERROR_ENTRY_ID in (entry.findtext("atom:id", "", _NS) or ""):
+        if _ERROR_ENTRY_ID.search((entry.findtext("atom:id", "", _NS) or "").strip()):
             error = _collapse(entry.findtext("atom:summary", "", _NS)) or "unspecified error"
     total = (root.findtext("opensearch:totalResults", "", _NS) or "").strip()
     return Feed(entries=entries, error=error, total_results=int(total) if total.isdigit() else None)
 
 
-def _to_record(result: arxiv.Result, fetched_at: datetime) -> PaperRecord | str:
+def _dois(entry: etree._Element) -> list[str]:
+    """Every DOI of an entry: one arxiv:doi element per DOI in the new dialect (arxiv._feed
+    reads only the first), several in one element, space-separated, in the old one
+    (docs/arxiv.md §4)."""
+    found = [d for e in entry.iter(_ARXIV_DOI) for d in (e.text or "").split()]
+    return list(dict.fromkeys(found))
+
+
+def _to_record(result: arxiv.Result, dois: list[str], fetched_at: datetime) -> PaperRecord | str:
     """The `PaperRecord` for one entry, or why the entry cannot be one."""
     match = _ABS_URL.match(result.entry_id.strip())
     if match is None:
@@ -158,8 +201,8 @@ def _to_record(result: arxiv.Result, fetched_at: datetime) -> PaperRecord | str:
         categories=list(dict.fromkeys([primary, *(c.strip() for c in result.categories)])),
         comment=comment,
         journal_ref=_collapse(result.journal_ref) or None,
-        dois=result.doi.split() if result.doi else [],
-        withdrawn=bool(comment and _WITHDRAWN.search(comment)),
+        dois=dois,
+        withdrawn=is_withdrawal(comment, int(match["version"])),
         fetched_at=fetched_at,
     )
 
@@ -173,7 +216,7 @@ def _entry_record(entry: etree._Element, entry_id: str, fetched_at: datetime) ->
         return f"a timestamp does not parse ({exc})"
     if result is None:
         return "it has no <updated> or <published>" if entry_id else "it has no <id>"
-    return _to_record(result, fetched_at)
+    return _to_record(result, _dois(entry), fetched_at)
 
 
 def feed_records(
@@ -188,7 +231,7 @@ def feed_records(
     problems: list[Problem] = []
     for entry in feed.entries:
         entry_id = _collapse(entry.findtext("atom:id", "", _NS))
-        if _ERROR_ENTRY_ID in entry_id:
+        if _ERROR_ENTRY_ID.search(entry_id):
             continue  # the feed-level error, which the caller acts on
         mapped = _entry_record(entry, entry_id, fetched_at)
         if isinstance(mapped, PaperRecord):

@@ -2,23 +2,23 @@
 holds, ask arXiv for the rest in batches, account for all.
 
 Every requested ID ends with one outcome (found, not_found, invalid, failed) and the number
-of requests that included it. A batch answer is compared with the batch (arxiv-facts.md
-1.3: a nonexistent ID just drops out; one malformed ID fails the whole batch with a 400),
+of requests that included it. A batch answer is compared with the batch (docs/arxiv.md
+§3: a nonexistent ID just drops out; one malformed ID fails the whole batch with a 400),
 and what a request settled is written to the store before the next request is sent.
 
 An ID is only called not_found when an answer that does hold papers leaves it out: the IDs
 missing from a batch are asked once more together with a witness, a paper known to exist.
-An answer without the witness is one of arXiv's empty pages (arxiv-facts.md 1.5), not
+An answer without the witness is one of arXiv's empty pages (docs/arxiv.md §5), not
 evidence: its IDs are failed and asked again next run. A not_found for an ID of the current
 or previous month is kept FRESH_NOT_FOUND_DAYS only, as the index may not have caught up
-(arxiv-facts.md 1.2: the API sees a paper from the midnight after its announcement).
+(docs/arxiv.md §3: the API sees a paper from the midnight after its announcement).
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from collections import Counter
+from collections import ChainMap, Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -27,20 +27,24 @@ from tqdm import tqdm
 from pipeline.config import Settings
 from pipeline.fetch.atom import feed_records
 from pipeline.fetch.report import FetchReport
-from pipeline.fetch.snapshot import read_snapshot
-from pipeline.fetch.transport import ArxivSession, IdFormatRejected, RequestFailed
+from pipeline.fetch.snapshot import iter_snapshot
+from pipeline.fetch.transport import (
+    DEFAULT_WITNESS,
+    ArxivSession,
+    FetchBudget,
+    IdFormatRejected,
+    PostRefused,
+    RequestFailed,
+)
 from pipeline.ids import is_valid_id
 from pipeline.model import FetchOutcome, FetchOutcomeKind, PaperRecord, Problem
 from pipeline.store import MetadataStore, utc_now
 
-# arxiv-facts.md 1.2: at most 2000 results per call, so no batch can be larger.
+# docs/arxiv.md §2: at most 2000 results per call, so no batch can be larger.
 MAX_RESULTS_PER_CALL = 2000
 OFFLINE_MISSING = "offline: not in the store"
 SETTLED_KINDS = ("not_found", "invalid")  # not asked again until refresh_days have passed
 FRESH_NOT_FOUND_DAYS = 1.0  # a not_found of this or last month's ID: the index may lag
-# The witness of last resort for the second look, when no paper is stored yet: "Attention Is
-# All You Need", one of arXiv's most asked-for papers (any existing paper would do).
-DEFAULT_WITNESS = "1706.03762"
 _NEW_STYLE_YYMM = re.compile(r"(\d{2})(\d{2})\.")
 
 
@@ -68,23 +72,29 @@ def fetch_papers(
     run_id: str,
     *,
     progress: bool = False,
+    budget: FetchBudget | None = None,
 ) -> FetchReport:
     """arXiv's record for each ID, from the store when fresh enough, else asked in batches.
 
     With `settings.snapshot_path`, the IDs the store cannot serve are looked up in the
     snapshot first (also offline: it is a local file). Raises `ArxivUnreachable` when the
     first request cannot connect at all, `SnapshotError` when the snapshot cannot be read.
-    With `settings.offline` nothing is sent: IDs in neither end as failed.
+    With `settings.offline` nothing is sent: IDs in neither end as failed. `budget` is the
+    run's (deadline, throttling breaker); once it is spent the remaining IDs fail unasked.
     """
     report = FetchReport()
     wanted = list(dict.fromkeys(ids))
-    decided, stale = _decide_from_store(wanted, settings, store, run_id, report)
+    decided, stale = _decide_from_store(wanted, settings, store, report)
     to_ask = [i for i in wanted if i not in decided]
     if to_ask:
-        with ArxivSession(settings) as session:
+        with ArxivSession(settings, budget) as session:
             batch_size = min(settings.batch_size, MAX_RESULTS_PER_CALL)
             fetcher = _IdFetcher(session, settings, store, run_id, stale, batch_size)
-            fetcher.known = next(iter(report.records), DEFAULT_WITNESS)  # served from store
+            # A paper known to exist: the snapshot's first answer, else the least ID served
+            # from the store (the same one whatever order the store hands them in).
+            fetcher.known = next(iter(report.unstored), None) or min(
+                report.records, default=DEFAULT_WITNESS
+            )
             show = progress and sys.stderr.isatty()
             with tqdm(total=len(to_ask), unit="ID", desc="arXiv", disable=not show) as bar:
                 for start in range(0, len(to_ask), batch_size):
@@ -107,18 +117,14 @@ def fetch_papers(
 
 
 def _decide_from_store(
-    wanted: list[str],
-    settings: Settings,
-    store: MetadataStore,
-    run_id: str,
-    report: FetchReport,
+    wanted: list[str], settings: Settings, store: MetadataStore, report: FetchReport
 ) -> tuple[dict[str, FetchOutcome], dict[str, PaperRecord]]:
     """Outcomes of the IDs that need no request (malformed, known recently enough, or in
     the snapshot), and the stored papers that are too old to serve without asking again.
 
     Freshness is judged from the stored fetch times and sources alone (refresh days per
-    source), so only the records served or kept as a fallback are decoded, each once.
-    Served records go into `report.records`.
+    source); the records kept as a fallback are decoded now, the served ones (in
+    `report.records`) when looked up.
     """
     decided: dict[str, FetchOutcome] = {}
     valid: list[str] = []
@@ -137,7 +143,7 @@ def _decide_from_store(
     }
     if settings.snapshot_path is not None:
         unserved = [i for i in valid if i not in served]
-        decided |= _answer_from_snapshot(unserved, settings, store, run_id, report)
+        decided |= _answer_from_snapshot(unserved, settings, report)
     outcomes = store.get_outcomes(i for i in valid if i not in served and i not in decided)
     stale_ids: list[str] = []
     for arxiv_id in valid:
@@ -165,26 +171,36 @@ def _decide_from_store(
             )
         elif arxiv_id in fetched_at:
             stale_ids.append(arxiv_id)
-    papers = store.get_papers([*served, *stale_ids])
-    stale = {arxiv_id: papers.pop(arxiv_id) for arxiv_id in stale_ids}
-    report.records.update(papers)
+    stale = store.get_papers(stale_ids)
+    # Served records are decoded when looked up, one at a time (memory at scale), in the
+    # order asked for (the order the entries look them up in); the snapshot's answers,
+    # already in hand, come first.
+    report.records = ChainMap(report.records, store.stored_records(i for i in valid if i in served))
     return decided, stale
 
 
 def _answer_from_snapshot(
-    ids: list[str], settings: Settings, store: MetadataStore, run_id: str, report: FetchReport
+    ids: list[str], settings: Settings, report: FetchReport
 ) -> dict[str, FetchOutcome]:
-    """Outcomes of the IDs the snapshot holds, their records stored and in `report.records`;
-    the others are left to the store's outcomes and the query API."""
+    """Outcomes of the IDs the snapshot holds, their records in `report.records`; the others
+    are left to the store's outcomes and the query API.
+
+    Nothing is stored for them: the snapshot is a local store of its own, and writing its
+    papers into SQLite took two to four times as long as the scan itself (measured with
+    bench/snapshot.py at 100,000 and 333,000 IDs). Nothing was asked of arXiv either, so
+    the fetch log has no row for them.
+    """
     assert settings.snapshot_path is not None
-    answer = read_snapshot(settings.snapshot_path, ids, utc_now())
-    report.problems += answer.problems
-    report.records.update(answer.records)
-    report.from_snapshot += len(answer.records)
     reason = f"in the snapshot {settings.snapshot_path.name}"
-    outcomes = {i: FetchOutcome(i, "found", 0, reason) for i in answer.records}
-    store.put_papers(answer.records.values())
-    store.put_outcomes(run_id, outcomes.values())
+    outcomes: dict[str, FetchOutcome] = {}
+    for block in iter_snapshot(settings.snapshot_path, ids, utc_now()):
+        outcomes |= {
+            r.arxiv_id: FetchOutcome(r.arxiv_id, "found", 0, reason) for r in block.records
+        }
+        report.records.update((r.arxiv_id, r) for r in block.records)
+        report.unstored.update((r.arxiv_id, r) for r in block.records)
+        report.problems += block.problems
+    report.from_snapshot += len(outcomes)
     return outcomes
 
 
@@ -219,42 +235,44 @@ class _IdFetcher:
             self._second_look(missing)
 
     def _second_look(self, ids: list[str]) -> None:
-        # arxiv-facts.md 1.3/7: compare requested and returned IDs; ask each missing ID
+        # docs/arxiv.md §3: compare requested and returned IDs; ask each missing ID
         # once more before calling it nonexistent, next to a paper known to exist, so that
-        # an empty page (1.5) is told apart from "none of these exist".
-        witness = self._witness()
-        missing = self._ask([*ids, witness], witness=witness)
-        self._settle([i for i in missing if i != witness], "not_found",
-                     "not in arXiv's answer, asked twice")  # fmt: skip
+        # an empty page (docs/arxiv.md §5) is told apart from "none of these exist".
+        missing = self._ask(ids, witness=self._witness())
+        self._settle(missing, "not_found", "not in arXiv's answer, asked twice")
 
     def _witness(self) -> str:
         return next(iter(self.records), self.known)
 
-    def _ask(self, ids: list[str], witness: str | None = None) -> list[str]:
-        """Ask for `ids` in one request and settle what the answer decides; return the IDs
-        it leaves out (for the caller to settle). Without `witness` in an answer, nothing
-        in it is evidence of absence: the IDs are failed."""
+    def _ask(self, asked: list[str], witness: str | None = None) -> list[str]:
+        """Ask for `asked` (and `witness`, a paper that exists) in one request and settle
+        what the answer decides; return the IDs it leaves out, for the caller to settle.
+        An answer without the witness is no evidence of absence: its missing IDs fail."""
+        ids = asked if witness is None or witness in asked else [*asked, witness]
         params = {
             "id_list": ",".join(ids),
             "start": "0",
-            "max_results": str(max(self.batch_size, len(ids))),  # arxiv-facts.md 1.1: else 10
+            "max_results": str(max(self.batch_size, len(ids))),  # docs/arxiv.md §2: else 10
         }
-        asked = [i for i in ids if i != witness]
-        # arxiv-facts.md 1.5: an empty page can be a glitch. With several IDs that is far
+        # docs/arxiv.md §5: an empty page can be a glitch. With several IDs that is far
         # likelier than none of them existing, so it is retried within the budget; a single
         # ID's empty answer is checked by the second look.
         empty_page_retries = self.settings.max_attempts - 1 if len(ids) > 1 else 0
         try:
             answer = self.session.query(params, "idlist", empty_page_retries=empty_page_retries)
-        except IdFormatRejected as exc:
+        except (IdFormatRejected, PostRefused) as exc:
             self.attempts.update({i: exc.attempts for i in asked})
             if len(asked) == 1:
-                self._settle(asked, "invalid", exc.reason)
+                kind: FetchOutcomeKind = (
+                    "invalid" if isinstance(exc, IdFormatRejected) else "failed"
+                )
+                self._settle(asked, kind, exc.reason)
                 return []
-            # One bad ID fails the whole batch (arxiv-facts.md 1.3): bisect to find it.
+            # One bad ID fails the whole batch (docs/arxiv.md §3): bisect to find it. A
+            # refused POST (docs/arxiv.md §2): halves until a request fits a GET.
             middle = len(asked) // 2
             halves = (asked[:middle], asked[middle:])
-            return [i for half in halves for i in self._ask(_with(half, witness), witness)]
+            return [i for half in halves for i in self._ask(half, witness)]
         except RequestFailed as exc:
             self.attempts.update({i: exc.attempts for i in asked})
             self._settle(asked, "failed", exc.reason)
@@ -309,10 +327,6 @@ class _IdFetcher:
         kept = f"refresh failed ({reason}); kept the copy fetched {_day(stale.fetched_at)}"
         self.problems.append(Problem("fetch", arxiv_id, "refresh_failed", f"{arxiv_id}: {kept}"))
         return FetchOutcome(arxiv_id, "found", attempts, kept)
-
-
-def _with(ids: list[str], witness: str | None) -> list[str]:
-    return ids if witness is None else [*ids, witness]
 
 
 def _day(moment: datetime) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pipeline.fetch.atom import BadAnswer, feed_records, read_feed
+from pipeline.fetch.oai import answer_records, is_oai_answer
 from pipeline.store import MetadataStore, Paths, read_response, response_paths
 
 logger = logging.getLogger(__name__)
@@ -35,15 +36,21 @@ def reparse_stored_responses(paths: Paths, store: MetadataStore) -> Rebuilt:
         source = path.relative_to(paths.raw).as_posix()
         try:
             received_at = datetime.strptime(path.name.split("-", 1)[0], STAMP_FORMAT)
-            feed = read_feed(read_response(path))
+            received_at = received_at.replace(tzinfo=UTC)
+            body = read_response(path)
+            if is_oai_answer(path.name):
+                records, skipped_records = answer_records(body, received_at)
+                for message in skipped_records:
+                    logger.warning("%s: %s", source, message)
+            else:
+                records, problems = feed_records(read_feed(body), received_at, source)
+                for problem in problems:
+                    logger.warning("%s line %s: %s", problem.source, problem.line, problem.message)
         except (OSError, EOFError, zlib.error, ValueError, BadAnswer) as exc:
             reason = str(exc) or type(exc).__name__
             logger.warning("skipped stored answer %s: %s", source, reason)
             skipped.append((source, reason))
             continue
-        records, problems = feed_records(feed, received_at.replace(tzinfo=UTC), source)
-        for problem in problems:
-            logger.warning("%s line %s: %s", problem.source, problem.line, problem.message)
         store.put_papers(records)
         papers.update(r.arxiv_id for r in records)
     return Rebuilt(len(papers), skipped)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -11,7 +12,10 @@ from pipeline.model import FetchOutcome, PaperRecord, Problem
 @dataclass
 class FetchReport:
     outcomes: list[FetchOutcome] = field(default_factory=list)  # one per requested ID
-    records: dict[str, PaperRecord] = field(default_factory=dict)  # every ID found
+    records: MutableMapping[str, PaperRecord] = field(default_factory=dict)  # every ID found
+    # Of those, the ones not in the metadata store (the snapshot's answers: the snapshot is
+    # a local store of its own), which the write stage cannot read back from it.
+    unstored: dict[str, PaperRecord] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)  # stage "fetch"
     requests: int = 0  # HTTP requests sent
     retries: int = 0  # of those, repeats of a request whose earlier try failed

@@ -1,16 +1,18 @@
 """arXiv's bulk metadata snapshot as a source of papers, read without a single request.
 
 The snapshot (Kaggle `Cornell-University/arxiv`, `arxiv-metadata-oai-snapshot.json`) is JSON
-Lines, one object per paper, about 3 million lines and several GB (arxiv-facts.md 3). It is
+Lines, one object per paper, about 3 million lines and several GB (docs/arxiv.md §10). It is
 read as a stream of blocks, never whole: in each block only the lines of wanted IDs are
 parsed (by polars, as one frame), the others are skipped by their `"id"` prefix. polars'
 own `scan_ndjson` memory-maps a plain file and inflates a gzip'ed one whole before scanning,
 so its peak memory grows with the file (bench/snapshot.py measures both).
 
-Each wanted line becomes the same `PaperRecord` as an Atom answer would (arxiv-facts.md 1.4
-and 3): authors in order from `authors_parsed` ("First Last Suffix"; a 4th element is an
+Each wanted line becomes the same `PaperRecord` as an Atom answer would (docs/arxiv.md §4
+and §10): authors in order from `authors_parsed` ("First Last Suffix"; a 4th element is an
 affiliation), version 1 and latest dates from `versions`, categories primary first,
 whitespace collapsed; plus what only the snapshot has: the license and the version history.
+The papers are not copied into the metadata store (pipeline.fetch.papers says why), except
+those the title index (snapshot_titles.py) finds for an entry without ID.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import gc
 import gzip
 import io
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,21 +32,22 @@ from typing import IO
 import orjson
 import polars as pl
 
-from pipeline.fetch.atom import _WITHDRAWN as WITHDRAWAL_NOTICE
+from pipeline.fetch.atom import is_withdrawal
 from pipeline.model import Author, PaperRecord, PaperVersion, Problem, authors_named
 
 BLOCK_BYTES = 32 * 1024 * 1024  # read at a time; bounds memory whatever the file's size
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
-# Every line of the dump starts with its id (arxiv-facts.md 3); a line that does not is
-# decoded whole to find it, so another key order costs time, never a paper.
+# Every line of the Kaggle dump starts with its id (its first 200 lines are in
+# tests/fixtures/snapshot); a line that does not is decoded whole to find it, so another
+# key order costs time, never a paper.
 ID_PREFIX = b'{"id":"'
-# arxiv-facts.md 3: "Mon, 2 Apr 2007 19:18:42 GMT" (RFC 2822, GMT).
+# docs/arxiv.md §10: "Mon, 2 Apr 2007 19:18:42 GMT" (RFC 2822, GMT).
 VERSION_TIME_FORMAT = "%a, %d %b %Y %H:%M:%S GMT"
 
 SNAPSHOT_SCHEMA = pl.Schema(
     {
-        "id": pl.String,  # as a string: number inference would drop zeros (arxiv-facts.md 3)
+        "id": pl.String,  # as a string: number inference would drop zeros (docs/arxiv.md §10)
         "title": pl.String,
         "abstract": pl.String,
         "comments": pl.String,
@@ -57,8 +61,9 @@ SNAPSHOT_SCHEMA = pl.Schema(
 )
 
 
-class SnapshotError(Exception):
-    """The snapshot file cannot be read at all (missing, unreadable, not JSON Lines)."""
+class SnapshotError(OSError):
+    """The snapshot file cannot be read at all (missing, unreadable, not JSON Lines): an
+    OSError, so a run ends as for any file it needs and cannot use (exit 5)."""
 
 
 @dataclass
@@ -209,12 +214,12 @@ def _records(
                 authors=authors,
                 published=times[first],
                 updated=times[last],
-                primary_category=paper_categories[0],  # arxiv-facts.md 3: first is primary
+                primary_category=paper_categories[0],  # docs/arxiv.md §10: first is primary
                 categories=paper_categories,
                 comment=comment,
                 journal_ref=journal_ref,
                 dois=dois[doi_at[row] : doi_at[row + 1]],
-                withdrawn=bool(comment and WITHDRAWAL_NOTICE.search(comment)),
+                withdrawn=is_withdrawal(comment, numbers[last]),
                 fetched_at=fetched_at,
                 source="snapshot",
                 license=license_uri,
@@ -227,32 +232,39 @@ def _records(
 
 
 @contextmanager
-def _open(path: Path) -> Iterator[IO[bytes]]:
+def open_snapshot(path: Path) -> Iterator[IO[bytes]]:
     """The snapshot's bytes as a stream: plain, gzip'ed, or the one file of Kaggle's zip."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(4)
-        if head.startswith(GZIP_MAGIC):
-            with gzip.open(path, "rb") as stream:
-                yield stream
-        elif head.startswith(ZIP_MAGIC):
-            with zipfile.ZipFile(path) as archive:
+    with ExitStack() as stack:
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(4)
+            if head.startswith(GZIP_MAGIC):
+                stream: IO[bytes] = stack.enter_context(gzip.open(path, "rb"))
+            elif head.startswith(ZIP_MAGIC):
+                archive = stack.enter_context(zipfile.ZipFile(path))
                 members = [m for m in archive.infolist() if not m.is_dir()]
                 if len(members) != 1:
                     raise SnapshotError(f"snapshot {path}: a zip of {len(members)} files, not 1")
-                with archive.open(members[0]) as stream:
-                    yield stream
-        else:
-            with path.open("rb") as stream:
-                yield stream
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise SnapshotError(f"snapshot {path}: {exc}") from exc
+                stream = stack.enter_context(archive.open(members[0]))
+            else:
+                stream = stack.enter_context(path.open("rb"))
+        except (OSError, zipfile.BadZipFile) as exc:
+            if isinstance(exc, SnapshotError):
+                raise
+            raise SnapshotError(f"snapshot {path}: {exc}") from exc
+        yield stream
 
 
-def _blocks(stream: IO[bytes]) -> Iterator[list[bytes]]:
+def snapshot_blocks(stream: IO[bytes], path: Path) -> Iterator[list[bytes]]:
     """The stream's lines, a block at a time (the last line of a block completed first)."""
     rest = b""
-    while block := stream.read(BLOCK_BYTES):
+    while True:
+        try:
+            block = stream.read(BLOCK_BYTES)
+        except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as exc:  # damaged archive
+            raise SnapshotError(f"snapshot {path}: {exc}") from exc
+        if not block:
+            break
         lines = (rest + block).split(b"\n")
         rest = lines.pop()
         yield lines
@@ -293,48 +305,71 @@ def _parse_lines(lines: list[tuple[int, bytes]], source: str) -> tuple[pl.DataFr
     return pl.concat([empty, *frames]), problems
 
 
+@dataclass
+class SnapshotBlock:
+    """The records and problems of one block of the snapshot, and its line count."""
+
+    records: list[PaperRecord]
+    problems: list[Problem]
+    lines: int
+
+
 def read_snapshot(path: Path, ids: Iterable[str], fetched_at: datetime) -> SnapshotAnswer:
     """The snapshot's record of each of `ids` that it holds; one pass over the file.
 
     Raises SnapshotError when the file cannot be read; a line that cannot be a record is a
     Problem naming the file and line, and its ID is left to the query API.
     """
-    wanted = {i.encode() for i in ids}
     answer = SnapshotAnswer()
-    if not wanted:
-        return answer
-    # The records hold no reference cycles, and the collections their millions of objects
-    # would set off cost more than building them (as in store._records_by_id).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        _read_into(answer, path, wanted, fetched_at)
-    finally:
-        if collecting:
-            gc.enable()
+    for block in iter_snapshot(path, ids, fetched_at):
+        answer.records.update((r.arxiv_id, r) for r in block.records)
+        answer.problems += block.problems
+        answer.lines += block.lines
     return answer
 
 
-def _read_into(
-    answer: SnapshotAnswer, path: Path, wanted: set[bytes], fetched_at: datetime
-) -> None:
-    """One pass over the snapshot: each block's wanted lines parsed as one frame, mapped."""
+def iter_snapshot(path: Path, ids: Iterable[str], fetched_at: datetime) -> Iterator[SnapshotBlock]:
+    """`read_snapshot` a block at a time, so a caller can store each block as it comes."""
+    wanted = {i.encode() for i in ids}
+    if not wanted:
+        return
     source = str(path)
-    with _open(path) as stream:
-        for lines in _blocks(stream):
-            picked = []
-            for offset, line in enumerate(lines, answer.lines + 1):
+    lines_before = 0
+    with open_snapshot(path) as stream:
+        for lines in snapshot_blocks(stream, path):
+            picked, problems = [], []
+            for number, line in enumerate(lines, lines_before + 1):
                 arxiv_id = _line_id(line)
                 if arxiv_id in wanted:
-                    picked.append((offset, line))
+                    picked.append((number, line))
                     wanted.discard(arxiv_id)  # the first line of an ID wins
                 elif arxiv_id is None and line.strip():
-                    answer.problems.append(
-                        Problem("fetch", source, "bad_snapshot_line", "no paper id", offset)
+                    problems.append(
+                        Problem("fetch", source, "bad_snapshot_line", "no paper id", number)
                     )
-            answer.lines += len(lines)
+            written = sum(1 for line in lines if line.strip())
+            if not lines_before and written and len(problems) == written:
+                raise SnapshotError(f"snapshot {path}: not JSON Lines with an id on each line")
+            lines_before += len(lines)
+            records: list[PaperRecord] = []
             if picked:
-                frame, problems = _parse_lines(picked, source)
-                records, unusable = _records(_mapped(frame.lazy()).collect(), fetched_at, source)
-                answer.records.update((r.arxiv_id, r) for r in records)
-                answer.problems += problems + unusable
+                frame, unparsed = _parse_lines(picked, source)
+                with collector_paused():
+                    records, unusable = _records(
+                        _mapped(frame.lazy()).collect(), fetched_at, source
+                    )
+                problems += unparsed + unusable
+            yield SnapshotBlock(records, problems, len(lines))
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The records hold no reference cycles, and the collections their many objects would
+    set off cost more than building them."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()

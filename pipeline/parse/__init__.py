@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from datetime import date
 from functools import partial
 from pathlib import Path
@@ -87,8 +87,10 @@ def parse_all(raw_dir: Path) -> list[ParsedDigest]:
     return list(iter_digests(raw_dir))
 
 
-def iter_digests(raw_dir: Path) -> Iterator[ParsedDigest]:
-    """`parse_all` one file at a time, so a caller can keep only what it needs of each.
+def iter_digests(raw_dir: Path, only: Collection[str] | None = None) -> Iterator[ParsedDigest]:
+    """`parse_all` one file at a time, so a caller can keep only what it needs of each;
+    with `only`, just the files of these names (relative to the raw folder, as entries
+    name their digest).
 
     Files of other types, unreadable folders, and a missing or empty digests folder are
     reported as problems on placeholder results, so that nothing is passed over silently.
@@ -123,8 +125,9 @@ def iter_digests(raw_dir: Path) -> Iterator[ParsedDigest]:
     if not jobs:
         yield _placeholder(DIGESTS_SUBDIR, "no_digests", f"{digests_dir} holds no files")
         return
-    for _, job in sorted(jobs, key=lambda item: item[0]):
-        yield job()
+    for source, job in sorted(jobs, key=lambda item: item[0]):
+        if only is None or source in only:
+            yield job()
 
 
 def parse_digest(path: Path, raw_dir: Path) -> ParsedDigest:

@@ -3,35 +3,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import fields
 
 import polars as pl
 
 from pipeline.model import DigestEntry, ParsedDigest
+from pipeline.tables import PARSED_ENTRY
 
-# One column per DigestEntry field, in field order. Typed explicitly so that an empty
-# frame has the same schema as a full one, and IDs stay strings (2503.02130).
-ENTRY_SCHEMA: dict[str, pl.DataType] = {
-    "digest": pl.Utf8(),
-    "position": pl.Int32(),
-    "layout": pl.Utf8(),
-    "digest_date": pl.Date(),
-    "line": pl.Int32(),
-    "title_raw": pl.Utf8(),
-    "title": pl.Utf8(),
-    "title_source": pl.Utf8(),
-    "title_translated": pl.Utf8(),
-    "abstract": pl.Utf8(),
-    "authors": pl.List(pl.Utf8()),
-    "link": pl.Utf8(),
-    "arxiv_id": pl.Utf8(),
-    "version": pl.Int32(),
-    "id_status": pl.Utf8(),
-    "warnings": pl.List(pl.Utf8()),
-    "block_text": pl.Utf8(),
-}
-if list(ENTRY_SCHEMA) != [f.name for f in fields(DigestEntry)]:  # pragma: no cover
-    raise RuntimeError("ENTRY_SCHEMA is out of step with pipeline.model.DigestEntry")
+# One column per DigestEntry field, in field order, typed as the entries table's column it
+# becomes (pipeline.tables.PARSED_ENTRY), so that an empty frame has the same schema as a
+# full one, and IDs stay strings (2503.02130).
+ENTRY_SCHEMA: dict[str, pl.DataType] = dict(PARSED_ENTRY.schema())
 
 
 def entries_frame(parsed: list[ParsedDigest]) -> pl.DataFrame:

@@ -9,10 +9,8 @@ The rules, thresholds and what is reported: docs/reconcile.md.
 
 from __future__ import annotations
 
-import gc
 from collections import Counter
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import get_args
 
@@ -25,9 +23,10 @@ from pipeline.reconcile.decide import (
     needs_title_search,
     resolve_entry,
 )
-from pipeline.reconcile.entries import entry_views
-from pipeline.reconcile.mismatches import MISMATCH_KINDS, duplicate_mismatches, paper_mismatches
+from pipeline.reconcile.entries import EntryView, entry_views
+from pipeline.reconcile.mismatches import duplicate_mismatches, paper_mismatches
 from pipeline.reconcile.titles import normalize_title, title_similarity
+from pipeline.tables import MISMATCH_KINDS
 
 __all__ = [
     "MISMATCH_KINDS",
@@ -50,38 +49,27 @@ class ReconcileResult:
     mismatches: list[Mismatch] = field(default_factory=list)  # by (digest, position, kind)
 
 
-@contextmanager
-def _without_cycle_collection() -> Iterator[None]:
-    """Pause the cyclic garbage collector during the per-entry loops.
-
-    They allocate a few objects per entry and create no reference cycles (refcounting frees
-    everything), but each full collection re-scans every live record and entry: measured at
-    200,000 entries, about a third of the stage's time went there.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def titles_to_search(
     entries: pl.DataFrame,
     papers: Mapping[str, PaperRecord],
     outcomes: Mapping[str, FetchOutcome],
+    paper_titles: pl.DataFrame | None = None,
 ) -> list[str]:
     """The English titles that need a title search, each once, in (digest, position) order
     of first appearance: entries with no usable ID, an ID arXiv does not have or could not
     be asked about, or a linked paper whose title disagrees. Entries without an English
-    title are not searchable and are left out."""
+    title are not searchable and are left out.
+
+    `paper_titles` (arxiv_id, title) of `papers`, when the caller has them without
+    decoding every record (MetadataStore.paper_titles)."""
+    if paper_titles is None:
+        paper_titles = pl.DataFrame(
+            {"arxiv_id": list(papers), "title": [p.title for p in papers.values()]},
+            schema={"arxiv_id": pl.Utf8, "title": pl.Utf8},
+        )
     # Most entries carry arXiv's title verbatim behind a good link; drop those in one
     # vectorised join before judging the rest entry by entry.
-    arxiv_titles = pl.DataFrame(
-        {"arxiv_id": list(papers), "_arxiv_title": [p.title for p in papers.values()]},
-        schema={"arxiv_id": pl.Utf8, "_arxiv_title": pl.Utf8},
-    )
+    arxiv_titles = paper_titles.rename({"title": "_arxiv_title"})
     unsettled = (
         entries.filter(pl.col("title").is_not_null())
         .join(arxiv_titles, on="arxiv_id", how="left")
@@ -92,11 +80,10 @@ def titles_to_search(
         )
     )
     wanted: dict[str, None] = {}
-    with _without_cycle_collection():
-        for entry in entry_views(unsettled):
-            check, link = check_entry(entry, papers, outcomes)
-            if entry.title is not None and needs_title_search(entry, check, link):
-                wanted.setdefault(entry.title, None)
+    for entry in entry_views(unsettled):
+        check, link = check_entry(entry, papers, outcomes)
+        if entry.title is not None and needs_title_search(entry, check, link):
+            wanted.setdefault(entry.title, None)
     return list(wanted)
 
 
@@ -113,21 +100,25 @@ def reconcile(
     search) to the records the search returned.
     """
     result = ReconcileResult()
-    resolved = []
-    with _without_cycle_collection():
-        for entry in entry_views(entries):
-            check, link = check_entry(entry, papers, outcomes)
-            searched = candidates.get(entry.title) if entry.title is not None else None
-            decision = resolve_entry(entry, check, link, searched)
-            result.resolutions.append(decision.resolution)
-            result.mismatches += decision.mismatches
-            if decision.record is not None:
-                result.mismatches += paper_mismatches(entry, decision.resolution, decision.record)
-            resolved.append((entry, decision.resolution))
-        result.mismatches += duplicate_mismatches(resolved)
-        result.mismatches.sort(
-            key=lambda m: (m.digest, m.position, m.kind, m.arxiv_id or "", m.digest_value or "")
-        )
+    # A paper listed twice is judged within its digest: only the current digest's entries
+    # are kept for that, so the entries are let go digest by digest (memory at scale).
+    digest: list[tuple[EntryView, Resolution]] = []
+    for entry in entry_views(entries):
+        if digest and digest[0][0].digest != entry.digest:
+            result.mismatches += duplicate_mismatches(digest)
+            digest = []
+        check, link = check_entry(entry, papers, outcomes)
+        searched = candidates.get(entry.title) if entry.title is not None else None
+        decision = resolve_entry(entry, check, link, searched)
+        result.resolutions.append(decision.resolution)
+        result.mismatches += decision.mismatches
+        if decision.record is not None:
+            result.mismatches += paper_mismatches(entry, decision.resolution, decision.record)
+        digest.append((entry, decision.resolution))
+    result.mismatches += duplicate_mismatches(digest)
+    result.mismatches.sort(
+        key=lambda m: (m.digest, m.position, m.kind, m.arxiv_id or "", m.digest_value or "")
+    )
     return result
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -97,8 +98,9 @@ class EntryView:
         )
 
 
-def entry_views(entries: pl.DataFrame) -> list[EntryView]:
-    """Entries in (digest, position) order, the order every output of this stage follows."""
+def entry_views(entries: pl.DataFrame) -> Iterator[EntryView]:
+    """Entries in (digest, position) order, the order every output of this stage follows,
+    made one at a time as they are taken (a caller that keeps none holds none)."""
     missing = [c for c in REQUIRED_COLUMNS if c not in entries.columns]
     if missing:
         # A wrong frame is a programming error between stages, not a bad input file.
@@ -113,7 +115,5 @@ def entry_views(entries: pl.DataFrame) -> list[EntryView]:
         for name in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
     ]
     blocks = ordered.get_column("block_text") if "block_text" in present else None
-    return [
-        EntryView.from_values(*values, blocks=blocks, row=row)
-        for row, values in enumerate(zip(*columns, strict=True))
-    ]
+    for row, values in enumerate(zip(*columns, strict=True)):
+        yield EntryView.from_values(*values, blocks=blocks, row=row)

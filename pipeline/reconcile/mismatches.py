@@ -9,29 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import Literal, get_args
 
-from pipeline.model import Mismatch, PaperRecord, Resolution
+from pipeline.model import Mismatch, MismatchKind, PaperRecord, Resolution
 from pipeline.reconcile.authors import compare_entry_authors
 from pipeline.reconcile.entries import EntryView
 from pipeline.reconcile.rules import DATE_TOLERANCE_DAYS
-
-# In the order summaries list them.
-MismatchKind = Literal[
-    "id_points_elsewhere",
-    "id_not_found",
-    "id_invalid",
-    "unresolved",
-    "title_differs",
-    "title_unchecked",
-    "authors_differ",
-    "version_outdated",
-    "version_unknown",
-    "withdrawn",
-    "date_impossible",
-    "duplicate_in_digest",
-]
-MISMATCH_KINDS: tuple[str, ...] = get_args(MismatchKind)
 
 
 def mismatch(

@@ -36,7 +36,7 @@ MIN_SHORTENED_CHARS = 6
 # Authors agree when at least this share of the digest's listed authors are on arXiv.
 AUTHOR_AGREEMENT = 0.5
 
-# A paper cannot appear in a digest dated before its v1 `published` (arxiv-facts.md 1.4:
+# A paper cannot appear in a digest dated before its v1 `published` (docs/arxiv.md §4:
 # published is the v1 submission time, UTC). One day of slack, because the digest's date is
 # a local date and `published` a UTC timestamp.
 DATE_TOLERANCE_DAYS = 1

@@ -1,7 +1,7 @@
 """Run the arXiv stand-in until SIGINT or SIGTERM.
 
     python -m pipeline.standin --corpus tests/fixtures/standin/corpus.jsonl \
-        [--port 0] [--dialect new|old] [--fault 503:first=2:retry_after=1] ...
+        [--port 0] [--dialect new|old] [--index-lag SECONDS] [--fault 503:first=2] ...
 
 Prints `listening on http://127.0.0.1:PORT/api/query` once it accepts requests.
 """
@@ -45,6 +45,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="KIND[:first=N|:every=N][:retry_after=S][:delay=S][:only_ids]",
         help=f"inject a failure; KIND is one of {', '.join(FAULT_KINDS)} (repeatable)",
     )
+    parser.add_argument(
+        "--index-lag",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="serve no paper whose v1 is younger than this (docs/arxiv.md §3)",
+    )
     args = parser.parse_args(argv)
     try:
         records = load_corpus(args.corpus)
@@ -62,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with StandIn(
         records, dialect=args.dialect, faults=args.fault, host=args.host, port=args.port
     ) as server:
+        server.set_index_lag(args.index_lag)
         print(f"listening on {server.url}", flush=True)
         stop.wait()
     return 0

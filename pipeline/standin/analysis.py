@@ -1,7 +1,7 @@
 """How arXiv's search backend analyses titles, as far as the stand-in imitates it.
 
-../shared/docs/arxiv-search.md (rows 1, 3, 4): a `ti:` query is matched against two
-analyses of the title, and a document matches when either does:
+docs/arxiv.md §6: a `ti:` query is matched against two analyses of the title, and a
+document matches when either does:
 
 * `title` -- the standard analyzer: UAX#29 words (`let's`, `qwen2.5`, `v3.2`, `pi_0` stay
   single words; hyphens, slashes and TeX markup break words), lower case, no stopwords;
@@ -15,20 +15,38 @@ client's: the stand-in must be able to disagree with `pipeline.fetch.titles`.
 
 Words are the Unicode default word boundaries of the `regex` module (UAX#29, as Lucene's
 standard tokenizer splits: `dog's` one word, each CJK ideograph a word of its own). Accents
-are kept: arXiv's title analyzers have no ASCII folding (arxiv-search.md row 3), so
-`schrodinger` does not find "Schrödinger". Not imitated: TeX accent commands (arXiv turns
-`\"o` into `ö` before indexing; the corpus holds titles as served).
+are kept: arXiv's title analyzers have no ASCII folding (docs/arxiv.md §6), so
+`schrodinger` does not find "Schrödinger". TeX accent commands become the accented letter
+first, as arXiv's indexer turns `Koll\'ar` into `Kollár` (docs/arxiv.md §6).
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 
 import regex
 
 # Splits text at UAX#29 word boundaries ((?w): Unicode default word boundaries).
 _BOUNDARY = regex.compile(r"(?w)\b")
+# TeX accent commands and the combining mark each stands for: \'a, {\"o}, \c{c}, \v s ...
+_TEX_ACCENT_MARKS = {
+    "'": "\u0301", '"': "\u0308", "`": "\u0300", "^": "\u0302", "~": "\u0303", "=": "\u0304",
+    ".": "\u0307", "u": "\u0306", "v": "\u030c", "H": "\u030b", "c": "\u0327", "k": "\u0328",
+    "r": "\u030a",
+}  # fmt: skip
+_TEX_ACCENT = re.compile(r"\{?\\(?:([.'\"`^~=])\s*|([uvHckr])(?:\s+|(?=\{)))\{?\\?([A-Za-z])\}?\}?")
+
+
+def _tex_accents(text: str) -> str:
+    """`text` with TeX accent commands as accented letters (NFC); a dotless `\\i` is an i."""
+    if "\\" not in text:
+        return text
+    marked = _TEX_ACCENT.sub(lambda m: m[3] + _TEX_ACCENT_MARKS[m[1] or m[2]], text)
+    return unicodedata.normalize("NFC", marked)
+
+
 # Lucene's English stop set, which the English analyzer removes (positions kept as gaps).
 _STOP_TEXT = """a an and are as at be but by for if in into is it no not of on or such that the
     their then there these they this to was will with"""
@@ -41,7 +59,7 @@ Positions = tuple[tuple[int, str], ...]
 def standard_words(text: str) -> tuple[str, ...]:
     """UAX#29 words (pieces between word boundaries holding a letter or digit), lower case,
     accents kept."""
-    pieces = _BOUNDARY.split(text)
+    pieces = _BOUNDARY.split(_tex_accents(text))
     return tuple(p.lower() for p in pieces if any(c.isalnum() for c in p))
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-# arxiv-facts.md 1.3: new-style IDs have 4 or 5 digits after the dot (the API does not
+# docs/arxiv.md §3: new-style IDs have 4 or 5 digits after the dot (the API does not
 # apply the by-date digit rule); old-style IDs are archive[.SUBJECT]/YYMMNNN.
 _NEW_STYLE = r"\d{4}\.\d{4,5}"
 _OLD_STYLE = r"[a-z-]+(?:\.[A-Z]{2})?/\d{7}"
@@ -27,7 +27,7 @@ ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"
 def split_requested_id(text: str) -> tuple[str, int | None] | None:
     """(canonical base ID, version or None) for an ID as requested, or None if malformed.
 
-    arxiv-facts.md 1.3: a subject class inside an old-style ID (`math.GT/0309136`) is a
+    docs/arxiv.md §3: a subject class inside an old-style ID (`math.GT/0309136`) is a
     legacy alias of `math/0309136`; the stand-in serves the canonical paper for it.
     """
     found = REQUESTED_ID.fullmatch(text)
@@ -54,7 +54,7 @@ class CorpusRecord:
     categories: list[str]  # primary first
     comment: str | None  # latest version's comment
     journal_ref: str | None
-    doi: str | None  # may hold several DOIs separated by spaces (arxiv-facts.md 1.4)
+    doi: str | None  # may hold several DOIs separated by spaces (docs/arxiv.md §4)
     versions: list[str]  # ISO-8601 UTC submission time per version, v1 first
     version_titles: dict[int, str] = field(default_factory=dict)  # only where it differs
     version_comments: dict[int, str | None] = field(default_factory=dict)  # e.g. pre-withdrawal
@@ -152,7 +152,7 @@ class RecordVersion:
     comment: str | None
     journal_ref: str | None
     doi: str | None
-    published: str  # v1 time (arxiv-facts.md 1.3: published stays v1 for any version)
+    published: str  # v1 time (docs/arxiv.md §3: published stays v1 for any version)
     updated: str  # this version's time
 
     @property

@@ -1,4 +1,5 @@
-"""Failures the stand-in can inject, modelled on what arXiv has been seen to do (1.5).
+"""Failures the stand-in can inject, modelled on what arXiv has been seen to do
+(docs/arxiv.md §5).
 
 A `Fault` says what goes wrong and on which requests: every request, the first N, or every
 Nth, counted from when the fault was set (and only over `id_list` requests if `only_ids`).
@@ -14,16 +15,20 @@ from dataclasses import KW_ONLY, dataclass
 from typing import Literal, get_args
 
 FaultKind = Literal[
-    "503",  # 1.5: overload; with or without Retry-After
-    "429",  # 1.5: throttled, plain-text body "Rate exceeded."
-    "rate_exceeded_200",  # 1.5: the same body with status 200 (one report)
-    "empty_page",  # 1.5: valid feed, zero entries, totalResults 0
+    "503",  # docs/arxiv.md §5: overload; with or without Retry-After
+    "429",  # docs/arxiv.md §5: throttled, plain-text body "Rate exceeded."
+    "rate_exceeded_200",  # docs/arxiv.md §5: the same body with status 200 (one report)
+    "empty_page",  # docs/arxiv.md §5: valid feed, zero entries, totalResults 0
     "truncated",  # a 200 feed cut off mid-XML
     "slow",  # answers normally after `delay` seconds
     "hang",  # never answers; gives up when the client closes or the server stops
     "html",  # an HTML page instead of Atom (block or error page)
-    "reset",  # 1.5: connection reset without an answer
+    "reset",  # docs/arxiv.md §5: connection reset without an answer
+    # docs/arxiv.md §2: POST refused (405) from 2025-11-11 until 2025-11-21; a GET
+    # of the same request is answered (one request line of at most MAX_URL_LENGTH).
+    "post_refused",
 ]
+# A slow 429 without Retry-After (docs/arxiv.md §5) is Fault("429", delay=...).
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 
 

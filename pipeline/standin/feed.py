@@ -1,4 +1,4 @@
-"""Atom feeds in the two dialects arXiv has served (arxiv-samples/SOURCES.md, 1.4).
+"""Atom feeds in the two dialects arXiv has served (docs/arxiv.md §4).
 
 * "new" (the backend since 2025-11-11): namespaces declared once on the root, one-line
   title and summary, https links, entry order id, title, updated, links, summary,
@@ -108,12 +108,11 @@ def _entry_new(paper: RecordVersion) -> str:
             f"    <arxiv:journal_ref>{escape(one_line(paper.journal_ref))}</arxiv:journal_ref>"
         )
     lines += _author_lines(paper.authors, "")
-    dois = _dois(paper.doi)
-    if dois:
-        lines.append(f"    <arxiv:doi>{escape(' '.join(dois))}</arxiv:doi>")
-        lines.append(
-            f'    <link rel="related" href="https://doi.org/{_attr(dois[0])}" title="doi"/>'
-        )
+    # docs/arxiv.md §4: the new backend writes one arxiv:doi element and one doi
+    # link per DOI (atom_extensions.py, meta.doi.split()).
+    for doi in _dois(paper.doi):
+        lines.append(f"    <arxiv:doi>{escape(doi)}</arxiv:doi>")
+        lines.append(f'    <link rel="related" href="https://doi.org/{_attr(doi)}" title="doi"/>')
     lines.append("  </entry>")
     return "\n".join(lines)
 
@@ -186,7 +185,7 @@ def render_feed(
     total_results: int,
     now: datetime | None = None,
 ) -> bytes:
-    """A result page. `total_results` is the size of the whole result set (1.3, 2026)."""
+    """A result page. `total_results` is the size of the whole result set (docs/arxiv.md §4)."""
     now = now or datetime.now(UTC)
     echo = f"search_query={search_query}&id_list={id_list}&start={start}&max_results={max_results}"
     entries = [render_entry(paper, dialect) for paper in papers]
@@ -207,7 +206,7 @@ def render_feed(
             f"  <opensearch:startIndex>{start}</opensearch:startIndex>",
         ]
     else:
-        # Old backend: feed <updated> is midnight US Eastern of the current day (1.4).
+        # Old backend: feed <updated> is midnight US Eastern of the current day.
         midnight = now.astimezone(_EASTERN).replace(hour=0, minute=0, second=0, microsecond=0)
         ns = f'xmlns:opensearch="{OPENSEARCH}"'
         head = [
@@ -230,10 +229,19 @@ def error_reason(message: str) -> str:
     return message.replace(" ", "_")
 
 
-def render_error_feed(message: str, now: datetime | None = None) -> bytes:
-    """The 2026 error feed (error-start-not-integer sample), served with HTTP 400 (1.3)."""
+def render_error_feed(
+    message: str, now: datetime | None = None, *, with_reason: bool = True
+) -> bytes:
+    """The 2026 error feed (error-start-not-integer sample), served with HTTP 400
+    (docs/arxiv.md §4).
+
+    `with_reason=False` gives the id of query-syntax errors, `https://arxiv.org/api/errors`
+    without `#reason` (docs/arxiv.md §4: routes/classic_api/exceptions.py).
+    """
     stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    url = f"https://arxiv.org/api/errors#{error_reason(message)}"
+    url = "https://arxiv.org/api/errors"
+    if with_reason:
+        url += f"#{error_reason(message)}"
     lines = [
         "<?xml version='1.0' encoding='UTF-8'?>",
         f'<feed xmlns:opensearch="{OPENSEARCH}" xmlns:arxiv="{ARXIV}" xmlns="{ATOM}">',

@@ -1,10 +1,10 @@
 """What `/api/query` answers for a set of parameters, before any injected fault.
 
-arxiv-facts.md 1.1 and 1.3: `id_list` returns the listed papers (unversioned -> latest
+docs/arxiv.md §2-3: `id_list` returns the listed papers (unversioned -> latest
 version, `...v2` -> that version, nonexistent -> silently absent; an ID listed twice is
 served once); the old dialect's backend answered in the listed order (2012 capture), the
 new one in no particular order, from an ES filter sorted by a constant score
-(arxiv-search.md row 8), imitated by ordering on a hash of the versioned ID;
+(docs/arxiv.md §3, imitated by ordering on a hash of the versioned ID;
 `search_query` returns every match; both together filter the list by the query. One
 malformed ID fails the whole request with a 400 error feed. `totalResults` counts what the
 request matched (the 2026 behaviour), `start`/`max_results` (default 10) cut the page.
@@ -28,8 +28,8 @@ from pipeline.standin.search import (
 )
 
 ATOM_CONTENT_TYPE = "application/atom+xml; charset=utf-8"
-DEFAULT_MAX_RESULTS = 10  # arxiv-facts.md 1.1: longer id_lists are cut to 10 without it
-MAX_RESULTS_LIMIT = 30000  # arxiv-facts.md 1.2: above this the API answers 400
+DEFAULT_MAX_RESULTS = 10  # docs/arxiv.md §2: longer id_lists are cut to 10 without it
+MAX_RESULTS_LIMIT = 30000  # docs/arxiv.md §2: above this the API answers 400
 DIALECT_PARAM = "standin_dialect"  # not an arXiv parameter: asks this stand-in for a dialect
 SORT_KEYS = ("relevance", "lastUpdatedDate", "submittedDate")
 
@@ -48,7 +48,7 @@ class Catalog:
         self._lock = threading.Lock()
         self._by_id: dict[str, CorpusRecord] = {}
         self._statistics: TitleStatistics | None = None
-        # arxiv-facts.md 1.2: the API sees a paper only from the midnight after its
+        # docs/arxiv.md §3: the API sees a paper only from the midnight after its
         # announcement; a paper whose v1 is younger than this is not served yet.
         self.index_lag = timedelta(0)
         self.add(records)
@@ -112,7 +112,9 @@ def _papers_for_ids(catalog: Catalog, ids: list[str]) -> list[RecordVersion]:
     for raw in ids:
         requested = split_requested_id(raw)
         if requested is None:
-            raise RequestError(f"incorrect id format for {raw}")  # 1.3: fails the batch
+            raise RequestError(
+                f"incorrect id format for {raw}"
+            )  # docs/arxiv.md §3: fails the batch
         parsed.append(requested)
     for base, version in parsed:
         record = catalog.get(base)
@@ -151,7 +153,7 @@ def answer_query(
     *,
     drop_results: bool = False,
 ) -> Answer:
-    """The feed for `params`; `drop_results` serves the "empty page" failure (1.5)."""
+    """The feed for `params`; `drop_results` serves the "empty page" failure (docs/arxiv.md §5)."""
     try:
         chosen = params.get(DIALECT_PARAM, dialect)
         if chosen not in DIALECTS:
@@ -165,7 +167,7 @@ def answer_query(
         search_query = params.get("search_query", "")
         query = parse_search_query(search_query) if search_query.strip() else None
         if ids:
-            papers = _papers_for_ids(catalog, ids)  # sorting is ignored for id_list (1.1)
+            papers = _papers_for_ids(catalog, ids)  # no sorting for id_list (docs/arxiv.md §3)
             if dialect == "new":
                 papers.sort(key=lambda p: hashlib.sha1(p.versioned_id.encode()).digest())
             if query is not None:
@@ -178,8 +180,10 @@ def answer_query(
             papers = _sorted(matched, params, relevance_key(query, stats))
         else:
             papers = []
-    except (RequestError, QuerySyntaxError) as exc:
+    except RequestError as exc:
         return Answer(400, render_error_feed(str(exc)))
+    except QuerySyntaxError as exc:
+        return Answer(400, render_error_feed(str(exc), with_reason=False))
     if drop_results:
         papers = []
     body = render_feed(

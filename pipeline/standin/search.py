@@ -1,32 +1,32 @@
 """The `search_query` language of the arXiv API, parsed and matched against corpus records.
 
-arxiv-facts.md 1.6: fields `ti au abs co jr cat rn id all`, operators AND / OR / ANDNOT
+docs/arxiv.md §6: fields `ti au abs co jr cat rn id all`, operators AND / OR / ANDNOT
 (upper case), parentheses, double-quoted phrases. Deliberate simplifications, all
 deterministic:
 
 * OR binds loosest; AND and ANDNOT bind tighter and associate left. Two terms side by
   side are ORed, as arXiv's `adapt_query` inserts the missing operator as OR
-  (arxiv-search.md, "not emulated" list). A term without a field means `all:` (the new
-  backend's rewriting, 1.1).
+  (docs/arxiv.md §6). A term without a field means `all:` (the new backend's rewriting
+  of loose queries).
 * Titles (`ti:`) are matched as arXiv's search backend analyses them (analysis.py,
-  ../shared/docs/arxiv-search.md): UAX#29-like words, so `let's` and `qwen2.5` are one word
+  docs/arxiv.md §6): UAX#29 words, so `let's` and `qwen2.5` are one word
   each; a phrase or a bare term matches either the plain words or their English analysis
   (stopwords as gaps, Porter stems), so `ti:"a survey of graphs"` finds "The Survey on
   Graphs" and `ti:modelling` finds "Modeling"; accents are not folded in titles. Not what
   our client assumes, on purpose.
 * Relevance is BM25 over the title words of the matched `ti:` terms (Elasticsearch's
-  default similarity, arxiv-search.md rows 5-6), summed over the terms a paper matches;
+  default similarity, docs/arxiv.md §6), summed over the terms a paper matches;
   ties are broken by a hash of the ID, so neither the exact title nor the ID order wins
   by construction.
 * Other text matching lower-cases, folds accents and treats every run of non-letters/digits
   as a space: a phrase matches when its words appear consecutively in one field (one
   author's name for `au:`), so `au:del_maestro` works.
 * `field:(a b)` applies the field to the bare terms inside the group.
-* Quotes protect parentheses (the open-source parser does not; 1.6 "sharp edges").
+* Quotes protect parentheses, as the current parser does (docs/arxiv.md §6).
 * `submittedDate:[YYYYMMDDHHMM TO YYYYMMDDHHMM]` filters on v1 time, `lastUpdatedDate` on
-  the shown version's time (1.2).
+  the shown version's time.
 * Malformed queries (unbalanced parentheses or quotes, two operators in a row, unknown
-  field) raise `QuerySyntaxError`, as the 2025-11 backend does (1.5).
+  field) raise `QuerySyntaxError`, as the 2025-11 backend does (docs/arxiv.md §4).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""`StandIn`: a real HTTP server on 127.0.0.1 that answers like `export.arxiv.org/api/query`.
+"""`StandIn`: a real HTTP server on 127.0.0.1 that answers like `export.arxiv.org/api/query`
+and, at `/oai`, like arXiv's OAI-PMH service (pipeline.standin.oai).
 
 One daemon thread runs the accept loop; each connection gets its own daemon thread
 (ThreadingHTTPServer), so concurrent requests really overlap and `in_flight` in the log is
@@ -17,7 +18,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qsl, urlsplit
@@ -25,12 +26,15 @@ from urllib.parse import parse_qsl, urlsplit
 from pipeline.standin.corpus import CorpusRecord
 from pipeline.standin.faults import Fault, FaultSchedule
 from pipeline.standin.feed import DIALECTS, Dialect
+from pipeline.standin.oai import DEFAULT_PAGE_SIZE, answer_oai
 from pipeline.standin.query import Answer, Catalog, answer_query, requested_ids
 
 API_PATH = "/api/query"
-# arxiv-facts.md 1.3: ~700 IDs over GET gave HTTP 414 (front end limit); POST is unaffected.
-MAX_URL_LENGTH = 8000
-RATE_EXCEEDED = b"Rate exceeded."  # arxiv-facts.md 1.5: throttled replies, text/plain
+OAI_PATH = "/oai"
+# docs/arxiv.md §2: ~700 IDs over GET gave HTTP 414; docs/arxiv.md §2: gunicorn's
+# default request line is 4094 bytes ("GET ", the target and " HTTP/1.1" included).
+MAX_URL_LENGTH = 4094 - len("GET  HTTP/1.1")
+RATE_EXCEEDED = b"Rate exceeded."  # docs/arxiv.md §5: throttled replies, text/plain
 TEXT_PLAIN = "text/plain; charset=utf-8"
 TEXT_HTML = "text/html; charset=utf-8"
 HTML_PAGE = (
@@ -65,10 +69,12 @@ class StandIn:
         faults: Sequence[Fault] = (),
         host: str = "127.0.0.1",
         port: int = 0,
+        oai_page_size: int = DEFAULT_PAGE_SIZE,
     ) -> None:
         if dialect not in DIALECTS:
             raise ValueError(f"dialect must be one of {DIALECTS}, got {dialect!r}")
         self.dialect: Dialect = dialect
+        self.oai_page_size = oai_page_size
         self._catalog = Catalog(records)
         self._faults = FaultSchedule(faults)
         self._address = (host, port)
@@ -135,6 +141,10 @@ class StandIn:
         return f"http://127.0.0.1:{self.port}{API_PATH}"
 
     @property
+    def oai_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{OAI_PATH}"
+
+    @property
     def log(self) -> list[LoggedRequest]:
         with self._lock:
             return list(self._log)
@@ -163,7 +173,7 @@ class StandIn:
         self._catalog.add(records)
 
     def set_index_lag(self, seconds: float) -> None:
-        """Serve no paper whose v1 is younger than `seconds` (arxiv-facts.md 1.2: the API
+        """Serve no paper whose v1 is younger than `seconds` (docs/arxiv.md §3: the API
         sees new papers from the midnight after their announcement)."""
         self._catalog.index_lag = timedelta(seconds=seconds)
 
@@ -199,7 +209,9 @@ class StandIn:
             self._in_flight -= 1
             entry.status = status
 
-    def _handle(self, handler: _Handler, method: str, params: dict[str, str]) -> None:
+    def _handle(
+        self, handler: _Handler, method: str, params: dict[str, str], path: str = API_PATH
+    ) -> None:
         entry = self._arrive(method, params)
         fault: Fault | None = None
         reply: tuple[Answer, dict[str, str]] | None = None
@@ -208,12 +220,14 @@ class StandIn:
                 reply = (Answer(414, b"414 Request-URI Too Large\n", TEXT_PLAIN), {})
             else:
                 fault = self._choose_fault(entry)
+                if fault and fault.kind == "post_refused" and method != "POST":
+                    fault = None  # a GET is answered
                 if fault and fault.delay and self._stopping.wait(fault.delay):
                     pass  # stop() came during the delay: no answer
                 elif fault and fault.kind == "hang":
                     handler.wait_for_close(self._stopping)
                 elif not (fault and fault.kind == "reset"):
-                    reply = self._answer(params, fault)
+                    reply = self._answer(params, fault, path)
         finally:
             # Leave before writing, so a client that sends its next request as soon as it
             # has read this answer never sees this one still counted in flight.
@@ -223,7 +237,9 @@ class StandIn:
         else:
             handler.drop(reset=bool(fault and fault.kind == "reset"))
 
-    def _answer(self, params: dict[str, str], fault: Fault | None) -> tuple[Answer, dict[str, str]]:
+    def _answer(
+        self, params: dict[str, str], fault: Fault | None, path: str
+    ) -> tuple[Answer, dict[str, str]]:
         kind = fault.kind if fault else None
         retry = {}
         if fault and fault.retry_after is not None:
@@ -237,9 +253,14 @@ class StandIn:
             return Answer(200, RATE_EXCEEDED, TEXT_PLAIN), {}
         if kind == "html":
             return Answer(200, HTML_PAGE, TEXT_HTML), {}
-        answer = answer_query(
-            self._catalog, params, self.dialect, drop_results=kind == "empty_page"
-        )
+        if kind == "post_refused":
+            return Answer(405, b"405 Method Not Allowed\n", TEXT_PLAIN), {"Allow": "GET"}
+        if path == OAI_PATH:
+            answer = answer_oai(self._catalog, params, self.oai_page_size, datetime.now(UTC))
+        else:
+            answer = answer_query(
+                self._catalog, params, self.dialect, drop_results=kind == "empty_page"
+            )
         if kind == "truncated" and answer.status == 200:
             answer = Answer(200, answer.body[: len(answer.body) // 2], answer.content_type)
         return answer, {}
@@ -301,13 +322,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str, body: bytes) -> None:
         url = urlsplit(self.path)
-        if url.path.rstrip("/") != API_PATH:
+        path = url.path.rstrip("/")
+        if path not in (API_PATH, OAI_PATH):
             self.reply(Answer(404, b"not found\n", TEXT_PLAIN), {})
             return
-        # A POST sends the parameters form-encoded in the body (1.1); body values win.
+        # A POST sends the parameters form-encoded in the body (docs/arxiv.md §2); body values win.
         pairs = parse_qsl(url.query, keep_blank_values=True)
         pairs += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
-        self.server.standin._handle(self, method, dict(pairs))
+        self.server.standin._handle(self, method, dict(pairs), path)
 
     def reply(self, answer: Answer, headers: dict[str, str]) -> None:
         self.send_response(answer.status)
