@@ -36,7 +36,7 @@ from pipeline.fetch.transport import (
     THROTTLE_STATUS,
     RequestFailed,
     _retry_after_seconds,
-    _user_agent,
+    polite_client,
 )
 from pipeline.ids import is_valid_id
 from pipeline.model import Author, PaperRecord, PaperVersion
@@ -175,12 +175,7 @@ class OaiSession:
         refuse_impolite_oai_delay(settings)
         self.settings = settings
         self.requests = 0
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-            headers={"User-Agent": _user_agent(settings.contact)},
-            follow_redirects=False,  # a redirect would be a second request past the gate
-        )
+        self._client = polite_client(settings)
 
     def __enter__(self) -> OaiSession:
         return self

@@ -241,6 +241,24 @@ def _retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, (when - utc_now()).total_seconds())
 
 
+def polite_client(settings: Settings) -> httpx.Client:
+    """The HTTP client of every arXiv conversation (query API and OAI-PMH): one connection,
+    the configured timeouts, our User-Agent, no redirects."""
+    return httpx.Client(
+        timeout=httpx.Timeout(
+            connect=settings.connect_timeout,
+            read=settings.read_timeout,
+            write=settings.read_timeout,
+            pool=settings.connect_timeout,
+        ),
+        limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        # Only the codings _CappedDecoder undoes (httpx would offer br and zstd too when
+        # their packages are installed).
+        headers={"User-Agent": _user_agent(settings.contact), "Accept-Encoding": "gzip, deflate"},
+        follow_redirects=False,  # a redirect would be a second request past the gate
+    )
+
+
 class ArxivSession:
     """One caller's conversation with arXiv: a client with one connection, counters, retries.
 
@@ -257,22 +275,7 @@ class ArxivSession:
         self.post_refused = False
         self._connected = False  # set once any answer (or a non-connect error) came back
         self._probe_failures = 0
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(
-                connect=settings.connect_timeout,
-                read=settings.read_timeout,
-                write=settings.read_timeout,
-                pool=settings.connect_timeout,
-            ),
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-            # Only the codings _CappedDecoder undoes (httpx would offer br and zstd too when
-            # their packages are installed).
-            headers={
-                "User-Agent": _user_agent(settings.contact),
-                "Accept-Encoding": "gzip, deflate",
-            },
-            follow_redirects=False,  # a redirect would be a second request past the gate
-        )
+        self._client = polite_client(settings)
 
     def __enter__(self) -> ArxivSession:
         return self
