@@ -29,8 +29,8 @@ import csv
 import json
 import re
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +38,13 @@ import polars as pl
 
 from bench.harness import PROJECT_ROOT, SCALED_DELAY, Plan, Workspace, folder_paths, settings_for
 from bench.report import Section
+from bench.wild import WILD, truth
 from pipeline.model import STRONG_TITLE_SOURCES
 from pipeline.reconcile.titles import normalize_title
 from pipeline.run import enrich
 from pipeline.standin import CorpusRecord, StandIn, load_corpus
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
-WILD = FIXTURES / "wild"
 NEWSLETTER = FIXTURES / "digests" / "2025-01-08_daily_paper.md"
 NEWSLETTER_TRUTH = FIXTURES / "digests" / "2025-01-08_metadata.json"
 TITLE_LIST = "wild-titles-without-links.csv"
@@ -94,16 +94,12 @@ class Expected:
     not_id: str | None = None  # right is anything but this ID (the file's wrong ID)
 
 
-def _truth(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def _wild_truth() -> Iterator[tuple[str, dict[str, str]]]:
-    for truth in sorted((WILD / "truth").glob("*.csv")):
-        (file,) = (WILD / "files").glob(f"{truth.stem}.*")
-        for row in _truth(truth):
-            yield file.name, row
+@cache
+def _wild_truth() -> tuple[tuple[str, dict[str, str]], ...]:
+    """(digest file name, truth row) of every wild digest, read once."""
+    return tuple(
+        (file.name, row) for file in sorted((WILD / "files").iterdir()) for row in truth(file.name)
+    )
 
 
 def _arxiv_title(digest: str, row: dict[str, str]) -> str | None:

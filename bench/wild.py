@@ -30,7 +30,7 @@ def _ws(text: str | None) -> str:
     return " ".join(text.split()) if text else ""
 
 
-def _truth(name: str) -> list[dict[str, str]]:
+def truth(name: str) -> list[dict[str, str]]:
     with (WILD / "truth" / f"{Path(name).stem}.csv").open(encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
 
@@ -41,7 +41,7 @@ def run(plan: Plan, ws: Workspace) -> list[Section]:
     files = sorted((WILD / "files").iterdir())
     for path in files:
         parsed = parse_digest(path, WILD)
-        rows = _truth(path.name)
+        rows = truth(path.name)
         pairs = list(zip(parsed.entries, rows, strict=False))
         row: dict[str, Any] = {
             "digest": path.name,
