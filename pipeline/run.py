@@ -843,8 +843,14 @@ def _fresh_until(settings: Settings, store: MetadataStore, fetched: FetchResult)
     """When the first stored answer this run relied on reaches the refresh age of its source."""
     # The snapshot's answers are not stored: their own times (a stored copy may be older).
     unstored = fetched.unstored
-    stored = store.get_fetched_at(i for i in fetched.records if i not in unstored)
-    expiries = [at + timedelta(days=settings.refresh_days_of(src)) for at, src in stored.values()]
+    stored = fetched.papers.filter(~pl.col("arxiv_id").is_in(list(unstored)))
+    first_fetched: dict[str, datetime] = {}  # per source
+    for at, source in stored.select("fetched_at", "source").iter_rows():
+        moment = datetime.fromisoformat(at)
+        first_fetched[source] = min(moment, first_fetched.get(source, moment))
+    expiries = [
+        at + timedelta(days=settings.refresh_days_of(src)) for src, at in first_fetched.items()
+    ]
     expiries += [
         r.fetched_at + timedelta(days=settings.refresh_days_of(r.source))
         for r in (*unstored.values(), *_candidate_records(fetched).values())
