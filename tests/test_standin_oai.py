@@ -8,11 +8,11 @@ from urllib.parse import parse_qsl
 
 import pytest
 from lxml import etree
+from test_fetch import GENUINE
 
 from pipeline.standin import CorpusRecord
 from pipeline.standin.oai import answer_oai, set_spec
 from pipeline.standin.query import Catalog
-from tests.test_fetch import GENUINE
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
