@@ -82,7 +82,9 @@ def status(settings: Settings) -> dict[str, Any]:
         "rows": {name: t["rows"] for name, t in manifest["tables"].items()},
         "resolutions": dict(sorted(entries.group_by("resolution").len().iter_rows())),
         "last_run": None if last_run is None else _run_json(last_run),
-        "last_arxiv_contact": answered.isoformat(timespec="seconds") if answered else None,
+        "last_arxiv_contact": answered.isoformat(timespec="seconds")
+        if isinstance(answered, datetime)
+        else None,
         "pending_ids": pending.to_list(),
         "unresolved_entries": entries.filter(pl.col("resolution") == "unresolved").height,
         "stale_days": settings.stale_days,

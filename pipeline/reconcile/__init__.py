@@ -131,7 +131,7 @@ def is_transient(resolution: Resolution) -> bool:
 
 def summary_lines(result: ReconcileResult) -> list[str]:
     """Counts per resolution and per mismatch kind, for the CLI."""
-    by_resolution = Counter(r.resolution for r in result.resolutions)
+    by_resolution: Counter[str] = Counter(r.resolution for r in result.resolutions)
     by_kind = Counter(m.kind for m in result.mismatches)
     transient = sum(1 for r in result.resolutions if is_transient(r))
     lines = [f"entries: {len(result.resolutions)}"]
