@@ -6,6 +6,7 @@ is new."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import signal
 import subprocess
 import sys
@@ -15,17 +16,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from test_enrich_e2e import ROOT, clean_env
+from test_fetch import DELAY, EPSILON, GENUINE, settings_for
 
 from pipeline.config import ConfigError
 from pipeline.fetch import fetch_papers, reparse_stored_responses
 from pipeline.fetch.atom import feed_records, read_feed
-from pipeline.fetch.oai import HARVEST_LEDGER, OaiError, get_record, harvest, raw_record, read_oai
+from pipeline.fetch.oai import (
+    HARVEST_LEDGER,
+    OaiError,
+    answer_records,
+    get_record,
+    harvest,
+    raw_record,
+    read_oai,
+)
 from pipeline.fetch.transport import RequestFailed
 from pipeline.model import PaperVersion
 from pipeline.standin import CorpusRecord, Fault, StandIn
 from pipeline.store import MetadataStore
-from tests.test_enrich_e2e import ROOT, clean_env
-from tests.test_fetch import DELAY, EPSILON, GENUINE, settings_for
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 RAW = "{http://arxiv.org/OAI/arXivRaw/}arXivRaw"
@@ -84,6 +93,17 @@ def test_a_withdrawn_source_type_marks_the_paper_withdrawn() -> None:
     assert not isinstance(record, str)
     assert record.withdrawn and record.versions[-1].source_type == "I"
     assert "withdr" not in (record.comment or "")  # the flag, not the comment, says so
+
+
+def test_a_record_without_its_header_is_skipped_and_said_not_a_traceback() -> None:
+    """OAI-PMH requires a header in every record; an answer (or a kept one being read back
+    by rebuild-store) that lacks it loses that record with a problem, not the whole page."""
+    genuine = (GENUINE / PAIRS[1][0]).read_bytes()
+    header = re.compile(rb"<header>.*?</header>", re.S)
+    assert header.search(genuine)
+    records, problems = answer_records(header.sub(b"", genuine, count=1), NOW)
+    assert records == []
+    assert problems == ["a record without its OAI-PMH header: skipped"]
 
 
 @pytest.fixture
