@@ -203,7 +203,7 @@ def test_mismatch_candidate_and_outcome_rows_are_their_tables_columns():
     }
 
 
-def test_the_stores_fetch_log_is_declared_as_the_table(tmp_path: Path):
+def test_the_stores_fetch_log_is_declared_as_the_table(tmp_path: Path) -> None:
     with MetadataStore(tmp_path / "metadata.sqlite") as store:
         rows = store.db.execute("PRAGMA table_info(fetch_log)").fetchall()
     assert [(name, bool(notnull)) for _, name, _, notnull, _, _ in rows] == [
