@@ -591,7 +591,7 @@ class MetadataStore:
                 (run_id, started_at.isoformat(), json.dumps(record, default=str, sort_keys=True)),
             )
 
-    def get_runs(self) -> list[dict[str, object]]:
+    def get_runs(self) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT record FROM runs ORDER BY started_at, run_id")
         return [json.loads(r[0]) for r in rows]
 
@@ -639,7 +639,7 @@ class MetadataStore:
             marker += self.db.execute(f"SELECT count(*), max({column}) FROM {table}").fetchone()
         return marker
 
-    def put_ledger(self, name: str, value: dict[str, object]) -> None:
+    def put_ledger(self, name: str, value: dict[str, Any]) -> None:
         with self.db:
             self.db.execute(
                 "INSERT OR REPLACE INTO ledger VALUES (?, ?)",
