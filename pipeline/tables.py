@@ -507,6 +507,28 @@ def table(name: str) -> Table:
         raise KeyError(f"no table {name!r}; tables are {', '.join(_BY_NAME)}") from None
 
 
+_DUCKDB_TYPES: dict[PolarsDataType, str] = {
+    pl.String: "VARCHAR",
+    pl.Int32: "INTEGER",
+    pl.Float64: "DOUBLE",
+    pl.Boolean: "BOOLEAN",
+}
+
+
+def duckdb_type(dtype: PolarsDataType) -> str:
+    """DuckDB's name for a declared column type (nested ones too), e.g. for its JSON reader."""
+    if isinstance(dtype, pl.List):
+        return f"{duckdb_type(dtype.inner)}[]"
+    if isinstance(dtype, pl.Struct):
+        return f"STRUCT({', '.join(f'{f.name} {duckdb_type(f.dtype)}' for f in dtype.fields)})"
+    return _DUCKDB_TYPES[dtype.base_type()]
+
+
+def sql_literal(text: str) -> str:
+    """`text` as a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 _SQLITE_TYPES: dict[PolarsDataType, str] = {
     pl.String: "TEXT",
     pl.Int32: "INTEGER",
