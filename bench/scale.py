@@ -181,7 +181,9 @@ def profile(plan: Plan, ws: Workspace) -> str:
     prepare_stored_corpus(papers, folder)
     stats_path = folder / "enrich.pstats"
     with StandIn([]) as server:
-        child = run_pipeline_cli(enrich_args(folder, server.url), folder, profile_to=stats_path)
+        # cProfile sees one process: parse in it, not in workers, so that parse costs show.
+        args = [*enrich_args(folder, server.url), "--parse-workers", "1"]
+        child = run_pipeline_cli(args, folder, profile_to=stats_path)
     if child.exit_code != 0:
         raise RuntimeError(f"profile: exit {child.exit_code}: {child.stderr[-2000:]}")
     record = last_run_record(folder_paths(folder))
