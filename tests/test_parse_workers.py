@@ -10,6 +10,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -81,6 +83,46 @@ def test_a_killed_worker_loses_no_file(mixed_raw: Path, caplog) -> None:
     assert pooled[1:] == serial[1:]
     assert any("a parse worker died" in r.getMessage() for r in caplog.records)
     assert multiprocessing.active_children() == []  # the pool is shut down
+
+
+def test_workers_end_with_a_run_killed_by_sigkill(mixed_raw: Path) -> None:
+    script = (
+        "import sys\nfrom pathlib import Path\nfrom pipeline.parse.workers import parse_files\n"
+        "if __name__ == '__main__':\n"
+        "    for _ in parse_files(Path(sys.argv[1]), workers=2, min_parallel_bytes=0):\n"
+        "        pass\n"
+    )
+    for copy in range(3):
+        shutil.copytree(mixed_raw / "digests" / "wild", mixed_raw / "digests" / f"copy{copy}")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.Popen([sys.executable, "-c", script, str(mixed_raw)], env=env)
+    try:
+        workers = _wait_for(lambda: len(_children(run.pid)) >= 2 and _children(run.pid))
+    finally:
+        run.kill()
+        run.wait()
+    assert _wait_for(lambda: not any(_alive(pid) for pid in workers))
+
+
+def _wait_for(condition: Callable[[], object], seconds: float = 30.0) -> object:
+    deadline = time.monotonic() + seconds
+    while not (value := condition()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return value
+
+
+def _children(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task")
+    return [int(c) for task in tasks.iterdir() for c in (task / "children").read_text().split()]
+
+
+def _alive(pid: int) -> bool:
+    """Running, not gone and not a zombie waiting to be reaped."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
 
 
 def test_few_bytes_or_one_worker_stay_serial(mixed_raw: Path) -> None:

@@ -6,15 +6,19 @@ the entries as a PARSED_ENTRY frame, the problems, the summary line), never the 
 objects. Workers are started by `spawn`, not `fork`: the parent already runs polars'
 threads, and a forked copy of a process with threads can deadlock. A worker that dies
 (killed, out of memory) breaks the pool; every file not yet handed back is then parsed in
-this process, so none is lost. (A script that calls the pipeline must keep its top-level
-code under `if __name__ == "__main__":`, as multiprocessing asks: each worker imports it.)
+this process, so none is lost. A worker ends with the run that started it, even one
+killed by SIGKILL (pool workers would otherwise wait for work forever). A script that calls
+the pipeline must keep its top-level code under `if __name__ == "__main__":`, as
+multiprocessing asks: each worker imports it.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
+import threading
 from collections.abc import Collection, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -86,7 +90,7 @@ def parse_compact(job: DigestJob) -> ParsedFile:
 
 def _parse_in_pool(jobs: list[DigestJob], workers: int) -> Iterator[ParsedFile]:
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_exit_with_parent)
     try:
         futures: list[Future[ParsedFile]] = [pool.submit(parse_compact, job) for job in jobs]
         for index, (job, future) in enumerate(zip(jobs, futures, strict=True)):
@@ -105,6 +109,18 @@ def _parse_in_pool(jobs: list[DigestJob], workers: int) -> Iterator[ParsedFile]:
                 return
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _exit_with_parent() -> None:
+    """In a worker: end it as soon as the process that started it has gone."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_when_ready, args=(parent.sentinel,), daemon=True).start()
+
+
+def _exit_when_ready(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(1)
 
 
 def _succeeded(future: Future[ParsedFile]) -> bool:
