@@ -18,6 +18,7 @@ import polars as pl
 import pytest
 
 from bench.synth import synth_papers, write_digests
+from pipeline.config import ConfigError, load_settings
 from pipeline.parse import list_digests
 from pipeline.parse.workers import (
     PARALLEL_MIN_BYTES,
@@ -134,6 +135,17 @@ def test_few_bytes_or_one_worker_stay_serial(mixed_raw: Path) -> None:
     assert pool_size(jobs, 64, 0) == sum(job.problem is None for job in jobs)
     [one_file] = [job for job in jobs if job.source.endswith("RobertoMav__papers.txt")]
     assert pool_size([one_file], 2, 0) == 0
+
+
+def test_parse_workers_come_from_file_environment_and_flag(tmp_path: Path) -> None:
+    config = tmp_path / "pipeline.toml"
+    config.write_text("parse_workers = 2\n", encoding="utf-8")
+    env = {"PIPELINE_PARSE_WORKERS": "3"}
+    assert load_settings(env={}, config_file=config).parse_workers == 2
+    assert load_settings(env=env, config_file=config).parse_workers == 3
+    assert load_settings(flags={"parse_workers": 0}, env=env).parse_workers == 0
+    with pytest.raises(ConfigError, match="parse_workers must be at least 0"):
+        load_settings(env={"PIPELINE_PARSE_WORKERS": "-1"})
 
 
 def test_available_cores_are_this_process_s() -> None:
