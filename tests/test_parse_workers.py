@@ -156,7 +156,7 @@ def test_the_cli_parses_with_workers_as_without(tmp_path: Path) -> None:
     """`python -m pipeline` with a pool: spawned workers import the package's __main__
     again, which must not run the CLI in them."""
     raw = tmp_path / "raw"
-    written = write_digests(synth_papers(14_000, seed=3), raw / "digests", seed=3)
+    written = write_digests(synth_papers(4_000, seed=3), raw / "digests", seed=3)
     assert sum(f.size_bytes for f in written) >= PARALLEL_MIN_BYTES
 
     def parse(workers: int) -> subprocess.CompletedProcess[str]:
@@ -173,6 +173,6 @@ def test_the_cli_parses_with_workers_as_without(tmp_path: Path) -> None:
     serial, pooled = parse(1), parse(2)
     assert serial.returncode == 0 and pooled.returncode == 0, pooled.stderr
     assert pooled.stdout == serial.stdout
-    assert f"{len(written)} files, 14000 entries, 0 problems" in pooled.stdout
+    assert f"{len(written)} files, 4000 entries, 0 problems" in pooled.stdout
     assert "with 2 worker processes" in pooled.stderr
     assert "worker processes" not in serial.stderr

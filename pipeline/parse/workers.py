@@ -32,10 +32,11 @@ from pipeline.parse import DigestJob, entries_frame, list_digests, summary_line
 
 log = logging.getLogger("pipeline")
 
-# Starting a worker costs about 0.4 s (importing polars, lxml and the readers); below this
-# much digest text a serial parse is done sooner (synthetic digests parse at ~45 MB/s on
-# one core, real Markdown at 1-3 MB/s).
-PARALLEL_MIN_BYTES = 32_000_000
+# Starting the workers costs about half a second (each imports polars, lxml and the
+# readers). Below this much digest text a pool gains little or loses that much: real
+# Markdown and text parse at 1-3 MB/s on one core (8 MB: ~4 s saved on 2 cores), the
+# fastest layouts at ~45 MB/s (8 MB: ~0.3 s lost).
+PARALLEL_MIN_BYTES = 8_000_000
 
 
 @dataclass(frozen=True)
