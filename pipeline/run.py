@@ -46,6 +46,7 @@ from pipeline.status import health_now, published_frames
 from pipeline.store import (
     DIGESTS_SUBDIR,
     DigestFileState,
+    FrameRecords,
     MetadataStore,
     Paths,
     StoreError,
@@ -56,7 +57,7 @@ from pipeline.store import (
     is_store_failure,
     utc_now,
 )
-from pipeline.tables import TABLES
+from pipeline.tables import STORED_PAPER, TABLES
 from pipeline.write import (
     RunRecord,
     build_tables,
@@ -167,6 +168,10 @@ class FetchResult:
     stopped: str | None = None  # why fetching stopped early (deadline, throttling), if it did
     # Of `records`, those the store does not hold (the snapshot's answers), by ID.
     unstored: dict[str, PaperRecord] = field(default_factory=dict)
+    began: datetime = field(default_factory=utc_now)  # papers stored since are this fetch's
+    # `records` as one stored-papers frame, once fetching is over (`records` is then read
+    # from it): what reconcile settles on and the write stage writes.
+    papers: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=STORED_PAPER.schema()))
 
 
 @dataclass
@@ -386,6 +391,8 @@ def fetch_stage(
     result.stopped = budget.stopped
     if budget.stopped:
         log.error("fetching stopped early: %s", budget.stopped)
+    result.papers = _papers_frame(store, set(result.records), result)
+    result.records = FrameRecords(result.papers)
     return result
 
 
@@ -400,18 +407,24 @@ def _paper_titles(store: MetadataStore, fetched: FetchResult) -> pl.DataFrame:
     return pl.concat([stored, in_hand])
 
 
-def _papers_frame(
-    store: MetadataStore, ids: set[str], fetched: FetchResult, started: datetime
-) -> pl.DataFrame:
+def _papers_frame(store: MetadataStore, ids: set[str], fetched: FetchResult) -> pl.DataFrame:
     """The papers of `ids` as one stored-papers frame. The store is the truth (a paper found
     by ID and again by title search in one run has the later fetch's time there), but for
-    the snapshot's answers, which it does not hold, unless this run stored the paper since."""
-    stored_now = store.ids_fetched_since(started)
+    the snapshot's answers, which it does not hold, unless this fetch stored the paper since."""
+    stored_now = store.ids_fetched_since(fetched.began)
     in_hand = [r for i, r in fetched.unstored.items() if i in ids and i not in stored_now]
     from_store = store.papers_frame(ids - {r.arxiv_id for r in in_hand})
     return pl.concat(
         [from_store, store_module.records_frame(map(store_module.record_to_json, in_hand))]
     )
+
+
+def _resolved_papers(store: MetadataStore, ids: set[str], fetched: FetchResult) -> pl.DataFrame:
+    """The papers of `ids` in key order: those the digests link from the fetch stage's frame,
+    the others (found by title, named by carried rows) from the store."""
+    linked = fetched.papers.filter(pl.col("arxiv_id").is_in(ids))
+    others = ids.difference(linked.get_column("arxiv_id"))
+    return pl.concat([linked, _papers_frame(store, others, fetched)]).sort("arxiv_id")
 
 
 # Problems of search_titles meaning that a phrase got no answer, now or stored.
@@ -433,7 +446,9 @@ def _answered(
 
 
 def reconcile_stage(entries: pl.DataFrame, fetched: FetchResult) -> ReconcileResult:
-    return reconcile(entries, fetched.records, fetched.outcomes, fetched.candidates)
+    return reconcile(
+        entries, fetched.records, fetched.outcomes, fetched.candidates, paper_frame=fetched.papers
+    )
 
 
 # --- the whole run ------------------------------------------------------------------
@@ -688,13 +703,14 @@ def _reconcile_and_write(
     with times.stage("write"):
         # The store is the truth (a paper found by ID and again by title search in one run
         # has the later fetch's time there): the papers come from it as one frame.
-        resolved = {r.arxiv_id for r in rec.resolutions if r.arxiv_id is not None}
+        resolved = rec.resolved_ids()
         if carried is not None:
             resolved |= set(carried.entries.get_column("arxiv_id").drop_nulls().to_list())
         frames = build_tables(
             entries=parse.entries,
-            papers=_papers_frame(store, resolved, fetched, started),
+            papers=_resolved_papers(store, resolved, fetched),
             resolutions=rec.resolutions,
+            settled=rec.settled,
             mismatches=rec.mismatches,
             fetch_log=store.fetch_log_rows(),
             problems=problems + fetched.problems,
@@ -711,8 +727,10 @@ def _reconcile_and_write(
             ended_at=utc_now(),
             status=status,
             exit_code=EXIT_INCOMPLETE if incomplete else EXIT_OK,
-            **_counts(digests, len(problems), fetched, frames, carried_kinds),
-            **{f"{k}_seconds": v for k, v in times.seconds.items()},
+            # Their keys are RunRecord's count and time fields; mypy checks the values of a
+            # ** dict against every field.
+            **_counts(digests, len(problems), fetched, frames, carried_kinds),  # type: ignore[arg-type]
+            **{f"{k}_seconds": v for k, v in times.seconds.items()},  # type: ignore[arg-type]
         )
         store.put_run(run_id, started, dataclasses.asdict(record))
         runs = [_run_record_from_dict(d) for d in store.get_runs()]
@@ -829,8 +847,14 @@ def _fresh_until(settings: Settings, store: MetadataStore, fetched: FetchResult)
     """When the first stored answer this run relied on reaches the refresh age of its source."""
     # The snapshot's answers are not stored: their own times (a stored copy may be older).
     unstored = fetched.unstored
-    stored = store.get_fetched_at(i for i in fetched.records if i not in unstored)
-    expiries = [at + timedelta(days=settings.refresh_days_of(src)) for at, src in stored.values()]
+    stored = fetched.papers.filter(~pl.col("arxiv_id").is_in(list(unstored)))
+    first_fetched: dict[str, datetime] = {}  # per source
+    for at, source in stored.select("fetched_at", "source").iter_rows():
+        moment = datetime.fromisoformat(at)
+        first_fetched[source] = min(moment, first_fetched.get(source, moment))
+    expiries = [
+        at + timedelta(days=settings.refresh_days_of(src)) for src, at in first_fetched.items()
+    ]
     expiries += [
         r.fetched_at + timedelta(days=settings.refresh_days_of(r.source))
         for r in (*unstored.values(), *_candidate_records(fetched).values())

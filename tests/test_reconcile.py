@@ -11,7 +11,14 @@ from typing import Any
 import polars as pl
 import pytest
 
-from pipeline.model import Author, FetchOutcome, Mismatch, PaperRecord, Resolution
+from pipeline.model import (
+    Author,
+    FetchOutcome,
+    FetchOutcomeKind,
+    Mismatch,
+    PaperRecord,
+    Resolution,
+)
 from pipeline.parse import ENTRY_SCHEMA
 from pipeline.reconcile import (
     ReconcileResult,
@@ -87,7 +94,9 @@ def paper(
     )
 
 
-def outcomes_for(papers: dict[str, PaperRecord], **others: str) -> dict[str, FetchOutcome]:
+def outcomes_for(
+    papers: dict[str, PaperRecord], **others: FetchOutcomeKind
+) -> dict[str, FetchOutcome]:
     """Fetch outcomes: found for every paper, and `others` as {id_with_underscore: kind}."""
     result = {i: FetchOutcome(i, "found", 1) for i in papers}
     for key, kind in others.items():
@@ -115,7 +124,7 @@ def run(
     rows: list[dict],
     papers: Sequence[PaperRecord] = (),
     candidates: dict[str, list[PaperRecord]] | None = None,
-    **other_outcomes: str,
+    **other_outcomes: FetchOutcomeKind,
 ) -> ReconcileResult:
     by_id = {p.arxiv_id: p for p in papers}
     return reconcile(frame(*rows), by_id, outcomes_for(by_id, **other_outcomes), candidates or {})
@@ -131,7 +140,7 @@ def only(result: ReconcileResult, kind: str) -> Mismatch:
 
 
 def single(result: ReconcileResult) -> Resolution:
-    [resolution] = result.resolutions
+    [resolution] = result.all_resolutions()
     return resolution
 
 
@@ -598,7 +607,7 @@ def test_outputs_are_sorted_whatever_the_input_order() -> None:
         entry(2, "Nothing", digest="z.md"),
     ]
     result = run(rows, [ATTENTION], {})
-    assert [(r.digest, r.position) for r in result.resolutions] == [
+    assert [(r.digest, r.position) for r in result.all_resolutions()] == [
         (DIGEST, 1),
         (DIGEST, 3),
         ("z.md", 2),
