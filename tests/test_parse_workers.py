@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 import pytest
@@ -29,6 +30,7 @@ from pipeline.parse.workers import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 FIXTURES = ROOT / "tests" / "fixtures"
 
 
@@ -67,7 +69,7 @@ def test_a_pool_gives_what_a_serial_parse_gives(mixed_raw: Path) -> None:
     )
 
 
-def test_a_killed_worker_loses_no_file(mixed_raw: Path, caplog) -> None:
+def test_a_killed_worker_loses_no_file(mixed_raw: Path, caplog: pytest.LogCaptureFixture) -> None:
     # Enough files that the pool cannot be done when the first result arrives.
     for copy in range(3):
         shutil.copytree(mixed_raw / "digests" / "wild", mixed_raw / "digests" / f"copy{copy}")
@@ -77,6 +79,7 @@ def test_a_killed_worker_loses_no_file(mixed_raw: Path, caplog) -> None:
     with caplog.at_level(logging.WARNING, logger="pipeline"):
         first = next(results)
         [victim, *_] = multiprocessing.active_children()
+        assert victim.pid is not None
         os.kill(victim.pid, signal.SIGKILL)
         pooled = _together([first, *results])
 
@@ -97,15 +100,21 @@ def test_workers_end_with_a_run_killed_by_sigkill(mixed_raw: Path) -> None:
         shutil.copytree(mixed_raw / "digests" / "wild", mixed_raw / "digests" / f"copy{copy}")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     run = subprocess.Popen([sys.executable, "-c", script, str(mixed_raw)], env=env)
+
+    def started() -> list[int]:  # the workers and multiprocessing's resource tracker
+        children = _children(run.pid)
+        return children if len(children) >= 3 else []
+
     try:
-        workers = _wait_for(lambda: len(_children(run.pid)) >= 2 and _children(run.pid))
+        workers = _wait_for(started)
+        assert workers
     finally:
         run.kill()
         run.wait()
     assert _wait_for(lambda: not any(_alive(pid) for pid in workers))
 
 
-def _wait_for(condition: Callable[[], object], seconds: float = 30.0) -> object:
+def _wait_for(condition: Callable[[], T], seconds: float = 30.0) -> T:
     deadline = time.monotonic() + seconds
     while not (value := condition()) and time.monotonic() < deadline:
         time.sleep(0.05)
