@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -162,6 +163,7 @@ class ChildRun:
     peak_rss_mb: float
     exit_code: int
     stderr: str  # for the error message when a run fails
+    cpu_seconds: float = 0.0  # user + system, of the child and the processes it waited for
 
 
 def child_env() -> dict[str, str]:
@@ -187,8 +189,12 @@ def run_pipeline_cli(
     Peak RSS is the child's own high-water mark (VmHWM in /proc/<pid>/status), read every
     20 ms while it runs: it is monotonic, so the last read is the peak up to 20 ms before
     the end. wait4()'s ru_maxrss would not do: Linux carries the pre-exec high-water mark
-    of the forked bench process over into it. The child runs in `log_dir` with no
-    PIPELINE_*/ARXIV_* variables, so no config file or environment setting leaks in.
+    of the forked bench process over into it. While the child has processes of its own
+    (parse workers), their memory counts too: the peak is the larger of that high-water
+    mark and the largest sum of the RSS of the child and all its descendants seen in one
+    read (shared library pages counted once per process, so an upper bound). The child
+    runs in `log_dir` with no PIPELINE_*/ARXIV_* variables, so no config file or
+    environment setting leaks in.
     """
     env = child_env()
     command = [sys.executable]
@@ -196,12 +202,13 @@ def run_pipeline_cli(
         command += ["-m", "cProfile", "-o", str(profile_to)]
     command += ["-m", module, *args]
     out_path, err_path = log_dir / "stdout.txt", log_dir / "stderr.txt"
+    cpu_before = _children_cpu_seconds()
     with out_path.open("wb") as out, err_path.open("wb") as err:
         started = time.perf_counter()
         child = subprocess.Popen(command, stdout=out, stderr=err, cwd=log_dir, env=env)
         peak_kib = 0
         while child.poll() is None:
-            peak_kib = max(peak_kib, _high_water_kib(child.pid))
+            peak_kib = max(peak_kib, _high_water_kib(child.pid), _tree_rss_kib(child.pid))
             time.sleep(0.02)
         wall = time.perf_counter() - started
     return ChildRun(
@@ -209,16 +216,44 @@ def run_pipeline_cli(
         peak_rss_mb=peak_kib / 1024,
         exit_code=child.returncode,
         stderr=err_path.read_text(encoding="utf-8", errors="replace"),
+        cpu_seconds=_children_cpu_seconds() - cpu_before,
     )
+
+
+def _children_cpu_seconds() -> float:
+    """CPU time of this process's ended children (and theirs, as each waited for them)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _high_water_kib(pid: int) -> int:
     """VmHWM of a running process in KiB, or 0 once it has gone."""
+    return _status_kib(pid, "VmHWM")
+
+
+def _tree_rss_kib(pid: int) -> int:
+    """The RSS of a process and all its descendants, in KiB, as they are now."""
+    return _status_kib(pid, "VmRSS") + sum(_tree_rss_kib(child) for child in _children(pid))
+
+
+def _children(pid: int) -> list[int]:
+    """A process's children, as every one of its threads started them."""
+    children = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            children += [int(c) for c in (task / "children").read_text().split()]
+    except OSError:  # gone meanwhile
+        pass
+    return children
+
+
+def _status_kib(pid: int, field: str) -> int:
+    """A `kB` field of /proc/<pid>/status, or 0 once the process has gone."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return 0
-    match = re.search(r"^VmHWM:\s+(\d+) kB", status, flags=re.M)
+    match = re.search(rf"^{field}:\s+(\d+) kB", status, flags=re.M)
     return int(match.group(1)) if match else 0
 
 

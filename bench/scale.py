@@ -47,6 +47,7 @@ COLUMNS = {
     "digests": "digests",
     "digest_mb": "digest MB",
     "wall_seconds": "wall s",
+    "cpu_seconds": "CPU s",
     "peak_rss_mb": "peak RSS MB",
     "us_per_entry": "µs / entry",
     "parse_seconds": "parse s",
@@ -107,6 +108,7 @@ def _row(
         "digests": digests,
         "digest_mb": round(size / 1e6, 1),
         "wall_seconds": round(child.wall_seconds, 2),
+        "cpu_seconds": round(child.cpu_seconds, 2),
         "peak_rss_mb": round(child.peak_rss_mb, 1),
         "us_per_entry": round(1e6 * child.wall_seconds / entries, 1),
         **{f"{stage}_seconds": round(s, 2) for stage, s in stages.items()},
@@ -139,9 +141,11 @@ def run(plan: Plan, ws: Workspace) -> list[Section]:
         )
     sizes = [r["entries"] for r in section.rows]
     section.notes.append(
-        "Wall time and peak RSS are of the whole `python -m pipeline enrich` child "
-        "(its own VmHWM, read every 20 ms), online against an empty stand-in: 'requests' "
-        "counts what it received. Stage seconds come from the run log."
+        "Wall time, CPU time and peak RSS are of the whole `python -m pipeline enrich` "
+        "child with its parse workers (peak: its own VmHWM, or the RSS of it and its "
+        "workers summed, whichever is larger, read every 20 ms), online against an empty "
+        "stand-in: 'requests' counts what it received. Stage seconds (wall) come from the "
+        "run log."
     )
     if len(sizes) > 1:
         time_b = growth_exponent(sizes, [r["wall_seconds"] for r in section.rows])
@@ -177,7 +181,9 @@ def profile(plan: Plan, ws: Workspace) -> str:
     prepare_stored_corpus(papers, folder)
     stats_path = folder / "enrich.pstats"
     with StandIn([]) as server:
-        child = run_pipeline_cli(enrich_args(folder, server.url), folder, profile_to=stats_path)
+        # cProfile sees one process: parse in it, not in workers, so that parse costs show.
+        args = [*enrich_args(folder, server.url), "--parse-workers", "1"]
+        child = run_pipeline_cli(args, folder, profile_to=stats_path)
     if child.exit_code != 0:
         raise RuntimeError(f"profile: exit {child.exit_code}: {child.stderr[-2000:]}")
     record = last_run_record(folder_paths(folder))

@@ -199,6 +199,17 @@ SETTINGS: tuple[Setting, ...] = (
         at_most=36500,
     ),
     Setting(
+        "parse_workers",
+        "PIPELINE_PARSE_WORKERS",
+        int,
+        None,
+        "Processes that parse digest files side by side (none: one per core this process may "
+        "use; 0 or 1: one file after another in the run's own process). Started only when the "
+        "digests are big enough to pay for starting them (pipeline/parse/workers.py).",
+        at_least=0,
+        at_most=256,
+    ),
+    Setting(
         "offline", "PIPELINE_OFFLINE", bool, False, "Use only stored metadata; ask arXiv nothing."
     ),
     Setting(
@@ -261,6 +272,7 @@ class Settings:
     snapshot_refresh_days: float
     oai_url: str
     oai_refresh_days: float
+    parse_workers: int | None
     offline: bool
     wait_for_lock: float
     allow_shrink: bool

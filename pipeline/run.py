@@ -37,7 +37,8 @@ from pipeline.fetch.transport import FetchBudget, fetch_deadline
 from pipeline.health import LEDGER_KEY as FIRST_SEEN_KEY
 from pipeline.health import Health, assess
 from pipeline.model import FetchOutcome, PaperRecord, Problem
-from pipeline.parse import entries_frame, iter_digests, summary_line
+from pipeline.parse import entries_frame
+from pipeline.parse.workers import parse_files
 from pipeline.reconcile import ReconcileResult, reconcile, titles_to_search
 from pipeline.reconcile import summary_lines as reconcile_summary_lines
 from pipeline.report import REPORT_COLUMNS, REPORT_NAME
@@ -283,14 +284,15 @@ def run_lock(settings: Settings) -> Iterator[None]:
 def parse_stage(settings: Settings, only: Collection[str] | None = None) -> ParseResult:
     """Parse every digest (with `only`, just those digests), keeping of each file only its
     frame rows, problems and summary: the entry objects of one file are dropped before the
-    next is read (memory at scale)."""
+    next is read (memory at scale). Many files are parsed by worker processes
+    (settings.parse_workers), in the same order."""
     frames: list[pl.DataFrame] = [entries_frame([])]  # the schema, when no file is parsed
     problems: list[Problem] = []
     summaries: list[str] = []
-    for digest in iter_digests(settings.raw_dir, only):
-        frames.append(entries_frame([digest]))
-        problems += digest.problems
-        summaries.append(summary_line(digest))
+    for parsed in parse_files(settings.raw_dir, only, settings.parse_workers):
+        frames.append(parsed.entries)
+        problems += parsed.problems
+        summaries.append(parsed.summary)
     return ParseResult(summaries, pl.concat(frames, rechunk=True), problems)
 
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from datetime import date
-from functools import partial
 from pathlib import Path
 
 from pipeline.model import ParsedDigest, Problem
@@ -42,8 +42,10 @@ __all__ = [
     "ENTRY_SCHEMA",
     "MAX_DIGEST_BYTES",
     "SUPPORTED_SUFFIXES",
+    "DigestJob",
     "entries_frame",
     "iter_digests",
+    "list_digests",
     "parse_all",
     "parse_digest",
     "problems_of",
@@ -90,44 +92,63 @@ def parse_all(raw_dir: Path) -> list[ParsedDigest]:
 def iter_digests(raw_dir: Path, only: Collection[str] | None = None) -> Iterator[ParsedDigest]:
     """`parse_all` one file at a time, so a caller can keep only what it needs of each;
     with `only`, just the files of these names (relative to the raw folder, as entries
-    name their digest).
+    name their digest)."""
+    for job in list_digests(raw_dir, only):
+        yield job.parse()
+
+
+@dataclass(frozen=True)
+class DigestJob:
+    """One file to parse, or, with `problem` (kind, message), one that is not parsed: its
+    result is a placeholder reporting the problem. Picklable, for parse workers."""
+
+    source: str  # as entries and problems name the file
+    path: Path
+    raw_dir: Path
+    problem: tuple[str, str] | None = None
+
+    def parse(self) -> ParsedDigest:
+        if self.problem is not None:
+            return _placeholder(self.source, *self.problem)
+        return parse_digest(self.path, self.raw_dir)
+
+
+def list_digests(raw_dir: Path, only: Collection[str] | None = None) -> list[DigestJob]:
+    """What `iter_digests` parses, in its order, without parsing anything yet.
 
     Files of other types, unreadable folders, and a missing or empty digests folder are
-    reported as problems on placeholder results, so that nothing is passed over silently.
+    listed as placeholders that report a problem, so that nothing is passed over silently.
     """
     digests_dir = raw_dir / DIGESTS_SUBDIR
     if not digests_dir.is_dir():
-        yield _placeholder(DIGESTS_SUBDIR, "missing_folder", f"no digests folder at {digests_dir}")
-        return
-    # Listing first is cheap; parsing waits until each result is asked for.
-    jobs: list[tuple[str, Callable[[], ParsedDigest]]] = []
+        message = f"no digests folder at {digests_dir}"
+        return [DigestJob(DIGESTS_SUBDIR, digests_dir, raw_dir, ("missing_folder", message))]
+    jobs: list[DigestJob] = []
 
     def report_walk_error(error: OSError) -> None:
-        where = _source(Path(error.filename or digests_dir), raw_dir)
-        message = f"cannot list: {error.strerror}"
-        jobs.append((where, partial(_placeholder, where, "unreadable", message)))
+        path = Path(error.filename or digests_dir)
+        problem = ("unreadable", f"cannot list: {error.strerror}")
+        jobs.append(DigestJob(_source(path, raw_dir), path, raw_dir, problem))
 
     for folder, subfolders, names in os.walk(digests_dir, onerror=report_walk_error):
         for name in subfolders:  # os.walk lists a symlinked folder here and does not enter it
             if os.path.islink(path := Path(folder, name)):
-                source = _source(path, raw_dir)
                 message = _FOLDER_SYMLINK.format(target=path_name(Path(os.readlink(path))))
-                jobs.append((source, partial(_placeholder, source, "folder_symlink", message)))
+                problem = ("folder_symlink", message)
+                jobs.append(DigestJob(_source(path, raw_dir), path, raw_dir, problem))
         for name in names:
             path = Path(folder, name)
-            source = _source(path, raw_dir)
             if path.suffix.lower() in SUPPORTED_SUFFIXES:
-                jobs.append((source, partial(parse_digest, path, raw_dir)))
+                jobs.append(DigestJob(_source(path, raw_dir), path, raw_dir))
             else:
                 supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
-                message = f"not a digest file type ({supported}); skipped"
-                jobs.append((source, partial(_placeholder, source, "unsupported_file", message)))
+                problem = ("unsupported_file", f"not a digest file type ({supported}); skipped")
+                jobs.append(DigestJob(_source(path, raw_dir), path, raw_dir, problem))
     if not jobs:
-        yield _placeholder(DIGESTS_SUBDIR, "no_digests", f"{digests_dir} holds no files")
-        return
-    for source, job in sorted(jobs, key=lambda item: item[0]):
-        if only is None or source in only:
-            yield job()
+        message = f"{digests_dir} holds no files"
+        return [DigestJob(DIGESTS_SUBDIR, digests_dir, raw_dir, ("no_digests", message))]
+    jobs.sort(key=lambda job: job.source)
+    return [job for job in jobs if only is None or job.source in only]
 
 
 def parse_digest(path: Path, raw_dir: Path) -> ParsedDigest:

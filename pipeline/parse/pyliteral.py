@@ -4,16 +4,17 @@ Older Hugging Face dumps store each paper as `str(dict)`. ast.literal_eval needs
 0.8 ms for one such 4 kB item, too slow for big digests. Most items contain no double
 quote at all (repr uses them only for strings holding an apostrophe), and then every
 single quote delimits a string: swapping the quotes and True/False/None outside the
-strings gives JSON, which json reads about ten times faster. Everything else goes to
-ast.literal_eval. Never eval.
+strings gives JSON, which orjson reads about twenty times faster. Everything else goes
+to ast.literal_eval. Never eval.
 """
 
 from __future__ import annotations
 
 import ast
-import json
 import re
 from typing import Any
+
+import orjson
 
 # Escapes that Python and JSON read alike: \\ \n \r \t \b \f and \uXXXX outside the
 # surrogates (json would join a pair of them into one character; Python keeps two).
@@ -21,6 +22,8 @@ _OTHER_ESCAPE_RE = re.compile(r"\\(?![\\nrtbf]|u(?![dD][89a-fA-F]))")
 _JSON_NAMES = (("True", "true"), ("False", "false"), ("None", "null"))
 _PYTHON_NAMES = frozenset(name for name, _ in _JSON_NAMES)
 _NAME_RE = re.compile(r"[A-Za-z_]\w*")
+# orjson reads an integer past 64 bits as a float, Python keeps it exact.
+_LONG_INTEGER_RE = re.compile(r"\d{19}")
 _SEPARATOR = "\x00"  # joins the parts outside strings while their names are replaced
 
 
@@ -29,8 +32,8 @@ def read_python_literal(text: str) -> Any:
     as_json = _as_json(text)
     if as_json is not None:
         try:
-            return json.loads(as_json, parse_constant=_refuse)
-        except ValueError:  # not JSON after all (a tuple, a set, 1_000, ...): Python decides
+            return orjson.loads(as_json)
+        except orjson.JSONDecodeError:  # not JSON after all (a tuple, 1_000, NaN): Python decides
             pass
     return ast.literal_eval(text)
 
@@ -45,11 +48,9 @@ def _as_json(text: str) -> str | None:
     outside = _SEPARATOR.join(parts[0::2])
     if not set(_NAME_RE.findall(outside)) <= _PYTHON_NAMES:
         return None  # true, NaN, b'' prefixes, the e of 1e5: let Python decide
+    if _LONG_INTEGER_RE.search(outside):
+        return None
     for python_name, json_name in _JSON_NAMES:
         outside = outside.replace(python_name, json_name)
     parts[0::2] = outside.split(_SEPARATOR)
     return '"'.join(parts)
-
-
-def _refuse(name: str) -> Any:
-    raise ValueError(f"{name} is not a Python literal")  # NaN, Infinity

@@ -1,0 +1,138 @@
+"""Digest files parsed by a pool of worker processes when there are enough of them to pay
+for starting it, the results in file order, equal to a parse in this process.
+
+A worker parses whole files and sends back only what a run keeps of each (`ParsedFile`:
+the entries as a PARSED_ENTRY frame, the problems, the summary line), never the entry
+objects. Workers are started by `spawn`, not `fork`: the parent already runs polars'
+threads, and a forked copy of a process with threads can deadlock. A worker that dies
+(killed, out of memory) breaks the pool; every file not yet handed back is then parsed in
+this process, so none is lost. A worker ends with the run that started it, even one
+killed by SIGKILL (pool workers would otherwise wait for work forever). A script that calls
+the pipeline must keep its top-level code under `if __name__ == "__main__":`, as
+multiprocessing asks: each worker imports it.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import threading
+from collections.abc import Collection, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.model import Problem
+from pipeline.parse import DigestJob, entries_frame, list_digests, summary_line
+
+log = logging.getLogger("pipeline")
+
+# Starting the workers costs about half a second (each imports polars, lxml and the
+# readers). Below this much digest text a pool gains little or loses that much: real
+# Markdown and text parse at 1-3 MB/s on one core (8 MB: ~4 s saved on 2 cores), the
+# fastest layouts at ~45 MB/s (8 MB: ~0.3 s lost).
+PARALLEL_MIN_BYTES = 8_000_000
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """What a run keeps of one parsed digest file."""
+
+    entries: pl.DataFrame  # PARSED_ENTRY columns, in position order
+    problems: list[Problem]
+    summary: str  # parse.summary_line
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity mask, which a container or
+    `taskset` narrows), not the machine's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity masks on this platform
+        return os.cpu_count() or 1
+
+
+def parse_files(
+    raw_dir: Path,
+    only: Collection[str] | None = None,
+    workers: int | None = None,
+    min_parallel_bytes: int = PARALLEL_MIN_BYTES,
+) -> Iterator[ParsedFile]:
+    """`iter_digests`, compacted, with up to `workers` processes (None: one per available
+    core; 0 or 1: in this process) once the files hold at least `min_parallel_bytes`."""
+    jobs = list_digests(raw_dir, only)
+    count = pool_size(jobs, available_cores() if workers is None else workers, min_parallel_bytes)
+    if count <= 1:
+        yield from map(parse_compact, jobs)
+    else:
+        log.info("parsing %d files with %d worker processes", len(jobs), count)
+        yield from _parse_in_pool(jobs, count)
+
+
+def pool_size(jobs: list[DigestJob], workers: int, min_parallel_bytes: int) -> int:
+    """How many workers to start for `jobs`: 0 when a serial parse is sooner."""
+    to_parse = [job for job in jobs if job.problem is None]
+    count = min(workers, len(to_parse))
+    if count <= 1 or _total_bytes(to_parse) < min_parallel_bytes:
+        return 0
+    return count
+
+
+def parse_compact(job: DigestJob) -> ParsedFile:
+    """Parse one file (in a worker or here) and keep what a run keeps of it."""
+    digest = job.parse()
+    return ParsedFile(entries_frame([digest]), digest.problems, summary_line(digest))
+
+
+def _parse_in_pool(jobs: list[DigestJob], workers: int) -> Iterator[ParsedFile]:
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_exit_with_parent)
+    try:
+        futures: list[Future[ParsedFile]] = [pool.submit(parse_compact, job) for job in jobs]
+        for index, (job, future) in enumerate(zip(jobs, futures, strict=True)):
+            try:
+                yield future.result()
+            except BrokenProcessPool:
+                unfinished = sum(not _succeeded(f) for f in futures[index:])
+                log.warning(
+                    "a parse worker died (killed, or out of memory?) before %s was parsed; "
+                    "parsing the %d files not handed back in this process instead",
+                    job.source,
+                    unfinished,
+                )
+                for later_job, later in zip(jobs[index:], futures[index:], strict=True):
+                    yield later.result() if _succeeded(later) else parse_compact(later_job)
+                return
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _exit_with_parent() -> None:
+    """In a worker: end it as soon as the process that started it has gone."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_when_ready, args=(parent.sentinel,), daemon=True).start()
+
+
+def _exit_when_ready(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(1)
+
+
+def _succeeded(future: Future[ParsedFile]) -> bool:
+    return future.done() and not future.cancelled() and future.exception() is None
+
+
+def _total_bytes(jobs: list[DigestJob]) -> int:
+    total = 0
+    for job in jobs:
+        try:
+            total += job.path.stat().st_size
+        except OSError:  # gone or unreadable: the parse reports it
+            continue
+    return total
