@@ -3,6 +3,9 @@
 This is the Python API under the CLI. Each stage function returns data; only
 `write_tables` touches the output folder (and `report`, which writes the published
 generation's report, DuckDB file and schema export again), only through pipeline.store.
+The stages' packages (parse, fetch, reconcile) are imported by the functions that run
+them: a run with nothing new needs none of them, and their imports (httpx, the arxiv
+library, ...) would be a third of its time.
 
 Exit codes (part of the interface, for cron and schedulers):
 """
@@ -22,35 +25,27 @@ from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import filelock
 import polars as pl
 
+from pipeline import code_digest
 from pipeline import store as store_module
-from pipeline.companions import COMPANION_FILES, write_companions
+from pipeline.companions import COMPANION_FILES, tables_key, write_companions
 from pipeline.config import SETTINGS, ConfigError, Settings
-from pipeline.fetch import ArxivUnreachable, FetchReport, fetch_papers, search_titles
-from pipeline.fetch.snapshot_titles import store_snapshot_titles
-from pipeline.fetch.titles import TITLES_PER_REQUEST, title_phrase
-from pipeline.fetch.transport import FetchBudget, fetch_deadline
 from pipeline.health import LEDGER_KEY as FIRST_SEEN_KEY
-from pipeline.health import Health, assess
+from pipeline.health import Health, assess, judge, tallies_frame
 from pipeline.model import FetchOutcome, PaperRecord, Problem
-from pipeline.parse import entries_frame, iter_digests, summary_line
-from pipeline.reconcile import ReconcileResult, reconcile, titles_to_search
-from pipeline.reconcile import summary_lines as reconcile_summary_lines
 from pipeline.report import REPORT_COLUMNS, REPORT_NAME
 from pipeline.status import health_now, published_frames
 from pipeline.store import (
-    DIGESTS_SUBDIR,
     DigestFileState,
     MetadataStore,
     Paths,
     StoreError,
     current_generation,
     digest_files,
-    digests_signature,
     file_signature,
     is_store_failure,
     utc_now,
@@ -64,6 +59,10 @@ from pipeline.write import (
     runs_table,
     write_tables,
 )
+
+if TYPE_CHECKING:
+    from pipeline.fetch import FetchReport
+    from pipeline.reconcile import ReconcileResult
 
 log = logging.getLogger("pipeline")
 
@@ -213,7 +212,7 @@ def _published_entries_per_digest(paths: Paths) -> dict[str, int]:
     return dict(frame.get_column("digest").value_counts().iter_rows())
 
 
-def refuse_missing_digests(settings: Settings, digests: list[Any]) -> None:
+def refuse_missing_digests(settings: Settings, digests: Collection[str]) -> None:
     """Raise InputVanished for a missing or empty digests folder (unless allow_shrink):
     a scheduled run would otherwise publish empty tables over good ones and exit 0."""
     folder = settings.paths.digests
@@ -229,14 +228,14 @@ def refuse_missing_digests(settings: Settings, digests: list[Any]) -> None:
     )
 
 
-def refuse_shrink(settings: Settings, digests: list[Any], entries: int) -> None:
+def refuse_shrink(settings: Settings, digests: Collection[str], entries: int) -> None:
     """Raise InputVanished when digest files behind the published tables are gone and the
-    entries would shrink (unless allow_shrink). A renamed or moved file keeps the count."""
+    entries would shrink (unless allow_shrink). A renamed or moved file keeps the count.
+    `digests`: the files present, named as entries name their digest (see digest_files)."""
     if settings.allow_shrink:
         return
     published = _published_entries_per_digest(settings.paths)
-    present = {f"{DIGESTS_SUBDIR}/{name}" for name, *_ in digests}
-    gone = sorted(set(published) - present)
+    gone = sorted(set(published) - set(digests))
     if not gone or entries >= sum(published.values()):
         return
     examples = ", ".join(gone[:3]) + (", ..." if len(gone) > 3 else "")
@@ -279,6 +278,8 @@ def parse_stage(settings: Settings, only: Collection[str] | None = None) -> Pars
     """Parse every digest (with `only`, just those digests), keeping of each file only its
     frame rows, problems and summary: the entry objects of one file are dropped before the
     next is read (memory at scale)."""
+    from pipeline.parse import entries_frame, iter_digests, summary_line
+
     frames: list[pl.DataFrame] = [entries_frame([])]  # the schema, when no file is parsed
     problems: list[Problem] = []
     summaries: list[str] = []
@@ -322,6 +323,8 @@ def _online_or_offline(
     settings: Settings, result: FetchResult, call: Callable[[Settings], tuple[T, FetchReport]]
 ) -> T:
     """Run `call` online; when arXiv cannot be reached, say so once and use the store only."""
+    from pipeline.fetch import ArxivUnreachable
+
     if result.unreachable is None and not settings.offline:
         try:
             value, report = call(settings)
@@ -343,6 +346,12 @@ def fetch_stage(
     settings: Settings, entries: pl.DataFrame, store: MetadataStore, run_id: str
 ) -> FetchResult:
     """Fetch every linked ID, then search the titles the reconcile stage will need."""
+    from pipeline.fetch import fetch_papers, search_titles
+    from pipeline.fetch.snapshot_titles import store_snapshot_titles
+    from pipeline.fetch.titles import TITLES_PER_REQUEST, title_phrase
+    from pipeline.fetch.transport import FetchBudget, fetch_deadline
+    from pipeline.reconcile import titles_to_search
+
     ids = (
         entries.filter(pl.col("id_status") == "ok")
         .get_column("arxiv_id")
@@ -422,6 +431,8 @@ def _answered(
     """The candidates of the titles whose search was answered. search_titles gives every
     title a list, an empty one too when nothing was searched; reconcile must see no entry
     then, or it reports "title search found nothing" for a search never made."""
+    from pipeline.fetch.titles import title_phrase
+
     unanswered = {p.source for p in report.problems if p.kind in UNANSWERED_SEARCH_KINDS}
     return {
         title: found
@@ -431,6 +442,8 @@ def _answered(
 
 
 def reconcile_stage(entries: pl.DataFrame, fetched: FetchResult) -> ReconcileResult:
+    from pipeline.reconcile import reconcile
+
     return reconcile(entries, fetched.records, fetched.outcomes, fetched.candidates)
 
 
@@ -508,16 +521,15 @@ def enrich(settings: Settings) -> RunSummary:
         record = RunRecord(run_id=run_id, started_at=started, out_dir=out_dir)
         store.put_run(run_id, started, dataclasses.asdict(record))
         try:
-            digests = digests_signature(settings.paths)
-            refuse_missing_digests(settings, digests)
             ledger = _usable_ledger(settings, store)
             files = digest_files(settings.paths, ledger["files"] if ledger else {})
+            refuse_missing_digests(settings, files)
             summary = None
             if ledger is not None and _hashes(ledger["files"]) == _hashes(files):
                 summary = _carry_over(settings, store, record, ledger, files)
             elif ledger is not None:
-                summary = _run_changed_digests(settings, store, record, digests, ledger, files)
-            return summary or _run_stages(settings, store, record, digests, files)
+                summary = _run_changed_digests(settings, store, record, ledger, files)
+            return summary or _run_stages(settings, store, record, files)
         except Exception as exc:
             # The run log says how it ended; the caller reports the error itself.
             failed = dataclasses.replace(
@@ -534,7 +546,6 @@ def _run_stages(
     settings: Settings,
     store: MetadataStore,
     record: RunRecord,
-    digests: list[Any],
     files: dict[str, DigestFileState],
 ) -> RunSummary:
     """parse -> fetch -> reconcile -> write, recording the run in the store's run log."""
@@ -542,7 +553,7 @@ def _run_stages(
     with times.stage("parse"):
         parse = parse_stage(settings)
     _log_parse(parse)
-    refuse_shrink(settings, digests, parse.entries.height)
+    refuse_shrink(settings, files, parse.entries.height)
     with times.stage("fetch"):
         fetched = fetch_stage(settings, parse.entries, store, record.run_id)
     return _reconcile_and_write(settings, store, record, files, parse, fetched, times, None)
@@ -558,7 +569,6 @@ def _run_changed_digests(
     settings: Settings,
     store: MetadataStore,
     record: RunRecord,
-    digests: list[Any],
     ledger: dict[str, Any],
     files: dict[str, DigestFileState],
 ) -> RunSummary | None:
@@ -590,7 +600,7 @@ def _run_changed_digests(
         ledger["run_id"],
         carried.entries.height,
     )
-    refuse_shrink(settings, digests, carried.entries.height + parse.entries.height)
+    refuse_shrink(settings, files, carried.entries.height + parse.entries.height)
     with times.stage("fetch"):
         fetched = fetch_stage(settings, parse.entries, store, record.run_id)
     if store.ids_fetched_since(record.started_at) & _named_ids(carried.entries):
@@ -663,10 +673,12 @@ def _reconcile_and_write(
     times: StageTimes,
     carried: Carried | None,
 ) -> RunSummary:
+    from pipeline.reconcile import summary_lines
+
     run_id, started = record.run_id, record.started_at
     with times.stage("reconcile"):
         rec = reconcile_stage(parse.entries, fetched)
-    for line in reconcile_summary_lines(rec):
+    for line in summary_lines(rec):
         log.info("%s", line)
     problems = parse.problems + (carried.problems if carried else [])
     # An ID the changed digests name too was fetched (from the store) and counts with them.
@@ -720,11 +732,12 @@ def _reconcile_and_write(
         if record.exit_code == EXIT_STALE:
             frames["runs"] = runs_table([record if r.run_id == run_id else r for r in runs])
         write_tables(frames, settings.paths, run_id, health)
-    store.put_ledger(FIRST_SEEN_KEY, health.first_seen)
+    if health.first_seen is not None:
+        store.put_ledger(FIRST_SEEN_KEY, health.first_seen)
     record = dataclasses.replace(record, ended_at=utc_now(), write_seconds=times.seconds["write"])
     store.put_run(run_id, started, dataclasses.asdict(record))
     if fresh_until is not None:
-        _put_ledger(settings, store, run_id, fresh_until, files)
+        _put_ledger(settings, store, run_id, fresh_until, files, health)
     return RunSummary(
         record,
         record.exit_code or EXIT_OK,
@@ -764,6 +777,7 @@ def _put_ledger(
     run_id: str,
     fresh_until: datetime,
     files: dict[str, DigestFileState],
+    health: Health,
 ) -> None:
     store.put_ledger(
         LEDGER_KEY,
@@ -773,6 +787,9 @@ def _put_ledger(
             "files": files,
             "fresh_until": fresh_until.isoformat(),
             "run_id": run_id,
+            # Each digest source's health tallies: a run with nothing new judges staleness
+            # on them, without reading the tables (health.judge).
+            "sources": health.tallies_rows,
         },
     )
 
@@ -784,12 +801,7 @@ def _hashes(files: dict[str, DigestFileState]) -> dict[str, str]:
 def _fingerprint(settings: Settings) -> str:
     """What else the tables depend on: the code, and the settings that change what is asked
     or kept."""
-    code = sorted(
-        (p.relative_to(_PACKAGE).as_posix(), p.read_bytes()) for p in _PACKAGE.rglob("*.py")
-    )
-    h = hashlib.sha256()
-    for name, body in code:
-        h.update(name.encode() + b"\0" + hashlib.sha256(body).digest())
+    h = hashlib.sha256(code_digest().encode())
     inputs = [
         settings.refresh_days,
         settings.snapshot_refresh_days,
@@ -801,9 +813,6 @@ def _fingerprint(settings: Settings) -> str:
     return h.hexdigest()
 
 
-_PACKAGE = Path(__file__).resolve().parent
-
-
 def _usable_ledger(settings: Settings, store: MetadataStore) -> dict[str, Any] | None:
     """The last complete run's ledger, if this run can build on its tables: they are the
     published ones, the code and settings are the same, the store has not changed since
@@ -812,7 +821,7 @@ def _usable_ledger(settings: Settings, store: MetadataStore) -> dict[str, Any] |
     current = current_generation(settings.paths)
     if (
         ledger is None
-        or "files" not in ledger  # written by an older version
+        or "sources" not in ledger  # written by an older version
         or current is None
         or current.name != ledger["run_id"]
         or utc_now() >= datetime.fromisoformat(ledger["fresh_until"])
@@ -825,6 +834,8 @@ def _usable_ledger(settings: Settings, store: MetadataStore) -> dict[str, Any] |
 
 def _fresh_until(settings: Settings, store: MetadataStore, fetched: FetchResult) -> datetime:
     """When the first stored answer this run relied on reaches the refresh age of its source."""
+    from pipeline.fetch.titles import title_phrase
+
     # The snapshot's answers are not stored: their own times (a stored copy may be older).
     unstored = fetched.unstored
     stored = store.get_fetched_at(i for i in fetched.records if i not in unstored)
@@ -853,13 +864,11 @@ def _carry_over(
 ) -> RunSummary | None:
     """With no digest new, edited or gone, no new metadata and nothing due for refresh, the
     tables would come out byte for byte the same: publish them again with this run's row,
-    and ask nothing. Staleness is assessed again (time passing with nothing new is exactly
-    when a digest goes stale) and the companion files are written afresh. Returns None when
-    a full run is needed."""
+    and ask nothing. Staleness is judged again, as of today (time passing with nothing new
+    is exactly when a digest goes stale), on the tallies the ledger keeps, and the companion
+    files are written afresh with it; the tables are not read. Returns None when a full run
+    is needed."""
     start = time.perf_counter()
-    frames = _report_frames(settings.paths)
-    if frames is None:
-        return None  # the published tables cannot be read: a full run rebuilds them
     previous = next(r for r in store.get_runs() if r["run_id"] == ledger["run_id"])
     # As every run's own published row: taken when writing begins, write_seconds 0.
     record = dataclasses.replace(
@@ -881,39 +890,33 @@ def _carry_over(
         write_seconds=0.0,
     )
     store.put_run(record.run_id, record.started_at, dataclasses.asdict(record))
-    frames["runs"] = runs_table([_run_record_from_dict(d) for d in store.get_runs()])
-    health = _assess_health(settings, store, frames)
+    runs = runs_table([_run_record_from_dict(d) for d in store.get_runs()])
+    # The tables and the first-seen ledger are as the ledger's run left them: only the days
+    # since each source's last new paper moved on.
+    health = judge(
+        tallies_frame(ledger["sources"]),
+        runs,
+        utc_now().date(),
+        settings.stale_days,
+        settings.unresolved_jump,
+    )
     if health.alarms:
         record = dataclasses.replace(record, exit_code=EXIT_STALE)
         store.put_run(record.run_id, record.started_at, dataclasses.asdict(record))
-        frames["runs"] = runs_table([_run_record_from_dict(d) for d in store.get_runs()])
-    if carry_over_tables(settings.paths, record.run_id, frames, health) is None:
+        runs = runs_table([_run_record_from_dict(d) for d in store.get_runs()])
+    if carry_over_tables(settings.paths, record.run_id, runs, health) is None:
         return None  # the published generation is incomplete: a full run rebuilds it
     # The run log's copy gets the final times, measured after the write.
     record = dataclasses.replace(
         record, ended_at=utc_now(), write_seconds=time.perf_counter() - start
     )
     store.put_run(record.run_id, record.started_at, dataclasses.asdict(record))
-    store.put_ledger(FIRST_SEEN_KEY, health.first_seen)
     # Touched files keep their hash under a new time: the next run need not read them.
     store.put_ledger(LEDGER_KEY, {**ledger, "run_id": record.run_id, "files": files})
     log.info("nothing new since run %s: tables carried over, no requests", ledger["run_id"])
     return RunSummary(
         record, record.exit_code or EXIT_OK, _summary_message(record, None, settings, health)
     )
-
-
-def _report_frames(paths: Paths) -> dict[str, pl.DataFrame] | None:
-    """The published tables except `runs`, with only the columns the staleness assessment
-    and the report read (REPORT_COLUMNS); None if any is missing or unreadable."""
-    try:
-        return {
-            t.name: read_table(paths, t.name, REPORT_COLUMNS.get(t.name))
-            for t in TABLES
-            if t.name != "runs"
-        }
-    except (OSError, pl.exceptions.PolarsError):
-        return None
 
 
 def _candidate_records(fetched: FetchResult) -> dict[str, PaperRecord]:
@@ -965,10 +968,11 @@ def report(settings: Settings) -> Path:
     path. NothingPublished (an OSError) when no run has published tables yet."""
     check_folders(settings)
     with run_lock(settings):
-        run_id, _, frames = published_frames(settings, REPORT_COLUMNS)
+        run_id, manifest, frames = published_frames(settings, REPORT_COLUMNS)
         generation = current_generation(settings.paths)
         assert generation is not None  # published_frames found it
-        write_companions(generation, frames, run_id, health_now(settings, frames))
+        health = health_now(settings, frames)
+        write_companions(generation, frames, run_id, health, tables_key(manifest["tables"]))
         names = [t.name for t in TABLES]
         store_module.publish_generation(settings.paths, generation, names, COMPANION_FILES)
     return settings.out_dir / REPORT_NAME

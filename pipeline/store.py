@@ -194,6 +194,9 @@ CREATE TABLE IF NOT EXISTS papers (
     fetched_at TEXT NOT NULL,
     source     TEXT NOT NULL DEFAULT 'api'  -- api, snapshot, oai (PaperRecord.source)
 );
+-- state_marker and ids_fetched_since read the fetch times alone: an index, not a table scan
+-- through every record (0.2 s at 100,000 papers, on every run).
+CREATE INDEX IF NOT EXISTS papers_fetched_at ON papers (fetched_at);
 CREATE TABLE IF NOT EXISTS id_outcomes (  -- latest outcome per ID, so re-runs ask nothing
     arxiv_id   TEXT PRIMARY KEY,
     outcome    TEXT NOT NULL,
@@ -201,6 +204,7 @@ CREATE TABLE IF NOT EXISTS id_outcomes (  -- latest outcome per ID, so re-runs a
     reason     TEXT,
     decided_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS id_outcomes_decided_at ON id_outcomes (decided_at);
 CREATE TABLE IF NOT EXISTS runs (        -- the run log; a row is written when a run starts
     run_id     TEXT PRIMARY KEY,
     started_at TEXT NOT NULL,
@@ -634,12 +638,6 @@ def _digest_stats(paths: Paths) -> list[tuple[Path, str, os.stat_result]]:
         for path in sorted(paths.digests.rglob("*"))
         if path.is_file()
     ]
-
-
-def digests_signature(paths: Paths) -> list[tuple[str, int, int]]:
-    """Every file under the digests folder with its size and modification time: cheap to
-    take, and it changes whenever a digest is added, removed or edited."""
-    return [(name, stat.st_size, stat.st_mtime_ns) for _, name, stat in _digest_stats(paths)]
 
 
 # [size, mtime_ns, sha256 of the content or None when it could not be read], as JSON keeps it

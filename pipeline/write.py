@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 import polars as pl
 
 from pipeline import store
-from pipeline.companions import COMPANION_FILES, write_companions
+from pipeline.companions import COMPANION_FILES, report_parts, tables_key, write_companions
 from pipeline.health import Health
 from pipeline.model import (
     ABS_URL_PREFIX,
@@ -39,6 +39,7 @@ from pipeline.model import (
     Problem,
     Resolution,
 )
+from pipeline.report import REPORT_COLUMNS
 from pipeline.store import Paths
 from pipeline.tables import CANDIDATE, PARSED_ENTRY_COLUMNS, TABLES, Table, table
 
@@ -584,7 +585,7 @@ def write_generation(
             written[name] = before
         else:
             written[name] = _write_table(generation, name, frame, content)
-    write_companions(generation, ordered, run_id, health)
+    write_companions(generation, ordered, run_id, health, tables_key(written))
     _write_manifest(generation, run_id, written)
     return generation
 
@@ -628,32 +629,52 @@ def _write_manifest(generation: Path, run_id: str, tables: Mapping[str, Any]) ->
     )
 
 
-def carry_over_tables(
-    paths: Paths, run_id: str, frames: Mapping[str, pl.DataFrame], health: Health
-) -> Path | None:
-    """Publish the current generation's tables again under `run_id`, with `frames["runs"]`
-    (see runs_table) as the only table written: the others are hard-linked (copied where
-    links are impossible), so the cost does not grow with their size. The companion files
-    are written afresh from `frames` (the published tables as the report reads them) and
-    `health`, this run's assessment. None, and nothing written, when the current generation
-    is not complete (no manifest, a table missing)."""
+def carry_over_tables(paths: Paths, run_id: str, runs: pl.DataFrame, health: Health) -> Path | None:
+    """Publish the current generation's tables again under `run_id`, with `runs` (see
+    runs_table) as the only table written: the others are hard-linked (copied where links
+    are impossible), so the cost does not grow with their size. The companion files are
+    written afresh for this run and `health`, its assessment: the report's parts drawn from
+    the tables are the current report's (when it names these tables: report_parts), else
+    the tables' REPORT_COLUMNS are read to draw them. None, and nothing written, when the
+    current generation is not complete (no manifest, a table missing or not Parquet)."""
     current = store.current_generation(paths)
     if current is None or current.name == run_id:
         return None
     previous = _manifest(current)
     carried = [t.name for t in TABLES if t.name != "runs"]
-    if any(name not in previous or not (current / f"{name}.parquet").is_file() for name in carried):
+    if any(
+        name not in previous or not _is_parquet(current / f"{name}.parquet") for name in carried
+    ):
         return None
+    key = tables_key(previous)
+    parts = report_parts(current, key)
+    frames = {"runs": runs}
+    if parts is None:
+        try:
+            frames |= {
+                name: pl.read_parquet(current / f"{name}.parquet", columns=REPORT_COLUMNS.get(name))
+                for name in carried
+            }
+        except (OSError, pl.exceptions.PolarsError):
+            return None
     generation = store.new_generation_dir(paths, run_id)
     for name in carried:
         store.link_or_copy(current / f"{name}.parquet", generation / f"{name}.parquet")
     written = {name: previous[name] for name in carried}
-    runs = frames["runs"]
     written["runs"] = _write_table(generation, "runs", runs, content_hash(runs, table("runs")))
-    write_companions(generation, frames, run_id, health)
+    write_companions(generation, frames, run_id, health, key, parts)
     _write_manifest(generation, run_id, written)
     store.publish_generation(paths, generation, [t.name for t in TABLES], COMPANION_FILES)
     return generation
+
+
+def _is_parquet(path: Path) -> bool:
+    """Whether `path` is a Parquet file (its footer read: not a truncated or foreign file)."""
+    try:
+        pl.read_parquet_schema(path)
+    except (OSError, pl.exceptions.PolarsError):
+        return False
+    return True
 
 
 def write_tables(
