@@ -41,6 +41,7 @@ from pipeline.report import REPORT_COLUMNS, REPORT_NAME
 from pipeline.status import health_now, published_frames
 from pipeline.store import (
     DigestFileState,
+    FrameRecords,
     MetadataStore,
     Paths,
     StoreError,
@@ -50,7 +51,7 @@ from pipeline.store import (
     is_store_failure,
     utc_now,
 )
-from pipeline.tables import TABLES
+from pipeline.tables import STORED_PAPER, TABLES
 from pipeline.write import (
     RunRecord,
     build_tables,
@@ -165,6 +166,10 @@ class FetchResult:
     stopped: str | None = None  # why fetching stopped early (deadline, throttling), if it did
     # Of `records`, those the store does not hold (the snapshot's answers), by ID.
     unstored: dict[str, PaperRecord] = field(default_factory=dict)
+    began: datetime = field(default_factory=utc_now)  # papers stored since are this fetch's
+    # `records` as one stored-papers frame, once fetching is over (`records` is then read
+    # from it): what reconcile settles on and the write stage writes.
+    papers: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=STORED_PAPER.schema()))
 
 
 @dataclass
@@ -393,6 +398,8 @@ def fetch_stage(
     result.stopped = budget.stopped
     if budget.stopped:
         log.error("fetching stopped early: %s", budget.stopped)
+    result.papers = _papers_frame(store, set(result.records), result)
+    result.records = FrameRecords(result.papers)
     return result
 
 
@@ -407,18 +414,24 @@ def _paper_titles(store: MetadataStore, fetched: FetchResult) -> pl.DataFrame:
     return pl.concat([stored, in_hand])
 
 
-def _papers_frame(
-    store: MetadataStore, ids: set[str], fetched: FetchResult, started: datetime
-) -> pl.DataFrame:
+def _papers_frame(store: MetadataStore, ids: set[str], fetched: FetchResult) -> pl.DataFrame:
     """The papers of `ids` as one stored-papers frame. The store is the truth (a paper found
     by ID and again by title search in one run has the later fetch's time there), but for
-    the snapshot's answers, which it does not hold, unless this run stored the paper since."""
-    stored_now = store.ids_fetched_since(started)
+    the snapshot's answers, which it does not hold, unless this fetch stored the paper since."""
+    stored_now = store.ids_fetched_since(fetched.began)
     in_hand = [r for i, r in fetched.unstored.items() if i in ids and i not in stored_now]
     from_store = store.papers_frame(ids - {r.arxiv_id for r in in_hand})
     return pl.concat(
         [from_store, store_module.records_frame(map(store_module.record_to_json, in_hand))]
     )
+
+
+def _resolved_papers(store: MetadataStore, ids: set[str], fetched: FetchResult) -> pl.DataFrame:
+    """The papers of `ids` in key order: those the digests link from the fetch stage's frame,
+    the others (found by title, named by carried rows) from the store."""
+    linked = fetched.papers.filter(pl.col("arxiv_id").is_in(ids))
+    others = ids.difference(linked.get_column("arxiv_id"))
+    return pl.concat([linked, _papers_frame(store, others, fetched)]).sort("arxiv_id")
 
 
 # Problems of search_titles meaning that a phrase got no answer, now or stored.
@@ -444,7 +457,9 @@ def _answered(
 def reconcile_stage(entries: pl.DataFrame, fetched: FetchResult) -> ReconcileResult:
     from pipeline.reconcile import reconcile
 
-    return reconcile(entries, fetched.records, fetched.outcomes, fetched.candidates)
+    return reconcile(
+        entries, fetched.records, fetched.outcomes, fetched.candidates, paper_frame=fetched.papers
+    )
 
 
 # --- the whole run ------------------------------------------------------------------
@@ -698,13 +713,14 @@ def _reconcile_and_write(
     with times.stage("write"):
         # The store is the truth (a paper found by ID and again by title search in one run
         # has the later fetch's time there): the papers come from it as one frame.
-        resolved = {r.arxiv_id for r in rec.resolutions if r.arxiv_id is not None}
+        resolved = rec.resolved_ids()
         if carried is not None:
             resolved |= set(carried.entries.get_column("arxiv_id").drop_nulls().to_list())
         frames = build_tables(
             entries=parse.entries,
-            papers=_papers_frame(store, resolved, fetched, started),
+            papers=_resolved_papers(store, resolved, fetched),
             resolutions=rec.resolutions,
+            settled=rec.settled,
             mismatches=rec.mismatches,
             fetch_log=store.fetch_log_rows(),
             problems=problems + fetched.problems,

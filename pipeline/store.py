@@ -290,7 +290,12 @@ def record_to_json(record: PaperRecord) -> str:
 
 
 def record_from_json(text: str) -> PaperRecord:
-    value = orjson.loads(text)
+    return record_from_dict(orjson.loads(text))
+
+
+def record_from_dict(value: Mapping[str, Any]) -> PaperRecord:
+    """A record from a stored record's fields: its JSON object, or a stored-papers frame's
+    row (the frame's columns are the object's keys)."""
     names = value["authors"]
     authors = authors_named(names)
     for item in value["affiliated"]:
@@ -332,6 +337,28 @@ def records_frame(texts: Iterable[str]) -> pl.DataFrame:
     while chunk := list(islice(rows, FRAME_ROWS)):
         frames.append(pl.read_ndjson(io.BytesIO("\n".join(chunk).encode()), schema=schema))
     return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+
+
+class FrameRecords(Mapping[str, PaperRecord]):
+    """The papers of a stored-papers frame by ID, each decoded when looked up and not kept:
+    a stage that settles most entries on the frame's columns decodes only the few it judges
+    one by one."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+        self._rows = {arxiv_id: row for row, arxiv_id in enumerate(frame.get_column("arxiv_id"))}
+
+    def __getitem__(self, arxiv_id: str) -> PaperRecord:
+        return record_from_dict(self.frame.row(self._rows[arxiv_id], named=True))
+
+    def __contains__(self, arxiv_id: object) -> bool:
+        return arxiv_id in self._rows
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
 
 
 class StoredRecords(Mapping[str, PaperRecord]):

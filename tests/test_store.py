@@ -12,6 +12,7 @@ import pytest
 from pipeline.model import Author, FetchOutcome, PaperRecord, PaperVersion
 from pipeline.store import (
     STORE_FORMAT,
+    FrameRecords,
     MetadataStore,
     StoredRecords,
     record_from_json,
@@ -53,32 +54,33 @@ def store(tmp_path: Path) -> Iterator[MetadataStore]:
         yield opened
 
 
-@pytest.mark.parametrize(
-    "record",
-    [
-        paper("1706.03762"),
-        paper(
-            "hep-th/9711200",
-            authors=[Author("Juan Maldacena")],
-            comment=None,
-            journal_ref=None,
-            dois=[],
-            withdrawn=True,
-            categories=["hep-th"],
-        ),
-        paper("2501.00001", authors=[], abstract=""),
-        paper(
-            "0704.0001",
-            source="snapshot",
-            license="http://arxiv.org/licenses/nonexclusive-distrib/1.0/",
-            versions=[
-                PaperVersion(1, datetime(2007, 4, 2, 19, 18, 42, tzinfo=UTC)),
-                PaperVersion(2, datetime(2007, 7, 24, 20, 10, 27, tzinfo=UTC), 23, "I"),
-            ],
-        ),
-    ],
-    ids=["affiliations-in-places", "nones-and-withdrawn", "no-authors", "snapshot-history"],
-)
+# Records of every shape: affiliations in places, nones and withdrawn, no authors, history.
+RECORDS = [
+    paper("1706.03762"),
+    paper(
+        "hep-th/9711200",
+        authors=[Author("Juan Maldacena")],
+        comment=None,
+        journal_ref=None,
+        dois=[],
+        withdrawn=True,
+        categories=["hep-th"],
+    ),
+    paper("2501.00001", authors=[], abstract=""),
+    paper(
+        "0704.0001",
+        source="snapshot",
+        license="http://arxiv.org/licenses/nonexclusive-distrib/1.0/",
+        versions=[
+            PaperVersion(1, datetime(2007, 4, 2, 19, 18, 42, tzinfo=UTC)),
+            PaperVersion(2, datetime(2007, 7, 24, 20, 10, 27, tzinfo=UTC), 23, "I"),
+        ],
+    ),
+]
+RECORD_KINDS = ["affiliations-in-places", "nones-and-withdrawn", "no-authors", "snapshot-history"]
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=RECORD_KINDS)
 def test_a_record_reads_back_equal(record: PaperRecord) -> None:
     again = record_from_json(record_to_json(record))
     assert again == record
@@ -217,6 +219,19 @@ def test_the_papers_frame_holds_what_the_records_hold(store: MetadataStore) -> N
     assert datetime.fromisoformat(first["fetched_at"]) == FETCHED
     assert frame.row(1, named=True)["authors"] == []
     assert store.papers_frame([]).schema == STORED_PAPER.schema()
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=RECORD_KINDS)
+def test_a_record_read_from_the_papers_frame_is_the_stored_record(
+    store: MetadataStore, record: PaperRecord
+) -> None:
+    store.put_papers([record, paper("2402.00001")])
+    records = FrameRecords(store.papers_frame())
+    assert sorted(records) == sorted([record.arxiv_id, "2402.00001"]) and len(records) == 2
+    assert records[record.arxiv_id] == record
+    assert "2402.99999" not in records
+    with pytest.raises(KeyError):
+        records["2402.99999"]
 
 
 def test_stored_records_are_decoded_in_batches_as_looked_up(
