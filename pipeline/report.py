@@ -221,7 +221,7 @@ def _table_charts(data: ReportData) -> list[tuple[str, list[Chart]]]:
     medians = (
         data.lags.group_by("source")
         .agg(pl.col("lag_days").median())
-        .sort("lag_days", descending=True)
+        .sort(["lag_days", "source"], descending=[True, False])  # ties in a fixed order
         .head(TOP)
     )
 

@@ -476,13 +476,17 @@ def _run_record_from_dict(d: dict[str, Any]) -> RunRecord:
 @dataclass
 class Carried:
     """What a run takes over from the last complete one for the digests unchanged since:
-    their published rows, parse problems, and the outcomes of the IDs only they name."""
+    their published rows and their papers', parse problems, and the outcomes of the IDs
+    only they name."""
 
     entries: pl.DataFrame
     mismatches: pl.DataFrame
+    papers: dict[str, pl.DataFrame]  # the published paper tables (PAPER_TABLES)
+    fetch_log: pl.DataFrame  # the published fetch_log
     problems: list[Problem]
     ids: list[str]  # the IDs their entries link to
     fresh_until: datetime  # of the answers their rows were decided on
+    store: list[object]  # the store's state_marker when the published tables were written
 
 
 def _counts(
@@ -595,12 +599,13 @@ def _run_changed_digests(
     before = _hashes(ledger["files"])
     changed = {source for source, digest in _hashes(files).items() if before.get(source) != digest}
     unchanged = set(files) - changed
-    fresh_until = datetime.fromisoformat(ledger["fresh_until"])
-    carried = _carried_rows(settings.paths, unchanged, set(before), fresh_until)
+    carried = _carried_rows(settings.paths, unchanged, ledger)
     if carried is None:
         return None
     resolved = carried.entries.get_column("arxiv_id").drop_nulls().unique().to_list()
-    if len(store.get_fetched_at(resolved)) < len(resolved):
+    # Without a snapshot (the ledger's run had none either: _fingerprint) every paper the
+    # tables hold came from the store, which is unchanged since.
+    if settings.snapshot_path is not None and len(store.get_fetched_at(resolved)) < len(resolved):
         # The snapshot's answers are not stored (it is a store of its own): a whole run
         # reads them from it again, as it does every run.
         log.info("papers the unchanged digests resolve to are the snapshot's: reconciling all")
@@ -624,33 +629,52 @@ def _run_changed_digests(
     return _reconcile_and_write(settings, store, record, files, parse, fetched, times, carried)
 
 
-def _carried_rows(
-    paths: Paths, unchanged: set[str], ledger_files: set[str], fresh_until: datetime
-) -> Carried | None:
-    """The published rows of the `unchanged` digests; None when the published tables cannot
-    be read or hold parse problems of no one digest file (a folder that could not be
-    listed): then only a whole run gives the right tables."""
+def _carried_rows(paths: Paths, unchanged: set[str], ledger: dict[str, Any]) -> Carried | None:
+    """The published rows of the `unchanged` digests and of the papers they resolve to; None
+    when the published tables cannot be read or hold parse problems of no one digest file
+    (a folder that could not be listed): then only a whole run gives the right tables."""
     try:
         published = {name: read_table(paths, name) for name in CARRIED_TABLES}
     except (OSError, pl.exceptions.PolarsError):
         return None
     problems = published["problems"].filter(pl.col("stage") == "parse")
-    if not set(problems.get_column("source")) <= ledger_files:
+    if not set(problems.get_column("source")) <= set(ledger["files"]):
         return None
     entries = published["entries"].filter(pl.col("digest").is_in(unchanged))
     return Carried(
         entries=entries,
+        papers={name: published[name] for name in PAPER_TABLES},
+        fetch_log=published["fetch_log"],
         mismatches=published["mismatches"].filter(pl.col("digest").is_in(unchanged)),
         problems=[
             Problem(row["stage"], row["source"], row["kind"], row["message"], row["line"])
             for row in problems.filter(pl.col("source").is_in(unchanged)).iter_rows(named=True)
         ],
         ids=_linked_ids(entries),
-        fresh_until=fresh_until,
+        fresh_until=datetime.fromisoformat(ledger["fresh_until"]),
+        store=ledger["store"],
     )
 
 
-CARRIED_TABLES = ("entries", "mismatches", "problems")
+# The tables of the papers, one or more rows per paper, of its record alone (but for the
+# papers table's counts over the entries).
+PAPER_TABLES = ("papers", "authors", "categories", "versions")
+CARRIED_TABLES = ("entries", "mismatches", "problems", "fetch_log", *PAPER_TABLES)
+
+
+def _carried_papers(carried: Carried, resolved: set[str]) -> dict[str, pl.DataFrame]:
+    """The published paper-table rows of the papers the carried rows alone resolve to (not
+    among `resolved`, those of this run's entries, built afresh). Their records are as the
+    published tables' run read them: the store has not changed since (_usable_ledger) but
+    for what this run fetched, and a paper fetched again that carried rows name means a
+    whole run (_run_changed_digests)."""
+    keep = carried.entries.select(pl.col("arxiv_id").drop_nulls().unique()).filter(
+        ~pl.col("arxiv_id").is_in(pl.Series(sorted(resolved), dtype=pl.String).implode())
+    )
+    return {
+        name: rows.filter(pl.col("arxiv_id").is_in(keep.get_column("arxiv_id").implode()))
+        for name, rows in carried.papers.items()
+    }
 
 
 def _linked_ids(entries: pl.DataFrame) -> list[str]:
@@ -714,20 +738,27 @@ def _reconcile_and_write(
         # The store is the truth (a paper found by ID and again by title search in one run
         # has the later fetch's time there): the papers come from it as one frame.
         resolved = rec.resolved_ids()
+        carried_rows: dict[str, pl.DataFrame] = {}
         if carried is not None:
-            resolved |= set(carried.entries.get_column("arxiv_id").drop_nulls().to_list())
+            carried_rows = {"entries": carried.entries, "mismatches": carried.mismatches}
+            carried_rows |= _carried_papers(carried, resolved)
+            if store.state_marker() == carried.store:  # the store's log too is as published
+                carried_rows["fetch_log"] = carried.fetch_log
+            # Papers the carried rows resolve to without a published row (none, unless the
+            # published tables disagree): from the store.
+            resolved |= set(carried.entries.get_column("arxiv_id").drop_nulls()).difference(
+                carried.papers["papers"].get_column("arxiv_id")
+            )
         frames = build_tables(
             entries=parse.entries,
             papers=_resolved_papers(store, resolved, fetched),
             resolutions=rec.resolutions,
             settled=rec.settled,
             mismatches=rec.mismatches,
-            fetch_log=store.fetch_log_rows(),
+            fetch_log=[] if "fetch_log" in carried_rows else store.fetch_log_rows(),
             problems=problems + fetched.problems,
             runs=[],
-            carried={"entries": carried.entries, "mismatches": carried.mismatches}
-            if carried is not None
-            else None,
+            carried=carried_rows or None,
         )
         digests = len(files) if carried is not None else len(parse.summaries)
         # The published tables hold this run's row as it stands before they are

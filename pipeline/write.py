@@ -137,8 +137,12 @@ def build_tables(
 ) -> dict[str, pl.DataFrame]:
     """Every output table, validated and sorted by its key.
 
-    `carried` holds published rows of `entries` and `mismatches` (as the tables have them)
-    that join the rows built here: those of digests unchanged since the run that wrote them.
+    `carried` holds published rows of tables (as the tables have them) that join the rows
+    built here: of `entries` and `mismatches`, those of digests unchanged since the run that
+    wrote them; of `papers`, `authors`, `categories` and `versions`, those of papers that
+    `papers` does not hold (resolved by carried rows alone, their records unchanged since;
+    the papers' counts over the entries are made anew); of `fetch_log`, all of them, when
+    the store's log is unchanged since (`fetch_log` is then empty).
     `settled`: (digest, position, arxiv_id) of the entries the reconcile stage settled by
     their link in one join (ReconcileResult.settled), resolved as `resolutions` are not.
 
@@ -161,12 +165,10 @@ def build_tables(
         if papers.get_column("arxiv_id").equals(resolved_ids.get_column("arxiv_id"))
         else resolved_ids.join(papers, on="arxiv_id", maintain_order="left")
     )
-    authors_table = _authors_table(records)
-    papers_table = _papers_table(records, entries_table)
     frames = {
         "entries": entries_table,
-        "papers": papers_table,
-        "authors": authors_table,
+        "papers": _papers_table(records, entries_table),
+        "authors": _authors_table(records),
         "categories": _categories_table(records),
         "versions": _versions_table(records),
         "mismatches": mismatches_table,
@@ -180,6 +182,11 @@ def build_tables(
         "problems": _frame("problems", _problem_rows(problems)),
         "runs": _frame("runs", [_run_row(r) for r in runs]),
     }
+    for name, rows in (carried or {}).items():
+        if name not in ("entries", "mismatches"):  # joined above
+            frames[name] = pl.concat([frames[name], rows])
+    if carried and "papers" in carried:
+        frames["papers"] = _with_appearances(frames["papers"], entries_table)
     return {t.name: _sorted(t, validate(t.name, frames[t.name])) for t in TABLES}
 
 
@@ -472,6 +479,19 @@ def _versions_table(records: pl.DataFrame) -> pl.DataFrame:
 
 def _papers_table(records: pl.DataFrame, entries_table: pl.DataFrame) -> pl.DataFrame:
     """The resolved papers' own columns and the entries' counts."""
+    own = records.with_columns(
+        *(_utc_column(records, name) for name in ("published", "updated", "fetched_at")),
+        doi="dois",
+        datacite_doi=DATACITE_DOI_PREFIX + pl.col("arxiv_id"),
+        abs_url=ABS_URL_PREFIX + pl.col("arxiv_id"),
+        pdf_url=PDF_URL_PREFIX + pl.col("arxiv_id"),
+    )
+    return _with_appearances(own, entries_table)
+
+
+def _with_appearances(papers: pl.DataFrame, entries_table: pl.DataFrame) -> pl.DataFrame:
+    """`papers` (their own columns, with or without counts) with their counts over the
+    entries, in the papers table's declared columns."""
     declared = table("papers")
     appearances = (
         entries_table.filter(pl.col("arxiv_id").is_not_null())
@@ -483,13 +503,7 @@ def _papers_table(records: pl.DataFrame, entries_table: pl.DataFrame) -> pl.Data
             last_digest_date=pl.col("digest_date").max(),
         )
     )
-    own = records.with_columns(
-        *(_utc_column(records, name) for name in ("published", "updated", "fetched_at")),
-        doi="dois",
-        datacite_doi=DATACITE_DOI_PREFIX + pl.col("arxiv_id"),
-        abs_url=ABS_URL_PREFIX + pl.col("arxiv_id"),
-        pdf_url=PDF_URL_PREFIX + pl.col("arxiv_id"),
-    )
+    own = papers.drop(appearances.columns[1:], strict=False)
     return own.join(appearances, on="arxiv_id", how="left", maintain_order="left").select(
         pl.col(name).cast(dtype) for name, dtype in declared.schema().items()
     )
