@@ -749,6 +749,11 @@ def _reconcile_and_write(
             resolved |= set(carried.entries.get_column("arxiv_id").drop_nulls()).difference(
                 carried.papers["papers"].get_column("arxiv_id")
             )
+            log.info(
+                "rows of %d papers carried over%s",
+                carried_rows["papers"].height,
+                ", and the fetch log" if "fetch_log" in carried_rows else "",
+            )
         frames = build_tables(
             entries=parse.entries,
             papers=_resolved_papers(store, resolved, fetched),

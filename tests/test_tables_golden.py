@@ -14,10 +14,12 @@ import dataclasses
 import hashlib
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from bench.harness import folder_paths, prepopulate, settings_for, with_witness
@@ -160,6 +162,51 @@ def test_a_run_after_digests_changed_parses_only_those_and_writes_what_a_full_ru
     counted = [f.name for f in dataclasses.fields(RunRecord) if f.type == "int"]
     counted = [name for name in counted if name not in asked]
     assert {n: getattr(record, n) for n in counted} == {n: getattr(whole, n) for n in counted}
+
+
+def edit_a_linked_title(folder: Path) -> str:
+    """One linked paper's title rewritten in one digest, as a corrected digest would be: the
+    entry still resolves by its link, nothing is asked. The digest (as entries name it)."""
+    titles = {p.arxiv_id: p.title for p in synth_papers(PAPERS, seed=SEED)}
+    digests = folder_paths(folder).digests
+    for path in sorted(digests.rglob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        for arxiv_id in re.findall(r"\b\d{4}\.\d{4,5}\b", text):
+            if titles.get(arxiv_id, "\0") in text:
+                edited = text.replace(titles[arxiv_id], f"{titles[arxiv_id]} Revisited", 1)
+                path.write_text(edited, encoding="utf-8")
+                return f"digests/{path.relative_to(digests).as_posix()}"
+    raise AssertionError("no digest names a paper by link and title")
+
+
+@pytest.mark.slow
+def test_a_digest_edited_with_nothing_to_ask_carries_the_papers_and_the_fetch_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    incremental, full = tmp_path / "incremental", tmp_path / "full"
+    build_corpus(incremental)
+    enrich_folder(incremental)
+    fetch_log = folder_paths(incremental).table("fetch_log").read_bytes()
+    changed = edit_a_linked_title(incremental)
+    with caplog.at_level(logging.INFO, logger="pipeline"):
+        record = enrich_folder(incremental)
+    assert record.status == "ok" and record.requests == 0
+    assert [m.split(":")[0] for m in caplog.messages if m.startswith("digests/")] == [changed]
+    (carried,) = [m for m in caplog.messages if m.startswith("rows of ")]
+    assert carried.endswith("papers carried over, and the fetch log"), carried
+    assert int(carried.split()[2]) > PAPERS // 2
+
+    build_corpus(full)
+    edit_a_linked_title(full)
+    enrich_folder(full)
+    assert table_hashes(incremental) == table_hashes(full)
+    # The fetch log as the store holds it: what a whole run writes from it.
+    assert folder_paths(incremental).table("fetch_log").read_bytes() == fetch_log
+    with MetadataStore(folder_paths(incremental).metadata_db) as store:
+        logged = store.fetch_log_rows()
+    published = pl.read_parquet(folder_paths(incremental).table("fetch_log"))
+    assert published.height == len(logged) > 0
+    assert published.drop("logged_at").rows() == [row[:5] for row in logged]
 
 
 if __name__ == "__main__":  # regenerate the recorded hashes
