@@ -53,11 +53,14 @@ from pipeline.store import (
 )
 from pipeline.tables import STORED_PAPER, TABLES
 from pipeline.write import (
+    PAPER_COUNT_COLUMNS,
     RunRecord,
     build_tables,
     carry_over_tables,
+    paper_counts,
     read_table,
     runs_table,
+    with_paper_counts,
     write_tables,
 )
 
@@ -481,7 +484,7 @@ class Carried:
 
     entries: pl.DataFrame
     mismatches: pl.DataFrame
-    papers: dict[str, pl.DataFrame]  # the published paper tables (PAPER_TABLES)
+    paper_counts: pl.DataFrame  # the published papers' IDs and counts (write.paper_counts)
     fetch_log: pl.DataFrame  # the published fetch_log
     problems: list[Problem]
     ids: list[str]  # the IDs their entries link to
@@ -635,6 +638,9 @@ def _carried_rows(paths: Paths, unchanged: set[str], ledger: dict[str, Any]) -> 
     (a folder that could not be listed): then only a whole run gives the right tables."""
     try:
         published = {name: read_table(paths, name) for name in CARRIED_TABLES}
+        counts = read_table(paths, "papers", ["arxiv_id", *PAPER_COUNT_COLUMNS])
+        for name in PAPER_TABLES:  # read when needed: readable, at least their schema
+            pl.read_parquet_schema(paths.table(name))
     except (OSError, pl.exceptions.PolarsError):
         return None
     problems = published["problems"].filter(pl.col("stage") == "parse")
@@ -643,7 +649,7 @@ def _carried_rows(paths: Paths, unchanged: set[str], ledger: dict[str, Any]) -> 
     entries = published["entries"].filter(pl.col("digest").is_in(unchanged))
     return Carried(
         entries=entries,
-        papers={name: published[name] for name in PAPER_TABLES},
+        paper_counts=counts,
         fetch_log=published["fetch_log"],
         mismatches=published["mismatches"].filter(pl.col("digest").is_in(unchanged)),
         problems=[
@@ -659,22 +665,60 @@ def _carried_rows(paths: Paths, unchanged: set[str], ledger: dict[str, Any]) -> 
 # The tables of the papers, one or more rows per paper, of its record alone (but for the
 # papers table's counts over the entries).
 PAPER_TABLES = ("papers", "authors", "categories", "versions")
-CARRIED_TABLES = ("entries", "mismatches", "problems", "fetch_log", *PAPER_TABLES)
+CARRIED_TABLES = ("entries", "mismatches", "problems", "fetch_log")
 
 
-def _carried_papers(carried: Carried, resolved: set[str]) -> dict[str, pl.DataFrame]:
-    """The published paper-table rows of the papers the carried rows alone resolve to (not
-    among `resolved`, those of this run's entries, built afresh). Their records are as the
-    published tables' run read them: the store has not changed since (_usable_ledger) but
-    for what this run fetched, and a paper fetched again that carried rows name means a
-    whole run (_run_changed_digests)."""
-    keep = carried.entries.select(pl.col("arxiv_id").drop_nulls().unique()).filter(
-        ~pl.col("arxiv_id").is_in(pl.Series(sorted(resolved), dtype=pl.String).implode())
-    )
-    return {
-        name: rows.filter(pl.col("arxiv_id").is_in(keep.get_column("arxiv_id").implode()))
-        for name, rows in carried.papers.items()
-    }
+def _carried_tables(
+    paths: Paths,
+    store: MetadataStore,
+    carried: Carried,
+    resolved: set[str],
+    fetched: FetchResult,
+) -> tuple[dict[str, pl.DataFrame], set[str], list[str]]:
+    """The published rows that join this run's (build_tables' `carried`), the papers to
+    read from the store (this run's entries' papers, `resolved`, and any the carried rows
+    name without a published row), and the paper tables that stay as published (see
+    _kept_paper_tables).
+
+    The papers the carried rows alone resolve to keep their published rows: their records
+    are as the published tables' run read them (the store has not changed since,
+    _usable_ledger, but for what this run fetched, and a paper fetched again that carried
+    rows name means a whole run: _run_changed_digests)."""
+    rows = {"entries": carried.entries, "mismatches": carried.mismatches}
+    if store.state_marker() == carried.store:  # the store's log too is as published
+        rows["fetch_log"] = carried.fetch_log
+    published_ids = set(carried.paper_counts.get_column("arxiv_id"))
+    named = set(carried.entries.get_column("arxiv_id").drop_nulls())
+    renewed = resolved & (store.ids_fetched_since(fetched.began) | set(fetched.unstored))
+    fetch_log = ", and the fetch log" if "fetch_log" in rows else ""
+    if resolved | named == published_ids and not renewed:
+        # The same papers, with the same records: their tables but for the counts are as
+        # published, and only this run's entries' papers need be read (for their titles).
+        log.info("the papers are as published: their tables kept%s", fetch_log)
+        return rows, resolved, ["authors", "categories", "versions"]
+    keep = pl.Series(sorted(named - resolved), dtype=pl.String).implode()
+    for name in PAPER_TABLES:
+        rows[name] = read_table(paths, name).filter(pl.col("arxiv_id").is_in(keep))
+    log.info("rows of %d papers carried over%s", rows["papers"].height, fetch_log)
+    return rows, resolved | (named - published_ids), []
+
+
+def _kept_paper_tables(
+    paths: Paths, frames: dict[str, pl.DataFrame], carried: Carried, kept: list[str]
+) -> list[str]:
+    """With the same papers as published (_carried_tables), the paper tables `kept` (and
+    `papers` too when the counts over the entries are unchanged) are published as they are:
+    their frames, built from this run's papers only, become the published tables' columns
+    that the report reads. Papers with other counts: the published rows counted anew. The
+    tables kept (for write_tables)."""
+    if paper_counts(frames["entries"]).equals(carried.paper_counts.sort("arxiv_id")):
+        kept = [*kept, "papers"]
+    else:
+        log.info("the papers' counts over the entries changed: the papers table counted anew")
+        frames["papers"] = with_paper_counts(read_table(paths, "papers"), frames["entries"])
+    for name in kept:
+        frames[name] = read_table(paths, name, REPORT_COLUMNS.get(name))
+    return kept
 
 
 def _linked_ids(entries: pl.DataFrame) -> list[str]:
@@ -739,20 +783,10 @@ def _reconcile_and_write(
         # has the later fetch's time there): the papers come from it as one frame.
         resolved = rec.resolved_ids()
         carried_rows: dict[str, pl.DataFrame] = {}
+        kept: list[str] = []
         if carried is not None:
-            carried_rows = {"entries": carried.entries, "mismatches": carried.mismatches}
-            carried_rows |= _carried_papers(carried, resolved)
-            if store.state_marker() == carried.store:  # the store's log too is as published
-                carried_rows["fetch_log"] = carried.fetch_log
-            # Papers the carried rows resolve to without a published row (none, unless the
-            # published tables disagree): from the store.
-            resolved |= set(carried.entries.get_column("arxiv_id").drop_nulls()).difference(
-                carried.papers["papers"].get_column("arxiv_id")
-            )
-            log.info(
-                "rows of %d papers carried over%s",
-                carried_rows["papers"].height,
-                ", and the fetch log" if "fetch_log" in carried_rows else "",
+            carried_rows, resolved, kept = _carried_tables(
+                settings.paths, store, carried, resolved, fetched
             )
         frames = build_tables(
             entries=parse.entries,
@@ -765,6 +799,9 @@ def _reconcile_and_write(
             runs=[],
             carried=carried_rows or None,
         )
+        if kept:
+            assert carried is not None
+            kept = _kept_paper_tables(settings.paths, frames, carried, kept)
         digests = len(files) if carried is not None else len(parse.summaries)
         # The published tables hold this run's row as it stands before they are
         # written (write_seconds 0); the store's copy gets the final times below.
@@ -783,7 +820,7 @@ def _reconcile_and_write(
         record = dataclasses.replace(record, exit_code=_exit_code(record.exit_code, health))
         if record.exit_code == EXIT_STALE:
             frames["runs"] = runs_table([record if r.run_id == run_id else r for r in runs])
-        write_tables(frames, settings.paths, run_id, health)
+        write_tables(frames, settings.paths, run_id, health, kept)
     if health.first_seen is not None:
         store.put_ledger(FIRST_SEEN_KEY, health.first_seen)
     record = dataclasses.replace(record, ended_at=utc_now(), write_seconds=times.seconds["write"])

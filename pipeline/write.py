@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -186,7 +186,7 @@ def build_tables(
         if name not in ("entries", "mismatches"):  # joined above
             frames[name] = pl.concat([frames[name], rows])
     if carried and "papers" in carried:
-        frames["papers"] = _with_appearances(frames["papers"], entries_table)
+        frames["papers"] = with_paper_counts(frames["papers"], entries_table)
     return {t.name: _sorted(t, validate(t.name, frames[t.name])) for t in TABLES}
 
 
@@ -486,14 +486,14 @@ def _papers_table(records: pl.DataFrame, entries_table: pl.DataFrame) -> pl.Data
         abs_url=ABS_URL_PREFIX + pl.col("arxiv_id"),
         pdf_url=PDF_URL_PREFIX + pl.col("arxiv_id"),
     )
-    return _with_appearances(own, entries_table)
+    return with_paper_counts(own, entries_table)
 
 
-def _with_appearances(papers: pl.DataFrame, entries_table: pl.DataFrame) -> pl.DataFrame:
-    """`papers` (their own columns, with or without counts) with their counts over the
-    entries, in the papers table's declared columns."""
-    declared = table("papers")
-    appearances = (
+def paper_counts(entries_table: pl.DataFrame) -> pl.DataFrame:
+    """Each resolved paper's counts over the entries (PAPER_COUNT_COLUMNS of the papers
+    table), sorted by ID."""
+    declared = table("papers").schema()
+    return (
         entries_table.filter(pl.col("arxiv_id").is_not_null())
         .group_by("arxiv_id")
         .agg(
@@ -502,8 +502,20 @@ def _with_appearances(papers: pl.DataFrame, entries_table: pl.DataFrame) -> pl.D
             first_digest_date=pl.col("digest_date").min(),
             last_digest_date=pl.col("digest_date").max(),
         )
+        .select(pl.col(name).cast(declared[name]) for name in ("arxiv_id", *PAPER_COUNT_COLUMNS))
+        .sort("arxiv_id")
     )
-    own = papers.drop(appearances.columns[1:], strict=False)
+
+
+PAPER_COUNT_COLUMNS = ("appearances", "digests", "first_digest_date", "last_digest_date")
+
+
+def with_paper_counts(papers: pl.DataFrame, entries_table: pl.DataFrame) -> pl.DataFrame:
+    """`papers` (their own columns, with or without counts) with their counts over the
+    entries, in the papers table's declared columns."""
+    declared = table("papers")
+    appearances = paper_counts(entries_table)
+    own = papers.drop(PAPER_COUNT_COLUMNS, strict=False)
     return own.join(appearances, on="arxiv_id", how="left", maintain_order="left").select(
         pl.col(name).cast(dtype) for name, dtype in declared.schema().items()
     )
@@ -583,11 +595,18 @@ def write_parquet(frame: pl.DataFrame, target: BinaryIO, declared: Table | None 
 
 
 def write_generation(
-    frames: Mapping[str, pl.DataFrame], paths: Paths, run_id: str, health: Health | None = None
+    frames: Mapping[str, pl.DataFrame],
+    paths: Paths,
+    run_id: str,
+    health: Health | None = None,
+    kept: Collection[str] = (),
 ) -> Path:
     """Validate every table and write it into a new, unpublished generation folder, with
     the companion files (schema, DuckDB views, report; `health`: the run's staleness
-    assessment, from the tables alone when None).
+    assessment, from the tables alone when None). The tables named in `kept` are the
+    published generation's, known unchanged by the caller: linked as they are, neither
+    validated nor hashed, and their frames need hold only what the report reads
+    (REPORT_COLUMNS).
 
     Nothing under `<out>` that readers see changes; `manifest.json` is written last, so a
     generation with a manifest is complete.
@@ -598,16 +617,26 @@ def write_generation(
     for t in TABLES:
         if t.name not in frames:
             raise SchemaError(t.name, None, "no frame given for this table")
-    ordered = {t.name: _sorted(t, validate(t.name, frames[t.name])) for t in TABLES}
+    ordered = {
+        t.name: frames[t.name] if t.name in kept else _sorted(t, validate(t.name, frames[t.name]))
+        for t in TABLES
+    }
 
     published = store.current_generation(paths)
     if published is not None and published.name == run_id:
         # new_generation_dir empties the folder: that would pull the tables from under readers.
         raise ValueError(f"run {run_id} is the published generation; use a new run id")
     previous = _manifest(published) if published is not None else {}
+    if kept and (published is None or not set(kept) <= set(previous)):
+        raise InconsistentInputError(f"tables {sorted(kept)} are not all published to be kept")
     generation = store.new_generation_dir(paths, run_id)
     written = {}
     for name, frame in ordered.items():
+        if name in kept:
+            assert published is not None  # checked above
+            store.link_or_copy(published / f"{name}.parquet", generation / f"{name}.parquet")
+            written[name] = previous[name]
+            continue
         content = content_hash(frame, table(name))
         before = previous.get(name, {})
         if published is not None and before.get("content") == content:
@@ -709,10 +738,15 @@ def _is_parquet(path: Path) -> bool:
 
 
 def write_tables(
-    frames: Mapping[str, pl.DataFrame], paths: Paths, run_id: str, health: Health | None = None
+    frames: Mapping[str, pl.DataFrame],
+    paths: Paths,
+    run_id: str,
+    health: Health | None = None,
+    kept: Collection[str] = (),
 ) -> Path:
-    """Write a generation and publish it: readers switch to the new tables all at once."""
-    generation = write_generation(frames, paths, run_id, health)
+    """Write a generation and publish it: readers switch to the new tables all at once.
+    `kept`: see write_generation."""
+    generation = write_generation(frames, paths, run_id, health, kept)
     store.publish_generation(paths, generation, [t.name for t in TABLES], COMPANION_FILES)
     return generation
 
