@@ -20,6 +20,7 @@ import logging
 import secrets
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
@@ -497,22 +498,24 @@ def _counts(
     problems: int,
     fetched: FetchResult,
     frames: dict[str, pl.DataFrame],
-    carried_kinds: list[str],
+    carried_kinds: Mapping[str, int],
 ) -> dict[str, int]:
-    """The run's counts; `carried_kinds` are the outcomes of the IDs only carried rows name."""
-    kinds = [o.outcome for o in fetched.outcomes.values()] + carried_kinds
+    """The run's counts; `carried_kinds`: how the store answers the IDs only carried rows
+    name (MetadataStore.answer_counts), which it can for all of them (the last complete run
+    settled them, and nothing is due for refresh)."""
+    kinds = Counter(o.outcome for o in fetched.outcomes.values()) + Counter(carried_kinds)
     entries = frames["entries"]
     resolutions = dict(entries.get_column("resolution").value_counts().iter_rows())
     return {
         "digests": digests,
         "entries": entries.height,
         "parse_problems": problems,
-        "ids_requested": len(kinds),
-        "found": kinds.count("found"),
-        "not_found": kinds.count("not_found"),
-        "invalid": kinds.count("invalid"),
-        "failed": kinds.count("failed"),
-        "from_store": fetched.from_store + len(carried_kinds),
+        "ids_requested": kinds.total(),
+        "found": kinds["found"],
+        "not_found": kinds["not_found"],
+        "invalid": kinds["invalid"],
+        "failed": kinds["failed"],
+        "from_store": fetched.from_store + sum(carried_kinds.values()),
         "from_snapshot": fetched.from_snapshot,
         "title_searches": fetched.title_searches,
         "resolved_link": resolutions.get("link", 0),
@@ -737,15 +740,6 @@ def _named_ids(entries: pl.DataFrame) -> set[str]:
     }
 
 
-def _stored_outcome_kinds(store: MetadataStore, ids: list[str]) -> list[str]:
-    """How the fetch stage would answer `ids` from the store, which it can for all of them
-    (the last complete run settled them, and nothing is due for refresh)."""
-    stored = store.stored_ids(ids)
-    outcomes = store.get_outcomes(i for i in ids if i not in stored)
-    # An ID arXiv was never asked about is one the fetch stage rejects by its form.
-    return ["found" if i in stored else outcomes.get(i, ("invalid",))[0] for i in ids]
-
-
 def _reconcile_and_write(
     settings: Settings,
     store: MetadataStore,
@@ -766,7 +760,7 @@ def _reconcile_and_write(
     problems = parse.problems + (carried.problems if carried else [])
     # An ID the changed digests name too was fetched (from the store) and counts with them.
     only_carried = [i for i in carried.ids if i not in fetched.outcomes] if carried else []
-    carried_kinds = _stored_outcome_kinds(store, only_carried)
+    carried_kinds = store.answer_counts(only_carried)
     searches_failed = any(p.kind == "search_failed" for p in fetched.problems)
     incomplete = bool(
         any(o.outcome == "failed" for o in fetched.outcomes.values())
