@@ -804,8 +804,10 @@ def _reconcile_and_write(
             ended_at=utc_now(),
             status=status,
             exit_code=EXIT_INCOMPLETE if incomplete else EXIT_OK,
-            **_counts(digests, len(problems), fetched, frames, carried_kinds),
-            **{f"{k}_seconds": v for k, v in times.seconds.items()},
+            # Their keys are RunRecord's count and time fields; mypy checks the values of a
+            # ** dict against every field.
+            **_counts(digests, len(problems), fetched, frames, carried_kinds),  # type: ignore[arg-type]
+            **{f"{k}_seconds": v for k, v in times.seconds.items()},  # type: ignore[arg-type]
         )
         store.put_run(run_id, started, dataclasses.asdict(record))
         runs = [_run_record_from_dict(d) for d in store.get_runs()]
@@ -921,8 +923,14 @@ def _fresh_until(settings: Settings, store: MetadataStore, fetched: FetchResult)
 
     # The snapshot's answers are not stored: their own times (a stored copy may be older).
     unstored = fetched.unstored
-    stored = store.get_fetched_at(i for i in fetched.records if i not in unstored)
-    expiries = [at + timedelta(days=settings.refresh_days_of(src)) for at, src in stored.values()]
+    stored = fetched.papers.filter(~pl.col("arxiv_id").is_in(list(unstored)))
+    first_fetched: dict[str, datetime] = {}  # per source
+    for at, source in stored.select("fetched_at", "source").iter_rows():
+        moment = datetime.fromisoformat(at)
+        first_fetched[source] = min(moment, first_fetched.get(source, moment))
+    expiries = [
+        at + timedelta(days=settings.refresh_days_of(src)) for src, at in first_fetched.items()
+    ]
     expiries += [
         r.fetched_at + timedelta(days=settings.refresh_days_of(r.source))
         for r in (*unstored.values(), *_candidate_records(fetched).values())

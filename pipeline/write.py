@@ -172,13 +172,7 @@ def build_tables(
         "categories": _categories_table(records),
         "versions": _versions_table(records),
         "mismatches": mismatches_table,
-        "fetch_log": _frame(
-            "fetch_log",
-            [
-                (run_id, arxiv_id, outcome, attempts, reason, _utc(logged_at, "fetch_log"))
-                for run_id, arxiv_id, outcome, attempts, reason, logged_at in fetch_log
-            ],
-        ),
+        "fetch_log": _fetch_log_table(fetch_log),
         "problems": _frame("problems", _problem_rows(problems)),
         "runs": _frame("runs", [_run_row(r) for r in runs]),
     }
@@ -188,6 +182,19 @@ def build_tables(
     if carried and "papers" in carried:
         frames["papers"] = with_paper_counts(frames["papers"], entries_table)
     return {t.name: _sorted(t, validate(t.name, frames[t.name])) for t in TABLES}
+
+
+def _fetch_log_table(rows: Sequence[FetchLogRow]) -> pl.DataFrame:
+    """The store's fetch log; its times (ISO text) made UTC once per distinct value: a
+    batch's outcomes share one."""
+    schema = table("fetch_log").schema()
+    logged = pl.DataFrame(rows, schema={**schema, "logged_at": pl.String}, orient="row")
+    if logged.is_empty():
+        return pl.DataFrame(schema=schema)
+    moments = {at: _utc(at, "fetch_log") for at in logged.get_column("logged_at").unique()}
+    return logged.with_columns(
+        pl.col("logged_at").replace_strict(moments, return_dtype=schema["logged_at"])
+    )
 
 
 def _frame(name: str, rows: Sequence[Sequence[Any]]) -> pl.DataFrame:
@@ -751,7 +758,7 @@ def write_tables(
     return generation
 
 
-def read_table(paths: Paths, name: str, columns: Sequence[str] | None = None) -> pl.DataFrame:
+def read_table(paths: Paths, name: str, columns: list[str] | None = None) -> pl.DataFrame:
     """The published table `name` (`<out>/<name>.parquet`); with `columns`, only those."""
     table(name)  # an unknown name is a KeyError listing the tables
     path = paths.table(name)

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from test_enrich_e2e import cli, run_cli
+from test_fetch import settings_for
 
 from pipeline.config import ConfigError, load_settings
 from pipeline.fetch import fetch_papers
@@ -27,8 +29,6 @@ from pipeline.fetch.titles import title_phrase
 from pipeline.model import PaperRecord, PaperVersion
 from pipeline.standin import CorpusRecord, StandIn
 from pipeline.store import MetadataStore, Paths
-from tests.test_enrich_e2e import cli, run_cli
-from tests.test_fetch import settings_for
 
 SAMPLE = Path(__file__).parent / "fixtures" / "snapshot" / "snapshot-sample.jsonl"
 SAMPLE_LINES = SAMPLE.read_bytes().splitlines()

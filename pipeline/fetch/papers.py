@@ -43,7 +43,8 @@ from pipeline.store import MetadataStore, utc_now
 # docs/arxiv.md §2: at most 2000 results per call, so no batch can be larger.
 MAX_RESULTS_PER_CALL = 2000
 OFFLINE_MISSING = "offline: not in the store"
-SETTLED_KINDS = ("not_found", "invalid")  # not asked again until refresh_days have passed
+# Not asked again until refresh_days have passed.
+SETTLED_KINDS: tuple[FetchOutcomeKind, ...] = ("not_found", "invalid")
 FRESH_NOT_FOUND_DAYS = 1.0  # a not_found of this or last month's ID: the index may lag
 _NEW_STYLE_YYMM = re.compile(r"(\d{2})(\d{2})\.")
 
@@ -103,7 +104,7 @@ def fetch_papers(
                     bar.update(len(batch))
             report.requests, report.retries = session.requests, session.retries
             decided |= fetcher.outcomes
-            report.records |= fetcher.records
+            report.records.update(fetcher.records)
             report.problems += fetcher.problems
     report.outcomes = [decided[i] for i in wanted]
     not_found = [o.arxiv_id for o in report.outcomes if o.outcome == "not_found"]
@@ -175,7 +176,9 @@ def _decide_from_store(
     # Served records are decoded when looked up, one at a time (memory at scale), in the
     # order asked for (the order the entries look them up in); the snapshot's answers,
     # already in hand, come first.
-    report.records = ChainMap(report.records, store.stored_records(i for i in valid if i in served))
+    stored = store.stored_records(i for i in valid if i in served)
+    # ChainMap writes to its first map only; typeshed wants every map mutable.
+    report.records = ChainMap(report.records, stored)  # type: ignore[arg-type]
     return decided, stale
 
 

@@ -27,10 +27,11 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 import orjson
 import polars as pl
+from polars._typing import PolarsDataType
 
 from pipeline.fetch.atom import is_withdrawal
 from pipeline.model import Author, PaperRecord, PaperVersion, Problem, authors_named
@@ -45,20 +46,20 @@ ID_PREFIX = b'{"id":"'
 # docs/arxiv.md §10: "Mon, 2 Apr 2007 19:18:42 GMT" (RFC 2822, GMT).
 VERSION_TIME_FORMAT = "%a, %d %b %Y %H:%M:%S GMT"
 
-SNAPSHOT_SCHEMA = pl.Schema(
-    {
-        "id": pl.String,  # as a string: number inference would drop zeros (docs/arxiv.md §10)
-        "title": pl.String,
-        "abstract": pl.String,
-        "comments": pl.String,
-        "journal-ref": pl.String,
-        "doi": pl.String,
-        "categories": pl.String,
-        "license": pl.String,
-        "versions": pl.List(pl.Struct({"version": pl.String, "created": pl.String})),
-        "authors_parsed": pl.List(pl.List(pl.String)),
-    }
-)
+# Annotated: a dict of type classes and type instances is otherwise a dict of objects to mypy.
+_SNAPSHOT_COLUMNS: dict[str, PolarsDataType] = {
+    "id": pl.String,  # as a string: number inference would drop zeros (docs/arxiv.md §10)
+    "title": pl.String,
+    "abstract": pl.String,
+    "comments": pl.String,
+    "journal-ref": pl.String,
+    "doi": pl.String,
+    "categories": pl.String,
+    "license": pl.String,
+    "versions": pl.List(pl.Struct({"version": pl.String, "created": pl.String})),
+    "authors_parsed": pl.List(pl.List(pl.String)),
+}
+SNAPSHOT_SCHEMA = pl.Schema(_SNAPSHOT_COLUMNS)
 
 
 class SnapshotError(OSError):
@@ -239,7 +240,8 @@ def open_snapshot(path: Path) -> Iterator[IO[bytes]]:
             with path.open("rb") as fh:
                 head = fh.read(4)
             if head.startswith(GZIP_MAGIC):
-                stream: IO[bytes] = stack.enter_context(gzip.open(path, "rb"))
+                # A GzipFile is a binary stream, though typeshed does not declare it an IO.
+                stream = cast(IO[bytes], stack.enter_context(gzip.open(path, "rb")))
             elif head.startswith(ZIP_MAGIC):
                 archive = stack.enter_context(zipfile.ZipFile(path))
                 members = [m for m in archive.infolist() if not m.is_dir()]
