@@ -22,7 +22,7 @@ runs compare: an unreachable arXiv leaves entries unresolved for a reason of its
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -75,7 +75,9 @@ class Health:
     today: date
     whole_input_stale: bool = False
     jump: str | None = None  # what jumped, for a person; None when nothing did
-    first_seen: FirstSeen | None = None  # the ledger with today's sightings; None: unchanged
+    # The first-seen ledger with this assessment's sightings, to be stored; empty from
+    # `judge`, which adds none (the stored one stays as it is).
+    first_seen: FirstSeen = field(default_factory=dict)
 
     @property
     def tallies_rows(self) -> list[list[Any]]:
@@ -188,7 +190,7 @@ def judge(
     """The assessment as of `today` from each source's tallies (the TALLY_COLUMNS of
     HEALTH_SCHEMA; see tallies_frame): what time passing changes while the tables and the
     first-seen ledger stay as they were. `first_seen`: the ledger the tallies were taken
-    with, for the caller to store; None when it is stored already."""
+    with, for the caller to store (none when it is stored already)."""
     # A digest none of whose entries resolved has been quiet since its latest digest date
     # (unknown without dates: then it is not called stale).
     since = pl.coalesce("last_new_paper", "last_digest_date")
@@ -208,7 +210,7 @@ def judge(
         today=today,
         whole_input_stale=whole,
         jump=_unresolved_jump(runs, unresolved_jump),
-        first_seen=first_seen,
+        first_seen=first_seen or {},
     )
 
 

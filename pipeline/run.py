@@ -817,8 +817,7 @@ def _reconcile_and_write(
         if record.exit_code == EXIT_STALE:
             frames["runs"] = runs_table([record if r.run_id == run_id else r for r in runs])
         write_tables(frames, settings.paths, run_id, health, kept)
-    if health.first_seen is not None:
-        store.put_ledger(FIRST_SEEN_KEY, health.first_seen)
+    store.put_ledger(FIRST_SEEN_KEY, health.first_seen)
     record = dataclasses.replace(record, ended_at=utc_now(), write_seconds=times.seconds["write"])
     store.put_run(run_id, started, dataclasses.asdict(record))
     if fresh_until is not None:
