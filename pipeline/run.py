@@ -480,8 +480,8 @@ def _run_record_from_dict(d: dict[str, Any]) -> RunRecord:
 @dataclass
 class Carried:
     """What a run takes over from the last complete one for the digests unchanged since:
-    their published rows and their papers', parse problems, and the outcomes of the IDs
-    only they name."""
+    their published rows, parse problems and the IDs they link, with what tells whether the
+    published paper tables and fetch log still hold (see _carried_tables)."""
 
     entries: pl.DataFrame
     mismatches: pl.DataFrame
@@ -636,9 +636,10 @@ def _run_changed_digests(
 
 
 def _carried_rows(paths: Paths, unchanged: set[str], ledger: dict[str, Any]) -> Carried | None:
-    """The published rows of the `unchanged` digests and of the papers they resolve to; None
-    when the published tables cannot be read or hold parse problems of no one digest file
-    (a folder that could not be listed): then only a whole run gives the right tables."""
+    """The published rows of the `unchanged` digests, the published papers' counts and fetch
+    log; None when the published tables cannot be read or hold parse problems of no one
+    digest file (a folder that could not be listed): then only a whole run gives the right
+    tables."""
     try:
         published = {name: read_table(paths, name) for name in CARRIED_TABLES}
         counts = read_table(paths, "papers", ["arxiv_id", *PAPER_COUNT_COLUMNS])
