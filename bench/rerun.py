@@ -96,12 +96,15 @@ def run(plan: Plan, ws: Workspace) -> list[Section]:
         f"{GOAL_UNCHANGED_RSS_MB:g} MiB: {'met' if met_unchanged else 'NOT met'} "
         f"({unchanged['wall_seconds']:.2f} s, {unchanged['peak_rss_mb']:.0f} MB, "
         f"{unchanged['requests']} requests). Unchanged tables are hard-linked into the new "
-        "generation; only `runs` is written.",
+        "generation and not read; only `runs` is written; staleness is judged on the "
+        "per-digest tallies the ledger keeps; the report takes its parts drawn from the "
+        "tables over from the published page and draws the runs, health and alarms anew.",
         f"One digest edited: goal at most {GOAL_EDITED_SHARE:.0%} of the first run: "
         f"{'met' if share <= GOAL_EDITED_SHARE else 'NOT met'} ({share:.1%}). Only that "
         "digest is parsed and reconciled; the other rows are carried from the published "
-        "tables and the papers read from the store as one frame; tables whose values did not "
-        "change are hard-linked, the others (entries at least) encoded again.",
+        "tables; with the same papers (and nothing fetched) the paper tables and the fetch "
+        "log stay as published, unread; tables whose values did not change are hard-linked, "
+        "the others (entries at least) encoded again, and the report drawn in full.",
     ]
     return [section]
 

@@ -2,11 +2,14 @@
 
 Every setting of pipeline.config.SETTINGS is an option of every command, so a flag,
 an environment variable and a config-file key always mean the same thing.
+
+The fetch package (httpx, the arxiv library) is imported by the commands that use it, not
+at start-up: a scheduled run with nothing new needs none of it, and start-up is most of
+what such a run costs (bench/rerun.py).
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import logging
 import shutil
@@ -23,9 +26,6 @@ import polars as pl
 
 from pipeline import run
 from pipeline.config import SETTINGS, ConfigError, Settings, load_settings, settings_markdown
-from pipeline.fetch import reparse_stored_responses
-from pipeline.fetch.oai import OaiError, get_record, harvest
-from pipeline.fetch.transport import RequestFailed
 from pipeline.status import status as status_of
 from pipeline.status import status_text
 from pipeline.store import MetadataStore, StoreError
@@ -53,6 +53,8 @@ def project_version() -> str:
     pyproject = PROJECT_ROOT / "pyproject.toml"
     if pyproject.is_file():
         return tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"]
+    import importlib.metadata
+
     return importlib.metadata.version(DISTRIBUTION)
 
 
@@ -181,9 +183,11 @@ def fetch(**kwargs: Any) -> None:
 @settings_options
 def reconcile(**kwargs: Any) -> None:
     """Parse, fetch (from the store where possible), reconcile; print counts (no tables)."""
+    from pipeline.reconcile import summary_lines
+
     with _parsed_and_fetched(_settings(kwargs)) as (parsed, fetched, _):
         result = run.reconcile_stage(parsed.entries, fetched)
-    for line in run.reconcile_summary_lines(result):
+    for line in summary_lines(result):
         click.echo(line)
     _exit_for(fetched)
 
@@ -247,6 +251,8 @@ def status(as_json: bool, **kwargs: Any) -> None:
 def rebuild_store(**kwargs: Any) -> None:
     """Rebuild the store's papers from the arXiv answers kept under <raw>/arxiv/responses,
     asking arXiv nothing (e.g. after moving a damaged metadata.sqlite aside)."""
+    from pipeline.fetch import reparse_stored_responses
+
     settings = _settings(kwargs)
     try:
         run.check_folders(settings)
@@ -276,6 +282,9 @@ def rebuild_store(**kwargs: Any) -> None:
 def harvest_command(sets: tuple[str, ...], **kwargs: Any) -> None:
     """Bring the store's mirror of OAI-PMH sets up to date (ListRecords, arXivRaw): papers
     with their version history, source oai. A killed harvest resumes from its last page."""
+    from pipeline.fetch.oai import OaiError, harvest
+    from pipeline.fetch.transport import RequestFailed
+
     settings = _settings(kwargs)
     try:
         run.check_raw_folder(settings)
@@ -304,6 +313,9 @@ def harvest_command(sets: tuple[str, ...], **kwargs: Any) -> None:
 @settings_options
 def oai_record(arxiv_id: str, **kwargs: Any) -> None:
     """Store one paper from OAI-PMH GetRecord (arXivRaw: every version, withdrawals)."""
+    from pipeline.fetch.oai import OaiError, get_record
+    from pipeline.fetch.transport import RequestFailed
+
     settings = _settings(kwargs)
     try:
         run.check_raw_folder(settings)

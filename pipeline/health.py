@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import polars as pl
 
@@ -36,7 +37,7 @@ _DATE_IN_PATH = re.compile(
     r"(?<!\d)(?:19|20)\d\d([-_.]?)(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])(?!\d)"
 )
 
-HEALTH_SCHEMA = {
+HEALTH_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "source": pl.String,
     "files": pl.UInt32,
     "papers": pl.UInt32,
@@ -45,6 +46,8 @@ HEALTH_SCHEMA = {
     "days_quiet": pl.Int64,
     "stale": pl.Boolean,
 }
+# What each source's assessment is judged on; days_quiet and stale follow from them and today.
+TALLY_COLUMNS = ["source", "files", "papers", "last_digest_date", "last_new_paper"]
 
 
 def source_of(digest: str) -> str:
@@ -72,7 +75,17 @@ class Health:
     today: date
     whole_input_stale: bool = False
     jump: str | None = None  # what jumped, for a person; None when nothing did
+    # The first-seen ledger with this assessment's sightings, to be stored; empty from
+    # `judge`, which adds none (the stored one stays as it is).
     first_seen: FirstSeen = field(default_factory=dict)
+
+    @property
+    def tallies_rows(self) -> list[list[Any]]:
+        """Each source's tallies as JSON-ready rows, for the store's ledger: with the same
+        tables and first-seen ledger, `judge` gives the assessment of a later day from
+        them, without reading the tables again."""
+        tallies = self.sources.select(TALLY_COLUMNS).sort("source")
+        return tallies.with_columns(pl.col(pl.Date).cast(pl.String)).rows()  # type: ignore[return-value]
 
     @property
     def stale_sources(self) -> list[str]:
@@ -158,13 +171,32 @@ def assess(
         pl.col("digest").n_unique().cast(pl.UInt32).alias("files"),
         pl.col("digest_date").max().alias("last_digest_date"),
     )
+    tallies = files.join(yielded, on="source", how="left").with_columns(
+        pl.col("papers").fill_null(0)
+    )
+    return judge(
+        tallies, runs, today, stale_days, unresolved_jump, first_seen=_ledger_dict(seen_frame)
+    )
+
+
+def judge(
+    tallies: pl.DataFrame,
+    runs: pl.DataFrame,
+    today: date,
+    stale_days: float,
+    unresolved_jump: float,
+    first_seen: FirstSeen | None = None,
+) -> Health:
+    """The assessment as of `today` from each source's tallies (the TALLY_COLUMNS of
+    HEALTH_SCHEMA; see tallies_frame): what time passing changes while the tables and the
+    first-seen ledger stay as they were. `first_seen`: the ledger the tallies were taken
+    with, for the caller to store (none when it is stored already)."""
     # A digest none of whose entries resolved has been quiet since its latest digest date
     # (unknown without dates: then it is not called stale).
     since = pl.coalesce("last_new_paper", "last_digest_date")
     quiet = (pl.lit(today) - since).dt.total_days()
     sources = (
-        files.join(yielded, on="source", how="left")
-        .with_columns(pl.col("papers").fill_null(0), quiet.alias("days_quiet"))
+        tallies.with_columns(quiet.alias("days_quiet"))
         .with_columns((pl.col("days_quiet") > stale_days).fill_null(False).alias("stale"))
         .select(list(HEALTH_SCHEMA))
         .cast(HEALTH_SCHEMA)  # type: ignore[arg-type]
@@ -178,8 +210,16 @@ def assess(
         today=today,
         whole_input_stale=whole,
         jump=_unresolved_jump(runs, unresolved_jump),
-        first_seen=_ledger_dict(seen_frame),
+        first_seen=first_seen or {},
     )
+
+
+def tallies_frame(rows: list[list[Any]]) -> pl.DataFrame:
+    """`Health.tallies_rows` back as the frame `judge` takes."""
+    dates = [name for name in TALLY_COLUMNS if HEALTH_SCHEMA[name] == pl.Date]
+    schema = {name: pl.String if name in dates else HEALTH_SCHEMA[name] for name in TALLY_COLUMNS}
+    frame = pl.DataFrame(rows, schema=schema, orient="row")
+    return frame.with_columns(pl.col(name).str.to_date("%Y-%m-%d") for name in dates)
 
 
 def _unresolved_jump(runs: pl.DataFrame, points: float) -> str | None:

@@ -133,7 +133,6 @@ class ReportData:
     top_authors: pl.DataFrame  # name, papers
     top_categories: pl.DataFrame  # category, papers
     multi_digest: pl.DataFrame  # arxiv_id, title, digests, appearances
-    runs: pl.DataFrame  # the runs table
     problems: pl.DataFrame  # source, problems
 
 
@@ -207,12 +206,12 @@ def report_data(frames: Mapping[str, pl.DataFrame]) -> ReportData:
     }
     return ReportData(
         summary, by_category, by_source, lags, resolutions, mismatch_kinds, unresolved, top_authors,
-        top_categories, multi_digest, frames["runs"].sort("run_id"), problems,
+        top_categories, multi_digest, problems,
     )  # fmt: skip
 
 
-def _charts(data: ReportData, health: Health) -> list[tuple[str, list[Chart]]]:
-    """The report's sections, each with its charts, in page order."""
+def _table_charts(data: ReportData) -> list[tuple[str, list[Chart]]]:
+    """The sections drawn from the tables alone, each with its charts, in page order."""
     weeks = _week_labels(data.by_category)
     by_category = _top_series(data.by_category, "week", "primary_category", "papers")
     by_source = _top_series(data.by_source, "week", "source", "papers")
@@ -222,7 +221,7 @@ def _charts(data: ReportData, health: Health) -> list[tuple[str, list[Chart]]]:
     medians = (
         data.lags.group_by("source")
         .agg(pl.col("lag_days").median())
-        .sort("lag_days", descending=True)
+        .sort(["lag_days", "source"], descending=[True, False])  # ties in a fixed order
         .head(TOP)
     )
 
@@ -238,9 +237,6 @@ def _charts(data: ReportData, health: Health) -> list[tuple[str, list[Chart]]]:
     counts = {(src, r): n for src, r, n in resolutions.iter_rows() if src in shown}
     per_kind = {r: [counts.get((src, r), 0) for src in sources] for r in RESOLUTIONS}
     capped = f" (the {TOP} largest)" if resolutions["source"].n_unique() > TOP else ""
-    runs = data.runs
-    run_labels = [str(r)[:15] for r in runs.get_column("run_id").to_list()]
-    quiet = health.sources.head(TOP)
     return [
         (
             "Papers featured per week",
@@ -321,35 +317,6 @@ def _charts(data: ReportData, health: Health) -> list[tuple[str, list[Chart]]]:
             ],
         ),
         (
-            "Runs over time",
-            [
-                _bar(
-                    "run_requests",
-                    pygal.Line,
-                    "Requests, retries and failed IDs per run",
-                    run_labels,
-                    {k: runs.get_column(k).to_list() for k in ("requests", "retries", "failed")},
-                    **_x_major(len(run_labels)),
-                ),
-                _bar(
-                    "run_fetched",
-                    pygal.Bar,
-                    "Papers fetched from arXiv per run (new or refreshed)",
-                    run_labels,
-                    {"fetched": runs.get_column("found").to_list()},
-                    **_x_major(len(run_labels)),
-                ),
-                _bar(
-                    "days_quiet",
-                    pygal.HorizontalBar,
-                    "Days since a digest last yielded a new paper "
-                    f"(stale past {health.stale_days:g})",
-                    quiet.get_column("source").to_list(),
-                    {"days": quiet.get_column("days_quiet").to_list()},
-                ),
-            ],
-        ),
-        (
             "Parse problems",
             [
                 _bar(
@@ -362,6 +329,40 @@ def _charts(data: ReportData, health: Health) -> list[tuple[str, list[Chart]]]:
             ],
         ),
     ]
+
+
+def _runs_section(runs: pl.DataFrame, health: Health) -> tuple[str, list[Chart]]:
+    """The section drawn from the runs and this run's health: new on every run."""
+    run_labels = [str(r)[:15] for r in runs.get_column("run_id").to_list()]
+    quiet = health.sources.head(TOP)
+    return (
+        "Runs over time",
+        [
+            _bar(
+                "run_requests",
+                pygal.Line,
+                "Requests, retries and failed IDs per run",
+                run_labels,
+                {k: runs.get_column(k).to_list() for k in ("requests", "retries", "failed")},
+                **_x_major(len(run_labels)),
+            ),
+            _bar(
+                "run_fetched",
+                pygal.Bar,
+                "Papers fetched from arXiv per run (new or refreshed)",
+                run_labels,
+                {"fetched": runs.get_column("found").to_list()},
+                **_x_major(len(run_labels)),
+            ),
+            _bar(
+                "days_quiet",
+                pygal.HorizontalBar,
+                f"Days since a digest last yielded a new paper (stale past {health.stale_days:g})",
+                quiet.get_column("source").to_list(),
+                {"days": quiet.get_column("days_quiet").to_list()},
+            ),
+        ],
+    )
 
 
 _LAG_EDGES = (0, 1, 2, 3, 7, 14, 30, 90, 365)
@@ -428,14 +429,16 @@ _SUMMARY_LABELS = {
 }
 
 
-def _summary(summary: Mapping[str, int], health: Health) -> str:
-    cells = "".join(
+def _summary_cells(summary: Mapping[str, int]) -> str:
+    return "".join(
         f'<div><dt>{label}</dt><dd data-metric="{key}">{summary[key]:,}</dd></div>'
         for key, label in _SUMMARY_LABELS.items()
     )
+
+
+def _stale_cell(health: Health) -> str:
     stale = len(health.stale_sources)
-    cells += f'<div><dt>stale digests</dt><dd data-metric="stale_sources">{stale:,}</dd></div>'
-    return f'<dl class="summary">{cells}</dl>'
+    return f'<div><dt>stale digests</dt><dd data-metric="stale_sources">{stale:,}</dd></div>'
 
 
 def _alarms(health: Health) -> str:
@@ -457,17 +460,31 @@ def _figures(charts: Iterable[Chart]) -> str:
     return "".join(f'<figure class="chart" data-chart="{c.key}">{c.svg}</figure>' for c in charts)
 
 
-def render_report(
-    frames: Mapping[str, pl.DataFrame], health: Health, run_id: str, generated_at: datetime
-) -> str:
-    """The report as one HTML document."""
+def _section(title: str, charts: Iterable[Chart], tables: str = "") -> str:
+    return f"<section><h2>{html.escape(title)}</h2>{_figures(charts)}{tables}</section>"
+
+
+# The page's parts drawn from the tables alone, by name, each between markers; the page
+# names the tables they were drawn from (tables_key). A run that carries the tables over
+# takes these parts from the published page and draws only the rest: the runs, the health
+# and the time change on every run, the tables do not (pipeline.write.carry_over_tables).
+PART_NAMES = ("summary", "before_runs", "after_runs")
+RUNS_AFTER = 4  # the runs' section follows this many of the tables' sections
+_KEY_MARK = re.compile(r"<!--tables-key ([0-9a-f]+)-->")
+_PART_MARK = re.compile(r"<!--part (\w+)-->(.*?)<!--/part \1-->", re.S)
+
+
+def _marked(name: str, text: str) -> str:
+    return f"<!--part {name}-->{text}<!--/part {name}-->"
+
+
+def tables_parts(frames: Mapping[str, pl.DataFrame]) -> dict[str, str]:
+    """The parts of the page drawn from the tables alone (all but `runs`), by PART_NAMES."""
     data = report_data(frames)
-    sections = _charts(data, health)
     tables = {
         "What reconcile did": "<h3>Unresolved entries</h3>" + _table(data.unresolved, "unresolved"),
         "Top authors and categories": "<h3>Papers featured by several digests</h3>"
         + _table(data.multi_digest, "multi_digest"),
-        "Runs over time": "<h3>Digest health</h3>" + _table(health.sources, "digest_health"),
         "Parse problems": _table(
             frames["problems"]
             .filter(pl.col("stage") == "parse")
@@ -475,16 +492,51 @@ def render_report(
             "parse_problems",
         ),
     }
-    body = "".join(
-        f"<section><h2>{html.escape(title)}</h2>{_figures(charts)}{tables.get(title, '')}</section>"
-        for title, charts in sections
+    sections = [
+        _section(title, charts, tables.get(title, "")) for title, charts in _table_charts(data)
+    ]
+    return {
+        "summary": _summary_cells(data.summary),
+        "before_runs": "".join(sections[:RUNS_AFTER]),
+        "after_runs": "".join(sections[RUNS_AFTER:]),
+    }
+
+
+def reusable_parts(page: str, tables_key: str) -> dict[str, str] | None:
+    """The tables' parts of an earlier `page`, if it was drawn from the tables that
+    `tables_key` names; None if not (or it has not every part)."""
+    key = _KEY_MARK.search(page)
+    if key is None or key.group(1) != tables_key:
+        return None
+    parts = {m.group(1): m.group(2) for m in _PART_MARK.finditer(page)}
+    return parts if set(parts) == set(PART_NAMES) else None
+
+
+def render_report(
+    frames: Mapping[str, pl.DataFrame],
+    health: Health,
+    run_id: str,
+    generated_at: datetime,
+    tables_key: str,
+    parts: Mapping[str, str] | None = None,
+) -> str:
+    """The report as one HTML document. `tables_key` names the tables (see reusable_parts);
+    with `parts` (the tables' parts of a page drawn from the same tables), `frames` need
+    hold only `runs`."""
+    if parts is None:
+        parts = tables_parts(frames)
+    title, charts = _runs_section(frames["runs"].sort("run_id"), health)
+    runs = _section(
+        title, charts, "<h3>Digest health</h3>" + _table(health.sources, "digest_health")
     )
     stamp = generated_at.strftime("%Y-%m-%d %H:%M UTC")
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>digest-enrich report, run {html.escape(run_id)}</title><style>{_CSS}</style>"
-        "</head><body>"
+        f"</head><body><!--tables-key {tables_key}-->"
         f"<h1>digest-enrich report</h1><p>Run <code>{html.escape(run_id)}</code>, written "
-        f"{stamp}; health as of {health.today}.</p>"
-        f"{_alarms(health)}{_summary(data.summary, health)}{body}</body></html>"
+        f"{stamp}; health as of {health.today}.</p>{_alarms(health)}"
+        f'<dl class="summary">{_marked("summary", parts["summary"])}{_stale_cell(health)}</dl>'
+        f"{_marked('before_runs', parts['before_runs'])}{runs}"
+        f"{_marked('after_runs', parts['after_runs'])}</body></html>"
     )

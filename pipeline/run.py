@@ -3,6 +3,9 @@
 This is the Python API under the CLI. Each stage function returns data; only
 `write_tables` touches the output folder (and `report`, which writes the published
 generation's report, DuckDB file and schema export again), only through pipeline.store.
+The stages' packages (parse, fetch, reconcile) are imported by the functions that run
+them: a run with nothing new needs none of them, and their imports (httpx, the arxiv
+library, ...) would be a third of its time.
 
 Exit codes (part of the interface, for cron and schedulers):
 """
@@ -17,34 +20,27 @@ import logging
 import secrets
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import filelock
 import polars as pl
 
+from pipeline import code_digest
 from pipeline import store as store_module
-from pipeline.companions import COMPANION_FILES, write_companions
+from pipeline.companions import COMPANION_FILES, tables_key, write_companions
 from pipeline.config import SETTINGS, ConfigError, Settings
-from pipeline.fetch import ArxivUnreachable, FetchReport, fetch_papers, search_titles
-from pipeline.fetch.snapshot_titles import store_snapshot_titles
-from pipeline.fetch.titles import TITLES_PER_REQUEST, title_phrase
-from pipeline.fetch.transport import FetchBudget, fetch_deadline
 from pipeline.health import LEDGER_KEY as FIRST_SEEN_KEY
-from pipeline.health import Health, assess
+from pipeline.health import Health, assess, judge, tallies_frame
 from pipeline.model import FetchOutcome, PaperRecord, Problem
-from pipeline.parse import entries_frame
-from pipeline.parse.workers import parse_files
-from pipeline.reconcile import ReconcileResult, reconcile, titles_to_search
-from pipeline.reconcile import summary_lines as reconcile_summary_lines
 from pipeline.report import REPORT_COLUMNS, REPORT_NAME
 from pipeline.status import health_now, published_frames
 from pipeline.store import (
-    DIGESTS_SUBDIR,
     DigestFileState,
     FrameRecords,
     MetadataStore,
@@ -52,20 +48,26 @@ from pipeline.store import (
     StoreError,
     current_generation,
     digest_files,
-    digests_signature,
     file_signature,
     is_store_failure,
     utc_now,
 )
 from pipeline.tables import STORED_PAPER, TABLES
 from pipeline.write import (
+    PAPER_COUNT_COLUMNS,
     RunRecord,
     build_tables,
     carry_over_tables,
+    paper_counts,
     read_table,
     runs_table,
+    with_paper_counts,
     write_tables,
 )
+
+if TYPE_CHECKING:
+    from pipeline.fetch import FetchReport
+    from pipeline.reconcile import ReconcileResult
 
 log = logging.getLogger("pipeline")
 
@@ -219,7 +221,7 @@ def _published_entries_per_digest(paths: Paths) -> dict[str, int]:
     return dict(frame.get_column("digest").value_counts().iter_rows())
 
 
-def refuse_missing_digests(settings: Settings, digests: list[Any]) -> None:
+def refuse_missing_digests(settings: Settings, digests: Collection[str]) -> None:
     """Raise InputVanished for a missing or empty digests folder (unless allow_shrink):
     a scheduled run would otherwise publish empty tables over good ones and exit 0."""
     folder = settings.paths.digests
@@ -235,14 +237,14 @@ def refuse_missing_digests(settings: Settings, digests: list[Any]) -> None:
     )
 
 
-def refuse_shrink(settings: Settings, digests: list[Any], entries: int) -> None:
+def refuse_shrink(settings: Settings, digests: Collection[str], entries: int) -> None:
     """Raise InputVanished when digest files behind the published tables are gone and the
-    entries would shrink (unless allow_shrink). A renamed or moved file keeps the count."""
+    entries would shrink (unless allow_shrink). A renamed or moved file keeps the count.
+    `digests`: the files present, named as entries name their digest (see digest_files)."""
     if settings.allow_shrink:
         return
     published = _published_entries_per_digest(settings.paths)
-    present = {f"{DIGESTS_SUBDIR}/{name}" for name, *_ in digests}
-    gone = sorted(set(published) - present)
+    gone = sorted(set(published) - set(digests))
     if not gone or entries >= sum(published.values()):
         return
     examples = ", ".join(gone[:3]) + (", ..." if len(gone) > 3 else "")
@@ -286,6 +288,9 @@ def parse_stage(settings: Settings, only: Collection[str] | None = None) -> Pars
     frame rows, problems and summary: the entry objects of one file are dropped before the
     next is read (memory at scale). Many files are parsed by worker processes
     (settings.parse_workers), in the same order."""
+    from pipeline.parse import entries_frame
+    from pipeline.parse.workers import parse_files
+
     frames: list[pl.DataFrame] = [entries_frame([])]  # the schema, when no file is parsed
     problems: list[Problem] = []
     summaries: list[str] = []
@@ -329,6 +334,8 @@ def _online_or_offline(
     settings: Settings, result: FetchResult, call: Callable[[Settings], tuple[T, FetchReport]]
 ) -> T:
     """Run `call` online; when arXiv cannot be reached, say so once and use the store only."""
+    from pipeline.fetch import ArxivUnreachable
+
     if result.unreachable is None and not settings.offline:
         try:
             value, report = call(settings)
@@ -350,6 +357,12 @@ def fetch_stage(
     settings: Settings, entries: pl.DataFrame, store: MetadataStore, run_id: str
 ) -> FetchResult:
     """Fetch every linked ID, then search the titles the reconcile stage will need."""
+    from pipeline.fetch import fetch_papers, search_titles
+    from pipeline.fetch.snapshot_titles import store_snapshot_titles
+    from pipeline.fetch.titles import TITLES_PER_REQUEST, title_phrase
+    from pipeline.fetch.transport import FetchBudget, fetch_deadline
+    from pipeline.reconcile import titles_to_search
+
     ids = (
         entries.filter(pl.col("id_status") == "ok")
         .get_column("arxiv_id")
@@ -437,6 +450,8 @@ def _answered(
     """The candidates of the titles whose search was answered. search_titles gives every
     title a list, an empty one too when nothing was searched; reconcile must see no entry
     then, or it reports "title search found nothing" for a search never made."""
+    from pipeline.fetch.titles import title_phrase
+
     unanswered = {p.source for p in report.problems if p.kind in UNANSWERED_SEARCH_KINDS}
     return {
         title: found
@@ -446,6 +461,8 @@ def _answered(
 
 
 def reconcile_stage(entries: pl.DataFrame, fetched: FetchResult) -> ReconcileResult:
+    from pipeline.reconcile import reconcile
+
     return reconcile(
         entries, fetched.records, fetched.outcomes, fetched.candidates, paper_frame=fetched.papers
     )
@@ -465,13 +482,17 @@ def _run_record_from_dict(d: dict[str, Any]) -> RunRecord:
 @dataclass
 class Carried:
     """What a run takes over from the last complete one for the digests unchanged since:
-    their published rows, parse problems, and the outcomes of the IDs only they name."""
+    their published rows, parse problems and the IDs they link, with what tells whether the
+    published paper tables and fetch log still hold (see _carried_tables)."""
 
     entries: pl.DataFrame
     mismatches: pl.DataFrame
+    paper_counts: pl.DataFrame  # the published papers' IDs and counts (write.paper_counts)
+    fetch_log: pl.DataFrame  # the published fetch_log
     problems: list[Problem]
     ids: list[str]  # the IDs their entries link to
     fresh_until: datetime  # of the answers their rows were decided on
+    store: list[object]  # the store's state_marker when the published tables were written
 
 
 def _counts(
@@ -479,22 +500,24 @@ def _counts(
     problems: int,
     fetched: FetchResult,
     frames: dict[str, pl.DataFrame],
-    carried_kinds: list[str],
+    carried_kinds: Mapping[str, int],
 ) -> dict[str, int]:
-    """The run's counts; `carried_kinds` are the outcomes of the IDs only carried rows name."""
-    kinds = [o.outcome for o in fetched.outcomes.values()] + carried_kinds
+    """The run's counts; `carried_kinds`: how the store answers the IDs only carried rows
+    name (MetadataStore.answer_counts), which it can for all of them (the last complete run
+    settled them, and nothing is due for refresh)."""
+    kinds = Counter(o.outcome for o in fetched.outcomes.values()) + Counter(carried_kinds)
     entries = frames["entries"]
     resolutions = dict(entries.get_column("resolution").value_counts().iter_rows())
     return {
         "digests": digests,
         "entries": entries.height,
         "parse_problems": problems,
-        "ids_requested": len(kinds),
-        "found": kinds.count("found"),
-        "not_found": kinds.count("not_found"),
-        "invalid": kinds.count("invalid"),
-        "failed": kinds.count("failed"),
-        "from_store": fetched.from_store + len(carried_kinds),
+        "ids_requested": kinds.total(),
+        "found": kinds["found"],
+        "not_found": kinds["not_found"],
+        "invalid": kinds["invalid"],
+        "failed": kinds["failed"],
+        "from_store": fetched.from_store + sum(carried_kinds.values()),
         "from_snapshot": fetched.from_snapshot,
         "title_searches": fetched.title_searches,
         "resolved_link": resolutions.get("link", 0),
@@ -525,16 +548,15 @@ def enrich(settings: Settings) -> RunSummary:
         record = RunRecord(run_id=run_id, started_at=started, out_dir=out_dir)
         store.put_run(run_id, started, dataclasses.asdict(record))
         try:
-            digests = digests_signature(settings.paths)
-            refuse_missing_digests(settings, digests)
             ledger = _usable_ledger(settings, store)
             files = digest_files(settings.paths, ledger["files"] if ledger else {})
+            refuse_missing_digests(settings, files)
             summary = None
             if ledger is not None and _hashes(ledger["files"]) == _hashes(files):
                 summary = _carry_over(settings, store, record, ledger, files)
             elif ledger is not None:
-                summary = _run_changed_digests(settings, store, record, digests, ledger, files)
-            return summary or _run_stages(settings, store, record, digests, files)
+                summary = _run_changed_digests(settings, store, record, ledger, files)
+            return summary or _run_stages(settings, store, record, files)
         except Exception as exc:
             # The run log says how it ended; the caller reports the error itself.
             failed = dataclasses.replace(
@@ -551,7 +573,6 @@ def _run_stages(
     settings: Settings,
     store: MetadataStore,
     record: RunRecord,
-    digests: list[Any],
     files: dict[str, DigestFileState],
 ) -> RunSummary:
     """parse -> fetch -> reconcile -> write, recording the run in the store's run log."""
@@ -559,7 +580,7 @@ def _run_stages(
     with times.stage("parse"):
         parse = parse_stage(settings)
     _log_parse(parse)
-    refuse_shrink(settings, digests, parse.entries.height)
+    refuse_shrink(settings, files, parse.entries.height)
     with times.stage("fetch"):
         fetched = fetch_stage(settings, parse.entries, store, record.run_id)
     return _reconcile_and_write(settings, store, record, files, parse, fetched, times, None)
@@ -575,7 +596,6 @@ def _run_changed_digests(
     settings: Settings,
     store: MetadataStore,
     record: RunRecord,
-    digests: list[Any],
     ledger: dict[str, Any],
     files: dict[str, DigestFileState],
 ) -> RunSummary | None:
@@ -587,12 +607,13 @@ def _run_changed_digests(
     before = _hashes(ledger["files"])
     changed = {source for source, digest in _hashes(files).items() if before.get(source) != digest}
     unchanged = set(files) - changed
-    fresh_until = datetime.fromisoformat(ledger["fresh_until"])
-    carried = _carried_rows(settings.paths, unchanged, set(before), fresh_until)
+    carried = _carried_rows(settings.paths, unchanged, ledger)
     if carried is None:
         return None
     resolved = carried.entries.get_column("arxiv_id").drop_nulls().unique().to_list()
-    if len(store.get_fetched_at(resolved)) < len(resolved):
+    # Without a snapshot (the ledger's run had none either: _fingerprint) every paper the
+    # tables hold came from the store, which is unchanged since.
+    if settings.snapshot_path is not None and len(store.get_fetched_at(resolved)) < len(resolved):
         # The snapshot's answers are not stored (it is a store of its own): a whole run
         # reads them from it again, as it does every run.
         log.info("papers the unchanged digests resolve to are the snapshot's: reconciling all")
@@ -607,7 +628,7 @@ def _run_changed_digests(
         ledger["run_id"],
         carried.entries.height,
     )
-    refuse_shrink(settings, digests, carried.entries.height + parse.entries.height)
+    refuse_shrink(settings, files, carried.entries.height + parse.entries.height)
     with times.stage("fetch"):
         fetched = fetch_stage(settings, parse.entries, store, record.run_id)
     if store.ids_fetched_since(record.started_at) & _named_ids(carried.entries):
@@ -616,33 +637,94 @@ def _run_changed_digests(
     return _reconcile_and_write(settings, store, record, files, parse, fetched, times, carried)
 
 
-def _carried_rows(
-    paths: Paths, unchanged: set[str], ledger_files: set[str], fresh_until: datetime
-) -> Carried | None:
-    """The published rows of the `unchanged` digests; None when the published tables cannot
-    be read or hold parse problems of no one digest file (a folder that could not be
-    listed): then only a whole run gives the right tables."""
+def _carried_rows(paths: Paths, unchanged: set[str], ledger: dict[str, Any]) -> Carried | None:
+    """The published rows of the `unchanged` digests, the published papers' counts and fetch
+    log; None when the published tables cannot be read or hold parse problems of no one
+    digest file (a folder that could not be listed): then only a whole run gives the right
+    tables."""
     try:
         published = {name: read_table(paths, name) for name in CARRIED_TABLES}
+        counts = read_table(paths, "papers", ["arxiv_id", *PAPER_COUNT_COLUMNS])
+        for name in PAPER_TABLES:  # read when needed: readable, at least their schema
+            pl.read_parquet_schema(paths.table(name))
     except (OSError, pl.exceptions.PolarsError):
         return None
     problems = published["problems"].filter(pl.col("stage") == "parse")
-    if not set(problems.get_column("source")) <= ledger_files:
+    if not set(problems.get_column("source")) <= set(ledger["files"]):
         return None
     entries = published["entries"].filter(pl.col("digest").is_in(unchanged))
     return Carried(
         entries=entries,
+        paper_counts=counts,
+        fetch_log=published["fetch_log"],
         mismatches=published["mismatches"].filter(pl.col("digest").is_in(unchanged)),
         problems=[
             Problem(row["stage"], row["source"], row["kind"], row["message"], row["line"])
             for row in problems.filter(pl.col("source").is_in(unchanged)).iter_rows(named=True)
         ],
         ids=_linked_ids(entries),
-        fresh_until=fresh_until,
+        fresh_until=datetime.fromisoformat(ledger["fresh_until"]),
+        store=ledger["store"],
     )
 
 
-CARRIED_TABLES = ("entries", "mismatches", "problems")
+# The tables of the papers, one or more rows per paper, of its record alone (but for the
+# papers table's counts over the entries).
+PAPER_TABLES = ("papers", "authors", "categories", "versions")
+CARRIED_TABLES = ("entries", "mismatches", "problems", "fetch_log")
+
+
+def _carried_tables(
+    paths: Paths,
+    store: MetadataStore,
+    carried: Carried,
+    resolved: set[str],
+    fetched: FetchResult,
+) -> tuple[dict[str, pl.DataFrame], set[str], list[str]]:
+    """The published rows that join this run's (build_tables' `carried`), the papers to
+    read from the store (this run's entries' papers, `resolved`, and any the carried rows
+    name without a published row), and the paper tables that stay as published (see
+    _kept_paper_tables).
+
+    The papers the carried rows alone resolve to keep their published rows: their records
+    are as the published tables' run read them (the store has not changed since,
+    _usable_ledger, but for what this run fetched, and a paper fetched again that carried
+    rows name means a whole run: _run_changed_digests)."""
+    rows = {"entries": carried.entries, "mismatches": carried.mismatches}
+    if store.state_marker() == carried.store:  # the store's log too is as published
+        rows["fetch_log"] = carried.fetch_log
+    published_ids = set(carried.paper_counts.get_column("arxiv_id"))
+    named = set(carried.entries.get_column("arxiv_id").drop_nulls())
+    renewed = resolved & (store.ids_fetched_since(fetched.began) | set(fetched.unstored))
+    fetch_log = ", and the fetch log" if "fetch_log" in rows else ""
+    if resolved | named == published_ids and not renewed:
+        # The same papers, with the same records: their tables but for the counts are as
+        # published, and only this run's entries' papers need be read (for their titles).
+        log.info("the papers are as published: their tables kept%s", fetch_log)
+        return rows, resolved, ["authors", "categories", "versions"]
+    keep = pl.Series(sorted(named - resolved), dtype=pl.String).implode()
+    for name in PAPER_TABLES:
+        rows[name] = read_table(paths, name).filter(pl.col("arxiv_id").is_in(keep))
+    log.info("rows of %d papers carried over%s", rows["papers"].height, fetch_log)
+    return rows, resolved | (named - published_ids), []
+
+
+def _kept_paper_tables(
+    paths: Paths, frames: dict[str, pl.DataFrame], carried: Carried, kept: list[str]
+) -> list[str]:
+    """With the same papers as published (_carried_tables), the paper tables `kept` (and
+    `papers` too when the counts over the entries are unchanged) are published as they are:
+    their frames, built from this run's papers only, become the published tables' columns
+    that the report reads. Papers with other counts: the published rows counted anew. The
+    tables kept (for write_tables)."""
+    if paper_counts(frames["entries"]).equals(carried.paper_counts.sort("arxiv_id")):
+        kept = [*kept, "papers"]
+    else:
+        log.info("the papers' counts over the entries changed: the papers table counted anew")
+        frames["papers"] = with_paper_counts(read_table(paths, "papers"), frames["entries"])
+    for name in kept:
+        frames[name] = read_table(paths, name, REPORT_COLUMNS.get(name))
+    return kept
 
 
 def _linked_ids(entries: pl.DataFrame) -> list[str]:
@@ -661,15 +743,6 @@ def _named_ids(entries: pl.DataFrame) -> set[str]:
     }
 
 
-def _stored_outcome_kinds(store: MetadataStore, ids: list[str]) -> list[str]:
-    """How the fetch stage would answer `ids` from the store, which it can for all of them
-    (the last complete run settled them, and nothing is due for refresh)."""
-    stored = store.stored_ids(ids)
-    outcomes = store.get_outcomes(i for i in ids if i not in stored)
-    # An ID arXiv was never asked about is one the fetch stage rejects by its form.
-    return ["found" if i in stored else outcomes.get(i, ("invalid",))[0] for i in ids]
-
-
 def _reconcile_and_write(
     settings: Settings,
     store: MetadataStore,
@@ -680,15 +753,17 @@ def _reconcile_and_write(
     times: StageTimes,
     carried: Carried | None,
 ) -> RunSummary:
+    from pipeline.reconcile import summary_lines
+
     run_id, started = record.run_id, record.started_at
     with times.stage("reconcile"):
         rec = reconcile_stage(parse.entries, fetched)
-    for line in reconcile_summary_lines(rec):
+    for line in summary_lines(rec):
         log.info("%s", line)
     problems = parse.problems + (carried.problems if carried else [])
     # An ID the changed digests name too was fetched (from the store) and counts with them.
     only_carried = [i for i in carried.ids if i not in fetched.outcomes] if carried else []
-    carried_kinds = _stored_outcome_kinds(store, only_carried)
+    carried_kinds = store.answer_counts(only_carried)
     searches_failed = any(p.kind == "search_failed" for p in fetched.problems)
     incomplete = bool(
         any(o.outcome == "failed" for o in fetched.outcomes.values())
@@ -704,21 +779,26 @@ def _reconcile_and_write(
         # The store is the truth (a paper found by ID and again by title search in one run
         # has the later fetch's time there): the papers come from it as one frame.
         resolved = rec.resolved_ids()
+        carried_rows: dict[str, pl.DataFrame] = {}
+        kept: list[str] = []
         if carried is not None:
-            resolved |= set(carried.entries.get_column("arxiv_id").drop_nulls().to_list())
+            carried_rows, resolved, kept = _carried_tables(
+                settings.paths, store, carried, resolved, fetched
+            )
         frames = build_tables(
             entries=parse.entries,
             papers=_resolved_papers(store, resolved, fetched),
             resolutions=rec.resolutions,
             settled=rec.settled,
             mismatches=rec.mismatches,
-            fetch_log=store.fetch_log_rows(),
+            fetch_log=[] if "fetch_log" in carried_rows else store.fetch_log_rows(),
             problems=problems + fetched.problems,
             runs=[],
-            carried={"entries": carried.entries, "mismatches": carried.mismatches}
-            if carried is not None
-            else None,
+            carried=carried_rows or None,
         )
+        if kept:
+            assert carried is not None
+            kept = _kept_paper_tables(settings.paths, frames, carried, kept)
         digests = len(files) if carried is not None else len(parse.summaries)
         # The published tables hold this run's row as it stands before they are
         # written (write_seconds 0); the store's copy gets the final times below.
@@ -739,12 +819,12 @@ def _reconcile_and_write(
         record = dataclasses.replace(record, exit_code=_exit_code(record.exit_code, health))
         if record.exit_code == EXIT_STALE:
             frames["runs"] = runs_table([record if r.run_id == run_id else r for r in runs])
-        write_tables(frames, settings.paths, run_id, health)
+        write_tables(frames, settings.paths, run_id, health, kept)
     store.put_ledger(FIRST_SEEN_KEY, health.first_seen)
     record = dataclasses.replace(record, ended_at=utc_now(), write_seconds=times.seconds["write"])
     store.put_run(run_id, started, dataclasses.asdict(record))
     if fresh_until is not None:
-        _put_ledger(settings, store, run_id, fresh_until, files)
+        _put_ledger(settings, store, run_id, fresh_until, files, health)
     return RunSummary(
         record,
         record.exit_code or EXIT_OK,
@@ -784,6 +864,7 @@ def _put_ledger(
     run_id: str,
     fresh_until: datetime,
     files: dict[str, DigestFileState],
+    health: Health,
 ) -> None:
     store.put_ledger(
         LEDGER_KEY,
@@ -793,6 +874,9 @@ def _put_ledger(
             "files": files,
             "fresh_until": fresh_until.isoformat(),
             "run_id": run_id,
+            # Each digest source's health tallies: a run with nothing new judges staleness
+            # on them, without reading the tables (health.judge).
+            "sources": health.tallies_rows,
         },
     )
 
@@ -804,12 +888,7 @@ def _hashes(files: dict[str, DigestFileState]) -> dict[str, str]:
 def _fingerprint(settings: Settings) -> str:
     """What else the tables depend on: the code, and the settings that change what is asked
     or kept."""
-    code = sorted(
-        (p.relative_to(_PACKAGE).as_posix(), p.read_bytes()) for p in _PACKAGE.rglob("*.py")
-    )
-    h = hashlib.sha256()
-    for name, body in code:
-        h.update(name.encode() + b"\0" + hashlib.sha256(body).digest())
+    h = hashlib.sha256(code_digest().encode())
     inputs = [
         settings.refresh_days,
         settings.snapshot_refresh_days,
@@ -821,9 +900,6 @@ def _fingerprint(settings: Settings) -> str:
     return h.hexdigest()
 
 
-_PACKAGE = Path(__file__).resolve().parent
-
-
 def _usable_ledger(settings: Settings, store: MetadataStore) -> dict[str, Any] | None:
     """The last complete run's ledger, if this run can build on its tables: they are the
     published ones, the code and settings are the same, the store has not changed since
@@ -832,7 +908,7 @@ def _usable_ledger(settings: Settings, store: MetadataStore) -> dict[str, Any] |
     current = current_generation(settings.paths)
     if (
         ledger is None
-        or "files" not in ledger  # written by an older version
+        or "sources" not in ledger  # written by an older version
         or current is None
         or current.name != ledger["run_id"]
         or utc_now() >= datetime.fromisoformat(ledger["fresh_until"])
@@ -845,6 +921,8 @@ def _usable_ledger(settings: Settings, store: MetadataStore) -> dict[str, Any] |
 
 def _fresh_until(settings: Settings, store: MetadataStore, fetched: FetchResult) -> datetime:
     """When the first stored answer this run relied on reaches the refresh age of its source."""
+    from pipeline.fetch.titles import title_phrase
+
     # The snapshot's answers are not stored: their own times (a stored copy may be older).
     unstored = fetched.unstored
     stored = fetched.papers.filter(~pl.col("arxiv_id").is_in(list(unstored)))
@@ -879,13 +957,11 @@ def _carry_over(
 ) -> RunSummary | None:
     """With no digest new, edited or gone, no new metadata and nothing due for refresh, the
     tables would come out byte for byte the same: publish them again with this run's row,
-    and ask nothing. Staleness is assessed again (time passing with nothing new is exactly
-    when a digest goes stale) and the companion files are written afresh. Returns None when
-    a full run is needed."""
+    and ask nothing. Staleness is judged again, as of today (time passing with nothing new
+    is exactly when a digest goes stale), on the tallies the ledger keeps, and the companion
+    files are written afresh with it; the tables are not read. Returns None when a full run
+    is needed."""
     start = time.perf_counter()
-    frames = _report_frames(settings.paths)
-    if frames is None:
-        return None  # the published tables cannot be read: a full run rebuilds them
     previous = next(r for r in store.get_runs() if r["run_id"] == ledger["run_id"])
     # As every run's own published row: taken when writing begins, write_seconds 0.
     record = dataclasses.replace(
@@ -907,39 +983,33 @@ def _carry_over(
         write_seconds=0.0,
     )
     store.put_run(record.run_id, record.started_at, dataclasses.asdict(record))
-    frames["runs"] = runs_table([_run_record_from_dict(d) for d in store.get_runs()])
-    health = _assess_health(settings, store, frames)
+    runs = runs_table([_run_record_from_dict(d) for d in store.get_runs()])
+    # The tables and the first-seen ledger are as the ledger's run left them: only the days
+    # since each source's last new paper moved on.
+    health = judge(
+        tallies_frame(ledger["sources"]),
+        runs,
+        utc_now().date(),
+        settings.stale_days,
+        settings.unresolved_jump,
+    )
     if health.alarms:
         record = dataclasses.replace(record, exit_code=EXIT_STALE)
         store.put_run(record.run_id, record.started_at, dataclasses.asdict(record))
-        frames["runs"] = runs_table([_run_record_from_dict(d) for d in store.get_runs()])
-    if carry_over_tables(settings.paths, record.run_id, frames, health) is None:
+        runs = runs_table([_run_record_from_dict(d) for d in store.get_runs()])
+    if carry_over_tables(settings.paths, record.run_id, runs, health) is None:
         return None  # the published generation is incomplete: a full run rebuilds it
     # The run log's copy gets the final times, measured after the write.
     record = dataclasses.replace(
         record, ended_at=utc_now(), write_seconds=time.perf_counter() - start
     )
     store.put_run(record.run_id, record.started_at, dataclasses.asdict(record))
-    store.put_ledger(FIRST_SEEN_KEY, health.first_seen)
     # Touched files keep their hash under a new time: the next run need not read them.
     store.put_ledger(LEDGER_KEY, {**ledger, "run_id": record.run_id, "files": files})
     log.info("nothing new since run %s: tables carried over, no requests", ledger["run_id"])
     return RunSummary(
         record, record.exit_code or EXIT_OK, _summary_message(record, None, settings, health)
     )
-
-
-def _report_frames(paths: Paths) -> dict[str, pl.DataFrame] | None:
-    """The published tables except `runs`, with only the columns the staleness assessment
-    and the report read (REPORT_COLUMNS); None if any is missing or unreadable."""
-    try:
-        return {
-            t.name: read_table(paths, t.name, REPORT_COLUMNS.get(t.name))
-            for t in TABLES
-            if t.name != "runs"
-        }
-    except (OSError, pl.exceptions.PolarsError):
-        return None
 
 
 def _candidate_records(fetched: FetchResult) -> dict[str, PaperRecord]:
@@ -991,10 +1061,11 @@ def report(settings: Settings) -> Path:
     path. NothingPublished (an OSError) when no run has published tables yet."""
     check_folders(settings)
     with run_lock(settings):
-        run_id, _, frames = published_frames(settings, REPORT_COLUMNS)
+        run_id, manifest, frames = published_frames(settings, REPORT_COLUMNS)
         generation = current_generation(settings.paths)
         assert generation is not None  # published_frames found it
-        write_companions(generation, frames, run_id, health_now(settings, frames))
+        health = health_now(settings, frames)
+        write_companions(generation, frames, run_id, health, tables_key(manifest["tables"]))
         names = [t.name for t in TABLES]
         store_module.publish_generation(settings.paths, generation, names, COMPANION_FILES)
     return settings.out_dir / REPORT_NAME

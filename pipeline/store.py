@@ -194,6 +194,9 @@ CREATE TABLE IF NOT EXISTS papers (
     fetched_at TEXT NOT NULL,
     source     TEXT NOT NULL DEFAULT 'api'  -- api, snapshot, oai (PaperRecord.source)
 );
+-- state_marker and ids_fetched_since read the fetch times alone: an index, not a table scan
+-- through every record (0.2 s at 100,000 papers, on every run).
+CREATE INDEX IF NOT EXISTS papers_fetched_at ON papers (fetched_at);
 CREATE TABLE IF NOT EXISTS id_outcomes (  -- latest outcome per ID, so re-runs ask nothing
     arxiv_id   TEXT PRIMARY KEY,
     outcome    TEXT NOT NULL,
@@ -201,6 +204,7 @@ CREATE TABLE IF NOT EXISTS id_outcomes (  -- latest outcome per ID, so re-runs a
     reason     TEXT,
     decided_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS id_outcomes_decided_at ON id_outcomes (decided_at);
 CREATE TABLE IF NOT EXISTS runs (        -- the run log; a row is written when a run starts
     run_id     TEXT PRIMARY KEY,
     started_at TEXT NOT NULL,
@@ -541,9 +545,18 @@ class MetadataStore:
         )
         return {arxiv_id for (arxiv_id,) in rows}
 
-    def stored_ids(self, ids: Iterable[str]) -> set[str]:
-        """The IDs among `ids` whose paper is stored."""
-        return {arxiv_id for (arxiv_id,) in self._select("arxiv_id", "papers", ids)}
+    def answer_counts(self, ids: Iterable[str]) -> dict[str, int]:
+        """How many of `ids` (distinct) the store answers each way: `found` where the paper
+        is stored, else the ID's latest outcome, `invalid` for an ID arXiv was never asked
+        about (one the fetch stage rejects by its form). One query, no row per ID."""
+        rows = self.db.execute(
+            "SELECT CASE WHEN p.arxiv_id IS NOT NULL THEN 'found'"
+            " ELSE coalesce(o.outcome, 'invalid') END AS kind, count(*)"
+            " FROM json_each(?) AS j LEFT JOIN papers AS p ON p.arxiv_id = j.value"
+            " LEFT JOIN id_outcomes AS o ON o.arxiv_id = j.value GROUP BY kind",
+            (json.dumps(list(ids)),),
+        )
+        return dict(rows.fetchall())
 
     def get_fetched_at(self, ids: Iterable[str]) -> dict[str, tuple[datetime, str]]:
         """When and from which source each stored paper among `ids` was read, undecoded."""
@@ -668,12 +681,6 @@ def _digest_stats(paths: Paths) -> list[tuple[Path, str, os.stat_result]]:
         for path in sorted(paths.digests.rglob("*"))
         if path.is_file()
     ]
-
-
-def digests_signature(paths: Paths) -> list[tuple[str, int, int]]:
-    """Every file under the digests folder with its size and modification time: cheap to
-    take, and it changes whenever a digest is added, removed or edited."""
-    return [(name, stat.st_size, stat.st_mtime_ns) for _, name, stat in _digest_stats(paths)]
 
 
 # [size, mtime_ns, sha256 of the content or None when it could not be read], as JSON keeps it

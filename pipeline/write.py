@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 import polars as pl
 
 from pipeline import store
-from pipeline.companions import COMPANION_FILES, write_companions
+from pipeline.companions import COMPANION_FILES, report_parts, tables_key, write_companions
 from pipeline.health import Health
 from pipeline.model import (
     ABS_URL_PREFIX,
@@ -40,6 +40,7 @@ from pipeline.model import (
     Resolution,
 )
 from pipeline.reconcile.verbatim import SETTLED_REASON, SETTLED_SIMILARITY
+from pipeline.report import REPORT_COLUMNS
 from pipeline.store import Paths
 from pipeline.tables import CANDIDATE, PARSED_ENTRY_COLUMNS, TABLES, Table, table
 
@@ -136,8 +137,12 @@ def build_tables(
 ) -> dict[str, pl.DataFrame]:
     """Every output table, validated and sorted by its key.
 
-    `carried` holds published rows of `entries` and `mismatches` (as the tables have them)
-    that join the rows built here: those of digests unchanged since the run that wrote them.
+    `carried` holds published rows of tables (as the tables have them) that join the rows
+    built here: of `entries` and `mismatches`, those of digests unchanged since the run that
+    wrote them; of `papers`, `authors`, `categories` and `versions`, those of papers that
+    `papers` does not hold (resolved by carried rows alone, their records unchanged since;
+    the papers' counts over the entries are made anew); of `fetch_log`, all of them, when
+    the store's log is unchanged since (`fetch_log` is then empty).
     `settled`: (digest, position, arxiv_id) of the entries the reconcile stage settled by
     their link in one join (ReconcileResult.settled), resolved as `resolutions` are not.
 
@@ -160,12 +165,10 @@ def build_tables(
         if papers.get_column("arxiv_id").equals(resolved_ids.get_column("arxiv_id"))
         else resolved_ids.join(papers, on="arxiv_id", maintain_order="left")
     )
-    authors_table = _authors_table(records)
-    papers_table = _papers_table(records, entries_table)
     frames = {
         "entries": entries_table,
-        "papers": papers_table,
-        "authors": authors_table,
+        "papers": _papers_table(records, entries_table),
+        "authors": _authors_table(records),
         "categories": _categories_table(records),
         "versions": _versions_table(records),
         "mismatches": mismatches_table,
@@ -173,6 +176,11 @@ def build_tables(
         "problems": _frame("problems", _problem_rows(problems)),
         "runs": _frame("runs", [_run_row(r) for r in runs]),
     }
+    for name, rows in (carried or {}).items():
+        if name not in ("entries", "mismatches"):  # joined above
+            frames[name] = pl.concat([frames[name], rows])
+    if carried and "papers" in carried:
+        frames["papers"] = with_paper_counts(frames["papers"], entries_table)
     return {t.name: _sorted(t, validate(t.name, frames[t.name])) for t in TABLES}
 
 
@@ -478,8 +486,21 @@ def _versions_table(records: pl.DataFrame) -> pl.DataFrame:
 
 def _papers_table(records: pl.DataFrame, entries_table: pl.DataFrame) -> pl.DataFrame:
     """The resolved papers' own columns and the entries' counts."""
-    declared = table("papers")
-    appearances = (
+    own = records.with_columns(
+        *(_utc_column(records, name) for name in ("published", "updated", "fetched_at")),
+        doi="dois",
+        datacite_doi=DATACITE_DOI_PREFIX + pl.col("arxiv_id"),
+        abs_url=ABS_URL_PREFIX + pl.col("arxiv_id"),
+        pdf_url=PDF_URL_PREFIX + pl.col("arxiv_id"),
+    )
+    return with_paper_counts(own, entries_table)
+
+
+def paper_counts(entries_table: pl.DataFrame) -> pl.DataFrame:
+    """Each resolved paper's counts over the entries (PAPER_COUNT_COLUMNS of the papers
+    table), sorted by ID."""
+    declared = table("papers").schema()
+    return (
         entries_table.filter(pl.col("arxiv_id").is_not_null())
         .group_by("arxiv_id")
         .agg(
@@ -488,14 +509,20 @@ def _papers_table(records: pl.DataFrame, entries_table: pl.DataFrame) -> pl.Data
             first_digest_date=pl.col("digest_date").min(),
             last_digest_date=pl.col("digest_date").max(),
         )
+        .select(pl.col(name).cast(declared[name]) for name in ("arxiv_id", *PAPER_COUNT_COLUMNS))
+        .sort("arxiv_id")
     )
-    own = records.with_columns(
-        *(_utc_column(records, name) for name in ("published", "updated", "fetched_at")),
-        doi="dois",
-        datacite_doi=DATACITE_DOI_PREFIX + pl.col("arxiv_id"),
-        abs_url=ABS_URL_PREFIX + pl.col("arxiv_id"),
-        pdf_url=PDF_URL_PREFIX + pl.col("arxiv_id"),
-    )
+
+
+PAPER_COUNT_COLUMNS = ("appearances", "digests", "first_digest_date", "last_digest_date")
+
+
+def with_paper_counts(papers: pl.DataFrame, entries_table: pl.DataFrame) -> pl.DataFrame:
+    """`papers` (their own columns, with or without counts) with their counts over the
+    entries, in the papers table's declared columns."""
+    declared = table("papers")
+    appearances = paper_counts(entries_table)
+    own = papers.drop(PAPER_COUNT_COLUMNS, strict=False)
     return own.join(appearances, on="arxiv_id", how="left", maintain_order="left").select(
         pl.col(name).cast(dtype) for name, dtype in declared.schema().items()
     )
@@ -575,11 +602,18 @@ def write_parquet(frame: pl.DataFrame, target: BinaryIO, declared: Table | None 
 
 
 def write_generation(
-    frames: Mapping[str, pl.DataFrame], paths: Paths, run_id: str, health: Health | None = None
+    frames: Mapping[str, pl.DataFrame],
+    paths: Paths,
+    run_id: str,
+    health: Health | None = None,
+    kept: Collection[str] = (),
 ) -> Path:
     """Validate every table and write it into a new, unpublished generation folder, with
     the companion files (schema, DuckDB views, report; `health`: the run's staleness
-    assessment, from the tables alone when None).
+    assessment, from the tables alone when None). The tables named in `kept` are the
+    published generation's, known unchanged by the caller: linked as they are, neither
+    validated nor hashed, and their frames need hold only what the report reads
+    (REPORT_COLUMNS).
 
     Nothing under `<out>` that readers see changes; `manifest.json` is written last, so a
     generation with a manifest is complete.
@@ -590,16 +624,26 @@ def write_generation(
     for t in TABLES:
         if t.name not in frames:
             raise SchemaError(t.name, None, "no frame given for this table")
-    ordered = {t.name: _sorted(t, validate(t.name, frames[t.name])) for t in TABLES}
+    ordered = {
+        t.name: frames[t.name] if t.name in kept else _sorted(t, validate(t.name, frames[t.name]))
+        for t in TABLES
+    }
 
     published = store.current_generation(paths)
     if published is not None and published.name == run_id:
         # new_generation_dir empties the folder: that would pull the tables from under readers.
         raise ValueError(f"run {run_id} is the published generation; use a new run id")
     previous = _manifest(published) if published is not None else {}
+    if kept and (published is None or not set(kept) <= set(previous)):
+        raise InconsistentInputError(f"tables {sorted(kept)} are not all published to be kept")
     generation = store.new_generation_dir(paths, run_id)
     written = {}
     for name, frame in ordered.items():
+        if name in kept:
+            assert published is not None  # checked above
+            store.link_or_copy(published / f"{name}.parquet", generation / f"{name}.parquet")
+            written[name] = previous[name]
+            continue
         content = content_hash(frame, table(name))
         before = previous.get(name, {})
         if published is not None and before.get("content") == content:
@@ -608,7 +652,7 @@ def write_generation(
             written[name] = before
         else:
             written[name] = _write_table(generation, name, frame, content)
-    write_companions(generation, ordered, run_id, health)
+    write_companions(generation, ordered, run_id, health, tables_key(written))
     _write_manifest(generation, run_id, written)
     return generation
 
@@ -652,39 +696,64 @@ def _write_manifest(generation: Path, run_id: str, tables: Mapping[str, Any]) ->
     )
 
 
-def carry_over_tables(
-    paths: Paths, run_id: str, frames: Mapping[str, pl.DataFrame], health: Health
-) -> Path | None:
-    """Publish the current generation's tables again under `run_id`, with `frames["runs"]`
-    (see runs_table) as the only table written: the others are hard-linked (copied where
-    links are impossible), so the cost does not grow with their size. The companion files
-    are written afresh from `frames` (the published tables as the report reads them) and
-    `health`, this run's assessment. None, and nothing written, when the current generation
-    is not complete (no manifest, a table missing)."""
+def carry_over_tables(paths: Paths, run_id: str, runs: pl.DataFrame, health: Health) -> Path | None:
+    """Publish the current generation's tables again under `run_id`, with `runs` (see
+    runs_table) as the only table written: the others are hard-linked (copied where links
+    are impossible), so the cost does not grow with their size. The companion files are
+    written afresh for this run and `health`, its assessment: the report's parts drawn from
+    the tables are the current report's (when it names these tables: report_parts), else
+    the tables' REPORT_COLUMNS are read to draw them. None, and nothing written, when the
+    current generation is not complete (no manifest, a table missing or not Parquet)."""
     current = store.current_generation(paths)
     if current is None or current.name == run_id:
         return None
     previous = _manifest(current)
     carried = [t.name for t in TABLES if t.name != "runs"]
-    if any(name not in previous or not (current / f"{name}.parquet").is_file() for name in carried):
+    if any(
+        name not in previous or not _is_parquet(current / f"{name}.parquet") for name in carried
+    ):
         return None
+    key = tables_key(previous)
+    parts = report_parts(current, key)
+    frames = {"runs": runs}
+    if parts is None:
+        try:
+            frames |= {
+                name: pl.read_parquet(current / f"{name}.parquet", columns=REPORT_COLUMNS.get(name))
+                for name in carried
+            }
+        except (OSError, pl.exceptions.PolarsError):
+            return None
     generation = store.new_generation_dir(paths, run_id)
     for name in carried:
         store.link_or_copy(current / f"{name}.parquet", generation / f"{name}.parquet")
     written = {name: previous[name] for name in carried}
-    runs = frames["runs"]
     written["runs"] = _write_table(generation, "runs", runs, content_hash(runs, table("runs")))
-    write_companions(generation, frames, run_id, health)
+    write_companions(generation, frames, run_id, health, key, parts)
     _write_manifest(generation, run_id, written)
     store.publish_generation(paths, generation, [t.name for t in TABLES], COMPANION_FILES)
     return generation
 
 
+def _is_parquet(path: Path) -> bool:
+    """Whether `path` is a Parquet file (its footer read: not a truncated or foreign file)."""
+    try:
+        pl.read_parquet_schema(path)
+    except (OSError, pl.exceptions.PolarsError):
+        return False
+    return True
+
+
 def write_tables(
-    frames: Mapping[str, pl.DataFrame], paths: Paths, run_id: str, health: Health | None = None
+    frames: Mapping[str, pl.DataFrame],
+    paths: Paths,
+    run_id: str,
+    health: Health | None = None,
+    kept: Collection[str] = (),
 ) -> Path:
-    """Write a generation and publish it: readers switch to the new tables all at once."""
-    generation = write_generation(frames, paths, run_id, health)
+    """Write a generation and publish it: readers switch to the new tables all at once.
+    `kept`: see write_generation."""
+    generation = write_generation(frames, paths, run_id, health, kept)
     store.publish_generation(paths, generation, [t.name for t in TABLES], COMPANION_FILES)
     return generation
 

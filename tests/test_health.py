@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from test_enrich_e2e import ROOT, cli, make_raw, run_cli
 
-from pipeline.health import assess, source_of
+from pipeline.health import assess, judge, source_of, tallies_frame
 from pipeline.run import EXIT_CODES, EXIT_INCOMPLETE, EXIT_STALE
 from pipeline.standin import StandIn
 
@@ -101,6 +101,29 @@ def test_a_digest_without_any_resolved_paper_is_quiet_since_its_latest_date() ->
     undated = entries(("digests/broken.md", None, None))
     (row,) = assess(undated, runs(), {}, TODAY, 14, 10).sources.iter_rows(named=True)
     assert row["days_quiet"] is None and not row["stale"]
+
+
+def test_judging_the_kept_tallies_later_is_assessing_the_same_tables_again() -> None:
+    """What a run with nothing new does (pipeline.run._carry_over): the tallies kept in the
+    ledger (as JSON), judged as of a later day, give what assessing the unchanged tables
+    against the unchanged first-seen ledger gives."""
+    frame = entries(
+        ("digests/2026-02-20_daily.md", date(2026, 2, 20), "2602.00001"),
+        ("digests/2026-02-27_daily.md", date(2026, 2, 27), "2602.00002"),
+        ("digests/README.md", date(2026, 2, 25), "2601.00001"),
+        ("digests/undated.md", None, "2601.00002"),
+        ("digests/broken.md", date(2026, 2, 1), None),
+        ("digests/never.md", None, None),
+    )
+    first = assess(frame, runs(("ok", 6, 2)), {}, TODAY, 14, 10)
+    kept = json.loads(json.dumps(first.tallies_rows))
+    history = runs(("ok", 6, 2), ("unchanged", 6, 2))
+    for day in (TODAY, date(2026, 3, 10), date(2026, 4, 30)):
+        again = assess(frame, history, first.first_seen, day, 14, 10)
+        judged = judge(tallies_frame(kept), history, day, 14, 10)
+        assert judged.sources.equals(again.sources), day
+        assert judged.alarms == again.alarms and judged.first_seen == {}  # adds none
+    assert len(judged.stale_sources) == 4  # all but never.md: time passing is what tells
 
 
 def test_the_unresolved_share_jump_compares_complete_runs() -> None:

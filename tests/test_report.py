@@ -23,7 +23,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 from conftest import STANDIN_CORPUS
-from test_enrich_e2e import SAMPLE_DIGESTS, cli, run_cli
+from test_enrich_e2e import SAMPLE_DIGESTS, clean_env, cli, run_cli
 
 from pipeline.model import ResolutionKind
 from pipeline.reconcile import MISMATCH_KINDS
@@ -208,3 +208,55 @@ def test_status_without_published_tables_says_so(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 5
     assert "no published tables" in done.stderr and "Traceback" not in done.stderr
+
+
+def _unstamped(page: str) -> str:
+    """`page` without what differs between two drawings of the same data: the minute it was
+    written, pygal's random chart ids and its date of drawing."""
+    page = re.sub(r"written \d{4}-\d\d-\d\d \d\d:\d\d UTC", "written (minute)", page)
+    page = re.sub(r"chart-[0-9a-f-]{36}", "chart-(id)", page)
+    return re.sub(r"(Generated with pygal [^ ]+ \(lxml\) [^>]*?) on \d{4}-\d\d-\d\d", r"\1", page)
+
+
+def test_a_run_with_nothing_new_draws_anew_only_what_changes_every_run(
+    tmp_path: Path, standin: StandIn
+) -> None:
+    """A carried-over run's page takes the parts drawn from the tables from the published
+    page (they name the same tables) and draws the runs, the health and the alarms anew: it
+    is the page drawn in full from the same tables (`pipeline report`), but for the minute."""
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    shutil.copytree(SAMPLE_DIGESTS, raw / "digests")
+    assert run_cli(cli("enrich", raw=raw, out=out, url=standin.url)).returncode == 0
+    # A mark inside a part drawn from the tables survives only if that part is taken over.
+    kept = "<p>taken over</p>"
+    published_page = (out / "report.html").resolve()
+    page = published_page.read_text(encoding="utf-8")
+    assert page.count("<!--part before_runs-->") == 1
+    published_page.write_text(
+        page.replace("<!--part before_runs-->", f"<!--part before_runs-->{kept}"), encoding="utf-8"
+    )
+
+    done = run_cli(cli("enrich", raw=raw, out=out, url=standin.url))
+    assert done.returncode == 0 and "nothing new since run" in done.stderr, done.stderr
+    carried = (out / "report.html").read_text(encoding="utf-8")
+    assert kept in carried
+    run_ids = pl.read_parquet(out / "runs.parquet").sort("run_id").get_column("run_id")
+    assert f"Run <code>{run_ids[-1]}</code>" in carried
+    assert all(run_id[:15] in carried for run_id in run_ids)  # the runs chart has this run
+
+    redrawn = subprocess.run(
+        [sys.executable, "-m", "pipeline", "report", "--raw-dir", str(raw), "--out-dir", str(out)],
+        cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert redrawn.returncode == 0, redrawn.stderr
+    full = (out / "report.html").read_text(encoding="utf-8")
+    assert kept not in full
+    assert _unstamped(carried.replace(kept, "")) == _unstamped(full)
+
+    # Another key (other tables, other code): every part is drawn again.
+    (out / "report.html").resolve().write_text(
+        re.sub(r"<!--tables-key [0-9a-f]+-->", "<!--tables-key 00-->", carried), encoding="utf-8"
+    )
+    done = run_cli(cli("enrich", raw=raw, out=out, url=standin.url))
+    assert done.returncode == 0 and "nothing new since run" in done.stderr, done.stderr
+    assert kept not in (out / "report.html").read_text(encoding="utf-8")

@@ -14,11 +14,14 @@ import dataclasses
 import hashlib
 import json
 import logging
+import re
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 from bench.harness import folder_paths, prepopulate, settings_for, with_witness
@@ -150,6 +153,9 @@ def test_a_run_after_digests_changed_parses_only_those_and_writes_what_a_full_ru
     parsed = [m.split(":")[0] for m in caplog.messages if m.startswith("digests/")]
     assert sorted(parsed) == sorted(changed)
     assert record.status == "ok" and record.requests > 0  # the new wrong title is searched
+    # Other papers (a digest gone): the published rows of those still named are carried.
+    (carried,) = [m for m in caplog.messages if m.startswith("rows of ")]
+    assert int(carried.split()[2]) > PAPERS // 2, carried
 
     build_corpus(full)
     edit_digests(full)
@@ -161,6 +167,70 @@ def test_a_run_after_digests_changed_parses_only_those_and_writes_what_a_full_ru
     counted = [f.name for f in dataclasses.fields(RunRecord) if f.type == "int"]
     counted = [name for name in counted if name not in asked]
     assert {n: getattr(record, n) for n in counted} == {n: getattr(whole, n) for n in counted}
+
+
+def edit_a_linked_title(folder: Path) -> str:
+    """One linked paper's title rewritten in one digest, as a corrected digest would be: the
+    entry still resolves by its link, nothing is asked. The digest (as entries name it)."""
+    titles = {p.arxiv_id: p.title for p in synth_papers(PAPERS, seed=SEED)}
+    digests = folder_paths(folder).digests
+    for path in sorted(digests.rglob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        for arxiv_id in re.findall(r"\b\d{4}\.\d{4,5}\b", text):
+            if titles.get(arxiv_id, "\0") in text:
+                edited = text.replace(titles[arxiv_id], f"{titles[arxiv_id]} Revisited", 1)
+                path.write_text(edited, encoding="utf-8")
+                return f"digests/{path.relative_to(digests).as_posix()}"
+    raise AssertionError("no digest names a paper by link and title")
+
+
+def copy_a_digest(folder: Path) -> str:
+    """A digest copied under a new name: the same papers, featured once more each."""
+    digests = folder_paths(folder).digests
+    copied = sorted(digests.glob("hf_json*/*.json"))[0]
+    added = copied.with_name("2099-01-01_again.json")
+    added.write_bytes(copied.read_bytes())
+    return f"digests/{added.relative_to(digests).as_posix()}"
+
+
+LINKED = ("papers", "authors", "categories", "versions", "fetch_log")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("edit", [edit_a_linked_title, copy_a_digest])
+def test_a_digest_edited_with_nothing_to_ask_keeps_the_paper_tables_and_the_fetch_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, edit: Callable[[Path], str]
+) -> None:
+    incremental, full = tmp_path / "incremental", tmp_path / "full"
+    build_corpus(incremental)
+    enrich_folder(incremental)
+    paths = folder_paths(incremental)
+    fetch_log = paths.table("fetch_log").read_bytes()
+    linked = {name: paths.table(name).stat().st_ino for name in LINKED}
+    changed = edit(incremental)
+    with caplog.at_level(logging.INFO, logger="pipeline"):
+        record = enrich_folder(incremental)
+    assert record.status == "ok" and record.requests == 0
+    assert [m.split(":")[0] for m in caplog.messages if m.startswith("digests/")] == [changed]
+    assert "the papers are as published: their tables kept, and the fetch log" in caplog.messages
+    counted = [m for m in caplog.messages if m.startswith("the papers' counts")]
+    assert len(counted) == (edit is copy_a_digest)  # each paper of the copy featured again
+    published = {name: paths.table(name).stat().st_ino for name in LINKED}
+    # Not written again: the files of the run before (but papers with new counts).
+    rewritten = {name for name in LINKED if published[name] != linked[name]}
+    assert rewritten == ({"papers"} if counted else set())
+
+    build_corpus(full)
+    edit(full)
+    enrich_folder(full)
+    assert table_hashes(incremental) == table_hashes(full)
+    # The fetch log as the store holds it: what a whole run writes from it.
+    assert paths.table("fetch_log").read_bytes() == fetch_log
+    with MetadataStore(paths.metadata_db) as store:
+        logged = store.fetch_log_rows()
+    log = pl.read_parquet(paths.table("fetch_log"))
+    assert log.height == len(logged) > 0
+    assert log.drop("logged_at").rows() == [row[:5] for row in logged]
 
 
 if __name__ == "__main__":  # regenerate the recorded hashes
