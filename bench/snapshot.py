@@ -6,10 +6,11 @@ like the real one (docs/arxiv.md §10: ~2.9 million lines, several GB). Wanted I
 evenly through the file. Each measurement is a fresh child process (peak RSS is its VmHWM):
 
     scan      pipeline.fetch.snapshot.iter_snapshot alone: every wanted line parsed and
-              mapped to a PaperRecord, a block at a time, then dropped (the scan's own cost)
-    fetch     pipeline.fetch.fetch_papers with the snapshot: the scan with every record kept
-              in memory for the stages after it (as the pipeline works today), online
-              against an empty stand-in whose log proves zero requests
+              mapped to a stored paper's columns, a block at a time, then dropped (the
+              scan's own cost)
+    fetch     pipeline.fetch.fetch_papers with the snapshot: the scan with every paper kept
+              (one stored-papers frame) for the stages after it, online against an empty
+              stand-in whose log proves zero requests
     polars    polars' own scan_ndjson(...).filter(id in ids).collect(): the reason for the
               streamed reader (it maps a plain file, inflates a gzip'ed one whole)
     index     the title index built over the whole snapshot, then asked for as a second run
@@ -183,7 +184,7 @@ def _child(mode: str, snapshot: Path, ids_file: Path, folder: Path, api_url: str
     found = 0
     extra: dict[str, float] = {}
     if mode == "scan":
-        found = sum(len(b.records) for b in iter_snapshot(snapshot, ids, utc_now()))
+        found = sum(b.papers.height for b in iter_snapshot(snapshot, ids, utc_now()))
     elif mode == "fetch":
         settings = settings_for(folder, api_url, SCALED_DELAY, snapshot_path=snapshot)
         with MetadataStore(settings.paths.metadata_db) as store:
@@ -322,8 +323,9 @@ def run(plan: Plan, ws: Workspace) -> list[Section]:
 def _notes(rows: list[dict[str, Any]]) -> list[str]:
     notes = [
         "Modes as in bench/snapshot.py's docstring: scan = the scan alone (records dropped "
-        "block by block), fetch = the snapshot part of the fetch stage, every record kept "
-        "in memory for reconcile and write (a few kB of Python objects per paper), polars = "
+        "block by block), fetch = the snapshot part of the fetch stage, every paper kept "
+        "for reconcile and write (as one stored-papers frame, decoded into records a batch "
+        "at a time when looked up), polars = "
         "scan_ndjson for comparison. Peak RSS is the child's VmHWM (read every 20 ms); "
         "'requests' is what an empty stand-in received.",
         "enrich: the real CLI over synthetic digests (bench.synth layouts) whose every "

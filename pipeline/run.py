@@ -45,6 +45,7 @@ from pipeline.status import health_now, published_frames
 from pipeline.store import (
     DIGESTS_SUBDIR,
     DigestFileState,
+    FrameRecords,
     MetadataStore,
     Paths,
     StoreError,
@@ -53,6 +54,7 @@ from pipeline.store import (
     digests_signature,
     file_signature,
     is_store_failure,
+    records_frame,
     utc_now,
 )
 from pipeline.tables import TABLES
@@ -164,8 +166,9 @@ class FetchResult:
     unreachable: str | None = None  # why arXiv could not be reached, if it could not
     expires_at: datetime | None = None  # an answer relied on is due early (FetchReport)
     stopped: str | None = None  # why fetching stopped early (deadline, throttling), if it did
-    # Of `records`, those the store does not hold (the snapshot's answers), by ID.
-    unstored: dict[str, PaperRecord] = field(default_factory=dict)
+    # Of `records`, those the store does not hold (the snapshot's answers), by ID: held as
+    # one stored-papers frame (`unstored.frame`).
+    unstored: FrameRecords = field(default_factory=lambda: FrameRecords(records_frame(())))
 
 
 @dataclass
@@ -390,12 +393,8 @@ def fetch_stage(
 def _paper_titles(store: MetadataStore, fetched: FetchResult) -> pl.DataFrame:
     """(arxiv_id, title) of the fetched papers, the stored ones read without decoding."""
     unstored = fetched.unstored
-    in_hand = pl.DataFrame(
-        {"arxiv_id": list(unstored), "title": [r.title for r in unstored.values()]},
-        schema={"arxiv_id": pl.String, "title": pl.String},
-    )
     stored = store.paper_titles(i for i in fetched.records if i not in unstored)
-    return pl.concat([stored, in_hand])
+    return pl.concat([stored, unstored.frame.select("arxiv_id", "title")])
 
 
 def _papers_frame(
@@ -405,11 +404,21 @@ def _papers_frame(
     by ID and again by title search in one run has the later fetch's time there), but for
     the snapshot's answers, which it does not hold, unless this run stored the paper since."""
     stored_now = store.ids_fetched_since(started)
-    in_hand = [r for i, r in fetched.unstored.items() if i in ids and i not in stored_now]
-    from_store = store.papers_frame(ids - {r.arxiv_id for r in in_hand})
-    return pl.concat(
-        [from_store, store_module.records_frame(map(store_module.record_to_json, in_hand))]
+    snapshot = fetched.unstored.frame
+    arxiv_id = pl.col("arxiv_id")
+    wanted = (
+        arxiv_id.is_in(pl.Series(list(ids), dtype=pl.String))
+        & arxiv_id.is_in(pl.Series(list(stored_now), dtype=pl.String)).not_()
     )
+    # Filtering copies every column, abstracts too: not when every paper is wanted.
+    in_hand = snapshot if snapshot.select(wanted.all()).item() else snapshot.filter(wanted)
+    from_store = store.papers_frame(ids - set(in_hand.get_column("arxiv_id")))
+    return pl.concat([from_store, in_hand])
+
+
+def _id_list(ids: Collection[str]) -> pl.Expr:
+    """IDs as one list value, the form `is_in` takes a collection in."""
+    return pl.lit(pl.Series(list(ids), dtype=pl.String).implode())
 
 
 # Problems of search_titles meaning that a phrase got no answer, now or stored.
@@ -831,7 +840,11 @@ def _fresh_until(settings: Settings, store: MetadataStore, fetched: FetchResult)
     expiries = [at + timedelta(days=settings.refresh_days_of(src)) for at, src in stored.values()]
     expiries += [
         r.fetched_at + timedelta(days=settings.refresh_days_of(r.source))
-        for r in (*unstored.values(), *_candidate_records(fetched).values())
+        for r in _candidate_records(fetched).values()
+    ]
+    expiries += [
+        datetime.fromisoformat(at) + timedelta(days=settings.refresh_days_of(source))
+        for at, source in unstored.frame.select("fetched_at", "source").unique().iter_rows()
     ]
     moments: list[datetime] = []
     settled = {i for i, o in fetched.outcomes.items() if o.outcome in ("not_found", "invalid")}

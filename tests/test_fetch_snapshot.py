@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from pipeline.config import ConfigError, load_settings
 from pipeline.fetch import fetch_papers
@@ -26,7 +27,8 @@ from pipeline.fetch.snapshot_titles import title_index, titles_in_index
 from pipeline.fetch.titles import title_phrase
 from pipeline.model import PaperRecord, PaperVersion
 from pipeline.standin import CorpusRecord, StandIn
-from pipeline.store import MetadataStore, Paths
+from pipeline.store import MetadataStore, Paths, record_to_json, records_frame
+from pipeline.tables import STORED_PAPER
 from tests.test_enrich_e2e import cli, run_cli
 from tests.test_fetch import settings_for
 
@@ -58,6 +60,16 @@ def test_snapshot_papers_equal_the_atom_answers_field_by_field(
     for arxiv_id in SAMPLE_IDS:
         assert compared(snapshot.records[arxiv_id]) == compared(atom[arxiv_id]), arxiv_id
         assert atom[arxiv_id].source == "api" and snapshot.records[arxiv_id].source == "snapshot"
+
+
+def test_snapshot_papers_are_the_frame_the_store_would_hold_for_their_records() -> None:
+    """The snapshot's answer is a stored-papers frame; its records, decoded from it, give
+    that frame back through the store's own encoding (values and types, row by row)."""
+    answer = read_snapshot(SAMPLE, SAMPLE_IDS, NOW)
+    frame = answer.records.frame
+    assert frame.schema == STORED_PAPER.schema() and frame.height == len(SAMPLE_IDS)
+    again = records_frame(map(record_to_json, (answer.records[i] for i in SAMPLE_IDS)))
+    assert_frame_equal(again, frame)  # the frame is in file order, as SAMPLE_IDS
 
 
 def test_snapshot_record_of_the_first_line_as_the_dump_gives_it() -> None:

@@ -20,7 +20,7 @@ import polars as pl
 
 from pipeline.config import Settings
 from pipeline.fetch.report import FetchReport
-from pipeline.fetch.snapshot import collector_paused, iter_snapshot, open_snapshot, snapshot_blocks
+from pipeline.fetch.snapshot import iter_snapshot, open_snapshot, snapshot_blocks
 from pipeline.fetch.titles import title_phrase
 from pipeline.store import (
     SNAPSHOT_TITLE_INDEX_PREFIX,
@@ -28,6 +28,7 @@ from pipeline.store import (
     Paths,
     atomic_write_bytes,
     file_signature,
+    frame_records,
     utc_now,
 )
 
@@ -46,7 +47,7 @@ def title_index(paths: Paths, snapshot: Path) -> Path:
         return target
     phrases: list[str] = []
     arxiv_ids: list[str] = []
-    with open_snapshot(snapshot) as stream, collector_paused():
+    with open_snapshot(snapshot) as stream:
         for lines in snapshot_blocks(stream, snapshot):
             for line in lines:
                 try:
@@ -102,8 +103,8 @@ def store_snapshot_titles(
     fresh_since = {s: utc_now() - timedelta(days=settings.refresh_days_of(s)) for s in stored}
     unread = [i for i in ids if i not in stored or stored[i][0] < fresh_since[stored[i][1]]]
     for block in iter_snapshot(settings.snapshot_path, unread, utc_now()):
-        store.put_papers(block.records)
+        store.put_papers(frame_records(block.papers))
         report.problems += block.problems
-        report.from_snapshot += len(block.records)
+        report.from_snapshot += block.papers.height
     store.put_title_searches(found)
     return report
