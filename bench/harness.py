@@ -62,7 +62,8 @@ class Plan:
     profile_entries: int  # the scale run profiled by --profile
     # (snapshot lines, IDs wanted, measurements) per generated snapshot (bench/snapshot.py)
     snapshot_scans: tuple[tuple[int, int, tuple[str, ...]], ...]
-    snapshot_enrich: tuple[int, int]  # (digest entries, snapshot lines) of the whole run
+    # (digest entries, snapshot lines) of each whole run with a snapshot (bench/snapshot.py)
+    snapshot_enrich: tuple[tuple[int, int], ...]
 
 
 FULL = Plan(
@@ -82,7 +83,7 @@ FULL = Plan(
         (1_000_000, 333_333, ("scan", "fetch")),
         (3_000_000, 1_000_000, ("scan", "fetch", "index")),
     ),
-    snapshot_enrich=(100_000, 300_000),
+    snapshot_enrich=((100_000, 300_000), (1_000_000, 3_000_000)),
 )
 QUICK = Plan(
     name="quick",
@@ -97,7 +98,7 @@ QUICK = Plan(
     parse_entries_per_layout=300,
     profile_entries=4000,
     snapshot_scans=((30_000, 10_000, ("scan", "fetch", "polars", "index")),),
-    snapshot_enrich=(2000, 6000),
+    snapshot_enrich=((2000, 6000),),
 )
 
 
