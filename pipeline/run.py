@@ -57,7 +57,7 @@ from pipeline.store import (
     records_frame,
     utc_now,
 )
-from pipeline.tables import TABLES
+from pipeline.tables import STORED_PAPER, TABLES
 from pipeline.write import (
     RunRecord,
     build_tables,
@@ -169,6 +169,10 @@ class FetchResult:
     # Of `records`, those the store does not hold (the snapshot's answers), by ID: held as
     # one stored-papers frame (`unstored.frame`).
     unstored: FrameRecords = field(default_factory=lambda: FrameRecords(records_frame(())))
+    began: datetime = field(default_factory=utc_now)  # papers stored since are this fetch's
+    # `records` as one stored-papers frame, once fetching is over (`records` is then read
+    # from it): what reconcile settles on and the write stage writes.
+    papers: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=STORED_PAPER.schema()))
 
 
 @dataclass
@@ -387,6 +391,8 @@ def fetch_stage(
     result.stopped = budget.stopped
     if budget.stopped:
         log.error("fetching stopped early: %s", budget.stopped)
+    result.papers = _papers_frame(store, set(result.records), result)
+    result.records = FrameRecords(result.papers)
     return result
 
 
@@ -397,19 +403,14 @@ def _paper_titles(store: MetadataStore, fetched: FetchResult) -> pl.DataFrame:
     return pl.concat([stored, unstored.frame.select("arxiv_id", "title")])
 
 
-def _papers_frame(
-    store: MetadataStore, ids: set[str], fetched: FetchResult, started: datetime
-) -> pl.DataFrame:
+def _papers_frame(store: MetadataStore, ids: set[str], fetched: FetchResult) -> pl.DataFrame:
     """The papers of `ids` as one stored-papers frame. The store is the truth (a paper found
     by ID and again by title search in one run has the later fetch's time there), but for
-    the snapshot's answers, which it does not hold, unless this run stored the paper since."""
-    stored_now = store.ids_fetched_since(started)
+    the snapshot's answers, which it does not hold, unless this fetch stored the paper since."""
+    stored_now = store.ids_fetched_since(fetched.began)
     snapshot = fetched.unstored.frame
     arxiv_id = pl.col("arxiv_id")
-    wanted = (
-        arxiv_id.is_in(pl.Series(list(ids), dtype=pl.String))
-        & arxiv_id.is_in(pl.Series(list(stored_now), dtype=pl.String)).not_()
-    )
+    wanted = arxiv_id.is_in(_id_list(ids)) & arxiv_id.is_in(_id_list(stored_now)).not_()
     # Filtering copies every column, abstracts too: not when every paper is wanted.
     in_hand = snapshot if snapshot.select(wanted.all()).item() else snapshot.filter(wanted)
     from_store = store.papers_frame(ids - set(in_hand.get_column("arxiv_id")))
@@ -419,6 +420,14 @@ def _papers_frame(
 def _id_list(ids: Collection[str]) -> pl.Expr:
     """IDs as one list value, the form `is_in` takes a collection in."""
     return pl.lit(pl.Series(list(ids), dtype=pl.String).implode())
+
+
+def _resolved_papers(store: MetadataStore, ids: set[str], fetched: FetchResult) -> pl.DataFrame:
+    """The papers of `ids` in key order: those the digests link from the fetch stage's frame,
+    the others (found by title, named by carried rows) from the store."""
+    linked = fetched.papers.filter(pl.col("arxiv_id").is_in(ids))
+    others = ids.difference(linked.get_column("arxiv_id"))
+    return pl.concat([linked, _papers_frame(store, others, fetched)]).sort("arxiv_id")
 
 
 # Problems of search_titles meaning that a phrase got no answer, now or stored.
@@ -440,7 +449,9 @@ def _answered(
 
 
 def reconcile_stage(entries: pl.DataFrame, fetched: FetchResult) -> ReconcileResult:
-    return reconcile(entries, fetched.records, fetched.outcomes, fetched.candidates)
+    return reconcile(
+        entries, fetched.records, fetched.outcomes, fetched.candidates, paper_frame=fetched.papers
+    )
 
 
 # --- the whole run ------------------------------------------------------------------
@@ -695,13 +706,14 @@ def _reconcile_and_write(
     with times.stage("write"):
         # The store is the truth (a paper found by ID and again by title search in one run
         # has the later fetch's time there): the papers come from it as one frame.
-        resolved = {r.arxiv_id for r in rec.resolutions if r.arxiv_id is not None}
+        resolved = rec.resolved_ids()
         if carried is not None:
             resolved |= set(carried.entries.get_column("arxiv_id").drop_nulls().to_list())
         frames = build_tables(
             entries=parse.entries,
-            papers=_papers_frame(store, resolved, fetched, started),
+            papers=_resolved_papers(store, resolved, fetched),
             resolutions=rec.resolutions,
+            settled=rec.settled,
             mismatches=rec.mismatches,
             fetch_log=store.fetch_log_rows(),
             problems=problems + fetched.problems,
@@ -836,8 +848,14 @@ def _fresh_until(settings: Settings, store: MetadataStore, fetched: FetchResult)
     """When the first stored answer this run relied on reaches the refresh age of its source."""
     # The snapshot's answers are not stored: their own times (a stored copy may be older).
     unstored = fetched.unstored
-    stored = store.get_fetched_at(i for i in fetched.records if i not in unstored)
-    expiries = [at + timedelta(days=settings.refresh_days_of(src)) for at, src in stored.values()]
+    stored = fetched.papers.filter(~pl.col("arxiv_id").is_in(_id_list(unstored)))
+    first_fetched: dict[str, datetime] = {}  # per source
+    for at, source in stored.select("fetched_at", "source").iter_rows():
+        moment = datetime.fromisoformat(at)
+        first_fetched[source] = min(moment, first_fetched.get(source, moment))
+    expiries = [
+        at + timedelta(days=settings.refresh_days_of(src)) for src, at in first_fetched.items()
+    ]
     expiries += [
         r.fetched_at + timedelta(days=settings.refresh_days_of(r.source))
         for r in _candidate_records(fetched).values()

@@ -27,11 +27,10 @@ import os
 import secrets
 import shutil
 import sqlite3
-from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import accumulate, islice
+from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -286,78 +285,42 @@ def record_to_json(record: PaperRecord) -> str:
     ).decode()
 
 
-def frame_records(frame: pl.DataFrame) -> Iterator[PaperRecord]:
-    """The records of a stored-papers frame's rows, in its order.
+def record_from_json(text: str) -> PaperRecord:
+    return record_from_dict(orjson.loads(text))
 
-    Python builds only the records themselves, from flat columns: converting nested cells
-    to Python row by row took several times as long.
-    """
-    names, name_at = _flat(frame, "authors")
-    affiliated = (
-        frame.select("affiliated")
-        .with_row_index("row")
-        .explode("affiliated")
-        .drop_nulls("affiliated")  # the row explode makes of a paper without any
-        .unnest("affiliated")
+
+def record_from_dict(value: Mapping[str, Any]) -> PaperRecord:
+    """A record from a stored record's fields: its JSON object, or a stored-papers frame's
+    row (the frame's columns are the object's keys)."""
+    names = value["authors"]
+    authors = authors_named(names)
+    for item in value["affiliated"]:
+        position = item["position"]
+        authors[position] = Author(names[position], tuple(item["affiliations"]))
+    return PaperRecord(
+        arxiv_id=value["arxiv_id"],
+        version=value["version"],
+        title=value["title"],
+        abstract=value["abstract"],
+        authors=authors,
+        published=datetime.fromisoformat(value["published"]),
+        updated=datetime.fromisoformat(value["updated"]),
+        primary_category=value["primary_category"],
+        categories=value["categories"],
+        comment=value["comment"],
+        journal_ref=value["journal_ref"],
+        dois=value["dois"],
+        withdrawn=value["withdrawn"],
+        fetched_at=datetime.fromisoformat(value["fetched_at"]),
+        source=value["source"],
+        license=value["license"],
+        versions=[
+            PaperVersion(
+                v["version"], datetime.fromisoformat(v["submitted"]), v["size_kb"], v["source_type"]
+            )
+            for v in value["versions"]
+        ],
     )
-    affiliations = {
-        (row, position): tuple(found) for row, position, found in affiliated.iter_rows()
-    }
-    versions = frame.select(pl.col("versions").explode()).unnest("versions").drop_nulls("version")
-    version_at = _offsets(frame, "versions")
-    version_rows = versions.iter_rows()
-    categories, category_at = _flat(frame, "categories")
-    dois, doi_at = _flat(frame, "dois")
-    scalars = frame.select(
-        "arxiv_id", "version", "title", "abstract", "published", "updated", "primary_category",
-        "comment", "journal_ref", "withdrawn", "fetched_at", "source", "license",
-    )  # fmt: skip
-    for row, values in enumerate(scalars.iter_rows()):
-        arxiv_id, version, title, abstract, published, updated, primary = values[:7]
-        comment, journal_ref, withdrawn, fetched_at, source, license_uri = values[7:]
-        paper_names = names[name_at[row] : name_at[row + 1]]
-        authors = authors_named(paper_names)
-        if affiliations:
-            for position, name in enumerate(paper_names):
-                if (row, position) in affiliations:
-                    authors[position] = Author(name, affiliations[row, position])
-        yield PaperRecord(
-            arxiv_id=arxiv_id,
-            version=version,
-            title=title,
-            abstract=abstract,
-            authors=authors,
-            published=datetime.fromisoformat(published),
-            updated=datetime.fromisoformat(updated),
-            primary_category=primary,
-            categories=categories[category_at[row] : category_at[row + 1]],
-            comment=comment,
-            journal_ref=journal_ref,
-            dois=dois[doi_at[row] : doi_at[row + 1]],
-            withdrawn=withdrawn,
-            fetched_at=datetime.fromisoformat(fetched_at),
-            source=source,
-            license=license_uri,
-            versions=[
-                PaperVersion(number, datetime.fromisoformat(at), size_kb, source_type)
-                for number, at, size_kb, source_type in islice(
-                    version_rows, version_at[row + 1] - version_at[row]
-                )
-            ],
-        )
-
-
-def _offsets(frame: pl.DataFrame, column: str) -> list[int]:
-    """Where each row's items of a list column start among all rows' items, plus the end."""
-    return [0, *frame.get_column(column).list.len().cum_sum().to_list()]
-
-
-def _flat(frame: pl.DataFrame, column: str) -> tuple[list[Any], list[int]]:
-    """The items of a list column of strings, all rows' one after the other, as Python
-    values, and where each row's start (explode makes a null of an empty list; no list
-    here holds a null of its own)."""
-    items = frame.get_column(column).explode().drop_nulls().to_list()
-    return items, _offsets(frame, column)
 
 
 def records_frame(texts: Iterable[str]) -> pl.DataFrame:
@@ -372,29 +335,53 @@ def records_frame(texts: Iterable[str]) -> pl.DataFrame:
     return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
 
 
-class BatchedRecords(Mapping[str, PaperRecord]):
-    """The papers of some IDs, decoded when looked up and not kept: a stage that reads one
-    record per entry holds a batch of records at a time, not all of them (memory at scale).
-    A lookup decodes the next RECORDS_PER_LOOKUP IDs in the order given with it, in one go:
-    stages look papers up in about that order (the entries'). Where the papers are kept is
-    the subclass's: `_decode` gives the records of a batch of IDs."""
+class FrameRecords(Mapping[str, PaperRecord]):
+    """The papers of a stored-papers frame by ID, each decoded when looked up and not kept:
+    a stage that settles most entries on the frame's columns decodes only the few it judges
+    one by one."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+        self._rows = {arxiv_id: row for row, arxiv_id in enumerate(frame.get_column("arxiv_id"))}
+
+    def __getitem__(self, arxiv_id: str) -> PaperRecord:
+        return record_from_dict(self.frame.row(self._rows[arxiv_id], named=True))
+
+    def __contains__(self, arxiv_id: object) -> bool:
+        return arxiv_id in self._rows
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+class StoredRecords(Mapping[str, PaperRecord]):
+    """The stored papers of some IDs, decoded when looked up and not kept: a stage that
+    reads one record per entry holds a batch of records at a time, not all of them (memory
+    at scale). A lookup decodes the next RECORDS_PER_LOOKUP IDs in the order given with it,
+    one query for the batch: stages look papers up in about that order (the entries').
+    Valid while its store is open."""
 
     RECORDS_PER_LOOKUP = 1000
 
-    def __init__(self, ids: Iterable[str]) -> None:
+    def __init__(self, db: sqlite3.Connection, ids: Iterable[str]) -> None:
+        self._db = db
         self._ids = list(dict.fromkeys(ids))
         self._index = {arxiv_id: i for i, arxiv_id in enumerate(self._ids)}
         self._batch: dict[str, PaperRecord] = {}
-
-    def _decode(self, start: int, batch: list[str]) -> Iterable[PaperRecord]:
-        """The records of `batch`, the IDs at `start` onward in the order given."""
-        raise NotImplementedError
 
     def __getitem__(self, arxiv_id: str) -> PaperRecord:
         if arxiv_id not in self._batch:
             start = self._index[arxiv_id]  # KeyError for an ID not among them
             batch = self._ids[start : start + self.RECORDS_PER_LOOKUP]
-            self._batch = {record.arxiv_id: record for record in self._decode(start, batch)}
+            rows = self._db.execute(
+                "SELECT record FROM papers WHERE arxiv_id IN (SELECT value FROM json_each(?))",
+                (json.dumps(batch),),
+            )
+            records = (record_from_json(text) for (text,) in rows)
+            self._batch = {record.arxiv_id: record for record in records}
         return self._batch[arxiv_id]
 
     def __contains__(self, arxiv_id: object) -> bool:
@@ -405,54 +392,6 @@ class BatchedRecords(Mapping[str, PaperRecord]):
 
     def __len__(self) -> int:
         return len(self._ids)
-
-
-class StoredRecords(BatchedRecords):
-    """The stored papers of some IDs (see BatchedRecords), one query per batch. Valid while
-    its store is open."""
-
-    def __init__(self, db: sqlite3.Connection, ids: Iterable[str]) -> None:
-        super().__init__(ids)
-        self._db = db
-
-    def _decode(self, start: int, batch: list[str]) -> Iterable[PaperRecord]:
-        rows = self._db.execute(
-            "SELECT record FROM papers WHERE arxiv_id IN (SELECT value FROM json_each(?))",
-            (json.dumps(batch),),
-        )
-        return frame_records(records_frame(text for (text,) in rows))
-
-
-class FrameRecords(BatchedRecords):
-    """The papers of a stored-papers frame (pipeline.tables.STORED_PAPER) by ID, each
-    decoded only when looked up (see BatchedRecords): a paper held as columns costs a
-    fraction of its Python objects. `order` is the order lookups come in (default the
-    frame's); the frame itself stays as it is, in `frame`."""
-
-    def __init__(self, frame: pl.DataFrame, order: Iterable[str] | None = None) -> None:
-        # Each ID's row in the frame, in the order of lookups.
-        rows = frame.select("arxiv_id").with_row_index("row")
-        if order is not None:
-            keys = pl.DataFrame(
-                {"arxiv_id": list(dict.fromkeys(order))}, schema=frame.select("arxiv_id").schema
-            )
-            rows = keys.join(rows, on="arxiv_id", maintain_order="left")
-        super().__init__(rows.get_column("arxiv_id").to_list())
-        self._rows = rows.get_column("row").to_list()
-        self.frame = frame
-        # A batch is gathered chunk by chunk: a gather across a frame's chunks cost 10-50
-        # times one within a chunk (polars 2.1; a frame concatenated from blocks has many).
-        lengths = frame.get_column("arxiv_id").chunk_lengths()
-        self._chunk_ends = list(accumulate(lengths))
-
-    def _decode(self, start: int, batch: list[str]) -> Iterable[PaperRecord]:
-        by_chunk: dict[int, list[int]] = {}
-        for row in self._rows[start : start + len(batch)]:
-            by_chunk.setdefault(bisect_right(self._chunk_ends, row), []).append(row)
-        for chunk, rows in by_chunk.items():
-            begin = self._chunk_ends[chunk - 1] if chunk else 0
-            piece = self.frame.slice(begin, self._chunk_ends[chunk] - begin)
-            yield from frame_records(piece[[row - begin for row in rows]])
 
 
 class StoreError(Exception):
@@ -569,10 +508,8 @@ class MetadataStore:
 
     def get_papers(self, ids: Iterable[str] | None = None) -> dict[str, PaperRecord]:
         """The stored papers among `ids` (all stored papers when None), by ID."""
-        rows = self._select("record", "papers", ids)
-        return {
-            record.arxiv_id: record for record in frame_records(records_frame(t for (t,) in rows))
-        }
+        records = (record_from_json(text) for (text,) in self._select("record", "papers", ids))
+        return {record.arxiv_id: record for record in records}
 
     def papers_frame(self, ids: Iterable[str] | None = None) -> pl.DataFrame:
         """The stored papers among `ids` (all when None) as a stored-papers frame

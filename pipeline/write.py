@@ -39,6 +39,7 @@ from pipeline.model import (
     Problem,
     Resolution,
 )
+from pipeline.reconcile.verbatim import SETTLED_REASON, SETTLED_SIMILARITY
 from pipeline.store import Paths
 from pipeline.tables import CANDIDATE, PARSED_ENTRY_COLUMNS, TABLES, Table, table
 
@@ -128,6 +129,7 @@ def build_tables(
     resolutions: Sequence[Resolution],
     mismatches: Sequence[Mismatch],
     fetch_log: Sequence[FetchLogRow],
+    settled: pl.DataFrame | None = None,
     problems: Sequence[Problem],
     runs: Sequence[RunRecord],
     carried: Mapping[str, pl.DataFrame] | None = None,
@@ -136,6 +138,8 @@ def build_tables(
 
     `carried` holds published rows of `entries` and `mismatches` (as the tables have them)
     that join the rows built here: those of digests unchanged since the run that wrote them.
+    `settled`: (digest, position, arxiv_id) of the entries the reconcile stage settled by
+    their link in one join (ReconcileResult.settled), resolved as `resolutions` are not.
 
     `papers` is a stored-papers frame (pipeline.tables.STORED_PAPER, as
     `MetadataStore.papers_frame` gives it) or records by ID. It may hold more papers than
@@ -146,7 +150,7 @@ def build_tables(
     if not isinstance(papers, pl.DataFrame):
         papers = store.records_frame(map(store.record_to_json, papers.values()))
     mismatches_table = _mismatches_table(mismatches)
-    entries_table = _entries_table(entries, papers, resolutions, mismatches_table)
+    entries_table = _entries_table(entries, papers, resolutions, settled, mismatches_table)
     if carried:
         entries_table = pl.concat([entries_table, carried["entries"]])
         mismatches_table = pl.concat([mismatches_table, carried["mismatches"]])
@@ -165,17 +169,24 @@ def build_tables(
         "categories": _categories_table(records),
         "versions": _versions_table(records),
         "mismatches": mismatches_table,
-        "fetch_log": _frame(
-            "fetch_log",
-            [
-                (run_id, arxiv_id, outcome, attempts, reason, _utc(logged_at, "fetch_log"))
-                for run_id, arxiv_id, outcome, attempts, reason, logged_at in fetch_log
-            ],
-        ),
+        "fetch_log": _fetch_log_table(fetch_log),
         "problems": _frame("problems", _problem_rows(problems)),
         "runs": _frame("runs", [_run_row(r) for r in runs]),
     }
     return {t.name: _sorted(t, validate(t.name, frames[t.name])) for t in TABLES}
+
+
+def _fetch_log_table(rows: Sequence[FetchLogRow]) -> pl.DataFrame:
+    """The store's fetch log; its times (ISO text) made UTC once per distinct value: a
+    batch's outcomes share one."""
+    schema = table("fetch_log").schema()
+    logged = pl.DataFrame(rows, schema={**schema, "logged_at": pl.String}, orient="row")
+    if logged.is_empty():
+        return pl.DataFrame(schema=schema)
+    moments = {at: _utc(at, "fetch_log") for at in logged.get_column("logged_at").unique()}
+    return logged.with_columns(
+        pl.col("logged_at").replace_strict(moments, return_dtype=schema["logged_at"])
+    )
 
 
 def _frame(name: str, rows: Sequence[Sequence[Any]]) -> pl.DataFrame:
@@ -263,6 +274,7 @@ def _entries_table(
     entries: pl.DataFrame,
     papers: pl.DataFrame,
     resolutions: Sequence[Resolution],
+    settled: pl.DataFrame | None,
     mismatches_table: pl.DataFrame,
 ) -> pl.DataFrame:
     missing = [c for c in PARSED_ENTRY_COLUMNS if c not in entries.columns]
@@ -274,7 +286,7 @@ def _entries_table(
         for source, target in PARSED_ENTRY_COLUMNS.items()
     )
     entry_keys = digest_entries.select("digest", "position")
-    resolved = _resolutions_frame(entry_keys, resolutions)
+    resolved = _resolutions_frame(entry_keys, resolutions, settled)
     unknown = mismatches_table.join(
         entry_keys, on=["digest", "position"], how="anti", maintain_order="left"
     )
@@ -317,10 +329,12 @@ def _entries_table(
     )
 
 
-def _resolutions_frame(entry_keys: pl.DataFrame, resolutions: Sequence[Resolution]) -> pl.DataFrame:
+def _resolutions_frame(
+    entry_keys: pl.DataFrame, resolutions: Sequence[Resolution], settled: pl.DataFrame | None
+) -> pl.DataFrame:
     """Each entry's one resolution with its candidates, keyed by (digest, position);
     anything but one resolution per entry is a bug in the reconcile stage."""
-    frame = _columns(
+    judged = _columns(
         "entries",
         {
             "digest": [r.digest for r in resolutions],
@@ -330,9 +344,19 @@ def _resolutions_frame(entry_keys: pl.DataFrame, resolutions: Sequence[Resolutio
             "resolution_reason": [r.reason for r in resolutions],
             "title_similarity": [r.title_similarity for r in resolutions],
         },
-    ).with_row_index("resolution_index")
-    found = pl.Series("title_found", [r.title_found for r in resolutions], dtype=pl.String)
-    frame = frame.with_columns(found)
+    ).with_columns(pl.Series("title_found", [r.title_found for r in resolutions], dtype=pl.String))
+    if settled is not None:
+        # Settled entries have no candidates: the indexes below point into `resolutions`.
+        settled = settled.select(
+            pl.col(name).cast(judged.schema[name]) for name in ("digest", "position", "arxiv_id")
+        ).with_columns(
+            resolution=pl.lit("link", dtype=judged.schema["resolution"]),
+            resolution_reason=pl.lit(SETTLED_REASON, dtype=pl.String),
+            title_similarity=pl.lit(SETTLED_SIMILARITY, dtype=judged.schema["title_similarity"]),
+            title_found=pl.lit(None, dtype=pl.String),
+        )
+        judged = pl.concat([judged, settled])
+    frame = judged.with_row_index("resolution_index")
     unknown = frame.join(entry_keys, on=["digest", "position"], how="anti", maintain_order="left")
     if unknown.height:
         raise InconsistentInputError(f"resolution for unknown entry {_entry_name(unknown)}")

@@ -131,7 +131,7 @@ def only(result: ReconcileResult, kind: str) -> Mismatch:
 
 
 def single(result: ReconcileResult) -> Resolution:
-    [resolution] = result.resolutions
+    [resolution] = result.all_resolutions()
     return resolution
 
 
@@ -598,7 +598,7 @@ def test_outputs_are_sorted_whatever_the_input_order() -> None:
         entry(2, "Nothing", digest="z.md"),
     ]
     result = run(rows, [ATTENTION], {})
-    assert [(r.digest, r.position) for r in result.resolutions] == [
+    assert [(r.digest, r.position) for r in result.all_resolutions()] == [
         (DIGEST, 1),
         (DIGEST, 3),
         ("z.md", 2),

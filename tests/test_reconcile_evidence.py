@@ -169,7 +169,7 @@ def test_the_digest_title_is_replaced_in_the_entries_table() -> None:
     tables = build_tables(
         entries=entries,
         papers=papers,
-        resolutions=result.resolutions,
+        resolutions=result.all_resolutions(),
         mismatches=result.mismatches,
         problems=[],
         fetch_log=[],
@@ -474,7 +474,7 @@ def test_a_weak_title_replaces_its_link_only_with_a_paper_of_exactly_that_title(
     assert titles_to_search(rows, papers, outcomes_for(papers)) == [title]
     found = paper(MOA.arxiv_id, found_title, published=date(2024, 6, 7))
     result = reconcile(rows, papers, outcomes_for(papers), {title: [found]})
-    resolved = result.resolutions[0]
+    resolved = result.all_resolutions()[0]
     assert (resolved.resolution, resolved.arxiv_id) == (resolution, arxiv_id)
     if resolution == "corrected":
         assert "id_points_elsewhere" in kinds(result, 4)

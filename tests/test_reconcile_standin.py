@@ -63,10 +63,10 @@ def test_newsletter_with_empty_links_resolves_entirely_by_title(
     assert len(titles) == 15
     expected = _metadata_ids_by_title()
     by_position = dict(zip(entries["position"], entries["title"], strict=True))
-    assert [(r.resolution, r.arxiv_id) for r in result.resolutions] == [
-        ("title", expected[by_position[r.position]]) for r in result.resolutions
+    assert [(r.resolution, r.arxiv_id) for r in result.all_resolutions()] == [
+        ("title", expected[by_position[r.position]]) for r in result.all_resolutions()
     ]
-    assert all(r.title_similarity == 100 for r in result.resolutions)
+    assert all(r.title_similarity == 100 for r in result.all_resolutions())
     assert result.mismatches == []
     assert summary_lines(result)[:3] == [
         "entries: 15",
@@ -100,7 +100,7 @@ def test_links_wrong_links_and_a_near_miss_against_the_standin(
 
     result, _ = _enrich(entries, _settings(standin, tmp_path))
 
-    resolutions = {r.position: r for r in result.resolutions}
+    resolutions = {r.position: r for r in result.all_resolutions()}
     for position in linked["position"]:
         assert resolutions[position].resolution == "link", resolutions[position].reason
     assert (resolutions[101].resolution, resolutions[101].arxiv_id) == ("corrected", "2501.03575")
@@ -161,7 +161,7 @@ def test_cut_and_respelled_titles_are_found_by_their_distinctive_words(tmp_path:
         result, searched = _enrich(entries, _settings(server, tmp_path))
         log = server.log
     assert searched == titles
-    assert [(r.resolution, r.arxiv_id) for r in result.resolutions] == [
+    assert [(r.resolution, r.arxiv_id) for r in result.all_resolutions()] == [
         ("title", "2501.04682"),
         ("title", "2201.11903"),
         ("title", "2203.11171"),

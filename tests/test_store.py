@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from pipeline.model import Author, FetchOutcome, PaperRecord, PaperVersion
@@ -16,9 +15,8 @@ from pipeline.store import (
     FrameRecords,
     MetadataStore,
     StoredRecords,
-    frame_records,
+    record_from_json,
     record_to_json,
-    records_frame,
 )
 from pipeline.tables import STORED_PAPER
 
@@ -56,6 +54,7 @@ def store(tmp_path: Path) -> Iterator[MetadataStore]:
         yield opened
 
 
+# Records of every shape: affiliations in places, nones and withdrawn, no authors, history.
 RECORDS = [
     paper("1706.03762"),
     paper(
@@ -78,24 +77,15 @@ RECORDS = [
         ],
     ),
 ]
+RECORD_KINDS = ["affiliations-in-places", "nones-and-withdrawn", "no-authors", "snapshot-history"]
 
 
-@pytest.mark.parametrize(
-    "record",
-    RECORDS,
-    ids=["affiliations-in-places", "nones-and-withdrawn", "no-authors", "snapshot-history"],
-)
+@pytest.mark.parametrize("record", RECORDS, ids=RECORD_KINDS)
 def test_a_record_reads_back_equal(record: PaperRecord) -> None:
-    (again,) = frame_records(records_frame([record_to_json(record)]))
+    again = record_from_json(record_to_json(record))
     assert again == record
     assert all(type(a) is Author for a in again.authors)
     assert [type(a.affiliations) for a in again.authors] == [tuple] * len(record.authors)
-
-
-def test_records_read_back_equal_together() -> None:
-    """Each row's authors, affiliations, versions and lists are its own, not a neighbour's."""
-    shuffled = [RECORDS[i] for i in (3, 0, 2, 1, 0, 3)]
-    assert list(frame_records(records_frame(map(record_to_json, shuffled)))) == shuffled
 
 
 def test_a_store_made_before_sources_gets_the_column(tmp_path: Path) -> None:
@@ -231,6 +221,19 @@ def test_the_papers_frame_holds_what_the_records_hold(store: MetadataStore) -> N
     assert store.papers_frame([]).schema == STORED_PAPER.schema()
 
 
+@pytest.mark.parametrize("record", RECORDS, ids=RECORD_KINDS)
+def test_a_record_read_from_the_papers_frame_is_the_stored_record(
+    store: MetadataStore, record: PaperRecord
+) -> None:
+    store.put_papers([record, paper("2402.00001")])
+    records = FrameRecords(store.papers_frame())
+    assert sorted(records) == sorted([record.arxiv_id, "2402.00001"]) and len(records) == 2
+    assert records[record.arxiv_id] == record
+    assert "2402.99999" not in records
+    with pytest.raises(KeyError):
+        records["2402.99999"]
+
+
 def test_stored_records_are_decoded_in_batches_as_looked_up(
     store: MetadataStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -246,25 +249,3 @@ def test_stored_records_are_decoded_in_batches_as_looked_up(
     assert len(records._batch) <= 3  # never more than one batch held
     with pytest.raises(KeyError):
         records["2402.99999"]
-
-
-def test_frame_records_are_decoded_in_batches_in_the_order_of_lookups(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    papers = [paper(f"2402.{n:05d}", title=f"Paper {n}") for n in range(1, 11)]
-    # Frames concatenated from blocks have a chunk each: a batch spans several.
-    blocks = [records_frame(map(record_to_json, papers[i : i + 3])).rechunk() for i in (0, 3, 6, 9)]
-    frame = pl.concat(blocks)
-    assert frame.n_chunks() == 4
-    monkeypatch.setattr(FrameRecords, "RECORDS_PER_LOOKUP", 4)
-    order = [p.arxiv_id for p in reversed(papers)] + ["2402.99999"]
-    records = FrameRecords(frame, order=order)
-    assert list(records) == order[:-1] and len(records) == 10  # only those it holds
-    assert "2402.00001" in records and "2402.99999" not in records
-    for p in [*reversed(papers), *papers]:
-        assert records[p.arxiv_id] == p
-    assert len(records._batch) <= 4
-    with pytest.raises(KeyError):
-        records["2402.99999"]
-    assert records.frame is frame
-    assert list(FrameRecords(frame)) == [p.arxiv_id for p in papers]  # the frame's order

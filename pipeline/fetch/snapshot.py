@@ -75,8 +75,7 @@ class SnapshotError(OSError):
 class SnapshotAnswer:
     """What the snapshot held of the wanted IDs, and what was wrong with its lines."""
 
-    # The papers as one stored-papers frame (`records.frame`), decoded when looked up in
-    # the order the IDs were asked in.
+    # The papers as one stored-papers frame (`records.frame`), each decoded when looked up.
     records: FrameRecords
     problems: list[Problem] = field(default_factory=list)
     lines: int = 0  # lines read
@@ -299,14 +298,13 @@ def read_snapshot(path: Path, ids: Iterable[str], fetched_at: datetime) -> Snaps
     Raises SnapshotError when the file cannot be read; a line that cannot be a paper is a
     Problem naming the file and line, and its ID is left to the query API.
     """
-    wanted = list(dict.fromkeys(ids))
     frames, problems, lines = [records_frame(())], [], 0
-    for block in iter_snapshot(path, wanted, fetched_at):
+    for block in iter_snapshot(path, ids, fetched_at):
         frames.append(block.papers)
         problems += block.problems
         lines += block.lines
     papers = pl.concat(frames)
-    return SnapshotAnswer(FrameRecords(papers, order=wanted), problems, lines)
+    return SnapshotAnswer(FrameRecords(papers), problems, lines)
 
 
 def iter_snapshot(path: Path, ids: Iterable[str], fetched_at: datetime) -> Iterator[SnapshotBlock]:
@@ -339,5 +337,4 @@ def iter_snapshot(path: Path, ids: Iterable[str], fetched_at: datetime) -> Itera
                     _mapped(frame.lazy()).collect(), fetched_at, source
                 )
                 problems += unparsed + unusable
-            # One chunk a block: FrameRecords gathers its papers a chunk at a time.
-            yield SnapshotBlock(papers.rechunk(), problems, len(lines))
+            yield SnapshotBlock(papers, problems, len(lines))

@@ -24,11 +24,11 @@ from pipeline.fetch.snapshot import iter_snapshot, open_snapshot, snapshot_block
 from pipeline.fetch.titles import title_phrase
 from pipeline.store import (
     SNAPSHOT_TITLE_INDEX_PREFIX,
+    FrameRecords,
     MetadataStore,
     Paths,
     atomic_write_bytes,
     file_signature,
-    frame_records,
     utc_now,
 )
 
@@ -103,7 +103,7 @@ def store_snapshot_titles(
     fresh_since = {s: utc_now() - timedelta(days=settings.refresh_days_of(s)) for s in stored}
     unread = [i for i in ids if i not in stored or stored[i][0] < fresh_since[stored[i][1]]]
     for block in iter_snapshot(settings.snapshot_path, unread, utc_now()):
-        store.put_papers(frame_records(block.papers))
+        store.put_papers(FrameRecords(block.papers).values())
         report.problems += block.problems
         report.from_snapshot += block.papers.height
     store.put_title_searches(found)

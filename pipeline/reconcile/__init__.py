@@ -23,10 +23,16 @@ from pipeline.reconcile.decide import (
     needs_title_search,
     resolve_entry,
 )
-from pipeline.reconcile.entries import EntryView, entry_views
+from pipeline.reconcile.entries import check_columns, entry_views
 from pipeline.reconcile.mismatches import duplicate_mismatches, paper_mismatches
 from pipeline.reconcile.titles import normalize_title, title_similarity
-from pipeline.tables import MISMATCH_KINDS
+from pipeline.reconcile.verbatim import (
+    PAPER_COLUMNS,
+    SETTLED_REASON,
+    SETTLED_SIMILARITY,
+    settle_verbatim,
+)
+from pipeline.tables import MISMATCH_KINDS, STORED_PAPER
 
 __all__ = [
     "MISMATCH_KINDS",
@@ -45,8 +51,39 @@ RESOLUTION_KINDS: tuple[str, ...] = get_args(ResolutionKind)  # in the order sum
 
 @dataclass
 class ReconcileResult:
-    resolutions: list[Resolution] = field(default_factory=list)  # by (digest, position)
+    resolutions: list[Resolution] = field(default_factory=list)  # entries judged one by one
     mismatches: list[Mismatch] = field(default_factory=list)  # by (digest, position, kind)
+    # (digest, position, arxiv_id) of the entries settled by their link in one join
+    # (reconcile.verbatim): each a `link` resolution, SETTLED_REASON, SETTLED_SIMILARITY.
+    settled: pl.DataFrame = field(default_factory=lambda: _keys(pl.DataFrame()))
+
+    def resolution_counts(self) -> Counter[str]:
+        counts = Counter(r.resolution for r in self.resolutions)
+        counts["link"] += self.settled.height
+        return counts
+
+    def all_resolutions(self) -> list[Resolution]:
+        """Every entry's resolution as an object, the settled ones too, by (digest, position)
+        (for a few entries: the write stage reads `settled` as the frame it is)."""
+        settled = [
+            Resolution(digest, position, "link", arxiv_id, SETTLED_SIMILARITY, SETTLED_REASON)
+            for digest, position, arxiv_id in self.settled.iter_rows()
+        ]
+        return sorted([*self.resolutions, *settled], key=lambda r: (r.digest, r.position))
+
+    def resolved_ids(self) -> set[str]:
+        judged = {r.arxiv_id for r in self.resolutions if r.arxiv_id is not None}
+        return judged | set(self.settled.get_column("arxiv_id"))
+
+
+_KEY_SCHEMA = {"digest": pl.String, "position": pl.Int32, "arxiv_id": pl.String}
+
+
+def _keys(frame: pl.DataFrame) -> pl.DataFrame:
+    """(digest, position, arxiv_id) of `frame` (empty when it has none of them)."""
+    if frame.is_empty() and not frame.columns:
+        return pl.DataFrame(schema=_KEY_SCHEMA)
+    return frame.select(pl.col(name).cast(dtype) for name, dtype in _KEY_SCHEMA.items())
 
 
 def titles_to_search(
@@ -92,21 +129,22 @@ def reconcile(
     papers: Mapping[str, PaperRecord],
     outcomes: Mapping[str, FetchOutcome],
     candidates: Mapping[str, list[PaperRecord]],
+    paper_frame: pl.DataFrame | None = None,
 ) -> ReconcileResult:
     """Resolve every entry and list every mismatch.
 
     `papers` and `outcomes` are the fetch stage's answers for the digests' own IDs;
     `candidates` maps each searched title (the entry's `title`, exactly as passed to the
-    search) to the records the search returned.
+    search) to the records the search returned. `paper_frame`: `papers` as a stored-papers
+    frame (pipeline.tables.STORED_PAPER), when the caller has them so; the entries settled
+    on its columns (reconcile.verbatim) are never looked up in `papers`.
     """
-    result = ReconcileResult()
-    # A paper listed twice is judged within its digest: only the current digest's entries
-    # are kept for that, so the entries are let go digest by digest (memory at scale).
-    digest: list[tuple[EntryView, Resolution]] = []
-    for entry in entry_views(entries):
-        if digest and digest[0][0].digest != entry.digest:
-            result.mismatches += duplicate_mismatches(digest)
-            digest = []
+    check_columns(entries)
+    columns = paper_columns(papers) if paper_frame is None else paper_frame.select(PAPER_COLUMNS)
+    settled = settle_verbatim(entries, columns)
+    result = ReconcileResult(settled=_keys(settled))
+    rest = entries.join(settled, on=["digest", "position"], how="anti", maintain_order="left")
+    for entry in entry_views(rest):
         check, link = check_entry(entry, papers, outcomes)
         searched = candidates.get(entry.title) if entry.title is not None else None
         decision = resolve_entry(entry, check, link, searched)
@@ -114,12 +152,36 @@ def reconcile(
         result.mismatches += decision.mismatches
         if decision.record is not None:
             result.mismatches += paper_mismatches(entry, decision.resolution, decision.record)
-        digest.append((entry, decision.resolution))
-    result.mismatches += duplicate_mismatches(digest)
+    judged = pl.DataFrame(
+        {
+            "digest": [r.digest for r in result.resolutions],
+            "position": [r.position for r in result.resolutions],
+            "arxiv_id": [r.arxiv_id for r in result.resolutions],
+        },
+        schema=_KEY_SCHEMA,
+    )
+    result.mismatches += duplicate_mismatches(pl.concat([result.settled, judged]))
     result.mismatches.sort(
         key=lambda m: (m.digest, m.position, m.kind, m.arxiv_id or "", m.digest_value or "")
     )
     return result
+
+
+def paper_columns(papers: Mapping[str, PaperRecord]) -> pl.DataFrame:
+    """The PAPER_COLUMNS of records in hand, as a stored-papers frame has them."""
+    records = list(papers.values())
+    schema = STORED_PAPER.schema()
+    return pl.DataFrame(
+        {
+            "arxiv_id": [r.arxiv_id for r in records],
+            "title": [r.title for r in records],
+            "version": [r.version for r in records],
+            "withdrawn": [r.withdrawn for r in records],
+            "published": [r.published.isoformat() for r in records],
+            "authors": [[a.name for a in r.authors] for r in records],
+        },
+        schema={name: schema[name] for name in PAPER_COLUMNS},
+    )
 
 
 def is_transient(resolution: Resolution) -> bool:
@@ -131,10 +193,10 @@ def is_transient(resolution: Resolution) -> bool:
 
 def summary_lines(result: ReconcileResult) -> list[str]:
     """Counts per resolution and per mismatch kind, for the CLI."""
-    by_resolution = Counter(r.resolution for r in result.resolutions)
+    by_resolution = result.resolution_counts()
     by_kind = Counter(m.kind for m in result.mismatches)
     transient = sum(1 for r in result.resolutions if is_transient(r))
-    lines = [f"entries: {len(result.resolutions)}"]
+    lines = [f"entries: {len(result.resolutions) + result.settled.height}"]
     for kind in RESOLUTION_KINDS:
         note = f" ({transient} wait on arXiv, retried next run)" if kind == "unresolved" else ""
         lines.append(f"  {kind:<20} {by_resolution[kind]:>7}{note}")

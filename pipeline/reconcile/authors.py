@@ -35,6 +35,14 @@ def _name_keys(name: str) -> tuple[str, ...]:
     return (" ".join(sorted(words)), f"{words[0][0]} {words[-1]}", f"{words[-1][0]} {words[0]}")
 
 
+@lru_cache(maxsize=1 << 18)
+def matches_itself(name: str) -> bool:
+    """Whether compare_authors matches `name` to the same name on arXiv by its full form: no
+    truncation marker, no outer space, at least one word. Two equal lists of such names
+    agree wholly (reconcile.verbatim relies on it)."""
+    return name == name.strip() and _TRUNCATION.sub("", name) == name and bool(_name_keys(name))
+
+
 @dataclass(frozen=True, slots=True)
 class AuthorComparison:
     matched: int  # digest names found on arXiv

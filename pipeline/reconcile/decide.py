@@ -104,7 +104,9 @@ class LinkCheck:
     title_found: str | None = None  # the span, when it replaces a weaker guess
 
 
-_VERBATIM = LinkCheck(True, TitleComparison(100.0, "equal", "equal"), "title matches")
+# The usual case: the digest writes arXiv's title exactly (reconcile.verbatim settles those
+# entries in one join with the same outcome).
+VERBATIM = LinkCheck(True, TitleComparison(100.0, "equal", "equal"), "title matches")
 
 
 def _source_name(entry: EntryView) -> str:
@@ -166,7 +168,7 @@ def check_link(entry: EntryView, record: PaperRecord) -> LinkCheck:
     if entry.title is None:
         return _without_title_check(entry, record)
     if entry.title == record.title:  # the usual case, and the cheapest to see
-        return _VERBATIM
+        return VERBATIM
     cmp = compare_titles(entry.title, record.title)
     if cmp.verdict == "equal":
         return LinkCheck(True, cmp, "title matches")

@@ -98,13 +98,17 @@ class EntryView:
         )
 
 
-def entry_views(entries: pl.DataFrame) -> Iterator[EntryView]:
-    """Entries in (digest, position) order, the order every output of this stage follows,
-    made one at a time as they are taken (a caller that keeps none holds none)."""
+def check_columns(entries: pl.DataFrame) -> None:
     missing = [c for c in REQUIRED_COLUMNS if c not in entries.columns]
     if missing:
         # A wrong frame is a programming error between stages, not a bad input file.
         raise ValueError(f"entries frame lacks column(s): {', '.join(missing)}")
+
+
+def entry_views(entries: pl.DataFrame) -> Iterator[EntryView]:
+    """Entries in (digest, position) order, the order every output of this stage follows,
+    made one at a time as they are taken (a caller that keeps none holds none)."""
+    check_columns(entries)
     present = [c for c in (*OPTIONAL_COLUMNS, "block_text") if c in entries.columns]
     ordered = entries.select(*REQUIRED_COLUMNS, *present).sort("digest", "position")
     columns = [

@@ -7,8 +7,9 @@ duplicates within one digest.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date
+
+import polars as pl
 
 from pipeline.model import Mismatch, MismatchKind, PaperRecord, Resolution
 from pipeline.reconcile.authors import compare_entry_authors
@@ -105,27 +106,25 @@ def paper_mismatches(
     return found
 
 
-def duplicate_mismatches(
-    pairs: Iterable[tuple[EntryView, Resolution]],
-) -> list[Mismatch]:
+def duplicate_mismatches(resolved: pl.DataFrame) -> list[Mismatch]:
     """The same paper listed twice in one digest: reported at every listing after the first.
-    (The same paper in several digests is several appearances, not a mismatch.)"""
-    first_position: dict[tuple[str, str], int] = {}
-    found: list[Mismatch] = []
-    for entry, resolution in pairs:
-        if resolution.arxiv_id is None:
-            continue
-        key = (entry.digest, resolution.arxiv_id)
-        first = first_position.setdefault(key, entry.position)
-        if first != entry.position:
-            found.append(
-                mismatch(
-                    entry,
-                    "duplicate_in_digest",
-                    resolution.arxiv_id,
-                    f"position {entry.position}",
-                    f"also at position {first}",
-                    "kept both listings",
-                )
-            )
-    return found
+    (The same paper in several digests is several appearances, not a mismatch.) `resolved`:
+    (digest, position, arxiv_id) of every entry, arxiv_id null when unresolved."""
+    later = (
+        resolved.filter(pl.col("arxiv_id").is_not_null())
+        .with_columns(first=pl.col("position").min().over("digest", "arxiv_id"))
+        .filter(pl.col("position") != pl.col("first"))
+    )
+    return [
+        Mismatch(
+            digest=digest,
+            position=position,
+            arxiv_id=arxiv_id,
+            kind="duplicate_in_digest",
+            digest_value=f"position {position}",
+            arxiv_value=f"also at position {first}",
+            similarity=None,
+            action="kept both listings",
+        )
+        for digest, position, arxiv_id, first in later.iter_rows()
+    ]
