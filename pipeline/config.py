@@ -187,7 +187,8 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         "https://oaipmh.arxiv.org/oai",
         "arXiv OAI-PMH address (docs/arxiv.md §9: the base URL since March 2025), for "
-        "`harvest` and `oai-record`.",
+        "`harvest`, `oai-record` and the history of papers that look withdrawn "
+        "(withdrawn_lookups).",
     ),
     Setting(
         "oai_refresh_days",
@@ -197,6 +198,20 @@ SETTINGS: tuple[Setting, ...] = (
         "Serve a stored paper harvested from OAI-PMH unasked until it is older than this.",
         at_least=0,
         at_most=36500,
+    ),
+    # docs/arxiv.md §7: a withdrawal is only certain from arXivRaw's source types.
+    Setting(
+        "withdrawn_lookups",
+        "PIPELINE_WITHDRAWN_LOOKUPS",
+        int,
+        20,
+        "Papers a run found that look withdrawn, asked of OAI-PMH one GetRecord each (through "
+        "the same politeness gate) so that their versions and withdrawn flag come from the "
+        "authoritative history; at most this many per run, 0: none. Not offline, and not "
+        "when only one of api_url and oai_url is arXiv's own (a stand-in or mirror run asks "
+        "nothing of arXiv's OAI host).",
+        at_least=0,
+        at_most=10000,
     ),
     Setting(
         "offline", "PIPELINE_OFFLINE", bool, False, "Use only stored metadata; ask arXiv nothing."
@@ -261,6 +276,7 @@ class Settings:
     snapshot_refresh_days: float
     oai_url: str
     oai_refresh_days: float
+    withdrawn_lookups: int
     offline: bool
     wait_for_lock: float
     allow_shrink: bool

@@ -31,6 +31,7 @@ from pipeline import store as store_module
 from pipeline.companions import COMPANION_FILES, write_companions
 from pipeline.config import SETTINGS, ConfigError, Settings
 from pipeline.fetch import ArxivUnreachable, FetchReport, fetch_papers, search_titles
+from pipeline.fetch.oai import asks_oai_for_histories, withdrawn_histories
 from pipeline.fetch.snapshot_titles import store_snapshot_titles
 from pipeline.fetch.titles import TITLES_PER_REQUEST, title_phrase
 from pipeline.fetch.transport import FetchBudget, fetch_deadline
@@ -392,8 +393,35 @@ def fetch_stage(
     if budget.stopped:
         log.error("fetching stopped early: %s", budget.stopped)
     result.papers = _papers_frame(store, set(result.records), result)
+    if _ask_withdrawn_histories(settings, store, result):  # stored since: the store's now
+        result.papers = _papers_frame(store, set(result.records), result)
     result.records = FrameRecords(result.papers)
     return result
+
+
+def _ask_withdrawn_histories(settings: Settings, store: MetadataStore, result: FetchResult) -> bool:
+    """Ask OAI-PMH for the history of the fetched papers that look withdrawn (the withdrawn
+    flag of an Atom answer or the snapshot is a guess from the comment, docs/arxiv.md §7),
+    unless arXiv was unreachable; whether any arXivRaw record was stored."""
+    if result.unreachable is not None or not asks_oai_for_histories(settings):
+        return False
+    looks_withdrawn = (
+        result.papers.filter(pl.col("withdrawn") & (pl.col("source") != "oai"))
+        .get_column("arxiv_id")
+        .sort()
+        .to_list()
+    )
+    if not looks_withdrawn:
+        return False
+    report = withdrawn_histories(settings, store, looks_withdrawn)
+    result.requests += report.requests
+    result.problems += report.problems
+    log.info(
+        "%d papers look withdrawn: the history of %d read by GetRecord",
+        len(looks_withdrawn),
+        len(report.stored),
+    )
+    return bool(report.stored)
 
 
 def _paper_titles(store: MetadataStore, fetched: FetchResult) -> pl.DataFrame:
@@ -815,6 +843,7 @@ def _fingerprint(settings: Settings) -> str:
         settings.refresh_days,
         settings.snapshot_refresh_days,
         settings.oai_refresh_days,
+        settings.withdrawn_lookups,
         settings.offline,
         file_signature(settings.snapshot_path) if settings.snapshot_path else None,
     ]
