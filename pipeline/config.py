@@ -11,6 +11,7 @@ import math
 import os
 import tomllib
 from dataclasses import dataclass, fields
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,10 +38,11 @@ class Setting:
     at_least: float | None = None
     above: float | None = None
     at_most: float | None = None
+    option: str | None = None  # the command-line flag, when not the name's
 
     @property
     def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        return self.option or "--" + self.name.replace("_", "-")
 
     def bounds_text(self) -> str:
         parts = [f"≥ {self.at_least:g}"] if self.at_least is not None else []
@@ -199,6 +201,16 @@ SETTINGS: tuple[Setting, ...] = (
         at_least=0,
         at_most=36500,
     ),
+    Setting(
+        "harvest_until",
+        "PIPELINE_HARVEST_UNTIL",
+        str,
+        None,
+        "Last day (YYYY-MM-DD, inclusive: OAI-PMH datestamps are days, docs/arxiv.md §9) a "
+        "`harvest` asks for (ListRecords `until`); the next harvest goes on from that day. "
+        "None: up to the present.",
+        option="--until",
+    ),
     # docs/arxiv.md §7: a withdrawal is only certain from arXivRaw's source types.
     Setting(
         "withdrawn_lookups",
@@ -276,6 +288,7 @@ class Settings:
     snapshot_refresh_days: float
     oai_url: str
     oai_refresh_days: float
+    harvest_until: str | None
     withdrawn_lookups: int
     offline: bool
     wait_for_lock: float
@@ -330,9 +343,19 @@ def _problem(setting: Setting, value: Any) -> str | None:
             return f"must be at most {setting.at_most:g}"
     if setting.name in ("api_url", "oai_url"):
         return _url_problem(value)
+    if setting.name == "harvest_until" and not _is_day(value):
+        return "must be a day as YYYY-MM-DD"
     if setting.name == "snapshot_path" and not value.is_file():
         return "must name an existing file (the snapshot is read, never made)"
     return None
+
+
+def _is_day(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == len("YYYY-MM-DD")
 
 
 def _url_problem(url: str) -> str | None:

@@ -32,6 +32,7 @@ from pipeline.fetch.oai import (
 from pipeline.fetch.transport import RequestFailed
 from pipeline.model import PaperVersion
 from pipeline.standin import CorpusRecord, Fault, StandIn
+from pipeline.standin.oai import datestamp
 from pipeline.store import MetadataStore
 from tests.test_enrich_e2e import ROOT, clean_env, cli, run_cli
 from tests.test_fetch import DELAY, EPSILON, GENUINE, settings_for
@@ -351,3 +352,43 @@ def test_withdrawn_histories_are_not_asked_offline_off_or_of_arxiv_from_a_stand_
     assert not asks(settings_for(tmp_path, oai_standin.url))
     arxiv_both = settings_for(tmp_path, "https://export.arxiv.org/api/query", delay_seconds=3.0)
     assert asks(arxiv_both)
+
+
+def test_a_harvest_until_a_day_stops_there_and_the_next_goes_on_from_it(
+    tmp_path: Path, oai_standin: StandIn, standin_corpus: list[CorpusRecord]
+) -> None:
+    days = sorted({datestamp(r) for r in standin_corpus})
+    until = days[len(days) // 2].isoformat()
+    settings = oai_settings(tmp_path, oai_standin, harvest_until=until)
+    up_to = {r.id for r in standin_corpus if datestamp(r).isoformat() <= until}
+    assert 0 < len(up_to) < len(standin_corpus)
+    with MetadataStore(settings.paths.metadata_db) as store:
+        report = harvest(settings, store, "")
+        assert report.records == len(up_to) and set(store.get_papers()) == up_to
+        assert oai_standin.log[0].params["until"] == until
+        assert store.get_ledger(HARVEST_LEDGER) == {"from": until, "token": None}
+        oai_standin.clear_log()
+        harvest(dataclasses.replace(settings, harvest_until=None), store, "")
+        assert oai_standin.log[0].params["from"] == until
+        assert "until" not in oai_standin.log[0].params
+        assert set(store.get_papers()) == {r.id for r in standin_corpus}
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_harvest_until_is_a_flag_and_an_environment_setting(
+    tmp_path: Path, oai_standin: StandIn, how: str
+) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    args = [
+        *cli("harvest", raw=raw, out=tmp_path / "out", url=oai_standin.url),
+        "--oai-url", oai_standin.oai_url, "--set", "physics:hep-th",
+    ]  # fmt: skip
+    if how == "flag":
+        done = run_cli([*args, "--until", "2020-01-31"])
+    else:
+        done = run_cli(args, PIPELINE_HARVEST_UNTIL="2020-01-31")
+    assert done.returncode == 0, done.stderr
+    assert [e.params.get("until") for e in oai_standin.log][:1] == ["2020-01-31"]
+    refused = run_cli([*args, "--until", "31.01.2020"])
+    assert refused.returncode == 2 and "YYYY-MM-DD" in refused.stderr

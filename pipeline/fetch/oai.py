@@ -10,7 +10,8 @@ a 503 or 429 is waited out for its Retry-After (OAI flow control) or the usual b
 A harvest keeps its place in the store's ledger after every page, once that page's papers
 are stored: a killed harvest goes on from its last resumption token; a finished one
 remembers the day it began, and the next asks `from` that day (docs/arxiv.md §9: harvest
-incrementally with `from`, no `until`), so a re-run with nothing new stores nothing.
+incrementally with `from`), so a re-run with nothing new stores nothing. With `until`
+(`harvest_until`), a harvest stops at that day and the next goes on `from` it.
 
 A run asks GetRecord of the papers it found that look withdrawn (`withdrawn_histories`,
 bounded by `withdrawn_lookups`), so that their withdrawn flag is arXivRaw's.
@@ -283,6 +284,7 @@ def _page_records(root: etree._Element, received: datetime) -> tuple[list[PaperR
 def harvest(settings: Settings, store: MetadataStore, set_spec: str) -> HarvestReport:
     """Bring the store's copy of `set_spec` up to date by ListRecords, page by page."""
     report = HarvestReport()
+    until = settings.harvest_until
     key = HARVEST_LEDGER + set_spec
     state: dict[str, Any] = store.get_ledger(key) or {"from": None, "token": None}
     report.resumed = bool(state.get("token"))
@@ -295,6 +297,7 @@ def harvest(settings: Settings, store: MetadataStore, set_spec: str) -> HarvestR
                     params = {"verb": "ListRecords", "metadataPrefix": METADATA_PREFIX}
                     params |= {"set": set_spec} if set_spec else {}
                     params |= {"from": state["from"]} if state.get("from") else {}
+                    params |= {"until": until} if until else {}
                 try:
                     root, received = session.ask(params)
                 except OaiError as exc:
@@ -314,7 +317,9 @@ def harvest(settings: Settings, store: MetadataStore, set_spec: str) -> HarvestR
                     state["token"] = token
                     store.put_ledger(key, state)  # after the page's papers: safe to kill
                     continue
-                store.put_ledger(key, {"from": state["started"], "token": None})
+                # Complete up to `until` (inclusive) or to the day it began.
+                done_to = min(state["started"], until) if until else state["started"]
+                store.put_ledger(key, {"from": done_to, "token": None})
                 return report
         finally:
             report.requests = session.requests
