@@ -79,9 +79,9 @@ FULL = Plan(
     parse_entries_per_layout=3000,
     profile_entries=100000,
     snapshot_scans=(
-        (300_000, 100_000, ("scan", "fetch", "polars", "index")),
+        (300_000, 100_000, ("scan", "fetch", "polars", "index", "lines")),
         (1_000_000, 333_333, ("scan", "fetch")),
-        (3_000_000, 1_000_000, ("scan", "fetch", "index")),
+        (3_000_000, 1_000_000, ("scan", "fetch", "index", "lines")),
     ),
     snapshot_enrich=((100_000, 300_000), (1_000_000, 3_000_000)),
 )
@@ -97,7 +97,7 @@ QUICK = Plan(
     scale_entries=(1000, 2000, 4000),
     parse_entries_per_layout=300,
     profile_entries=4000,
-    snapshot_scans=((30_000, 10_000, ("scan", "fetch", "polars", "index")),),
+    snapshot_scans=((30_000, 10_000, ("scan", "fetch", "polars", "index", "lines")),),
     snapshot_enrich=((2000, 6000),),
 )
 

@@ -15,6 +15,8 @@ evenly through the file. Each measurement is a fresh child process (peak RSS is 
               streamed reader (it maps a plain file, inflates a gzip'ed one whole)
     index     the title index built over the whole snapshot, then asked for as a second run
               would (kept: not built again)
+    lines     100 IDs read through the line index the index mode built with the title index
+              (seek to each line), then the same IDs by a whole-file pass, for comparison
     enrich    `python -m pipeline enrich --snapshot-path` over synthetic digests, three
               runs (see _enrich), at 100,000 entries and at the issue's goal: 1,000,000
               entries with a 3,000,000-line snapshot, zero requests
@@ -51,8 +53,8 @@ from bench.harness import (
 from bench.report import Section
 from bench.synth import PAPERS_PER_MONTH, SynthPaper, synth_papers, write_digests
 from pipeline.fetch import fetch_papers
-from pipeline.fetch.snapshot import SNAPSHOT_SCHEMA, iter_snapshot
-from pipeline.fetch.snapshot_titles import title_index
+from pipeline.fetch.snapshot import SNAPSHOT_SCHEMA, iter_snapshot, read_snapshot
+from pipeline.fetch.snapshot_titles import line_index, title_index
 from pipeline.standin import StandIn
 from pipeline.store import SNAPSHOT_TITLE_INDEX_PREFIX, MetadataStore, Paths, utc_now
 
@@ -61,6 +63,7 @@ GOAL_ENTRIES = 1_000_000
 GOAL_SECONDS = 120.0
 GOAL_RSS_MB = 2048.0
 POOL = 2000  # distinct synthetic lines; the others repeat them under other IDs
+FEW_IDS = 100  # the lines mode: new IDs a run needs, read through the line index
 GZIP_LEVEL = 1  # quick to write; reading cost is what is measured
 FILLER_YEAR = 10  # filler IDs 10MM.NNNNN: never those of bench.synth (2401 onward)
 
@@ -202,6 +205,18 @@ def _child(mode: str, snapshot: Path, ids_file: Path, folder: Path, api_url: str
         again = time.perf_counter()
         title_index(paths, snapshot)
         extra["reuse_seconds"] = time.perf_counter() - again
+    elif mode == "lines":
+        kept = line_index(folder_paths(folder), snapshot)
+        if kept is None:
+            raise SystemExit(f"lines: no line index in {folder} (the index mode makes it)")
+        few = ids[:: max(1, len(ids) // FEW_IDS)][:FEW_IDS]
+        whole = len(read_snapshot(snapshot, few, utc_now()).records)  # first: the comparison
+        extra["pass_seconds"] = time.perf_counter() - started
+        extra["wanted"] = len(few)
+        cpu_before, started = _cpu_seconds(), time.perf_counter()  # the indexed read alone
+        found = len(read_snapshot(snapshot, few, utc_now(), kept).records)
+        if whole != found:
+            raise SystemExit(f"lines: {found} papers through the line index, {whole} in a pass")
     else:
         raise SystemExit(f"unknown mode {mode}")
     seconds = time.perf_counter() - started
@@ -223,8 +238,10 @@ def _measure(
     ids_file.write_text("\n".join(ids))
     run_folder = folder / f"run-{mode}-{snapshot.suffix}"
     run_folder.mkdir()
+    # The lines mode reads the line index the index mode's run made beside its store.
+    data_folder = folder / f"run-index-{snapshot.suffix}" if mode == "lines" else run_folder
     with StandIn([]) as server:
-        args = [mode, str(snapshot), str(ids_file), str(run_folder), server.url]
+        args = [mode, str(snapshot), str(ids_file), str(data_folder), server.url]
         child = run_pipeline_cli(args, run_folder, module="bench.snapshot")
         requests = len(server.log)
     if child.exit_code != 0:
@@ -234,17 +251,23 @@ def _measure(
     what = mode
     if "reuse_seconds" in result:
         what = f"index (titles indexed; kept index found again in {result['reuse_seconds']:.3f} s)"
+    if "pass_seconds" in result:
+        what = (
+            f"lines (new IDs read through the line index; a whole-file pass for them: "
+            f"{result['pass_seconds']:.1f} s)"
+        )
+    wanted = result.get("wanted", len(ids))
     return {
         "what": what,
         "lines": lines,
         "file": "gzip" if snapshot.suffix == ".gz" else "plain",
         "file_mb": round(snapshot.stat().st_size / 1e6),
-        "wanted": len(ids),
+        "wanted": wanted,
         "found": result["found"],
         "seconds": round(seconds, 1),
         "cpu_seconds": round(result["cpu_seconds"], 1),
         "s_per_million_lines": round(seconds * 1e6 / lines, 1),
-        "s_per_million_ids": round(seconds * 1e6 / len(ids), 1),
+        "s_per_million_ids": round(seconds * 1e6 / wanted, 1),
         "peak_rss_mb": round(child.peak_rss_mb),
         "requests": requests,
     }

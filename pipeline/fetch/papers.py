@@ -28,6 +28,7 @@ from pipeline.config import Settings
 from pipeline.fetch.atom import feed_records
 from pipeline.fetch.report import FetchReport
 from pipeline.fetch.snapshot import read_snapshot
+from pipeline.fetch.snapshot_titles import line_index
 from pipeline.fetch.transport import (
     DEFAULT_WITNESS,
     ArxivSession,
@@ -193,7 +194,8 @@ def _answer_from_snapshot(
     """
     assert settings.snapshot_path is not None
     reason = f"in the snapshot {settings.snapshot_path.name}"
-    answer = read_snapshot(settings.snapshot_path, ids, utc_now())
+    lines = line_index(settings.paths, settings.snapshot_path)
+    answer = read_snapshot(settings.snapshot_path, ids, utc_now(), lines)
     report.unstored = answer.records
     report.problems += answer.problems
     report.from_snapshot += len(answer.records)

@@ -14,19 +14,24 @@ as an Atom answer would be (docs/arxiv.md §4 and §10): authors in order from
 latest dates from `versions`, categories primary first, whitespace collapsed; plus what
 only the snapshot has: the license and the version history.
 The papers are not copied into the metadata store (pipeline.fetch.papers says why), except
-those the title index (snapshot_titles.py) finds for an entry without ID.
+those the title index (snapshot_titles.py) finds for an entry without ID. The pass that
+builds the title index also writes a plain file's line index (where each ID's first line
+begins): with it, only the wanted lines are read, not the whole file.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
+import json
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 from typing import IO
 
@@ -35,7 +40,7 @@ import polars as pl
 
 from pipeline.fetch.atom import is_withdrawal
 from pipeline.model import Problem
-from pipeline.store import FrameRecords, records_frame
+from pipeline.store import FrameRecords, file_signature, records_frame
 from pipeline.tables import STORED_PAPER
 
 BLOCK_BYTES = 32 * 1024 * 1024  # read at a time; bounds memory whatever the file's size
@@ -208,6 +213,18 @@ def _stored_papers(
     return papers.select(pl.col(n).cast(t) for n, t in STORED_PAPER.schema().items()), problems
 
 
+def snapshot_key(path: Path) -> str:
+    """The name of this snapshot file's indexes: a replaced file (size, time) gets others."""
+    return hashlib.sha1(json.dumps(file_signature(path)).encode()).hexdigest()[:16]
+
+
+def is_plain(path: Path) -> bool:
+    """Whether the snapshot is a plain file, whose lines can be read where they begin."""
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    return not head.startswith((GZIP_MAGIC, ZIP_MAGIC))
+
+
 @contextmanager
 def open_snapshot(path: Path) -> Iterator[IO[bytes]]:
     """The snapshot's bytes as a stream: plain, gzip'ed, or the one file of Kaggle's zip."""
@@ -292,14 +309,17 @@ class SnapshotBlock:
     lines: int
 
 
-def read_snapshot(path: Path, ids: Iterable[str], fetched_at: datetime) -> SnapshotAnswer:
-    """The snapshot's paper of each of `ids` that it holds; one pass over the file.
+def read_snapshot(
+    path: Path, ids: Iterable[str], fetched_at: datetime, line_index: Path | None = None
+) -> SnapshotAnswer:
+    """The snapshot's paper of each of `ids` that it holds; one pass over the file, or with
+    its `line_index` (snapshot_titles.title_index builds it) only the lines of `ids`.
 
     Raises SnapshotError when the file cannot be read; a line that cannot be a paper is a
     Problem naming the file and line, and its ID is left to the query API.
     """
     frames, problems, lines = [records_frame(())], [], 0
-    for block in iter_snapshot(path, ids, fetched_at):
+    for block in iter_snapshot(path, ids, fetched_at, line_index):
         frames.append(block.papers)
         problems += block.problems
         lines += block.lines
@@ -307,12 +327,17 @@ def read_snapshot(path: Path, ids: Iterable[str], fetched_at: datetime) -> Snaps
     return SnapshotAnswer(FrameRecords(papers), problems, lines)
 
 
-def iter_snapshot(path: Path, ids: Iterable[str], fetched_at: datetime) -> Iterator[SnapshotBlock]:
+def iter_snapshot(
+    path: Path, ids: Iterable[str], fetched_at: datetime, line_index: Path | None = None
+) -> Iterator[SnapshotBlock]:
     """`read_snapshot` a block at a time, so a caller can store each block as it comes."""
     wanted = {i.encode() for i in ids}
     if not wanted:
         return
     source = str(path)
+    if line_index is not None and line_index.is_file():
+        yield from _indexed_blocks(path, wanted, fetched_at, line_index)
+        return
     lines_before = 0
     with open_snapshot(path) as stream:
         for lines in snapshot_blocks(stream, path):
@@ -330,11 +355,64 @@ def iter_snapshot(path: Path, ids: Iterable[str], fetched_at: datetime) -> Itera
             if not lines_before and written and len(problems) == written:
                 raise SnapshotError(f"snapshot {path}: not JSON Lines with an id on each line")
             lines_before += len(lines)
-            papers = records_frame(())
-            if picked:
-                frame, unparsed = _parse_lines(picked, source)
-                papers, unusable = _stored_papers(
-                    _mapped(frame.lazy()).collect(), fetched_at, source
-                )
-                problems += unparsed + unusable
-            yield SnapshotBlock(papers, problems, len(lines))
+            papers, unusable = _papers_of_lines(picked, fetched_at, source)
+            yield SnapshotBlock(papers, problems + unusable, len(lines))
+
+
+def _papers_of_lines(
+    picked: list[tuple[int, bytes]], fetched_at: datetime, source: str
+) -> tuple[pl.DataFrame, list[Problem]]:
+    """The stored-papers frame of the wanted lines (with their numbers), and the problems."""
+    if not picked:
+        return records_frame(()), []
+    frame, unparsed = _parse_lines(picked, source)
+    papers, unusable = _stored_papers(_mapped(frame.lazy()).collect(), fetched_at, source)
+    return papers, unparsed + unusable
+
+
+INDEXED_LINES_PER_BLOCK = 20_000  # lines read through the line index per block
+
+
+def _indexed_blocks(
+    path: Path, wanted: set[bytes], fetched_at: datetime, line_index: Path
+) -> Iterator[SnapshotBlock]:
+    """The wanted IDs' lines only, read where the line index says they begin, in file
+    order; an ID it does not hold is not in the snapshot (lines without an id are named by
+    the passes over the whole file, not here)."""
+    found = (
+        pl.scan_parquet(line_index)
+        .filter(pl.col("arxiv_id").is_in(pl.lit(pl.Series([i.decode() for i in wanted]).implode())))
+        .sort("offset")
+        .select("line", "offset", "length")
+        .collect()
+    )
+    source = str(path)
+    try:
+        with path.open("rb") as fh:
+            rows = found.iter_rows()
+            while block := list(islice(rows, INDEXED_LINES_PER_BLOCK)):
+                picked = []
+                for number, offset, length in block:
+                    fh.seek(offset)
+                    picked.append((number, fh.read(length)))
+                papers, problems = _papers_of_lines(picked, fetched_at, source)
+                yield SnapshotBlock(papers, problems, len(picked))
+    except OSError as exc:
+        raise SnapshotError(f"snapshot {path}: {exc}") from exc
+
+
+LINE_INDEX_SCHEMA = pl.Schema(
+    {"arxiv_id": pl.String, "line": pl.Int64, "offset": pl.Int64, "length": pl.Int64}
+)
+
+
+def line_index_block(lines: list[bytes], first_line: int, offset: int) -> pl.DataFrame:
+    """(arxiv_id, line number, offset, length) of each line of a block that has an id, the
+    block's first line numbered `first_line` and beginning at byte `offset`."""
+    rows = []
+    for number, line in enumerate(lines, first_line):
+        arxiv_id = _line_id(line)
+        if arxiv_id is not None:
+            rows.append((arxiv_id.decode(errors="replace"), number, offset, len(line)))
+        offset += len(line) + 1  # its newline
+    return pl.DataFrame(rows, schema=LINE_INDEX_SCHEMA, orient="row")
