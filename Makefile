@@ -26,11 +26,12 @@ report: $(STAMP) ## enriched/report.html, enriched.duckdb and schema.json again 
 status: $(STAMP) ## the published generation, last arXiv contact, pending and stale digests
 	$(PY) -m pipeline status
 
-lint: $(STAMP) ## ruff check + ruff format --check
+lint: $(STAMP) ## ruff check + ruff format --check + mypy (type check)
 	$(PY) -m ruff check pipeline tests bench tools
 	$(PY) -m ruff format --check pipeline tests bench tools
+	$(PY) -m mypy
 
-test: lint ## lint, then pytest
+test: lint ## lint (ruff, mypy), then pytest
 	$(PY) -m pytest -q
 
 bench: $(STAMP) ## benchmarks against the stand-in (writes bench/results.md and .json)
@@ -43,4 +44,4 @@ docs: $(STAMP) ## regenerate docs/tables.md and docs/configuration.md
 	$(PY) -m pipeline docs
 
 clean: ## remove .venv/ and the caches
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

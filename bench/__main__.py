@@ -23,7 +23,7 @@ from bench import (
     wild,
 )
 from bench.harness import FULL, PROJECT_ROOT, QUICK, Plan, Workspace, machine_info
-from bench.report import Section, results_markdown, write_results
+from bench.report import Section, merge_results, results_markdown, write_results
 
 BENCHMARKS: dict[str, Callable[[Plan, Workspace], list[Section]]] = {
     "economy": economy.run,  # request economy and politeness
@@ -57,11 +57,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="where results.json/results.md go (default: bench/ for a complete full run; "
         "nothing is written for --quick or --only unless this is given)",
     )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="with --only: put the sections measured into bench/results.{json,md} in place of "
+        "their earlier numbers, keeping the others (the page says which are from when)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch data")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     output = args.output_dir
-    if output is None and not (args.quick or args.only or args.profile):
+    if args.merge and (args.quick or not args.only):
+        parser.error("--merge needs --only and the full plan")
+    if output is None and (args.merge or not (args.quick or args.only or args.profile)):
         output = DEFAULT_OUTPUT
 
     workspace = Workspace(keep=args.keep)
@@ -94,7 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     print(results_markdown(results, sections))
     if output is not None:
-        json_path, md_path = write_results(output, results, sections)
+        save = merge_results if args.merge else write_results
+        json_path, md_path = save(output, results, sections)
         print(f"bench: wrote {json_path} and {md_path}", file=sys.stderr)
     return 0
 

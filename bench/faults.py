@@ -86,14 +86,14 @@ def run(plan: Plan, ws: Workspace) -> list[Section]:
     cases: list[Case] = []
     with StandIn(corpus) as server:
         reference = _reference(ws, server)
-        for family in (
+        for make_cases in (
             lambda: _fuzzed_digests(plan, ws, server, reference),
             lambda: _hostile_answers(ws, server, reference),
             lambda: _full_disks(ws, server, reference),
             lambda: _damaged_stores(ws, server, reference),
             lambda: _kills(plan, ws, server, corpus),
         ):
-            found = family()
+            found = make_cases()
             cases += found
             if found:
                 failed = sum(not c.survived for c in found)

@@ -26,15 +26,6 @@ from pygal.style import DefaultStyle
 from pipeline.health import Health, with_source
 
 REPORT_NAME = "report.html"
-# The columns the report (and the health assessment) read of the tables that have large
-# ones: `pipeline report` reads no more (200,000 entries' block texts are hundreds of MB).
-REPORT_COLUMNS = {
-    "entries": [
-        "digest", "position", "digest_date", "arxiv_id", "resolution", "title_digest", "link",
-        "resolution_reason",
-    ],
-    "papers": ["arxiv_id", "title", "published", "primary_category", "appearances", "digests"],
-}  # fmt: skip
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
 TABLE_ROWS = 200  # rows shown of a list of entries; the rest are in the tables
 TOP = 20  # bars in a top-N chart

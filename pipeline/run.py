@@ -55,7 +55,6 @@ from pipeline.store import (
     digests_signature,
     file_signature,
     is_store_failure,
-    records_frame,
     utc_now,
 )
 from pipeline.tables import STORED_PAPER, TABLES
@@ -169,7 +168,9 @@ class FetchResult:
     stopped: str | None = None  # why fetching stopped early (deadline, throttling), if it did
     # Of `records`, those the store does not hold (the snapshot's answers), by ID: held as
     # one stored-papers frame (`unstored.frame`).
-    unstored: FrameRecords = field(default_factory=lambda: FrameRecords(records_frame(())))
+    unstored: FrameRecords = field(
+        default_factory=lambda: FrameRecords(pl.DataFrame(schema=STORED_PAPER.schema()))
+    )
     began: datetime = field(default_factory=utc_now)  # papers stored since are this fetch's
     # `records` as one stored-papers frame, once fetching is over (`records` is then read
     # from it): what reconcile settles on and the write stage writes.
@@ -758,8 +759,10 @@ def _reconcile_and_write(
             ended_at=utc_now(),
             status=status,
             exit_code=EXIT_INCOMPLETE if incomplete else EXIT_OK,
-            **_counts(digests, len(problems), fetched, frames, carried_kinds),
-            **{f"{k}_seconds": v for k, v in times.seconds.items()},
+            # Their keys are RunRecord's count and time fields; mypy checks the values of a
+            # ** dict against every field.
+            **_counts(digests, len(problems), fetched, frames, carried_kinds),  # type: ignore[arg-type]
+            **{f"{k}_seconds": v for k, v in times.seconds.items()},  # type: ignore[arg-type]
         )
         store.put_run(run_id, started, dataclasses.asdict(record))
         runs = [_run_record_from_dict(d) for d in store.get_runs()]

@@ -69,6 +69,7 @@ def status(settings: Settings) -> dict[str, Any]:
     written = datetime.fromtimestamp((generation / MANIFEST_NAME).stat().st_mtime, UTC)
     log = frames["fetch_log"]
     answered = log.filter(pl.col("outcome").is_in(ANSWERED)).get_column("logged_at").max()
+    contact = answered.isoformat(timespec="seconds") if isinstance(answered, datetime) else None
     latest = log.sort("logged_at").unique("arxiv_id", keep="last")
     pending = latest.filter(pl.col("outcome") == "failed").get_column("arxiv_id").sort()
     runs = frames["runs"].sort("run_id")
@@ -82,7 +83,7 @@ def status(settings: Settings) -> dict[str, Any]:
         "rows": {name: t["rows"] for name, t in manifest["tables"].items()},
         "resolutions": dict(sorted(entries.group_by("resolution").len().iter_rows())),
         "last_run": None if last_run is None else _run_json(last_run),
-        "last_arxiv_contact": answered.isoformat(timespec="seconds") if answered else None,
+        "last_arxiv_contact": contact,
         "pending_ids": pending.to_list(),
         "unresolved_entries": entries.filter(pl.col("resolution") == "unresolved").height,
         "stale_days": settings.stale_days,

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import json
 import os
 import secrets
@@ -35,12 +34,13 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import duckdb
 import orjson
 import polars as pl
 
 from pipeline import tables
 from pipeline.model import Author, FetchOutcome, PaperRecord, PaperVersion, authors_named
-from pipeline.tables import STORED_PAPER, sqlite_ddl
+from pipeline.tables import STORED_PAPER, duckdb_type, sql_literal, sqlite_ddl
 
 DIGESTS_SUBDIR = "digests"
 ARXIV_SUBDIR = "arxiv"
@@ -332,14 +332,21 @@ def record_from_dict(value: Mapping[str, Any]) -> PaperRecord:
 
 def records_frame(texts: Iterable[str]) -> pl.DataFrame:
     """Stored records (JSON texts, see record_to_json) as one stored-papers frame, decoded
-    FRAME_ROWS at a time by polars. Timestamps stay ISO text here: the write stage turns
-    them into UTC and names a record whose time has no zone."""
+    FRAME_ROWS at a time by DuckDB's JSON functions (polars' own reader takes about three
+    times as long on the nested columns). Timestamps stay ISO text here: the write stage
+    turns them into UTC and names a record whose time has no zone."""
     schema = STORED_PAPER.schema()
+    structure = json.dumps({name: duckdb_type(dtype) for name, dtype in schema.items()})
     rows = iter(texts)
     frames = []
-    while chunk := list(islice(rows, FRAME_ROWS)):
-        frames.append(pl.read_ndjson(io.BytesIO("\n".join(chunk).encode()), schema=schema))
-    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+    with duckdb.connect() as db:
+        while chunk := list(islice(rows, FRAME_ROWS)):
+            db.register("chunk", pl.DataFrame({"record": pl.Series(chunk, dtype=pl.String)}))
+            # from_json takes its structure as a constant, not a parameter.
+            query = f"SELECT unnest(from_json(record, {sql_literal(structure)})) FROM chunk"
+            frames.append(db.sql(query).pl())
+            db.unregister("chunk")
+    return pl.concat(frames).cast(dict(schema)) if frames else pl.DataFrame(schema=schema)
 
 
 class FrameRecords(Mapping[str, PaperRecord]):
@@ -598,7 +605,7 @@ class MetadataStore:
                 (run_id, started_at.isoformat(), json.dumps(record, default=str, sort_keys=True)),
             )
 
-    def get_runs(self) -> list[dict[str, object]]:
+    def get_runs(self) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT record FROM runs ORDER BY started_at, run_id")
         return [json.loads(r[0]) for r in rows]
 
@@ -646,7 +653,7 @@ class MetadataStore:
             marker += self.db.execute(f"SELECT count(*), max({column}) FROM {table}").fetchone()
         return marker
 
-    def put_ledger(self, name: str, value: dict[str, object]) -> None:
+    def put_ledger(self, name: str, value: dict[str, Any]) -> None:
         with self.db:
             self.db.execute(
                 "INSERT OR REPLACE INTO ledger VALUES (?, ?)",

@@ -18,6 +18,7 @@ from typing import Any, get_args
 
 import polars as pl
 import pyarrow as pa
+from polars._typing import PolarsDataType
 
 from pipeline.model import (
     FetchOutcomeKind,
@@ -47,7 +48,7 @@ CANDIDATE = pl.Struct(
 @dataclass(frozen=True)
 class Column:
     name: str
-    dtype: pl.DataType
+    dtype: PolarsDataType
     meaning: str
     nullable: bool = True
     # The only values the column may hold, taken from the Literal of the code that produces
@@ -95,7 +96,7 @@ class Table:
 
 
 def _required(
-    name: str, dtype: pl.DataType, meaning: str, allowed: tuple[str, ...] | None = None
+    name: str, dtype: PolarsDataType, meaning: str, allowed: tuple[str, ...] | None = None
 ) -> Column:
     return Column(name, dtype, meaning, nullable=False, allowed=allowed)
 
@@ -506,7 +507,34 @@ def table(name: str) -> Table:
         raise KeyError(f"no table {name!r}; tables are {', '.join(_BY_NAME)}") from None
 
 
-_SQLITE_TYPES = {pl.String: "TEXT", pl.Int32: "INTEGER", pl.Float64: "REAL", pl.Boolean: "INTEGER"}
+_DUCKDB_TYPES: dict[PolarsDataType, str] = {
+    pl.String: "VARCHAR",
+    pl.Int32: "INTEGER",
+    pl.Float64: "DOUBLE",
+    pl.Boolean: "BOOLEAN",
+}
+
+
+def duckdb_type(dtype: PolarsDataType) -> str:
+    """DuckDB's name for a declared column type (nested ones too), e.g. for its JSON reader."""
+    if isinstance(dtype, pl.List):
+        return f"{duckdb_type(dtype.inner)}[]"
+    if isinstance(dtype, pl.Struct):
+        return f"STRUCT({', '.join(f'{f.name} {duckdb_type(f.dtype)}' for f in dtype.fields)})"
+    return _DUCKDB_TYPES[dtype.base_type()]
+
+
+def sql_literal(text: str) -> str:
+    """`text` as a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+_SQLITE_TYPES: dict[PolarsDataType, str] = {
+    pl.String: "TEXT",
+    pl.Int32: "INTEGER",
+    pl.Float64: "REAL",
+    pl.Boolean: "INTEGER",
+}
 
 
 def sqlite_ddl(declared: Table) -> str:
@@ -522,7 +550,7 @@ def sqlite_ddl(declared: Table) -> str:
     return f"CREATE TABLE IF NOT EXISTS {declared.name} (\n" + ",\n".join(columns) + "\n);\n"
 
 
-def type_name(dtype: pl.DataType) -> str:
+def type_name(dtype: PolarsDataType) -> str:
     """A reader's name for a column type, as the data dictionary shows it."""
     if isinstance(dtype, pl.Datetime):
         return f"timestamp ({dtype.time_zone or 'no time zone'})"
@@ -579,7 +607,7 @@ def tables_markdown() -> str:
     return "\n".join(lines)
 
 
-def _type_json(dtype: pl.DataType) -> dict[str, Any]:
+def _type_json(dtype: PolarsDataType) -> dict[str, Any]:
     """A column type as data: name, and the parts of a list, struct or timestamp."""
     if isinstance(dtype, pl.Datetime):
         return {"type": "timestamp", "unit": dtype.time_unit, "time_zone": dtype.time_zone}

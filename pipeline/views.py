@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.tables import TABLES
+from pipeline.tables import TABLES, sql_literal
 
 DATABASE_NAME = "enriched.duckdb"
 
@@ -56,10 +56,6 @@ READY_VIEWS: dict[str, str] = {
 }
 
 
-def _quoted(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def write_database(generation: Path, digest_health: pl.DataFrame) -> Path:
     """Create `<generation>/enriched.duckdb` over the generation's Parquet files."""
     path = generation / DATABASE_NAME
@@ -80,7 +76,7 @@ def _create(path: Path, folder: Path, digest_health: pl.DataFrame) -> None:
     with duckdb.connect(str(path)) as con:
         # A generation written before a table was declared lacks it (`pipeline report`).
         for t in (t for t in TABLES if (folder / f"{t.name}.parquet").is_file()):
-            parquet = _quoted(str(folder / f"{t.name}.parquet"))
+            parquet = sql_literal(str(folder / f"{t.name}.parquet"))
             con.execute(f"CREATE VIEW {t.name} AS SELECT * FROM read_parquet({parquet})")
         for name, sql in READY_VIEWS.items():
             con.execute(f"CREATE VIEW {name} AS {sql}")

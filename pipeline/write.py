@@ -689,7 +689,7 @@ def write_tables(
     return generation
 
 
-def read_table(paths: Paths, name: str, columns: Sequence[str] | None = None) -> pl.DataFrame:
+def read_table(paths: Paths, name: str, columns: list[str] | None = None) -> pl.DataFrame:
     """The published table `name` (`<out>/<name>.parquet`); with `columns`, only those."""
     table(name)  # an unknown name is a KeyError listing the tables
     path = paths.table(name)

@@ -10,7 +10,9 @@ import pytest
 from pipeline.config import SETTINGS, ConfigError, load_settings
 
 
-def test_defaults_come_from_the_declarations(tmp_path: Path, monkeypatch) -> None:
+def test_defaults_come_from_the_declarations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)  # no pipeline.toml here
     settings = load_settings(env={})
     for s in SETTINGS:
@@ -119,7 +121,7 @@ def test_config_file_numbers_of_the_right_kind_are_kept(tmp_path: Path) -> None:
     assert isinstance(settings.delay_seconds, float)
 
 
-def test_the_defaults_are_allowed_values(tmp_path: Path, monkeypatch) -> None:
+def test_the_defaults_are_allowed_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # no pipeline.toml here
     flags = {s.name: s.default for s in SETTINGS}
     assert load_settings(flags=flags, env={}) == load_settings(env={}, config_file=None)

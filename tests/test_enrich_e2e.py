@@ -76,7 +76,7 @@ def test_enrich_end_to_end(tmp_path: Path, standin: StandIn) -> None:
         frame = pl.read_parquet(path)
         assert frame.schema == table.schema(), table.name
         assert frame.select(table.key).is_duplicated().sum() == 0, table.name
-        via_duckdb = duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()[0]
+        via_duckdb = duckdb.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()[0]
         assert via_duckdb == (frame.height,)
 
     entries = pl.read_parquet(out / "entries.parquet")
@@ -326,7 +326,7 @@ def test_readme_queries_run_on_real_tables(
         exec(compile(block, "README.md", "exec"), namespace)
         assert isinstance(namespace["papers"], pl.DataFrame)
     for block in sql_blocks:
-        rows = duckdb.sql(block).fetchall()
+        rows = duckdb.execute(block).fetchall()
         assert len(rows) == SAMPLE_ENTRY_COUNT
         lags = [lag for *_, lag in rows]
         assert lags.count(None) == 12  # sample-digest.md carries no date

@@ -14,13 +14,13 @@ from pipeline.fetch.atom import (
     is_withdrawal,
     read_feed,
 )
-from pipeline.model import Author
+from pipeline.model import Author, PaperRecord, Problem
 
 GENUINE = Path(__file__).parent / "fixtures" / "standin" / "genuine"
 FETCHED_AT = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
 
 
-def records_of(name: str):
+def records_of(name: str) -> tuple[list[PaperRecord], list[Problem]]:
     feed = read_feed((GENUINE / name).read_bytes())
     return feed_records(feed, FETCHED_AT, name)
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from test_enrich_e2e import NEVER_STALE_DAYS, SAMPLE_DIGESTS, cli, run_cli
+from test_fetch import fresh_record
 
 from pipeline.config import Settings, load_settings
 from pipeline.run import EXIT_INCOMPLETE, EXIT_OK, LEDGER_KEY, enrich
 from pipeline.standin import CorpusRecord, Fault, StandIn
 from pipeline.store import MetadataStore
-from tests.test_enrich_e2e import NEVER_STALE_DAYS, SAMPLE_DIGESTS, cli, run_cli
-from tests.test_fetch import fresh_record
 
 
 def settings_in(tmp_path: Path, url: str, **overrides: object) -> Settings:

@@ -19,6 +19,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from test_enrich_e2e import cli, run_cli
+from test_fetch import settings_for
 
 from pipeline.config import ConfigError, load_settings
 from pipeline.fetch import fetch_papers
@@ -29,8 +31,6 @@ from pipeline.model import PaperRecord, PaperVersion
 from pipeline.standin import CorpusRecord, StandIn
 from pipeline.store import MetadataStore, Paths, record_to_json, records_frame
 from pipeline.tables import STORED_PAPER
-from tests.test_enrich_e2e import cli, run_cli
-from tests.test_fetch import settings_for
 
 SAMPLE = Path(__file__).parent / "fixtures" / "snapshot" / "snapshot-sample.jsonl"
 SAMPLE_LINES = SAMPLE.read_bytes().splitlines()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -675,7 +676,7 @@ def _feed(n: int) -> str:
 @pytest.mark.parametrize(
     ("build", "suffix"), [(_csv, ".csv"), (_jsonl, ".jsonl"), (_bib, ".bib"), (_feed, ".xml")]
 )
-def test_time_grows_linearly(build, suffix: str) -> None:  # type: ignore[no-untyped-def]
+def test_time_grows_linearly(build: Callable[[int], str], suffix: str) -> None:
     def seconds(n: int) -> float:
         text = build(n)
         best = float("inf")

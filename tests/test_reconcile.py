@@ -11,7 +11,14 @@ from typing import Any
 import polars as pl
 import pytest
 
-from pipeline.model import Author, FetchOutcome, Mismatch, PaperRecord, Resolution
+from pipeline.model import (
+    Author,
+    FetchOutcome,
+    FetchOutcomeKind,
+    Mismatch,
+    PaperRecord,
+    Resolution,
+)
 from pipeline.parse import ENTRY_SCHEMA
 from pipeline.reconcile import (
     ReconcileResult,
@@ -87,7 +94,9 @@ def paper(
     )
 
 
-def outcomes_for(papers: dict[str, PaperRecord], **others: str) -> dict[str, FetchOutcome]:
+def outcomes_for(
+    papers: dict[str, PaperRecord], **others: FetchOutcomeKind
+) -> dict[str, FetchOutcome]:
     """Fetch outcomes: found for every paper, and `others` as {id_with_underscore: kind}."""
     result = {i: FetchOutcome(i, "found", 1) for i in papers}
     for key, kind in others.items():
@@ -115,7 +124,7 @@ def run(
     rows: list[dict],
     papers: Sequence[PaperRecord] = (),
     candidates: dict[str, list[PaperRecord]] | None = None,
-    **other_outcomes: str,
+    **other_outcomes: FetchOutcomeKind,
 ) -> ReconcileResult:
     by_id = {p.arxiv_id: p for p in papers}
     return reconcile(frame(*rows), by_id, outcomes_for(by_id, **other_outcomes), candidates or {})

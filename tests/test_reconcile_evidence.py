@@ -11,11 +11,7 @@ from datetime import date
 
 import polars as pl
 import pytest
-
-from pipeline.reconcile import reconcile, titles_to_search
-from pipeline.reconcile.evidence import cut_prefix_share, find_title
-from pipeline.write import build_tables
-from tests.test_reconcile import (
+from test_reconcile import (
     ATTENTION,
     frame,
     kinds,
@@ -25,7 +21,11 @@ from tests.test_reconcile import (
     run,
     single,
 )
-from tests.test_reconcile import entry as _entry
+from test_reconcile import entry as _entry
+
+from pipeline.reconcile import reconcile, titles_to_search
+from pipeline.reconcile.evidence import cut_prefix_share, find_title
+from pipeline.write import build_tables
 
 SAGE = paper(
     "2202.11244",

@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
+from test_reconcile import entry, frame
 
 from pipeline.config import Settings, load_settings
 from pipeline.fetch import fetch_papers, search_titles
@@ -19,7 +20,6 @@ from pipeline.parse import entries_frame, parse_digest
 from pipeline.reconcile import ReconcileResult, reconcile, summary_lines, titles_to_search
 from pipeline.standin import CorpusRecord, StandIn
 from pipeline.store import MetadataStore
-from tests.test_reconcile import entry, frame
 
 FIXTURES = Path(__file__).parent / "fixtures" / "digests"
 

@@ -8,16 +8,16 @@ from datetime import date, datetime, timedelta, timezone
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_reconcile import entry, frame, paper
 
 from pipeline.model import Author, FetchOutcome, PaperRecord
 from pipeline.reconcile import ReconcileResult, paper_columns, reconcile
 from pipeline.reconcile.verbatim import settle_verbatim
-from tests.test_reconcile import entry, frame, paper
 
 TITLES = ("Attention Is All You Need", "attention is all you need", "???", r"$\alpha$-Nets")
 NAMES = ("Ada Lovelace", "Alan Turing", "—", "Grace Hopper")
 DIGEST_DATES = [date(2025, 1, day) for day in (1, 2, 3, 8)]  # around a v1 of 2025-01-03
-DIGEST_AUTHORS = st.one_of(
+DIGEST_AUTHORS: st.SearchStrategy[list[str] | None] = st.one_of(
     st.none(),
     st.just([]),
     st.lists(st.sampled_from([*NAMES, "", " Ada Lovelace", "et al.", "A. Lovelace"]), max_size=4),

@@ -13,7 +13,9 @@ import re
 import shutil
 import subprocess
 import sys
+import typing
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -137,7 +139,7 @@ def test_schema_export_matches_the_declarations_and_the_files(published: Path) -
     columns = {(t["name"], c["name"]): c for t in exported["tables"] for c in t["columns"]}
     assert columns[("mismatches", "kind")]["allowed"] == list(MISMATCH_KINDS)
     assert "version_unknown" in columns[("mismatches", "kind")]["allowed"]
-    assert columns[("entries", "resolution")]["allowed"] == list(ResolutionKind.__args__)
+    assert columns[("entries", "resolution")]["allowed"] == list(typing.get_args(ResolutionKind))
     assert columns[("papers", "published")]["type"] == "timestamp"
     assert columns[("papers", "published")]["time_zone"] == "UTC"
     assert columns[("entries", "candidates")]["type"] == "list"
@@ -189,7 +191,8 @@ def test_status_says_what_is_published(published: Path) -> None:
     assert status["resolutions"] == dict(entries.group_by("resolution").len().iter_rows())
     log = pl.read_parquet(published / "fetch_log.parquet")
     contact = log.filter(pl.col("outcome") != "failed")["logged_at"].max()
-    assert status["last_arxiv_contact"] == contact.isoformat(timespec="seconds")  # type: ignore[union-attr]
+    assert isinstance(contact, datetime)
+    assert status["last_arxiv_contact"] == contact.isoformat(timespec="seconds")
     assert status["pending_ids"] == [] and status["stale_digests"] == []
     text = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert text.returncode == 0 and manifest["run_id"] in text.stdout

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import pytest
+from test_standin_search import paper
 
 from pipeline.fetch.titles import title_phrase
 from pipeline.standin.analysis import porter_stem, standard_words, title_matches
 from pipeline.standin.search import parse_search_query
-from tests.test_standin_search import paper
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from arxiv import _feed
 
 from pipeline.standin import CorpusRecord, StandIn
 from pipeline.standin.corpus import split_requested_id
-from pipeline.standin.feed import render_entry, render_error_feed, render_feed
+from pipeline.standin.feed import Dialect, render_entry, render_error_feed, render_feed
 
 GENUINE = Path(__file__).parent / "fixtures" / "standin" / "genuine"
 CAPTURES_WITH_ENTRIES = sorted(
@@ -47,7 +47,7 @@ def test_entries_reproduce_genuine_captures_byte_for_byte(
     name: str, standin_corpus: list[CorpusRecord]
 ) -> None:
     by_id = {record.id: record for record in standin_corpus}
-    dialect = "old" if "oldformat" in name else "new"
+    dialect: Dialect = "old" if "oldformat" in name else "new"
     entries = genuine_entries(name)
     assert entries
     for paper_id, version, block in entries:
@@ -188,14 +188,14 @@ def test_old_dialect_wraps_one_line_sources(standin_corpus: list[CorpusRecord]) 
 
 @pytest.mark.parametrize("dialect", ["new", "old"])
 def test_several_dois_are_one_element_each_in_the_new_dialect(
-    dialect: str, standin_corpus: list[CorpusRecord]
+    dialect: Dialect, standin_corpus: list[CorpusRecord]
 ) -> None:
     # docs/arxiv.md §4: atom_extensions.py writes one arxiv:doi (and doi link) per
     # DOI of meta.doi.split(); the old backend wrote them space-separated in one element.
-    record = next(r for r in standin_corpus if r.doi and " " in r.doi)
-    with StandIn(standin_corpus, dialect=dialect) as server:  # type: ignore[arg-type]
+    doi, record = next((r.doi, r) for r in standin_corpus if r.doi and " " in r.doi)
+    with StandIn(standin_corpus, dialect=dialect) as server:
         text = httpx.get(server.url, params={"id_list": record.id}).text
     elements = re.findall(r"<arxiv:doi[^>]*>([^<]*)</arxiv:doi>", text)
-    expected = record.doi.split() if dialect == "new" else [record.doi]
+    expected = doi.split() if dialect == "new" else [doi]
     assert elements == expected
     assert text.count('title="doi"') == (len(expected) if dialect == "new" else 1)

@@ -3,22 +3,25 @@ capture's layout, paging by self-contained resumption tokens, OAI error codes.""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 import pytest
 from lxml import etree
+from test_fetch import GENUINE
 
 from pipeline.standin import CorpusRecord
-from pipeline.standin.oai import answer_oai, set_spec
+from pipeline.standin.oai import DEFAULT_PAGE_SIZE, answer_oai, set_spec
 from pipeline.standin.query import Catalog
-from tests.test_fetch import GENUINE
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
-def ask(catalog: Catalog, page_size: int = 2500, **params: str) -> etree._Element:
+def ask(
+    catalog: Catalog, params: Mapping[str, str], page_size: int = DEFAULT_PAGE_SIZE
+) -> etree._Element:
     answer = answer_oai(catalog, params, page_size, NOW)
     assert answer.status == 200 and answer.content_type.startswith("text/xml")
     return etree.fromstring(answer.body)
@@ -39,9 +42,11 @@ def test_get_record_has_the_layout_of_the_genuine_capture(
     genuine = etree.parse(str(GENUINE / "oai-arxivraw-getrecord-hep-th-9711200.xml")).getroot()
     ours = ask(
         Catalog(standin_corpus),
-        verb="GetRecord",
-        identifier="oai:arXiv.org:hep-th/9711200",
-        metadataPrefix="arXivRaw",
+        {
+            "verb": "GetRecord",
+            "identifier": "oai:arXiv.org:hep-th/9711200",
+            "metadataPrefix": "arXivRaw",
+        },
     )
     # The capture has report-no, which the corpus does not keep.
     expected = [t for t in shape(genuine) if not t.endswith("report-no")]
@@ -57,10 +62,10 @@ def test_list_records_pages_with_tokens_that_carry_the_request(
     standin_corpus: list[CorpusRecord],
 ) -> None:
     catalog = Catalog(standin_corpus)
-    seen: list[str] = []
+    seen: list[str | None] = []
     params = {"verb": "ListRecords", "metadataPrefix": "arXivRaw", "from": "2000-01-01"}
     while True:
-        root = ask(catalog, page_size=25, **params)
+        root = ask(catalog, params, page_size=25)
         seen += [e.text for e in root.iter(f"{OAI}identifier")]
         token = root.find(f".//{OAI}resumptionToken")
         assert token is not None
@@ -88,8 +93,8 @@ def test_list_records_pages_with_tokens_that_carry_the_request(
     ],
 )  # fmt: skip
 def test_oai_errors(standin_corpus: list[CorpusRecord], params: dict[str, str], code: str) -> None:
-    root = ask(Catalog(standin_corpus), **params)
-    assert root.find(f"{OAI}error").get("code") == code
+    error = ask(Catalog(standin_corpus), params).find(f"{OAI}error")
+    assert error is not None and error.get("code") == code
 
 
 def test_set_specs_follow_arxiv_groups() -> None:

@@ -199,7 +199,9 @@ def test_index_lag_hides_fresh_papers_from_ids_and_searches(standin: StandIn) ->
     standin.set_index_lag(3600)
 
     def served(**params: str) -> list[str]:
-        return [r.entry_id for r in _feed.parse(get(standin, **params).content).results]
+        return [
+            r.entry_id for r in _feed.parse(get(standin, timeout=5.0, **params).content).results
+        ]
 
     assert served(id_list="2612.00077,1207.7214") == ["http://arxiv.org/abs/1207.7214v2"]
     assert served(search_query="ti:zymurgical") == []

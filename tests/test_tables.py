@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars._typing import PolarsDataType
 
 from pipeline.model import Candidate, DigestEntry, FetchOutcome, Mismatch
 from pipeline.parse import ENTRY_SCHEMA
@@ -75,7 +76,7 @@ def test_type_names_read_plainly(dtype, name):
     assert type_name(dtype) == name
 
 
-def all_dtypes(dtype: pl.DataType) -> list[pl.DataType]:
+def all_dtypes(dtype: PolarsDataType) -> list[PolarsDataType]:
     """`dtype` and every type nested in it."""
     if isinstance(dtype, pl.List):
         return [dtype, *all_dtypes(dtype.inner)]
@@ -122,9 +123,9 @@ def test_schema_follows_the_declared_order():
     declared = table("authors")
     assert declared.schema() == pl.Schema(
         {
-            "arxiv_id": pl.String,
-            "position": pl.Int32,
-            "name": pl.String,
+            "arxiv_id": pl.String(),
+            "position": pl.Int32(),
+            "name": pl.String(),
             "affiliations": pl.List(pl.String),
         }
     )
@@ -164,7 +165,7 @@ def dataclass_columns(cls: type) -> dict[str, tuple[pl.DataType, bool]]:
     return {f.name: polars_type(hints[f.name]) for f in dataclasses.fields(cls)}
 
 
-def declared_columns(declared: Table, names: list[str]) -> dict[str, tuple[pl.DataType, bool]]:
+def declared_columns(declared: Table, names: list[str]) -> dict[str, tuple[PolarsDataType, bool]]:
     by_name = {c.name: c for c in declared.columns}
     return {n: (by_name[n].dtype, by_name[n].nullable) for n in names if n in by_name}
 
@@ -202,7 +203,7 @@ def test_mismatch_candidate_and_outcome_rows_are_their_tables_columns():
     }
 
 
-def test_the_stores_fetch_log_is_declared_as_the_table(tmp_path: Path):
+def test_the_stores_fetch_log_is_declared_as_the_table(tmp_path: Path) -> None:
     with MetadataStore(tmp_path / "metadata.sqlite") as store:
         rows = store.db.execute("PRAGMA table_info(fetch_log)").fetchall()
     assert [(name, bool(notnull)) for _, name, _, notnull, _, _ in rows] == [

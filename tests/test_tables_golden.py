@@ -17,6 +17,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,7 +42,7 @@ def _varied(record: PaperRecord, index: int) -> PaperRecord:
     """Give some records what the synthetic ones lack: affiliations, DOIs, a journal
     reference, a withdrawal, a category listed twice, a fetch time without microseconds, a
     source with license and versions."""
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if index % 7 == 0:
         authors = list(record.authors)
         authors[0] = Author(authors[0].name, ("Univ. A", "Lab B"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 import polars as pl
 import pytest
+from polars._typing import PolarsDataType
 
 from pipeline import store
 from pipeline.model import (
@@ -51,7 +52,7 @@ def entries_frame(entries: list[DigestEntry]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=PARSED_ENTRIES_SCHEMA)
 
 
-def paper(arxiv_id: str, title: str, **changes: object) -> PaperRecord:
+def paper(arxiv_id: str, title: str, **changes: Any) -> PaperRecord:
     record = PaperRecord(
         arxiv_id=arxiv_id,
         version=2,
@@ -72,7 +73,7 @@ def paper(arxiv_id: str, title: str, **changes: object) -> PaperRecord:
     return replace(record, **changes)
 
 
-def link_entry(digest: str, position: int, arxiv_id: str, **changes: object) -> DigestEntry:
+def link_entry(digest: str, position: int, arxiv_id: str, **changes: Any) -> DigestEntry:
     entry = DigestEntry(
         digest=digest,
         position=position,
@@ -166,15 +167,17 @@ def inputs() -> dict[str, Any]:
         Problem("fetch", "9999.x", "http_400", "arXiv rejected the ID"),
         Problem("parse", "a.md", "no_title", "entry has no title", line=12),
     ]
+    # By name: given by position, a field added to RunRecord shifted every later value.
     runs = [
         RunRecord(
-            "run-1", FETCHED, FETCHED + timedelta(seconds=5), "ok", 0,
-            2, 6, 2, 4, 2, 1, 1, 0, 0, 0, 1, 3, 1, 1, 1, 5, 3, 0, 0.1, 4.0, 0.2, 0.3,
+            run_id="run-1", started_at=FETCHED, ended_at=FETCHED + timedelta(seconds=5),
+            status="ok", exit_code=0, out_dir="enriched", digests=2, entries=6,
+            parse_problems=2, ids_requested=4, found=2, not_found=1, invalid=1, failed=0,
+            from_store=0, from_snapshot=0, title_searches=1, resolved_link=3, resolved_title=1,
+            corrected=1, unresolved=1, mismatches=5, requests=3, retries=0,
+            parse_seconds=0.1, fetch_seconds=4.0, reconcile_seconds=0.2, write_seconds=0.3,
         ),
-        RunRecord(
-            "run-2", FETCHED + timedelta(days=1), None, "running", None,
-            *([0] * 18), 0.0, 0.0, 0.0, 0.0,
-        ),
+        RunRecord(run_id="run-2", started_at=FETCHED + timedelta(days=1)),  # still running
     ]  # fmt: skip
     return {
         "entries": entries_frame(entries),
@@ -320,6 +323,12 @@ def test_mismatches_problems_and_logs_get_unique_deterministic_keys(inputs):
     assert unfinished["ended_at"] is None and unfinished["exit_code"] is None
 
 
+def test_runs_holds_every_field_of_each_run_record_unchanged(inputs):
+    frames = build_tables(**inputs)
+    for run in inputs["runs"]:
+        assert row(frames["runs"], run_id=run.run_id) == asdict(run), run.run_id
+
+
 def test_input_order_does_not_change_any_table(inputs):
     forwards = build_tables(**inputs)
     backwards = build_tables(**reversed_inputs(inputs))
@@ -435,7 +444,7 @@ def test_schema_error_survives_pickling():
 # --- writing and reading back -------------------------------------------------------
 
 
-def duckdb_type(dtype: pl.DataType) -> str:
+def duckdb_type(dtype: PolarsDataType) -> str:
     """The DuckDB type a declared column must come back as."""
     if isinstance(dtype, pl.List):
         return duckdb_type(dtype.inner) + "[]"
@@ -444,7 +453,7 @@ def duckdb_type(dtype: pl.DataType) -> str:
     if isinstance(dtype, pl.Datetime):
         assert dtype.time_zone == "UTC"
         return "TIMESTAMP WITH TIME ZONE"
-    simple = {
+    simple: dict[PolarsDataType, str] = {
         pl.String: "VARCHAR",
         pl.Int32: "INTEGER",
         pl.Float64: "DOUBLE",
@@ -469,6 +478,7 @@ def test_tables_come_back_as_declared_in_polars_and_duckdb(tmp_path, inputs, mak
         assert (back.height == 0) == (make_inputs == "empty"), t.name
 
         relation = duckdb.sql(f"select * from read_parquet('{paths.table(t.name)}')")
+        assert relation is not None  # None only for a statement without rows
         assert relation.columns == t.schema().names()
         assert [str(x) for x in relation.types] == [duckdb_type(c.dtype) for c in t.columns]
 
@@ -477,7 +487,7 @@ def test_duckdb_reads_values_not_just_types(tmp_path, inputs):
     paths = paths_in(tmp_path)
     write_tables(build_tables(**inputs), paths, "run-1")
     entries, papers = paths.table("entries"), paths.table("papers")
-    rows = duckdb.sql(
+    rows = duckdb.execute(
         f"select e.digest, e.position, p.appearances, p.updated at time zone 'UTC', "
         f"len(e.candidates) from read_parquet('{entries}') e "
         f"join read_parquet('{papers}') p using (arxiv_id) where p.arxiv_id = '2401.00002'"

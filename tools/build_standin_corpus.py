@@ -160,10 +160,9 @@ def atom_entry_record(
         return entry.findtext(tag, namespaces=NS)
 
     entry_id = (text("atom:id") or "").removeprefix("http://arxiv.org/abs/")
-    requested = split_requested_id(entry_id)
-    if requested is None or requested[1] is None:
+    paper_id, version = split_requested_id(entry_id) or ("", None)
+    if version is None:
         raise BuildError(f"{path}: entry id {entry_id!r} is not a versioned arXiv ID")
-    paper_id, version = requested
     published, updated = text("atom:published") or "", text("atom:updated") or ""
     versions = oai_times.get(paper_id) or fill_versions(published, updated, version)
     if len(versions) != version or versions[0] != published or versions[-1] != updated:

@@ -270,7 +270,11 @@ def _page_records(root: etree._Element, received: datetime) -> tuple[list[PaperR
     records, problems = [], []
     for record in root.iter(f"{OAI}record"):
         identifier = _collapse(record.findtext(f"{OAI}header/{OAI}identifier"))
-        if record.find(f"{OAI}header").get("status") == "deleted":
+        header = record.find(f"{OAI}header")
+        if header is None:  # required by OAI-PMH: a damaged answer, not a paper to trust
+            problems.append("a record without its OAI-PMH header: skipped")
+            continue
+        if header.get("status") == "deleted":
             continue  # docs/arxiv.md §9: deletedRecord is persistent; nothing to keep
         metadata = record.find(f"{OAI}metadata/{RAW}arXivRaw")
         mapped = raw_record(metadata, received) if metadata is not None else "no arXivRaw"

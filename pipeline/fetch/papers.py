@@ -44,7 +44,8 @@ from pipeline.store import MetadataStore, utc_now
 # docs/arxiv.md §2: at most 2000 results per call, so no batch can be larger.
 MAX_RESULTS_PER_CALL = 2000
 OFFLINE_MISSING = "offline: not in the store"
-SETTLED_KINDS = ("not_found", "invalid")  # not asked again until refresh_days have passed
+# Not asked again until refresh_days have passed.
+SETTLED_KINDS: tuple[FetchOutcomeKind, ...] = ("not_found", "invalid")
 FRESH_NOT_FOUND_DAYS = 1.0  # a not_found of this or last month's ID: the index may lag
 _NEW_STYLE_YYMM = re.compile(r"(\d{2})(\d{2})\.")
 
@@ -104,7 +105,7 @@ def fetch_papers(
                     bar.update(len(batch))
             report.requests, report.retries = session.requests, session.retries
             decided |= fetcher.outcomes
-            report.records |= fetcher.records
+            report.records.update(fetcher.records)
             report.problems += fetcher.problems
     report.outcomes = [decided[i] for i in wanted]
     not_found = [o.arxiv_id for o in report.outcomes if o.outcome == "not_found"]
@@ -173,11 +174,12 @@ def _decide_from_store(
         elif arxiv_id in fetched_at:
             stale_ids.append(arxiv_id)
     stale = store.get_papers(stale_ids)
-    # Served records are decoded when looked up, a batch at a time (memory at scale), in the
-    # order asked for (the order the entries look them up in): the snapshot's from its
-    # frame, the others from the store; the query API's answers go into the first map.
-    served_records = store.stored_records(i for i in valid if i in served)
-    report.records = ChainMap({}, report.unstored, served_records)
+    # Served records are decoded when looked up (memory at scale): the snapshot's from its
+    # frame, the others from the store a batch at a time, in the order asked for (the order
+    # the entries look them up in); the query API's answers go into the first map.
+    stored = store.stored_records(i for i in valid if i in served)
+    # ChainMap writes to its first map only; typeshed wants every map mutable.
+    report.records = ChainMap({}, report.unstored, stored)  # type: ignore[arg-type]
     return decided, stale
 
 

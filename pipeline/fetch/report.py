@@ -6,8 +6,11 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import polars as pl
+
 from pipeline.model import FetchOutcome, PaperRecord, Problem
-from pipeline.store import FrameRecords, records_frame
+from pipeline.store import FrameRecords
+from pipeline.tables import STORED_PAPER
 
 
 @dataclass
@@ -17,7 +20,9 @@ class FetchReport:
     # Of those, the ones not in the metadata store (the snapshot's answers: the snapshot is
     # a local store of its own), which the write stage cannot read back from it: held as
     # one stored-papers frame (`unstored.frame`), decoded when looked up.
-    unstored: FrameRecords = field(default_factory=lambda: FrameRecords(records_frame(())))
+    unstored: FrameRecords = field(
+        default_factory=lambda: FrameRecords(pl.DataFrame(schema=STORED_PAPER.schema()))
+    )
     problems: list[Problem] = field(default_factory=list)  # stage "fetch"
     requests: int = 0  # HTTP requests sent
     retries: int = 0  # of those, repeats of a request whose earlier try failed

@@ -33,14 +33,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 import orjson
 import polars as pl
+from polars._typing import PolarsDataType
 
 from pipeline.fetch.atom import is_withdrawal
 from pipeline.model import Problem
-from pipeline.store import FrameRecords, file_signature, records_frame
+from pipeline.store import FrameRecords, file_signature
 from pipeline.tables import STORED_PAPER
 
 BLOCK_BYTES = 32 * 1024 * 1024  # read at a time; bounds memory whatever the file's size
@@ -55,20 +56,20 @@ VERSION_TIME_FORMAT = "%a, %d %b %Y %H:%M:%S GMT"
 # A stored time as datetime.isoformat() writes one in UTC (pipeline.store.record_to_json).
 STORED_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S+00:00"
 
-SNAPSHOT_SCHEMA = pl.Schema(
-    {
-        "id": pl.String,  # as a string: number inference would drop zeros (docs/arxiv.md §10)
-        "title": pl.String,
-        "abstract": pl.String,
-        "comments": pl.String,
-        "journal-ref": pl.String,
-        "doi": pl.String,
-        "categories": pl.String,
-        "license": pl.String,
-        "versions": pl.List(pl.Struct({"version": pl.String, "created": pl.String})),
-        "authors_parsed": pl.List(pl.List(pl.String)),
-    }
-)
+# Annotated: a dict of type classes and type instances is otherwise a dict of objects to mypy.
+_SNAPSHOT_COLUMNS: dict[str, PolarsDataType] = {
+    "id": pl.String,  # as a string: number inference would drop zeros (docs/arxiv.md §10)
+    "title": pl.String,
+    "abstract": pl.String,
+    "comments": pl.String,
+    "journal-ref": pl.String,
+    "doi": pl.String,
+    "categories": pl.String,
+    "license": pl.String,
+    "versions": pl.List(pl.Struct({"version": pl.String, "created": pl.String})),
+    "authors_parsed": pl.List(pl.List(pl.String)),
+}
+SNAPSHOT_SCHEMA = pl.Schema(_SNAPSHOT_COLUMNS)
 
 
 class SnapshotError(OSError):
@@ -233,7 +234,8 @@ def open_snapshot(path: Path) -> Iterator[IO[bytes]]:
             with path.open("rb") as fh:
                 head = fh.read(4)
             if head.startswith(GZIP_MAGIC):
-                stream: IO[bytes] = stack.enter_context(gzip.open(path, "rb"))
+                # A GzipFile is a binary stream, though typeshed does not declare it an IO.
+                stream = cast(IO[bytes], stack.enter_context(gzip.open(path, "rb")))
             elif head.startswith(ZIP_MAGIC):
                 archive = stack.enter_context(zipfile.ZipFile(path))
                 members = [m for m in archive.infolist() if not m.is_dir()]
@@ -318,7 +320,7 @@ def read_snapshot(
     Raises SnapshotError when the file cannot be read; a line that cannot be a paper is a
     Problem naming the file and line, and its ID is left to the query API.
     """
-    frames, problems, lines = [records_frame(())], [], 0
+    frames, problems, lines = [pl.DataFrame(schema=STORED_PAPER.schema())], [], 0
     for block in iter_snapshot(path, ids, fetched_at, line_index):
         frames.append(block.papers)
         problems += block.problems
@@ -364,7 +366,7 @@ def _papers_of_lines(
 ) -> tuple[pl.DataFrame, list[Problem]]:
     """The stored-papers frame of the wanted lines (with their numbers), and the problems."""
     if not picked:
-        return records_frame(()), []
+        return pl.DataFrame(schema=STORED_PAPER.schema()), []
     frame, unparsed = _parse_lines(picked, source)
     papers, unusable = _stored_papers(_mapped(frame.lazy()).collect(), fetched_at, source)
     return papers, unparsed + unusable

@@ -9,10 +9,10 @@ from functools import cached_property
 from itertools import accumulate
 
 from pipeline.ids import ArxivRef, find_refs
-from pipeline.model import DigestEntry, Problem
+from pipeline.model import DigestEntry, Problem, ProblemStage
 from pipeline.parse.markdown import THEMATIC_BREAK_RE, heading
 
-STAGE = "parse"
+STAGE: ProblemStage = "parse"
 _THEMATIC_BREAK_STARTS = frozenset("-*_ ")
 _ARXIV_HOST_RE = re.compile(r"(?:^|[/.])arxiv\.org/", re.IGNORECASE)
 

@@ -227,7 +227,8 @@ class _HtmlBuilder:
                 inline.parts.pop()
             row = inline.node("row", row_line, f"tr.{tr.get('class', '')}")
             row.cells = texts
-            in_head = tr.getparent() is not None and tr.getparent().tag == "thead"
+            parent = tr.getparent()
+            in_head = parent is not None and parent.tag == "thead"
             if header is None and (in_head or (cells and all(c.tag == "th" for c in cells))):
                 row.is_header, header = True, texts
             else:

@@ -58,7 +58,7 @@ class ReconcileResult:
     settled: pl.DataFrame = field(default_factory=lambda: _keys(pl.DataFrame()))
 
     def resolution_counts(self) -> Counter[str]:
-        counts = Counter(r.resolution for r in self.resolutions)
+        counts: Counter[str] = Counter(r.resolution for r in self.resolutions)
         counts["link"] += self.settled.height
         return counts
 

@@ -76,6 +76,7 @@ class EntryView:
         authors: list[str] | None,
         title_source: str | None = None,
         title_raw: str | None = None,
+        *,
         blocks: pl.Series | None = None,
         row: int = 0,
     ) -> EntryView:

@@ -158,7 +158,7 @@ def answer_query(
         chosen = params.get(DIALECT_PARAM, dialect)
         if chosen not in DIALECTS:
             raise RequestError(f"{DIALECT_PARAM} must be one of {', '.join(DIALECTS)}")
-        dialect = chosen  # type: ignore[assignment]
+        dialect = chosen
         start = _int_param(params, "start", 0)
         max_results = _int_param(params, "max_results", DEFAULT_MAX_RESULTS)
         if max_results > MAX_RESULTS_LIMIT:

@@ -1,0 +1,1 @@
+"""Maintenance scripts run from the repo root (a package so that tests import them as tools.*)."""
