@@ -63,7 +63,8 @@ class Plan:
     profile_entries: int  # the scale run profiled by --profile
     # (snapshot lines, IDs wanted, measurements) per generated snapshot (bench/snapshot.py)
     snapshot_scans: tuple[tuple[int, int, tuple[str, ...]], ...]
-    snapshot_enrich: tuple[int, int]  # (digest entries, snapshot lines) of the whole run
+    # (digest entries, snapshot lines) of each whole run with a snapshot (bench/snapshot.py)
+    snapshot_enrich: tuple[tuple[int, int], ...]
 
 
 FULL = Plan(
@@ -79,11 +80,11 @@ FULL = Plan(
     parse_entries_per_layout=3000,
     profile_entries=100000,
     snapshot_scans=(
-        (300_000, 100_000, ("scan", "fetch", "polars", "index")),
+        (300_000, 100_000, ("scan", "fetch", "polars", "index", "lines")),
         (1_000_000, 333_333, ("scan", "fetch")),
-        (3_000_000, 1_000_000, ("scan", "fetch", "index")),
+        (3_000_000, 1_000_000, ("scan", "fetch", "index", "lines")),
     ),
-    snapshot_enrich=(100_000, 300_000),
+    snapshot_enrich=((100_000, 300_000), (1_000_000, 3_000_000)),
 )
 QUICK = Plan(
     name="quick",
@@ -97,8 +98,8 @@ QUICK = Plan(
     scale_entries=(1000, 2000, 4000),
     parse_entries_per_layout=300,
     profile_entries=4000,
-    snapshot_scans=((30_000, 10_000, ("scan", "fetch", "polars", "index")),),
-    snapshot_enrich=(2000, 6000),
+    snapshot_scans=((30_000, 10_000, ("scan", "fetch", "polars", "index", "lines")),),
+    snapshot_enrich=((2000, 6000),),
 )
 
 

@@ -11,6 +11,7 @@ import math
 import os
 import tomllib
 from dataclasses import dataclass, fields
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,10 +38,11 @@ class Setting:
     at_least: float | None = None
     above: float | None = None
     at_most: float | None = None
+    option: str | None = None  # the command-line flag, when not the name's
 
     @property
     def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+        return self.option or "--" + self.name.replace("_", "-")
 
     def bounds_text(self) -> str:
         parts = [f"≥ {self.at_least:g}"] if self.at_least is not None else []
@@ -187,7 +189,8 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         "https://oaipmh.arxiv.org/oai",
         "arXiv OAI-PMH address (docs/arxiv.md §9: the base URL since March 2025), for "
-        "`harvest` and `oai-record`.",
+        "`harvest`, `oai-record` and the history of papers that look withdrawn "
+        "(withdrawn_lookups).",
     ),
     Setting(
         "oai_refresh_days",
@@ -208,6 +211,30 @@ SETTINGS: tuple[Setting, ...] = (
         "digests are big enough to pay for starting them (pipeline/parse/workers.py).",
         at_least=0,
         at_most=256,
+    ),
+    Setting(
+        "harvest_until",
+        "PIPELINE_HARVEST_UNTIL",
+        str,
+        None,
+        "Last day (YYYY-MM-DD, inclusive: OAI-PMH datestamps are days, docs/arxiv.md §9) a "
+        "`harvest` asks for (ListRecords `until`); the next harvest goes on from that day. "
+        "None: up to the present.",
+        option="--until",
+    ),
+    # docs/arxiv.md §7: a withdrawal is only certain from arXivRaw's source types.
+    Setting(
+        "withdrawn_lookups",
+        "PIPELINE_WITHDRAWN_LOOKUPS",
+        int,
+        20,
+        "Papers a run found that look withdrawn, asked of OAI-PMH one GetRecord each (through "
+        "the same politeness gate) so that their versions and withdrawn flag come from the "
+        "authoritative history; at most this many per run, 0: none. Not offline, and not "
+        "when only one of api_url and oai_url is arXiv's own (a stand-in or mirror run asks "
+        "nothing of arXiv's OAI host).",
+        at_least=0,
+        at_most=10000,
     ),
     Setting(
         "offline", "PIPELINE_OFFLINE", bool, False, "Use only stored metadata; ask arXiv nothing."
@@ -273,6 +300,8 @@ class Settings:
     oai_url: str
     oai_refresh_days: float
     parse_workers: int | None
+    harvest_until: str | None
+    withdrawn_lookups: int
     offline: bool
     wait_for_lock: float
     allow_shrink: bool
@@ -326,9 +355,19 @@ def _problem(setting: Setting, value: Any) -> str | None:
             return f"must be at most {setting.at_most:g}"
     if setting.name in ("api_url", "oai_url"):
         return _url_problem(value)
+    if setting.name == "harvest_until" and not _is_day(value):
+        return "must be a day as YYYY-MM-DD"
     if setting.name == "snapshot_path" and not value.is_file():
         return "must name an existing file (the snapshot is read, never made)"
     return None
+
+
+def _is_day(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == len("YYYY-MM-DD")
 
 
 def _url_problem(url: str) -> str | None:

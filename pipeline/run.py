@@ -168,8 +168,11 @@ class FetchResult:
     unreachable: str | None = None  # why arXiv could not be reached, if it could not
     expires_at: datetime | None = None  # an answer relied on is due early (FetchReport)
     stopped: str | None = None  # why fetching stopped early (deadline, throttling), if it did
-    # Of `records`, those the store does not hold (the snapshot's answers), by ID.
-    unstored: dict[str, PaperRecord] = field(default_factory=dict)
+    # Of `records`, those the store does not hold (the snapshot's answers), by ID: held as
+    # one stored-papers frame (`unstored.frame`).
+    unstored: FrameRecords = field(
+        default_factory=lambda: FrameRecords(pl.DataFrame(schema=STORED_PAPER.schema()))
+    )
     began: datetime = field(default_factory=utc_now)  # papers stored since are this fetch's
     # `records` as one stored-papers frame, once fetching is over (`records` is then read
     # from it): what reconcile settles on and the write stage writes.
@@ -405,19 +408,44 @@ def fetch_stage(
     if budget.stopped:
         log.error("fetching stopped early: %s", budget.stopped)
     result.papers = _papers_frame(store, set(result.records), result)
+    if _ask_withdrawn_histories(settings, store, result):  # stored since: the store's now
+        result.papers = _papers_frame(store, set(result.records), result)
     result.records = FrameRecords(result.papers)
     return result
+
+
+def _ask_withdrawn_histories(settings: Settings, store: MetadataStore, result: FetchResult) -> bool:
+    """Ask OAI-PMH for the history of the fetched papers that look withdrawn (the withdrawn
+    flag of an Atom answer or the snapshot is a guess from the comment, docs/arxiv.md §7),
+    unless arXiv was unreachable; whether any arXivRaw record was stored."""
+    from pipeline.fetch.oai import asks_oai_for_histories, withdrawn_histories
+
+    if result.unreachable is not None or not asks_oai_for_histories(settings):
+        return False
+    looks_withdrawn = (
+        result.papers.filter(pl.col("withdrawn") & (pl.col("source") != "oai"))
+        .get_column("arxiv_id")
+        .sort()
+        .to_list()
+    )
+    if not looks_withdrawn:
+        return False
+    report = withdrawn_histories(settings, store, looks_withdrawn)
+    result.requests += report.requests
+    result.problems += report.problems
+    log.info(
+        "%d papers look withdrawn: the history of %d read by GetRecord",
+        len(looks_withdrawn),
+        len(report.stored),
+    )
+    return bool(report.stored)
 
 
 def _paper_titles(store: MetadataStore, fetched: FetchResult) -> pl.DataFrame:
     """(arxiv_id, title) of the fetched papers, the stored ones read without decoding."""
     unstored = fetched.unstored
-    in_hand = pl.DataFrame(
-        {"arxiv_id": list(unstored), "title": [r.title for r in unstored.values()]},
-        schema={"arxiv_id": pl.String, "title": pl.String},
-    )
     stored = store.paper_titles(i for i in fetched.records if i not in unstored)
-    return pl.concat([stored, in_hand])
+    return pl.concat([stored, unstored.frame.select("arxiv_id", "title")])
 
 
 def _papers_frame(store: MetadataStore, ids: set[str], fetched: FetchResult) -> pl.DataFrame:
@@ -425,11 +453,18 @@ def _papers_frame(store: MetadataStore, ids: set[str], fetched: FetchResult) -> 
     by ID and again by title search in one run has the later fetch's time there), but for
     the snapshot's answers, which it does not hold, unless this fetch stored the paper since."""
     stored_now = store.ids_fetched_since(fetched.began)
-    in_hand = [r for i, r in fetched.unstored.items() if i in ids and i not in stored_now]
-    from_store = store.papers_frame(ids - {r.arxiv_id for r in in_hand})
-    return pl.concat(
-        [from_store, store_module.records_frame(map(store_module.record_to_json, in_hand))]
-    )
+    snapshot = fetched.unstored.frame
+    arxiv_id = pl.col("arxiv_id")
+    wanted = arxiv_id.is_in(_id_list(ids)) & arxiv_id.is_in(_id_list(stored_now)).not_()
+    # Filtering copies every column, abstracts too: not when every paper is wanted.
+    in_hand = snapshot if snapshot.select(wanted.all()).item() else snapshot.filter(wanted)
+    from_store = store.papers_frame(ids - set(in_hand.get_column("arxiv_id")))
+    return pl.concat([from_store, in_hand])
+
+
+def _id_list(ids: Collection[str]) -> pl.Expr:
+    """IDs as one list value, the form `is_in` takes a collection in."""
+    return pl.lit(pl.Series(list(ids), dtype=pl.String).implode())
 
 
 def _resolved_papers(store: MetadataStore, ids: set[str], fetched: FetchResult) -> pl.DataFrame:
@@ -893,6 +928,7 @@ def _fingerprint(settings: Settings) -> str:
         settings.refresh_days,
         settings.snapshot_refresh_days,
         settings.oai_refresh_days,
+        settings.withdrawn_lookups,
         settings.offline,
         file_signature(settings.snapshot_path) if settings.snapshot_path else None,
     ]
@@ -925,7 +961,7 @@ def _fresh_until(settings: Settings, store: MetadataStore, fetched: FetchResult)
 
     # The snapshot's answers are not stored: their own times (a stored copy may be older).
     unstored = fetched.unstored
-    stored = fetched.papers.filter(~pl.col("arxiv_id").is_in(list(unstored)))
+    stored = fetched.papers.filter(~pl.col("arxiv_id").is_in(_id_list(unstored)))
     first_fetched: dict[str, datetime] = {}  # per source
     for at, source in stored.select("fetched_at", "source").iter_rows():
         moment = datetime.fromisoformat(at)
@@ -935,7 +971,11 @@ def _fresh_until(settings: Settings, store: MetadataStore, fetched: FetchResult)
     ]
     expiries += [
         r.fetched_at + timedelta(days=settings.refresh_days_of(r.source))
-        for r in (*unstored.values(), *_candidate_records(fetched).values())
+        for r in _candidate_records(fetched).values()
+    ]
+    expiries += [
+        datetime.fromisoformat(at) + timedelta(days=settings.refresh_days_of(source))
+        for at, source in unstored.frame.select("fetched_at", "source").unique().iter_rows()
     ]
     moments: list[datetime] = []
     settled = {i for i, o in fetched.outcomes.items() if o.outcome in ("not_found", "invalid")}

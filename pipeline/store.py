@@ -6,6 +6,7 @@ Layout under the two configured folders (nothing is written anywhere else):
     <raw>/arxiv/responses/*.xml.gz    every arXiv answer as received, re-parseable offline
     <raw>/arxiv/metadata.sqlite       metadata store: papers, ID outcomes, title searches
     <raw>/arxiv/snapshot-titles-<key>.parquet   normalised titles of the bulk snapshot <key>
+    <raw>/arxiv/snapshot-lines-<key>.parquet    where each ID's line of a plain snapshot is
     <raw>/arxiv/.lock                 held while a run uses the store (and talks to arXiv)
     <out>/<table>.parquet             symlinks into the current generation
     <out>/current                     symlink to the generation of the last finished run
@@ -47,6 +48,7 @@ GENERATIONS_SUBDIR = ".generations"
 CURRENT_LINK = "current"
 KEEP_GENERATIONS = 3  # the current one and two before it, for readers mid-read
 SNAPSHOT_TITLE_INDEX_PREFIX = "snapshot-titles-"
+SNAPSHOT_LINE_INDEX_PREFIX = "snapshot-lines-"
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,11 @@ class Paths:
     def snapshot_title_index(self, snapshot_key: str) -> Path:
         """The title index of the snapshot whose `file_signature` hashes to `snapshot_key`."""
         return self.arxiv / f"{SNAPSHOT_TITLE_INDEX_PREFIX}{snapshot_key}.parquet"
+
+    def snapshot_line_index(self, snapshot_key: str) -> Path:
+        """The line index (arxiv_id, line, offset, length) of the plain snapshot whose
+        `file_signature` hashes to `snapshot_key`."""
+        return self.arxiv / f"{SNAPSHOT_LINE_INDEX_PREFIX}{snapshot_key}.parquet"
 
     @property
     def store_lock_file(self) -> Path:

@@ -16,9 +16,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import polars as pl
 import pytest
-from test_enrich_e2e import ROOT, clean_env
+from test_enrich_e2e import ROOT, clean_env, cli, run_cli
 from test_fetch import DELAY, EPSILON, GENUINE, settings_for
+from test_fetch_runs import write_link_digest
 
 from pipeline.config import ConfigError, Settings
 from pipeline.fetch import fetch_papers, reparse_stored_responses
@@ -27,6 +29,7 @@ from pipeline.fetch.oai import (
     HARVEST_LEDGER,
     OaiError,
     answer_records,
+    asks_oai_for_histories,
     get_record,
     harvest,
     raw_record,
@@ -35,10 +38,12 @@ from pipeline.fetch.oai import (
 from pipeline.fetch.transport import RequestFailed
 from pipeline.model import PaperRecord, PaperVersion
 from pipeline.standin import CorpusRecord, Fault, StandIn
+from pipeline.standin.oai import datestamp
 from pipeline.store import MetadataStore
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 RAW = "{http://arxiv.org/OAI/arXivRaw/}arXivRaw"
+SNAPSHOT_SAMPLE = Path(__file__).parent / "fixtures" / "snapshot" / "snapshot-sample.jsonl"
 PAGE = 40
 PAIRS = [
     (
@@ -284,3 +289,120 @@ def test_rebuild_store_brings_harvested_papers_back_with_their_history(
     assert {i: (r.source, r.versions) for i, r in after.items()} == {
         i: (r.source, r.versions) for i, r in before.items()
     }
+
+
+def withdrawn_cli(raw: Path, out: Path, server: StandIn, *extra: str) -> list[str]:
+    return [
+        *cli("enrich", raw=raw, out=out, url=server.url),
+        "--oai-url", server.oai_url, *extra,
+    ]  # fmt: skip
+
+
+def get_records(server: StandIn) -> list[str]:
+    return [
+        e.params["identifier"].removeprefix("oai:arXiv.org:")
+        for e in server.log
+        if e.params.get("verb") == "GetRecord"
+    ]
+
+
+def test_papers_that_look_withdrawn_get_their_history_by_get_record_bounded_per_run(
+    tmp_path: Path, oai_standin: StandIn
+) -> None:
+    # docs/arxiv.md §7: the withdrawn flag of an Atom answer is a guess from the comment.
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    write_link_digest(raw, ["2601.00001", "0704.0156", "1706.03762"])  # withdrawn, withdrawn, live
+    first = run_cli(withdrawn_cli(raw, out, oai_standin, "--withdrawn-lookups", "1"))
+    assert first.returncode == 0, first.stderr
+    assert get_records(oai_standin) == ["0704.0156"]  # the bound, in ID order
+    papers = pl.read_parquet(out / "papers.parquet").select("arxiv_id", "source", "withdrawn")
+    assert dict(papers.select("arxiv_id", "source").iter_rows()) == {
+        "0704.0156": "oai",
+        "2601.00001": "api",
+        "1706.03762": "api",
+    }
+    versions = pl.read_parquet(out / "versions.parquet").filter(pl.col("arxiv_id") == "0704.0156")
+    assert versions.height >= 2 and versions.get_column("size_kb").is_not_null().all()
+    oai_standin.clear_log()
+    second = run_cli(withdrawn_cli(raw, out, oai_standin))  # the default bound
+    assert second.returncode == 0, second.stderr
+    assert get_records(oai_standin) == ["2601.00001"]  # 0704.0156's history is stored
+    papers = pl.read_parquet(out / "papers.parquet")
+    assert set(papers.filter(pl.col("source") == "oai").get_column("arxiv_id")) == {
+        "0704.0156",
+        "2601.00001",
+    }
+    assert papers.filter(pl.col("arxiv_id") == "2601.00001").get_column("withdrawn").item()
+    oai_standin.clear_log()
+    third = run_cli(withdrawn_cli(raw, out, oai_standin))
+    assert third.returncode == 0 and oai_standin.log == []  # nothing new: nothing asked
+
+
+def test_a_snapshot_paper_that_looks_withdrawn_gets_its_history_too(
+    tmp_path: Path, oai_standin: StandIn
+) -> None:
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    write_link_digest(raw, ["0704.0156", "0704.0001"])
+    args = withdrawn_cli(raw, out, oai_standin, "--snapshot-path", str(SNAPSHOT_SAMPLE))
+    done = run_cli(args)
+    assert done.returncode == 0, done.stderr
+    assert get_records(oai_standin) == ["0704.0156"]
+    assert [e for e in oai_standin.log if e.params.get("verb") != "GetRecord"] == []
+    papers = pl.read_parquet(out / "papers.parquet")
+    assert dict(papers.select("arxiv_id", "source").iter_rows()) == {
+        "0704.0156": "oai",
+        "0704.0001": "snapshot",
+    }
+
+
+def test_withdrawn_histories_are_not_asked_offline_off_or_of_arxiv_from_a_stand_in_run(
+    tmp_path: Path, oai_standin: StandIn
+) -> None:
+    asks = asks_oai_for_histories
+    assert asks(oai_settings(tmp_path, oai_standin))
+    assert not asks(oai_settings(tmp_path, oai_standin, offline=True))
+    assert not asks(oai_settings(tmp_path, oai_standin, withdrawn_lookups=0))
+    # The query API at a stand-in, OAI-PMH left at arXiv's own address: nothing to arXiv.
+    assert not asks(settings_for(tmp_path, oai_standin.url))
+    arxiv_both = settings_for(tmp_path, "https://export.arxiv.org/api/query", delay_seconds=3.0)
+    assert asks(arxiv_both)
+
+
+def test_a_harvest_until_a_day_stops_there_and_the_next_goes_on_from_it(
+    tmp_path: Path, oai_standin: StandIn, standin_corpus: list[CorpusRecord]
+) -> None:
+    days = sorted({datestamp(r) for r in standin_corpus})
+    until = days[len(days) // 2].isoformat()
+    settings = oai_settings(tmp_path, oai_standin, harvest_until=until)
+    up_to = {r.id for r in standin_corpus if datestamp(r).isoformat() <= until}
+    assert 0 < len(up_to) < len(standin_corpus)
+    with MetadataStore(settings.paths.metadata_db) as store:
+        report = harvest(settings, store, "")
+        assert report.records == len(up_to) and set(store.get_papers()) == up_to
+        assert oai_standin.log[0].params["until"] == until
+        assert store.get_ledger(HARVEST_LEDGER) == {"from": until, "token": None}
+        oai_standin.clear_log()
+        harvest(dataclasses.replace(settings, harvest_until=None), store, "")
+        assert oai_standin.log[0].params["from"] == until
+        assert "until" not in oai_standin.log[0].params
+        assert set(store.get_papers()) == {r.id for r in standin_corpus}
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_harvest_until_is_a_flag_and_an_environment_setting(
+    tmp_path: Path, oai_standin: StandIn, how: str
+) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    args = [
+        *cli("harvest", raw=raw, out=tmp_path / "out", url=oai_standin.url),
+        "--oai-url", oai_standin.oai_url, "--set", "physics:hep-th",
+    ]  # fmt: skip
+    if how == "flag":
+        done = run_cli([*args, "--until", "2020-01-31"])
+    else:
+        done = run_cli(args, PIPELINE_HARVEST_UNTIL="2020-01-31")
+    assert done.returncode == 0, done.stderr
+    assert [e.params.get("until") for e in oai_standin.log][:1] == ["2020-01-31"]
+    refused = run_cli([*args, "--until", "31.01.2020"])
+    assert refused.returncode == 2 and "YYYY-MM-DD" in refused.stderr

@@ -18,17 +18,19 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from test_enrich_e2e import cli, run_cli
 from test_fetch import settings_for
 
 from pipeline.config import ConfigError, load_settings
 from pipeline.fetch import fetch_papers
 from pipeline.fetch.snapshot import SnapshotError, read_snapshot
-from pipeline.fetch.snapshot_titles import title_index, titles_in_index
+from pipeline.fetch.snapshot_titles import line_index, title_index, titles_in_index
 from pipeline.fetch.titles import title_phrase
 from pipeline.model import PaperRecord, PaperVersion
 from pipeline.standin import CorpusRecord, StandIn
-from pipeline.store import MetadataStore, Paths
+from pipeline.store import MetadataStore, Paths, record_to_json, records_frame
+from pipeline.tables import STORED_PAPER
 
 SAMPLE = Path(__file__).parent / "fixtures" / "snapshot" / "snapshot-sample.jsonl"
 SAMPLE_LINES = SAMPLE.read_bytes().splitlines()
@@ -58,6 +60,16 @@ def test_snapshot_papers_equal_the_atom_answers_field_by_field(
     for arxiv_id in SAMPLE_IDS:
         assert compared(snapshot.records[arxiv_id]) == compared(atom[arxiv_id]), arxiv_id
         assert atom[arxiv_id].source == "api" and snapshot.records[arxiv_id].source == "snapshot"
+
+
+def test_snapshot_papers_are_the_frame_the_store_would_hold_for_their_records() -> None:
+    """The snapshot's answer is a stored-papers frame; its records, decoded from it, give
+    that frame back through the store's own encoding (values and types, row by row)."""
+    answer = read_snapshot(SAMPLE, SAMPLE_IDS, NOW)
+    frame = answer.records.frame
+    assert frame.schema == STORED_PAPER.schema() and frame.height == len(SAMPLE_IDS)
+    again = records_frame(map(record_to_json, (answer.records[i] for i in SAMPLE_IDS)))
+    assert_frame_equal(again, frame)  # the frame is in file order, as SAMPLE_IDS
 
 
 def test_snapshot_record_of_the_first_line_as_the_dump_gives_it() -> None:
@@ -298,9 +310,55 @@ def test_the_title_index_is_built_once_beside_the_store_and_replaced_with_the_sn
     built = index.stat().st_mtime_ns
     assert title_index(paths, snapshot) == index and index.stat().st_mtime_ns == built
     snapshot.write_bytes(b"\n".join(SAMPLE_LINES[:10]) + b"\n")  # a new snapshot in its place
+    old_lines = next(paths.arxiv.glob("snapshot-lines-*.parquet"))
     replaced = title_index(paths, snapshot)
-    assert replaced != index and not index.exists()
+    assert replaced != index and not index.exists() and not old_lines.exists()
     assert pl.read_parquet(replaced).height == 10
+    new_lines = line_index(paths, snapshot)
+    assert new_lines is not None and pl.read_parquet(new_lines).height == 10
+
+
+def test_the_line_index_reads_only_the_wanted_lines_and_gives_the_same_papers(
+    tmp_path: Path,
+) -> None:
+    paths = Paths(raw=tmp_path / "raw", out=tmp_path / "out")
+    paths.arxiv.mkdir(parents=True)
+    snapshot = compress(tmp_path, "plain")
+    assert line_index(paths, snapshot) is None  # not before a title index pass
+    title_index(paths, snapshot)
+    lines = line_index(paths, snapshot)
+    assert lines is not None and lines.parent == paths.metadata_db.parent
+    wanted = [*SAMPLE_IDS[::9], "2501.99999"]  # the last is not in the snapshot
+    scanned = read_snapshot(snapshot, wanted, NOW)
+    indexed = read_snapshot(snapshot, wanted, NOW, lines)
+    assert_frame_equal(indexed.records.frame, scanned.records.frame)
+    assert (indexed.lines, scanned.lines) == (len(SAMPLE_IDS[::9]), len(SAMPLE_LINES))
+    assert indexed.problems == scanned.problems == []
+
+
+def test_a_bad_line_read_through_the_line_index_is_named_as_in_a_scan(tmp_path: Path) -> None:
+    paths = Paths(raw=tmp_path / "raw", out=tmp_path / "out")
+    paths.arxiv.mkdir(parents=True)
+    bad_versions = SAMPLE_LINES[3].replace(b'"versions":[', b'"versions":[{"version":"v1"},')
+    path = tmp_path / "damaged.jsonl"
+    path.write_bytes(b"\n".join([SAMPLE_LINES[0], b"not json", bad_versions, SAMPLE_LINES[5]]))
+    title_index(paths, path)
+    wanted = [SAMPLE_IDS[0], SAMPLE_IDS[3], SAMPLE_IDS[5]]
+    indexed = read_snapshot(path, wanted, NOW, line_index(paths, path))
+    scanned = read_snapshot(path, wanted, NOW)
+    assert set(indexed.records) == set(scanned.records) == {SAMPLE_IDS[0], SAMPLE_IDS[5]}
+    assert [(p.line, p.message) for p in indexed.problems] == [
+        (p.line, p.message) for p in scanned.problems if p.line == 3
+    ]
+    assert indexed.problems[0].source == str(path)
+
+
+def test_a_compressed_snapshot_gets_no_line_index(tmp_path: Path) -> None:
+    paths = Paths(raw=tmp_path / "raw", out=tmp_path / "out")
+    paths.arxiv.mkdir(parents=True)
+    packed = compress(tmp_path, "gzip")
+    title_index(paths, packed)
+    assert line_index(paths, packed) is None  # its offsets could not be sought
 
 
 def test_titles_in_the_snapshot_are_resolved_without_a_search(

@@ -10,7 +10,11 @@ a 503 or 429 is waited out for its Retry-After (OAI flow control) or the usual b
 A harvest keeps its place in the store's ledger after every page, once that page's papers
 are stored: a killed harvest goes on from its last resumption token; a finished one
 remembers the day it began, and the next asks `from` that day (docs/arxiv.md §9: harvest
-incrementally with `from`, no `until`), so a re-run with nothing new stores nothing.
+incrementally with `from`), so a re-run with nothing new stores nothing. With `until`
+(`harvest_until`), a harvest stops at that day and the next goes on `from` it.
+
+A run asks GetRecord of the papers it found that look withdrawn (`withdrawn_histories`,
+bounded by `withdrawn_lookups`), so that their withdrawn flag is arXivRaw's.
 
     OaiError      an OAI <error> other than noRecordsMatch (badArgument, idDoesNotExist...)
 """
@@ -18,6 +22,7 @@ incrementally with `from`, no `until`), so a re-run with nothing new stores noth
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -28,7 +33,7 @@ import httpx
 from lxml import etree
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
-from pipeline.config import Settings, refuse_impolite_oai_delay
+from pipeline.config import ConfigError, Settings, on_arxiv, refuse_impolite_oai_delay
 from pipeline.fetch.atom import _DECLARATION, MAX_ANSWER_BYTES, BadAnswer, is_withdrawal
 from pipeline.fetch.transport import (
     GATE,
@@ -39,7 +44,7 @@ from pipeline.fetch.transport import (
     polite_client,
 )
 from pipeline.ids import is_valid_id
-from pipeline.model import Author, PaperRecord, PaperVersion
+from pipeline.model import Author, PaperRecord, PaperVersion, Problem
 from pipeline.store import MetadataStore, save_response, utc_now
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
@@ -283,6 +288,7 @@ def _page_records(root: etree._Element, received: datetime) -> tuple[list[PaperR
 def harvest(settings: Settings, store: MetadataStore, set_spec: str) -> HarvestReport:
     """Bring the store's copy of `set_spec` up to date by ListRecords, page by page."""
     report = HarvestReport()
+    until = settings.harvest_until
     key = HARVEST_LEDGER + set_spec
     state: dict[str, Any] = store.get_ledger(key) or {"from": None, "token": None}
     report.resumed = bool(state.get("token"))
@@ -295,6 +301,7 @@ def harvest(settings: Settings, store: MetadataStore, set_spec: str) -> HarvestR
                     params = {"verb": "ListRecords", "metadataPrefix": METADATA_PREFIX}
                     params |= {"set": set_spec} if set_spec else {}
                     params |= {"from": state["from"]} if state.get("from") else {}
+                    params |= {"until": until} if until else {}
                 try:
                     root, received = session.ask(params)
                 except OaiError as exc:
@@ -314,7 +321,9 @@ def harvest(settings: Settings, store: MetadataStore, set_spec: str) -> HarvestR
                     state["token"] = token
                     store.put_ledger(key, state)  # after the page's papers: safe to kill
                     continue
-                store.put_ledger(key, {"from": state["started"], "token": None})
+                # Complete up to `until` (inclusive) or to the day it began.
+                done_to = min(state["started"], until) if until else state["started"]
+                store.put_ledger(key, {"from": done_to, "token": None})
                 return report
         finally:
             report.requests = session.requests
@@ -335,3 +344,68 @@ def get_record(settings: Settings, store: MetadataStore, arxiv_id: str) -> Paper
         raise OaiError("idDoesNotExist", problems[0] if problems else f"{arxiv_id}: no record")
     store.put_papers(records)
     return records[0]
+
+
+@dataclass
+class HistoryReport:
+    """What asking OAI-PMH for the papers that look withdrawn did."""
+
+    stored: list[str] = field(default_factory=list)  # IDs whose arXivRaw record is stored now
+    requests: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+
+def asks_oai_for_histories(settings: Settings) -> bool:
+    """Whether a run may send GetRecord for papers that look withdrawn: not offline, not
+    turned off, and OAI-PMH on arXiv's own host only when the query API is too (a run
+    against a stand-in or a mirror sends nothing to arXiv)."""
+    return (
+        not settings.offline
+        and settings.withdrawn_lookups > 0
+        and on_arxiv(settings.oai_url) == on_arxiv(settings.api_url)
+    )
+
+
+def withdrawn_histories(
+    settings: Settings, store: MetadataStore, ids: Sequence[str]
+) -> HistoryReport:
+    """Each of `ids` (papers that look withdrawn, docs/arxiv.md §7) by GetRecord, its
+    arXivRaw record stored with source oai: its versions and withdrawn flag are then the
+    authoritative history's. At most `withdrawn_lookups` of them, in the order given; the
+    first request without an answer (OAI-PMH unreachable, failing) ends the lookups, the
+    rest wait for a later run, as do the papers past the bound."""
+    report = HistoryReport()
+    try:
+        session = OaiSession(settings)
+    except ConfigError as exc:  # a delay below arXiv's 3 s for its own OAI host
+        report.problems.append(Problem("fetch", settings.oai_url, "history_skipped", str(exc)))
+        return report
+    with session:
+        for arxiv_id in ids[: settings.withdrawn_lookups]:
+            params = {
+                "verb": "GetRecord",
+                "identifier": IDENTIFIER_PREFIX + arxiv_id,
+                "metadataPrefix": METADATA_PREFIX,
+            }
+            try:
+                root, received = session.ask(params)
+            except OaiError as exc:
+                message = f"{arxiv_id}: no version history from OAI-PMH: {exc}"
+                report.problems.append(Problem("fetch", arxiv_id, "history_missing", message))
+                continue
+            except RequestFailed as exc:
+                message = (
+                    f"{arxiv_id}: no version history from OAI-PMH ({exc.reason}); "
+                    "papers that look withdrawn are asked again next run"
+                )
+                report.problems.append(Problem("fetch", arxiv_id, "history_failed", message))
+                break
+            records, problems = _page_records(root, received)
+            report.problems += [
+                Problem("fetch", arxiv_id, "history_missing", problem) for problem in problems
+            ]
+            mine = [r for r in records if r.arxiv_id == arxiv_id]
+            store.put_papers(mine)
+            report.stored += [r.arxiv_id for r in mine]
+        report.requests = session.requests
+    return report

@@ -27,7 +27,8 @@ from tqdm import tqdm
 from pipeline.config import Settings
 from pipeline.fetch.atom import feed_records
 from pipeline.fetch.report import FetchReport
-from pipeline.fetch.snapshot import iter_snapshot
+from pipeline.fetch.snapshot import read_snapshot
+from pipeline.fetch.snapshot_titles import line_index
 from pipeline.fetch.transport import (
     DEFAULT_WITNESS,
     ArxivSession,
@@ -173,12 +174,12 @@ def _decide_from_store(
         elif arxiv_id in fetched_at:
             stale_ids.append(arxiv_id)
     stale = store.get_papers(stale_ids)
-    # Served records are decoded when looked up, one at a time (memory at scale), in the
-    # order asked for (the order the entries look them up in); the snapshot's answers,
-    # already in hand, come first.
+    # Served records are decoded when looked up (memory at scale): the snapshot's from its
+    # frame, the others from the store a batch at a time, in the order asked for (the order
+    # the entries look them up in); the query API's answers go into the first map.
     stored = store.stored_records(i for i in valid if i in served)
     # ChainMap writes to its first map only; typeshed wants every map mutable.
-    report.records = ChainMap(report.records, stored)  # type: ignore[arg-type]
+    report.records = ChainMap({}, report.unstored, stored)  # type: ignore[arg-type]
     return decided, stale
 
 
@@ -195,16 +196,12 @@ def _answer_from_snapshot(
     """
     assert settings.snapshot_path is not None
     reason = f"in the snapshot {settings.snapshot_path.name}"
-    outcomes: dict[str, FetchOutcome] = {}
-    for block in iter_snapshot(settings.snapshot_path, ids, utc_now()):
-        outcomes |= {
-            r.arxiv_id: FetchOutcome(r.arxiv_id, "found", 0, reason) for r in block.records
-        }
-        report.records.update((r.arxiv_id, r) for r in block.records)
-        report.unstored.update((r.arxiv_id, r) for r in block.records)
-        report.problems += block.problems
-    report.from_snapshot += len(outcomes)
-    return outcomes
+    lines = line_index(settings.paths, settings.snapshot_path)
+    answer = read_snapshot(settings.snapshot_path, ids, utc_now(), lines)
+    report.unstored = answer.records
+    report.problems += answer.problems
+    report.from_snapshot += len(answer.records)
+    return {i: FetchOutcome(i, "found", 0, reason) for i in answer.records}
 
 
 class _IdFetcher:

@@ -7,25 +7,31 @@ parsed (by polars, as one frame), the others are skipped by their `"id"` prefix.
 own `scan_ndjson` memory-maps a plain file and inflates a gzip'ed one whole before scanning,
 so its peak memory grows with the file (bench/snapshot.py measures both).
 
-Each wanted line becomes the same `PaperRecord` as an Atom answer would (docs/arxiv.md §4
-and §10): authors in order from `authors_parsed` ("First Last Suffix"; a 4th element is an
-affiliation), version 1 and latest dates from `versions`, categories primary first,
-whitespace collapsed; plus what only the snapshot has: the license and the version history.
+Each wanted line becomes a row of a stored-papers frame (pipeline.tables.STORED_PAPER, as
+the store keeps papers), held as columns and decoded on lookup into the same `PaperRecord`
+as an Atom answer would be (docs/arxiv.md §4 and §10): authors in order from
+`authors_parsed` ("First Last Suffix"; a 4th element is an affiliation), version 1 and
+latest dates from `versions`, categories primary first, whitespace collapsed; plus what
+only the snapshot has: the license and the version history.
 The papers are not copied into the metadata store (pipeline.fetch.papers says why), except
-those the title index (snapshot_titles.py) finds for an entry without ID.
+those the title index (snapshot_titles.py) finds for an entry without ID. The pass that
+builds the title index also writes a plain file's line index (where each ID's first line
+begins): with it, only the wanted lines are read, not the whole file.
 """
 
 from __future__ import annotations
 
-import gc
 import gzip
+import hashlib
 import io
+import json
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 from typing import IO, cast
 
@@ -34,7 +40,9 @@ import polars as pl
 from polars._typing import PolarsDataType
 
 from pipeline.fetch.atom import is_withdrawal
-from pipeline.model import Author, PaperRecord, PaperVersion, Problem, authors_named
+from pipeline.model import Problem
+from pipeline.store import FrameRecords, file_signature
+from pipeline.tables import STORED_PAPER
 
 BLOCK_BYTES = 32 * 1024 * 1024  # read at a time; bounds memory whatever the file's size
 GZIP_MAGIC = b"\x1f\x8b"
@@ -45,6 +53,8 @@ ZIP_MAGIC = b"PK\x03\x04"
 ID_PREFIX = b'{"id":"'
 # docs/arxiv.md §10: "Mon, 2 Apr 2007 19:18:42 GMT" (RFC 2822, GMT).
 VERSION_TIME_FORMAT = "%a, %d %b %Y %H:%M:%S GMT"
+# A stored time as datetime.isoformat() writes one in UTC (pipeline.store.record_to_json).
+STORED_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S+00:00"
 
 # Annotated: a dict of type classes and type instances is otherwise a dict of objects to mypy.
 _SNAPSHOT_COLUMNS: dict[str, PolarsDataType] = {
@@ -71,7 +81,8 @@ class SnapshotError(OSError):
 class SnapshotAnswer:
     """What the snapshot held of the wanted IDs, and what was wrong with its lines."""
 
-    records: dict[str, PaperRecord] = field(default_factory=dict)
+    # The papers as one stored-papers frame (`records.frame`), each decoded when looked up.
+    records: FrameRecords
     problems: list[Problem] = field(default_factory=list)
     lines: int = 0  # lines read
 
@@ -89,20 +100,19 @@ def _collapse(column: str) -> pl.Expr:
     return pl.when(text != "").then(text)
 
 
-def _version_numbers() -> pl.Expr:
-    return pl.element().struct.field("version").str.strip_prefix("v").cast(pl.Int32, strict=False)
-
-
 def _mapped(raw: pl.LazyFrame) -> pl.LazyFrame:
-    """The snapshot's columns as a PaperRecord's, one row per line read (pure polars)."""
+    """The snapshot's columns as a stored paper's, one row per line read (pure polars);
+    a version's number or time is null where the line's cannot be read."""
     parts = pl.element().list
+    version = pl.element().struct.field("version").str.strip_prefix("v")
+    created = pl.element().struct.field("created")
     return raw.select(
         "line",
         arxiv_id=pl.col("id").str.strip_chars(),
         title=_collapse("title").fill_null(""),
         abstract=_collapse("abstract").fill_null(""),
         # "First Last Suffix", empty parts left out, as the API writes a name.
-        author_names=pl.col("authors_parsed").list.eval(
+        authors=pl.col("authors_parsed").list.eval(
             _collapsed(
                 pl.concat_str(
                     [parts.get(i, null_on_oob=True) for i in (1, 0, 2)],
@@ -111,16 +121,20 @@ def _mapped(raw: pl.LazyFrame) -> pl.LazyFrame:
                 )
             )
         ),
-        author_affiliations=pl.col("authors_parsed").list.eval(
+        affiliations=pl.col("authors_parsed").list.eval(
             parts.slice(3)
             .list.eval(_collapsed(pl.element()))
             .list.eval(pl.element().filter(pl.element() != ""))
         ),
-        version_numbers=pl.col("versions").list.eval(_version_numbers()),
-        version_times=pl.col("versions").list.eval(
-            pl.element()
-            .struct.field("created")
-            .str.strptime(pl.Datetime("us", "UTC"), VERSION_TIME_FORMAT, strict=False)
+        versions=pl.col("versions").list.eval(
+            pl.struct(
+                version=version.cast(pl.Int32, strict=False),
+                submitted=created.str.strptime(
+                    pl.Datetime("us", "UTC"), VERSION_TIME_FORMAT, strict=False
+                ).dt.strftime(STORED_TIME_FORMAT),
+                size_kb=pl.lit(None, pl.Int32),  # only OAI's arXivRaw has these two
+                source_type=pl.lit(None, pl.String),
+            )
         ),
         categories=pl.col("categories")
         .str.split(" ")
@@ -135,30 +149,24 @@ def _mapped(raw: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _flat(frame: pl.DataFrame, column: str) -> list:
-    """The items of a list column, all rows' one after the other, as Python values (explode
-    makes a null of an empty list; no list here holds a null of its own)."""
-    return frame.get_column(column).explode().drop_nulls().to_list()
-
-
-def _offsets(frame: pl.DataFrame, column: str) -> list[int]:
-    """Where each row's items start in `_flat(frame, column)`, plus the end."""
-    lengths = frame.get_column(column).list.len().cum_sum().to_list()
-    return [0, *lengths]
-
-
-def _records(
+def _stored_papers(
     mapped: pl.DataFrame, fetched_at: datetime, source: str
-) -> tuple[list[PaperRecord], list[Problem]]:
-    """The records of the mapped rows; a row that cannot be one is a Problem.
+) -> tuple[pl.DataFrame, list[Problem]]:
+    """The mapped rows as a stored-papers frame (pipeline.tables.STORED_PAPER), the shape
+    the store's records have; a row that cannot be a paper is a Problem.
 
-    Python builds only the records themselves, from flat columns: converting nested list
-    cells to Python one by one took most of the time.
+    No Python object is made per paper (a few kB each: a million of them did not fit the
+    memory a run may use); only the withdrawal check runs in Python, over the comments, as
+    the one heuristic every source shares (pipeline.fetch.atom.is_withdrawal).
     """
+    version = pl.element().struct.field("version")
     history_ok = (
-        (pl.col("version_numbers").list.len() > 0)
-        & (pl.col("version_numbers").list.eval(pl.element().is_null().any()).list.first().not_())
-        & (pl.col("version_times").list.eval(pl.element().is_null().any()).list.first().not_())
+        (pl.col("versions").list.len() > 0)
+        & pl.col("versions").list.eval(version.is_null().any()).list.first().not_()
+        & pl.col("versions")
+        .list.eval(pl.element().struct.field("submitted").is_null().any())
+        .list.first()
+        .not_()
     )
     checked = mapped.with_columns(
         why=pl.when(history_ok.not_())
@@ -174,62 +182,48 @@ def _records(
     ]
     good = checked.filter(pl.col("why").is_null()).with_columns(
         # v1 first, whatever order the line lists them in
-        version_times=pl.col("version_times").list.gather(
-            pl.col("version_numbers").list.eval(pl.element().arg_sort())
-        ),
-        version_numbers=pl.col("version_numbers").list.sort(),
+        versions=pl.col("versions").list.eval(pl.element().sort_by(version)),
         categories=pl.col("categories").list.unique(maintain_order=True),
     )
-    names, name_at = _flat(good, "author_names"), _offsets(good, "author_names")
-    affiliated = (
-        good.select(pl.col("author_affiliations").explode())
-        .drop_nulls()  # the row explode makes of a paper without authors
-        .with_row_index("author")
-        .filter(pl.col("author_affiliations").list.len() > 0)
+    latest = pl.col("versions").list.last().struct
+    papers = good.select(
+        "arxiv_id",
+        version=latest.field("version"),
+        title="title",
+        abstract="abstract",
+        authors="authors",
+        affiliated=pl.col("affiliations").list.eval(
+            pl.struct(
+                position=pl.int_range(pl.len(), dtype=pl.Int32), affiliations=pl.element()
+            ).filter(pl.element().list.len() > 0)
+        ),
+        published=pl.col("versions").list.first().struct.field("submitted"),
+        updated=latest.field("submitted"),
+        primary_category=pl.col("categories").list.first(),  # docs/arxiv.md §10: the first
+        categories="categories",
+        comment="comment",
+        journal_ref="journal_ref",
+        dois="dois",
+        license="license",
+        source=pl.lit("snapshot"),
+        fetched_at=pl.lit(fetched_at.isoformat()),
+        versions="versions",
     )
-    affiliations = dict(affiliated.iter_rows())
-    numbers, times = _flat(good, "version_numbers"), _flat(good, "version_times")
-    version_at = _offsets(good, "version_numbers")
-    categories, category_at = _flat(good, "categories"), _offsets(good, "categories")
-    dois, doi_at = _flat(good, "dois"), _offsets(good, "dois")
-    scalars = good.select("arxiv_id", "title", "abstract", "comment", "journal_ref", "license")
-    records = []
-    for row, (arxiv_id, title, abstract, comment, journal_ref, license_uri) in enumerate(
-        scalars.iter_rows()
-    ):
-        first_author, end_author = name_at[row], name_at[row + 1]
-        authors = authors_named(names[first_author:end_author])
-        for position in range(first_author, end_author):
-            if position in affiliations:
-                authors[position - first_author] = Author(
-                    names[position], tuple(affiliations[position])
-                )
-        first, last = version_at[row], version_at[row + 1] - 1
-        paper_categories = categories[category_at[row] : category_at[row + 1]]
-        records.append(
-            PaperRecord(
-                arxiv_id=arxiv_id,
-                version=numbers[last],
-                title=title,
-                abstract=abstract,
-                authors=authors,
-                published=times[first],
-                updated=times[last],
-                primary_category=paper_categories[0],  # docs/arxiv.md §10: first is primary
-                categories=paper_categories,
-                comment=comment,
-                journal_ref=journal_ref,
-                dois=dois[doi_at[row] : doi_at[row + 1]],
-                withdrawn=is_withdrawal(comment, numbers[last]),
-                fetched_at=fetched_at,
-                source="snapshot",
-                license=license_uri,
-                versions=list(
-                    map(PaperVersion, numbers[first : last + 1], times[first : last + 1])
-                ),
-            )
-        )
-    return records, problems
+    withdrawn = map(is_withdrawal, papers.get_column("comment"), papers.get_column("version"))
+    papers = papers.with_columns(withdrawn=pl.Series(list(withdrawn), dtype=pl.Boolean))
+    return papers.select(pl.col(n).cast(t) for n, t in STORED_PAPER.schema().items()), problems
+
+
+def snapshot_key(path: Path) -> str:
+    """The name of this snapshot file's indexes: a replaced file (size, time) gets others."""
+    return hashlib.sha1(json.dumps(file_signature(path)).encode()).hexdigest()[:16]
+
+
+def is_plain(path: Path) -> bool:
+    """Whether the snapshot is a plain file, whose lines can be read where they begin."""
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    return not head.startswith((GZIP_MAGIC, ZIP_MAGIC))
 
 
 @contextmanager
@@ -309,33 +303,43 @@ def _parse_lines(lines: list[tuple[int, bytes]], source: str) -> tuple[pl.DataFr
 
 @dataclass
 class SnapshotBlock:
-    """The records and problems of one block of the snapshot, and its line count."""
+    """The papers (a stored-papers frame) and problems of one block of the snapshot, and
+    its line count."""
 
-    records: list[PaperRecord]
+    papers: pl.DataFrame
     problems: list[Problem]
     lines: int
 
 
-def read_snapshot(path: Path, ids: Iterable[str], fetched_at: datetime) -> SnapshotAnswer:
-    """The snapshot's record of each of `ids` that it holds; one pass over the file.
+def read_snapshot(
+    path: Path, ids: Iterable[str], fetched_at: datetime, line_index: Path | None = None
+) -> SnapshotAnswer:
+    """The snapshot's paper of each of `ids` that it holds; one pass over the file, or with
+    its `line_index` (snapshot_titles.title_index builds it) only the lines of `ids`.
 
-    Raises SnapshotError when the file cannot be read; a line that cannot be a record is a
+    Raises SnapshotError when the file cannot be read; a line that cannot be a paper is a
     Problem naming the file and line, and its ID is left to the query API.
     """
-    answer = SnapshotAnswer()
-    for block in iter_snapshot(path, ids, fetched_at):
-        answer.records.update((r.arxiv_id, r) for r in block.records)
-        answer.problems += block.problems
-        answer.lines += block.lines
-    return answer
+    frames, problems, lines = [pl.DataFrame(schema=STORED_PAPER.schema())], [], 0
+    for block in iter_snapshot(path, ids, fetched_at, line_index):
+        frames.append(block.papers)
+        problems += block.problems
+        lines += block.lines
+    papers = pl.concat(frames)
+    return SnapshotAnswer(FrameRecords(papers), problems, lines)
 
 
-def iter_snapshot(path: Path, ids: Iterable[str], fetched_at: datetime) -> Iterator[SnapshotBlock]:
+def iter_snapshot(
+    path: Path, ids: Iterable[str], fetched_at: datetime, line_index: Path | None = None
+) -> Iterator[SnapshotBlock]:
     """`read_snapshot` a block at a time, so a caller can store each block as it comes."""
     wanted = {i.encode() for i in ids}
     if not wanted:
         return
     source = str(path)
+    if line_index is not None and line_index.is_file():
+        yield from _indexed_blocks(path, wanted, fetched_at, line_index)
+        return
     lines_before = 0
     with open_snapshot(path) as stream:
         for lines in snapshot_blocks(stream, path):
@@ -353,25 +357,64 @@ def iter_snapshot(path: Path, ids: Iterable[str], fetched_at: datetime) -> Itera
             if not lines_before and written and len(problems) == written:
                 raise SnapshotError(f"snapshot {path}: not JSON Lines with an id on each line")
             lines_before += len(lines)
-            records: list[PaperRecord] = []
-            if picked:
-                frame, unparsed = _parse_lines(picked, source)
-                with collector_paused():
-                    records, unusable = _records(
-                        _mapped(frame.lazy()).collect(), fetched_at, source
-                    )
-                problems += unparsed + unusable
-            yield SnapshotBlock(records, problems, len(lines))
+            papers, unusable = _papers_of_lines(picked, fetched_at, source)
+            yield SnapshotBlock(papers, problems + unusable, len(lines))
 
 
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """The records hold no reference cycles, and the collections their many objects would
-    set off cost more than building them."""
-    collecting = gc.isenabled()
-    gc.disable()
+def _papers_of_lines(
+    picked: list[tuple[int, bytes]], fetched_at: datetime, source: str
+) -> tuple[pl.DataFrame, list[Problem]]:
+    """The stored-papers frame of the wanted lines (with their numbers), and the problems."""
+    if not picked:
+        return pl.DataFrame(schema=STORED_PAPER.schema()), []
+    frame, unparsed = _parse_lines(picked, source)
+    papers, unusable = _stored_papers(_mapped(frame.lazy()).collect(), fetched_at, source)
+    return papers, unparsed + unusable
+
+
+INDEXED_LINES_PER_BLOCK = 20_000  # lines read through the line index per block
+
+
+def _indexed_blocks(
+    path: Path, wanted: set[bytes], fetched_at: datetime, line_index: Path
+) -> Iterator[SnapshotBlock]:
+    """The wanted IDs' lines only, read where the line index says they begin, in file
+    order; an ID it does not hold is not in the snapshot (lines without an id are named by
+    the passes over the whole file, not here)."""
+    found = (
+        pl.scan_parquet(line_index)
+        .filter(pl.col("arxiv_id").is_in(pl.lit(pl.Series([i.decode() for i in wanted]).implode())))
+        .sort("offset")
+        .select("line", "offset", "length")
+        .collect()
+    )
+    source = str(path)
     try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
+        with path.open("rb") as fh:
+            rows = found.iter_rows()
+            while block := list(islice(rows, INDEXED_LINES_PER_BLOCK)):
+                picked = []
+                for number, offset, length in block:
+                    fh.seek(offset)
+                    picked.append((number, fh.read(length)))
+                papers, problems = _papers_of_lines(picked, fetched_at, source)
+                yield SnapshotBlock(papers, problems, len(picked))
+    except OSError as exc:
+        raise SnapshotError(f"snapshot {path}: {exc}") from exc
+
+
+LINE_INDEX_SCHEMA = pl.Schema(
+    {"arxiv_id": pl.String, "line": pl.Int64, "offset": pl.Int64, "length": pl.Int64}
+)
+
+
+def line_index_block(lines: list[bytes], first_line: int, offset: int) -> pl.DataFrame:
+    """(arxiv_id, line number, offset, length) of each line of a block that has an id, the
+    block's first line numbered `first_line` and beginning at byte `offset`."""
+    rows = []
+    for number, line in enumerate(lines, first_line):
+        arxiv_id = _line_id(line)
+        if arxiv_id is not None:
+            rows.append((arxiv_id.decode(errors="replace"), number, offset, len(line)))
+        offset += len(line) + 1  # its newline
+    return pl.DataFrame(rows, schema=LINE_INDEX_SCHEMA, orient="row")

@@ -8,9 +8,7 @@ takes them from the store and sends a search only for the rest.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
@@ -20,14 +18,23 @@ import polars as pl
 
 from pipeline.config import Settings
 from pipeline.fetch.report import FetchReport
-from pipeline.fetch.snapshot import collector_paused, iter_snapshot, open_snapshot, snapshot_blocks
+from pipeline.fetch.snapshot import (
+    LINE_INDEX_SCHEMA,
+    is_plain,
+    iter_snapshot,
+    line_index_block,
+    open_snapshot,
+    snapshot_blocks,
+    snapshot_key,
+)
 from pipeline.fetch.titles import title_phrase
 from pipeline.store import (
+    SNAPSHOT_LINE_INDEX_PREFIX,
     SNAPSHOT_TITLE_INDEX_PREFIX,
+    FrameRecords,
     MetadataStore,
     Paths,
     atomic_write_bytes,
-    file_signature,
     utc_now,
 )
 
@@ -35,19 +42,29 @@ from pipeline.store import (
 def title_index(paths: Paths, snapshot: Path) -> Path:
     """The snapshot's title index (phrase, arxiv_id; phrase as `title_phrase` makes it, the
     form title searches are stored under), built in one pass unless this snapshot's is kept.
+    The same pass writes a plain snapshot's line index (arxiv_id, line, offset, length: the
+    first line of each ID), so that a later read of a few IDs reads only their lines
+    (snapshot.read_snapshot).
 
-    Kept beside the store, named by the snapshot's signature, so a replaced snapshot gets a
-    new index and the old one is removed. A line without an id or title is not indexed (the
-    ID pass names bad lines).
+    Kept beside the store, named by the snapshot's signature, so a replaced snapshot gets
+    new indexes and the old ones are removed. A line without an id or title is not in the
+    title index (the ID pass names bad lines).
     """
-    key = hashlib.sha1(json.dumps(file_signature(snapshot)).encode()).hexdigest()[:16]
+    key = snapshot_key(snapshot)
     target = paths.snapshot_title_index(key)
     if target.is_file():
         return target
+    plain = is_plain(snapshot)
     phrases: list[str] = []
     arxiv_ids: list[str] = []
-    with open_snapshot(snapshot) as stream, collector_paused():
+    located: list[pl.DataFrame] = []
+    lines_before = offset = 0
+    with open_snapshot(snapshot) as stream:
         for lines in snapshot_blocks(stream, snapshot):
+            if plain:
+                located.append(line_index_block(lines, lines_before + 1, offset))
+                offset += sum(map(len, lines)) + len(lines)
+                lines_before += len(lines)
             for line in lines:
                 try:
                     paper = orjson.loads(line)
@@ -58,17 +75,33 @@ def title_index(paths: Paths, snapshot: Path) -> Path:
                 if phrase:
                     phrases.append(phrase)
                     arxiv_ids.append(arxiv_id)
+    if plain:
+        every_line = pl.concat([pl.DataFrame(schema=LINE_INDEX_SCHEMA), *located])
+        first_lines = every_line.unique("arxiv_id", keep="first", maintain_order=True)
+        located.clear()
+        _write_parquet(paths.snapshot_line_index(key), first_lines.sort("arxiv_id"))
     frame = pl.DataFrame(
         {"phrase": phrases, "arxiv_id": arxiv_ids},
         schema={"phrase": pl.String, "arxiv_id": pl.String},
     ).sort("phrase", "arxiv_id")
+    _write_parquet(target, frame)  # last: the title index says both are built
+    for prefix in (SNAPSHOT_TITLE_INDEX_PREFIX, SNAPSHOT_LINE_INDEX_PREFIX):
+        for old in paths.arxiv.glob(f"{prefix}*.parquet"):
+            if key not in old.name:
+                old.unlink(missing_ok=True)
+    return target
+
+
+def _write_parquet(path: Path, frame: pl.DataFrame) -> None:
     buffer = io.BytesIO()
     frame.write_parquet(buffer, compression="zstd", statistics=True)
-    atomic_write_bytes(target, buffer.getvalue())
-    for old in paths.arxiv.glob(f"{SNAPSHOT_TITLE_INDEX_PREFIX}*.parquet"):
-        if old != target:
-            old.unlink(missing_ok=True)
-    return target
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def line_index(paths: Paths, snapshot: Path) -> Path | None:
+    """This snapshot's line index, if a title index pass has built it."""
+    found = paths.snapshot_line_index(snapshot_key(snapshot))
+    return found if found.is_file() else None
 
 
 def titles_in_index(index: Path, phrases: Iterable[str]) -> dict[str, list[str]]:
@@ -101,9 +134,10 @@ def store_snapshot_titles(
     stored = store.get_fetched_at(ids)
     fresh_since = {s: utc_now() - timedelta(days=settings.refresh_days_of(s)) for s in stored}
     unread = [i for i in ids if i not in stored or stored[i][0] < fresh_since[stored[i][1]]]
-    for block in iter_snapshot(settings.snapshot_path, unread, utc_now()):
-        store.put_papers(block.records)
+    lines = line_index(settings.paths, settings.snapshot_path)
+    for block in iter_snapshot(settings.snapshot_path, unread, utc_now(), lines):
+        store.put_papers(FrameRecords(block.papers).values())
         report.problems += block.problems
-        report.from_snapshot += len(block.records)
+        report.from_snapshot += block.papers.height
     store.put_title_searches(found)
     return report
