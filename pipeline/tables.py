@@ -507,11 +507,12 @@ def table(name: str) -> Table:
         raise KeyError(f"no table {name!r}; tables are {', '.join(_BY_NAME)}") from None
 
 
-_DUCKDB_TYPES: dict[PolarsDataType, str] = {
-    pl.String: "VARCHAR",
-    pl.Int32: "INTEGER",
-    pl.Float64: "DOUBLE",
-    pl.Boolean: "BOOLEAN",
+# A flat declared type's name in DuckDB and in SQLite.
+_SQL_TYPES: dict[PolarsDataType, tuple[str, str]] = {
+    pl.String: ("VARCHAR", "TEXT"),
+    pl.Int32: ("INTEGER", "INTEGER"),
+    pl.Float64: ("DOUBLE", "REAL"),
+    pl.Boolean: ("BOOLEAN", "INTEGER"),
 }
 
 
@@ -521,7 +522,7 @@ def duckdb_type(dtype: PolarsDataType) -> str:
         return f"{duckdb_type(dtype.inner)}[]"
     if isinstance(dtype, pl.Struct):
         return f"STRUCT({', '.join(f'{f.name} {duckdb_type(f.dtype)}' for f in dtype.fields)})"
-    return _DUCKDB_TYPES[dtype.base_type()]
+    return _SQL_TYPES[dtype.base_type()][0]
 
 
 def sql_literal(text: str) -> str:
@@ -529,20 +530,12 @@ def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-_SQLITE_TYPES: dict[PolarsDataType, str] = {
-    pl.String: "TEXT",
-    pl.Int32: "INTEGER",
-    pl.Float64: "REAL",
-    pl.Boolean: "INTEGER",
-}
-
-
 def sqlite_ddl(declared: Table) -> str:
     """CREATE TABLE for a flat table kept in the metadata store as it is declared here
     (timestamps as ISO 8601 text)."""
     columns = [
         f"    {c.name} "
-        + ("TEXT" if isinstance(c.dtype, pl.Datetime) else _SQLITE_TYPES[c.dtype.base_type()])
+        + ("TEXT" if isinstance(c.dtype, pl.Datetime) else _SQL_TYPES[c.dtype.base_type()][1])
         + ("" if c.nullable else " NOT NULL")
         for c in declared.columns
     ]
