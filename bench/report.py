@@ -106,13 +106,20 @@ def merge_results(
             end = old_page.find("\n### ", start)
             blocks.append(old_page[start : len(old_page) if end == -1 else end].rstrip() + "\n")
     earlier = old.get("earlier", old["machine"] | {"suite_seconds": old["suite_seconds"]})
+    when = {key: earlier["measured_at"] for key in merged} | old.get("measured", {})
+    when |= {key: results["machine"]["measured_at"] for key in new}
+    titles = {k: (v.title if isinstance(v, Section) else v["title"]) for k, v in merged.items()}
     load = ", ".join(map(str, earlier["load_average_at_start"]))
+    runs = [
+        f"{moment}: " + ", ".join(titles[k] for k in merged if when[k] == moment)
+        for moment in sorted(set(when.values()), reverse=True)
+    ]
     note = (
-        f"Re-measured in this run: {', '.join(s.title for s in sections)}. The other sections "
-        f"are from the whole suite of {earlier['measured_at']} ({earlier['suite_seconds']:.0f} s, "
-        f"load average at start {load}).\n"
+        "Sections by when they were measured (the machine line above is the latest run's; "
+        f"the whole suite ran at {earlier['measured_at']}, {earlier['suite_seconds']:.0f} s, "
+        f"load average at start {load}):\n\n" + "\n".join(f"- {line}" for line in runs) + "\n"
     )
-    data = results | {"earlier": earlier}
+    data = results | {"earlier": earlier, "measured": when}
     data["sections"] = {
         key: value.to_json() if isinstance(value, Section) else value
         for key, value in merged.items()

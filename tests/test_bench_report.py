@@ -43,11 +43,14 @@ def test_merged_sections_replace_their_earlier_numbers_and_keep_the_others(
         "### Title d",
     ]
     assert "| 20 |" in page and "| 2 |" not in page and "| 1 |" in page and "| 3 |" in page
-    assert "Re-measured in this run: Title b, Title d" in page
-    assert "whole suite of T1 (100 s" in page and "Measured T2" in page
+    assert "- T2: Title b, Title d\n- T1: Title a, Title c" in page
+    assert "whole suite ran at T1, 100 s" in page and "Measured T2" in page
     merged = json.loads((tmp_path / "results.json").read_text())
     assert merged["sections"]["b"]["rows"] == [{"n": 20}]
     assert merged["earlier"]["measured_at"] == "T1"
     # Merged again: the earlier run is still the whole suite's.
-    merge_results(tmp_path, again, [section("a", 10)])
-    assert "whole suite of T1" in (tmp_path / "results.md").read_text()
+    later = again | {"machine": MACHINE | {"measured_at": "T3"}}
+    merge_results(tmp_path, later, [section("a", 10)])
+    page = (tmp_path / "results.md").read_text()
+    assert "whole suite ran at T1" in page
+    assert "- T3: Title a\n- T2: Title b, Title d\n- T1: Title c" in page
