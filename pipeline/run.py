@@ -388,8 +388,15 @@ def fetch_stage(
     result.outcomes = {o.arxiv_id: o for o in report.outcomes}
     result.from_store = report.from_store
 
+    # The papers as one frame, read once: the title search below may store some of them
+    # again (the store is the truth), and only those rows are read again after it.
+    result.papers = _papers_frame(store, set(result.records), result)
+    framed = utc_now()
     titles = titles_to_search(
-        entries, result.records, result.outcomes, _paper_titles(store, result)
+        entries,
+        FrameRecords(result.papers),
+        result.outcomes,
+        result.papers.select("arxiv_id", "title"),
     )
     result.searched_titles = titles
     if titles and settings.snapshot_path is not None:  # before any search is sent
@@ -407,21 +414,32 @@ def fetch_stage(
     result.stopped = budget.stopped
     if budget.stopped:
         log.error("fetching stopped early: %s", budget.stopped)
-    result.papers = _papers_frame(store, set(result.records), result)
-    if _ask_withdrawn_histories(settings, store, result):  # stored since: the store's now
-        result.papers = _papers_frame(store, set(result.records), result)
+    stored_again = store.ids_fetched_since(framed) & set(result.records)
+    result.papers = _with_stored_rows(store, result.papers, stored_again)
+    histories = _ask_withdrawn_histories(settings, store, result)
+    result.papers = _with_stored_rows(store, result.papers, set(histories))
     result.records = FrameRecords(result.papers)
     return result
 
 
-def _ask_withdrawn_histories(settings: Settings, store: MetadataStore, result: FetchResult) -> bool:
+def _with_stored_rows(store: MetadataStore, papers: pl.DataFrame, ids: set[str]) -> pl.DataFrame:
+    """`papers` with the rows of `ids` read again from the store (stored since it was read)."""
+    if not ids:
+        return papers
+    kept = papers.filter(~pl.col("arxiv_id").is_in(list(ids)))
+    return pl.concat([kept, store.papers_frame(ids)])
+
+
+def _ask_withdrawn_histories(
+    settings: Settings, store: MetadataStore, result: FetchResult
+) -> list[str]:
     """Ask OAI-PMH for the history of the fetched papers that look withdrawn (the withdrawn
     flag of an Atom answer or the snapshot is a guess from the comment, docs/arxiv.md §7),
-    unless arXiv was unreachable; whether any arXivRaw record was stored."""
+    unless arXiv was unreachable; the IDs whose arXivRaw record was stored."""
     from pipeline.fetch.oai import asks_oai_for_histories, withdrawn_histories
 
     if result.unreachable is not None or not asks_oai_for_histories(settings):
-        return False
+        return []
     looks_withdrawn = (
         result.papers.filter(pl.col("withdrawn") & (pl.col("source") != "oai"))
         .get_column("arxiv_id")
@@ -429,7 +447,7 @@ def _ask_withdrawn_histories(settings: Settings, store: MetadataStore, result: F
         .to_list()
     )
     if not looks_withdrawn:
-        return False
+        return []
     report = withdrawn_histories(settings, store, looks_withdrawn)
     result.requests += report.requests
     result.problems += report.problems
@@ -438,14 +456,7 @@ def _ask_withdrawn_histories(settings: Settings, store: MetadataStore, result: F
         len(looks_withdrawn),
         len(report.stored),
     )
-    return bool(report.stored)
-
-
-def _paper_titles(store: MetadataStore, fetched: FetchResult) -> pl.DataFrame:
-    """(arxiv_id, title) of the fetched papers, the stored ones read without decoding."""
-    unstored = fetched.unstored
-    stored = store.paper_titles(i for i in fetched.records if i not in unstored)
-    return pl.concat([stored, unstored.frame.select("arxiv_id", "title")])
+    return report.stored
 
 
 def _papers_frame(store: MetadataStore, ids: set[str], fetched: FetchResult) -> pl.DataFrame:

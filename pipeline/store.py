@@ -540,11 +540,6 @@ class MetadataStore:
         looked up."""
         return StoredRecords(self.db, ids)
 
-    def paper_titles(self, ids: Iterable[str]) -> pl.DataFrame:
-        """(arxiv_id, title) of the stored papers among `ids`, read without decoding records."""
-        rows = self._select("arxiv_id, record->>'title'", "papers", ids).fetchall()
-        return pl.DataFrame(rows, schema={"arxiv_id": pl.String, "title": pl.String}, orient="row")
-
     def ids_fetched_since(self, moment: datetime) -> set[str]:
         """IDs of the papers stored at or after `moment`, e.g. those the current run fetched."""
         rows = self.db.execute(

@@ -149,15 +149,21 @@ ARRAY_RECORD_WITH_SOURCE = (
 )
 
 
-def test_a_store_of_the_array_format_is_upgraded_on_open(tmp_path: Path) -> None:
+def _array_format_store(tmp_path: Path, record: str, source: str) -> Path:
+    """A store of format 0 holding one paper stored as `record` (array layout)."""
     path = tmp_path / "metadata.sqlite"
     with MetadataStore(path) as old:
         old.db.execute("PRAGMA user_version = 0")
         with old.db:
             old.db.execute(
-                "INSERT INTO papers VALUES ('1706.03762', ?, ?, 'api')",
-                (ARRAY_RECORD, FETCHED.isoformat()),
+                "INSERT INTO papers VALUES ('1706.03762', ?, ?, ?)",
+                (record, FETCHED.isoformat(), source),
             )
+    return path
+
+
+def test_a_store_of_the_array_format_is_upgraded_on_open(tmp_path: Path) -> None:
+    path = _array_format_store(tmp_path, ARRAY_RECORD, "api")
     with MetadataStore(path) as upgraded:
         assert upgraded.db.execute("PRAGMA user_version").fetchone() == (STORE_FORMAT,)
         record = upgraded.get_papers()["1706.03762"]
@@ -178,14 +184,7 @@ def test_a_store_of_the_array_format_is_upgraded_on_open(tmp_path: Path) -> None
 def test_an_array_record_with_source_and_versions_keeps_them_when_upgraded(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "metadata.sqlite"
-    with MetadataStore(path) as old:
-        old.db.execute("PRAGMA user_version = 0")
-        with old.db:
-            old.db.execute(
-                "INSERT INTO papers VALUES ('1706.03762', ?, ?, 'oai')",
-                (ARRAY_RECORD_WITH_SOURCE, FETCHED.isoformat()),
-            )
+    path = _array_format_store(tmp_path, ARRAY_RECORD_WITH_SOURCE, "oai")
     with MetadataStore(path) as upgraded:
         record = upgraded.get_papers()["1706.03762"]
         frame = upgraded.papers_frame()

@@ -98,7 +98,7 @@ def titles_to_search(
     title are not searchable and are left out.
 
     `paper_titles` (arxiv_id, title) of `papers`, when the caller has them without
-    decoding every record (MetadataStore.paper_titles)."""
+    decoding every record (e.g. a stored-papers frame's columns)."""
     if paper_titles is None:
         paper_titles = pl.DataFrame(
             {"arxiv_id": list(papers), "title": [p.title for p in papers.values()]},
