@@ -213,6 +213,19 @@ SETTINGS: tuple[Setting, ...] = (
         at_most=256,
     ),
     Setting(
+        "part_entries",
+        "PIPELINE_PART_ENTRIES",
+        int,
+        100_000,
+        "A whole run parses, fetches and reconciles the digests in parts of about this many "
+        "entries (whole digest files), each part's rows set aside on disk until the tables "
+        "are written: memory grows with the part, not with the digests. The tables are the "
+        "same whatever the part size; each part's last batch of IDs and of titles asked of "
+        "arXiv is sent short, so very small parts cost requests.",
+        at_least=1,
+        at_most=100_000_000,
+    ),
+    Setting(
         "harvest_until",
         "PIPELINE_HARVEST_UNTIL",
         str,
@@ -300,6 +313,7 @@ class Settings:
     oai_url: str
     oai_refresh_days: float
     parse_workers: int | None
+    part_entries: int
     harvest_until: str | None
     withdrawn_lookups: int
     offline: bool

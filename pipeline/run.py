@@ -55,19 +55,27 @@ from pipeline.store import (
 from pipeline.tables import STORED_PAPER, TABLES
 from pipeline.write import (
     PAPER_COUNT_COLUMNS,
+    InconsistentInputError,
     RunRecord,
+    TableParts,
     build_tables,
     carry_over_tables,
+    entry_tables,
+    log_tables,
     paper_counts,
+    paper_tables,
     read_table,
+    report_frames,
     runs_table,
+    summed_paper_counts,
     with_paper_counts,
     write_tables,
 )
 
 if TYPE_CHECKING:
     from pipeline.fetch import FetchReport
-    from pipeline.reconcile import ReconcileResult
+    from pipeline.fetch.transport import FetchBudget
+    from pipeline.reconcile import ReconcileResult, ReconcileTally
 
 log = logging.getLogger("pipeline")
 
@@ -287,21 +295,36 @@ def run_lock(settings: Settings) -> Iterator[None]:
 
 
 def parse_stage(settings: Settings, only: Collection[str] | None = None) -> ParseResult:
-    """Parse every digest (with `only`, just those digests), keeping of each file only its
-    frame rows, problems and summary: the entry objects of one file are dropped before the
-    next is read (memory at scale). Many files are parsed by worker processes
-    (settings.parse_workers), in the same order."""
+    """Parse every digest (with `only`, just those digests) into one result (parse_parts)."""
+    return next(parse_parts(settings, only))
+
+
+def parse_parts(
+    settings: Settings, only: Collection[str] | None = None, part_entries: int | None = None
+) -> Iterator[ParseResult]:
+    """Parse every digest (with `only`, just those digests), in parts of whole files of at
+    least `part_entries` entries each but the last (None: in one part), in file order; at
+    least one part, with no entry when no file is parsed. Of each file only its frame rows,
+    problems and summary are kept: its entry objects are dropped before the next is read.
+    Many files are parsed by worker processes (settings.parse_workers), in the same order."""
     from pipeline.parse import entries_frame
     from pipeline.parse.workers import parse_files
 
-    frames: list[pl.DataFrame] = [entries_frame([])]  # the schema, when no file is parsed
-    problems: list[Problem] = []
-    summaries: list[str] = []
+    empty = entries_frame([])  # the schema, when no file is parsed
+    part = ParseResult([], empty, [])
+    frames: list[pl.DataFrame] = [empty]
+    yielded = False
     for parsed in parse_files(settings.raw_dir, only, settings.parse_workers):
         frames.append(parsed.entries)
-        problems += parsed.problems
-        summaries.append(parsed.summary)
-    return ParseResult(summaries, pl.concat(frames, rechunk=True), problems)
+        part.problems += parsed.problems
+        part.summaries.append(parsed.summary)
+        if part_entries is not None and sum(f.height for f in frames) >= part_entries:
+            part.entries = pl.concat(frames, rechunk=True)
+            yield part
+            yielded, part, frames = True, ParseResult([], empty, []), [empty]
+    if part.summaries or not yielded:
+        part.entries = pl.concat(frames, rechunk=True)
+        yield part
 
 
 PARSE_PROBLEM_LINES = 20  # logged one per line; past that only counted (a bad folder has 1000s)
@@ -357,9 +380,14 @@ def _online_or_offline(
 
 
 def fetch_stage(
-    settings: Settings, entries: pl.DataFrame, store: MetadataStore, run_id: str
+    settings: Settings,
+    entries: pl.DataFrame,
+    store: MetadataStore,
+    run_id: str,
+    budget: FetchBudget | None = None,
 ) -> FetchResult:
-    """Fetch every linked ID, then search the titles the reconcile stage will need."""
+    """Fetch every linked ID, then search the titles the reconcile stage will need.
+    `budget`: the run's, when it fetches in parts (one more part's time is added to it)."""
     from pipeline.fetch import fetch_papers, search_titles
     from pipeline.fetch.snapshot_titles import store_snapshot_titles
     from pipeline.fetch.titles import TITLES_PER_REQUEST, title_phrase
@@ -376,7 +404,9 @@ def fetch_stage(
     # Every batch and title chunk may need a second request (second look, second pass).
     without_id = entries.height - len(ids)
     expected = 2 * (-(-len(ids) // settings.batch_size) + -(-without_id // TITLES_PER_REQUEST))
-    budget = FetchBudget(fetch_deadline(settings, expected))
+    budget = budget or FetchBudget()
+    # A configured deadline is the run's; one sized for the work grows with every part.
+    budget.allow(fetch_deadline(settings, expected), extend=settings.fetch_deadline_seconds <= 0)
 
     def fetch_ids(s: Settings) -> tuple[FetchReport, FetchReport]:
         report = fetch_papers(ids, s, store, run_id, progress=True, budget=budget)
@@ -390,7 +420,7 @@ def fetch_stage(
 
     # The papers as one frame, read once: the title search below may store some of them
     # again (the store is the truth), and only those rows are read again after it.
-    result.papers = _papers_frame(store, set(result.records), result)
+    result.papers = _papers_frame(store, set(result.records), result.unstored.frame, result.began)
     framed = utc_now()
     titles = titles_to_search(
         entries,
@@ -459,12 +489,14 @@ def _ask_withdrawn_histories(
     return report.stored
 
 
-def _papers_frame(store: MetadataStore, ids: set[str], fetched: FetchResult) -> pl.DataFrame:
+def _papers_frame(
+    store: MetadataStore, ids: set[str], snapshot: pl.DataFrame, began: datetime
+) -> pl.DataFrame:
     """The papers of `ids` as one stored-papers frame. The store is the truth (a paper found
     by ID and again by title search in one run has the later fetch's time there), but for
-    the snapshot's answers, which it does not hold, unless this fetch stored the paper since."""
-    stored_now = store.ids_fetched_since(fetched.began)
-    snapshot = fetched.unstored.frame
+    the `snapshot`'s answers (a stored-papers frame), which it does not hold, unless the
+    fetch that `began` then stored the paper since."""
+    stored_now = store.ids_fetched_since(began)
     arxiv_id = pl.col("arxiv_id")
     wanted = arxiv_id.is_in(_id_list(ids)) & arxiv_id.is_in(_id_list(stored_now)).not_()
     # Filtering copies every column, abstracts too: not when every paper is wanted.
@@ -483,7 +515,8 @@ def _resolved_papers(store: MetadataStore, ids: set[str], fetched: FetchResult) 
     the others (found by title, named by carried rows) from the store."""
     linked = fetched.papers.filter(pl.col("arxiv_id").is_in(ids))
     others = ids.difference(linked.get_column("arxiv_id"))
-    return pl.concat([linked, _papers_frame(store, others, fetched)]).sort("arxiv_id")
+    others_frame = _papers_frame(store, others, fetched.unstored.frame, fetched.began)
+    return pl.concat([linked, others_frame]).sort("arxiv_id")
 
 
 # Problems of search_titles meaning that a phrase got no answer, now or stored.
@@ -542,16 +575,12 @@ class Carried:
 
 
 def _counts(
-    digests: int,
-    problems: int,
-    fetched: FetchResult,
-    frames: dict[str, pl.DataFrame],
-    carried_kinds: Mapping[str, int],
+    digests: int, problems: int, fetched: FetchTotals, frames: Mapping[str, pl.DataFrame]
 ) -> dict[str, int]:
-    """The run's counts; `carried_kinds`: how the store answers the IDs only carried rows
-    name (MetadataStore.answer_counts), which it can for all of them (the last complete run
-    settled them, and nothing is due for refresh)."""
-    kinds = Counter(o.outcome for o in fetched.outcomes.values()) + Counter(carried_kinds)
+    """The run's counts; `fetched.carried_kinds`: how the store answers the IDs only carried
+    rows name (MetadataStore.answer_counts), which it can for all of them (the last complete
+    run settled them, and nothing is due for refresh)."""
+    kinds = fetched.kinds + fetched.carried_kinds
     entries = frames["entries"]
     resolutions = dict(entries.get_column("resolution").value_counts().iter_rows())
     return {
@@ -563,7 +592,7 @@ def _counts(
         "not_found": kinds["not_found"],
         "invalid": kinds["invalid"],
         "failed": kinds["failed"],
-        "from_store": fetched.from_store + sum(carried_kinds.values()),
+        "from_store": fetched.from_store + fetched.carried_kinds.total(),
         "from_snapshot": fetched.from_snapshot,
         "title_searches": fetched.title_searches,
         "resolved_link": resolutions.get("link", 0),
@@ -621,15 +650,109 @@ def _run_stages(
     record: RunRecord,
     files: dict[str, DigestFileState],
 ) -> RunSummary:
-    """parse -> fetch -> reconcile -> write, recording the run in the store's run log."""
+    """parse -> fetch -> reconcile a part of the digests at a time (settings.part_entries
+    entries), each part's entries and mismatches set aside on disk once reconciled
+    (TableParts); then the papers' tables, PAPER_CHUNK papers at a time, and the write.
+    Memory grows with a part, not with the digests, and the tables are those of one part
+    holding every digest: an entry is decided on its own text and the answers for its own
+    IDs and title, and the same paper twice in one digest is within one part."""
+    from pipeline.fetch.transport import FetchBudget
+    from pipeline.reconcile import summary_lines
+
     times = StageTimes()
-    with times.stage("parse"):
-        parse = parse_stage(settings)
-    _log_parse(parse)
-    refuse_shrink(settings, files, parse.entries.height)
+    run = PartsRun(FetchBudget())
+    with store_module.scratch_dir(settings.paths, record.run_id) as scratch:
+        tables = {name: TableParts(name, scratch) for name in (*ENTRY_TABLES, *PAPER_TABLES)}
+        parts = parse_parts(settings, part_entries=settings.part_entries)
+        while True:
+            with times.stage("parse"):
+                parse = next(parts, None)
+            if parse is None:
+                break
+            _log_parse(parse)
+            _run_part(settings, store, record.run_id, parse, run, tables, times)
+        refuse_shrink(settings, files, tables["entries"].height)
+        for line in summary_lines(run.tally):
+            log.info("%s", line)
+        with times.stage("write"):
+            _paper_parts(store, run, tables)
+            logs = log_tables(store.fetch_log_rows(), run.problems + run.fetched.problems, [])
+        frames: dict[str, pl.DataFrame | TableParts] = {**tables, **logs}
+        return _finish(
+            settings, store, record, files, run.digests, run.problems, run.fetched, frames, times
+        )
+
+
+ENTRY_TABLES = ("entries", "mismatches")
+PAPER_CHUNK = 100_000  # papers read from the store and made into table rows at a time
+
+
+@dataclass
+class PartsRun:
+    """What a whole run keeps of its parts once they are set aside (_run_stages)."""
+
+    budget: FetchBudget  # the run's, shared by every part's fetch
+    fetched: FetchTotals = field(default_factory=lambda: FetchTotals())
+    tally: ReconcileTally = field(default_factory=lambda: _empty_tally())
+    digests: int = 0
+    problems: list[Problem] = field(default_factory=list)  # the parse problems
+    counts: list[pl.DataFrame] = field(default_factory=list)  # each part's paper_counts
+    snapshot: list[pl.DataFrame] = field(default_factory=list)  # resolved snapshot answers
+
+
+def _empty_tally() -> ReconcileTally:
+    from pipeline.reconcile import ReconcileTally
+
+    return ReconcileTally()
+
+
+def _run_part(
+    settings: Settings,
+    store: MetadataStore,
+    run_id: str,
+    parse: ParseResult,
+    run: PartsRun,
+    tables: Mapping[str, TableParts],
+    times: StageTimes,
+) -> None:
+    """Fetch and reconcile one part, its rows appended to `tables`."""
+    from pipeline.reconcile import ReconcileTally
+
+    run.digests += len(parse.summaries)
+    run.problems += parse.problems
     with times.stage("fetch"):
-        fetched = fetch_stage(settings, parse.entries, store, record.run_id)
-    return _reconcile_and_write(settings, store, record, files, parse, fetched, times, None)
+        fetched = fetch_stage(settings, parse.entries, store, run_id, run.budget)
+    with times.stage("reconcile"):
+        rec = reconcile_stage(parse.entries, fetched)
+    run.tally += ReconcileTally.of(rec)
+    run.fetched.add(settings, store, fetched)
+    with times.stage("write"):
+        resolved = rec.resolved_ids()
+        papers = _resolved_papers(store, resolved, fetched)
+        entries, mismatches = entry_tables(
+            parse.entries, papers, rec.resolutions, rec.settled, rec.mismatches
+        )
+        tables["entries"].append(entries)
+        tables["mismatches"].append(mismatches)
+        run.counts.append(paper_counts(entries))
+        snapshot = fetched.unstored.frame
+        run.snapshot.append(snapshot.filter(pl.col("arxiv_id").is_in(_id_list(resolved))))
+
+
+def _paper_parts(store: MetadataStore, run: PartsRun, tables: Mapping[str, TableParts]) -> None:
+    """The rows of every resolved paper appended to the paper tables, PAPER_CHUNK at a time in
+    key order: from the store, which is the truth, but for the snapshot's answers."""
+    counts = summed_paper_counts(run.counts)
+    snapshot = pl.concat(run.snapshot).unique("arxiv_id", keep="first", maintain_order=True)
+    for start in range(0, counts.height, PAPER_CHUNK):
+        chunk = counts.slice(start, PAPER_CHUNK)
+        ids = chunk.get_column("arxiv_id")
+        records = _papers_frame(store, set(ids), snapshot, run.fetched.began).sort("arxiv_id")
+        if not records.get_column("arxiv_id").equals(ids):
+            missing = ids.filter(~ids.is_in(records.get_column("arxiv_id").implode()))
+            raise InconsistentInputError(f"resolved paper {missing[0]} has no arXiv record")
+        for name, frame in paper_tables(records, chunk).items():
+            tables[name].append(frame)
 
 
 def _log_parse(parse: ParseResult) -> None:
@@ -763,11 +886,12 @@ def _kept_paper_tables(
     their frames, built from this run's papers only, become the published tables' columns
     that the report reads. Papers with other counts: the published rows counted anew. The
     tables kept (for write_tables)."""
-    if paper_counts(frames["entries"]).equals(carried.paper_counts.sort("arxiv_id")):
+    counts = paper_counts(frames["entries"])
+    if counts.equals(carried.paper_counts.sort("arxiv_id")):
         kept = [*kept, "papers"]
     else:
         log.info("the papers' counts over the entries changed: the papers table counted anew")
-        frames["papers"] = with_paper_counts(read_table(paths, "papers"), frames["entries"])
+        frames["papers"] = with_paper_counts(read_table(paths, "papers"), counts)
     for name in kept:
         frames[name] = read_table(paths, name, REPORT_COLUMNS.get(name))
     return kept
@@ -797,80 +921,154 @@ def _reconcile_and_write(
     parse: ParseResult,
     fetched: FetchResult,
     times: StageTimes,
-    carried: Carried | None,
+    carried: Carried,
 ) -> RunSummary:
+    """Reconcile the changed digests' entries and write them with the `carried` rows."""
     from pipeline.reconcile import summary_lines
 
-    run_id, started = record.run_id, record.started_at
     with times.stage("reconcile"):
         rec = reconcile_stage(parse.entries, fetched)
     for line in summary_lines(rec):
         log.info("%s", line)
-    problems = parse.problems + (carried.problems if carried else [])
     # An ID the changed digests name too was fetched (from the store) and counts with them.
-    only_carried = [i for i in carried.ids if i not in fetched.outcomes] if carried else []
-    carried_kinds = store.answer_counts(only_carried)
-    searches_failed = any(p.kind == "search_failed" for p in fetched.problems)
-    incomplete = bool(
-        any(o.outcome == "failed" for o in fetched.outcomes.values())
-        or fetched.unreachable
-        or fetched.stopped
-        or searches_failed
-    )
-    status = "incomplete" if incomplete else "ok"
-    fresh_until = _fresh_until(settings, store, fetched) if status == "ok" else None
-    if fresh_until is not None and carried is not None:
-        fresh_until = min(fresh_until, carried.fresh_until)
+    only_carried = [i for i in carried.ids if i not in fetched.outcomes]
+    totals = FetchTotals(carried_kinds=Counter(store.answer_counts(only_carried)))
+    totals.add(settings, store, fetched)
+    if totals.fresh_until is not None:
+        totals.fresh_until = min(totals.fresh_until, carried.fresh_until)
     with times.stage("write"):
+        carried_rows, resolved, kept = _carried_tables(
+            settings.paths, store, carried, rec.resolved_ids(), fetched
+        )
         # The store is the truth (a paper found by ID and again by title search in one run
         # has the later fetch's time there): the papers come from it as one frame.
-        resolved = rec.resolved_ids()
-        carried_rows: dict[str, pl.DataFrame] = {}
-        kept: list[str] = []
-        if carried is not None:
-            carried_rows, resolved, kept = _carried_tables(
-                settings.paths, store, carried, resolved, fetched
-            )
-        frames = build_tables(
+        built = build_tables(
             entries=parse.entries,
             papers=_resolved_papers(store, resolved, fetched),
             resolutions=rec.resolutions,
             settled=rec.settled,
             mismatches=rec.mismatches,
             fetch_log=[] if "fetch_log" in carried_rows else store.fetch_log_rows(),
-            problems=problems + fetched.problems,
+            problems=parse.problems + carried.problems + fetched.problems,
             runs=[],
             carried=carried_rows or None,
         )
         if kept:
-            assert carried is not None
-            kept = _kept_paper_tables(settings.paths, frames, carried, kept)
-        digests = len(files) if carried is not None else len(parse.summaries)
+            kept = _kept_paper_tables(settings.paths, built, carried, kept)
+    problems = parse.problems + carried.problems
+    frames: dict[str, pl.DataFrame | TableParts] = dict(built)
+    return _finish(
+        settings, store, record, files, len(files), problems, totals, frames, times, kept
+    )
+
+
+@dataclass
+class FetchTotals:
+    """What the fetch stage did in a run, over its parts: counted once per distinct ID (an
+    ID of an earlier part is answered by the store or the snapshot again, unasked)."""
+
+    began: datetime = field(default_factory=utc_now)  # the first part's fetch began
+    kinds: Counter[str] = field(default_factory=Counter)  # the IDs' outcomes
+    carried_kinds: Counter[str] = field(default_factory=Counter)  # of IDs only carried rows name
+    problems: list[Problem] = field(default_factory=list)
+    requests: int = 0
+    retries: int = 0
+    from_store: int = 0
+    from_snapshot: int = 0
+    title_searches: int = 0
+    unreachable: str | None = None
+    stopped: str | None = None
+    incomplete: bool = False  # some entries wait on arXiv
+    fresh_until: datetime | None = None  # while complete: see _fresh_until
+    _seen: pl.Series = field(default_factory=lambda: pl.Series("arxiv_id", [], dtype=pl.String))
+    _parts: int = 0
+
+    def add(self, settings: Settings, store: MetadataStore, fetched: FetchResult) -> None:
+        """Count a part's fetch in."""
+        if self._parts == 0:
+            self.began = fetched.began
+        self._parts += 1
+        outcomes = pl.DataFrame(
+            {
+                "arxiv_id": list(fetched.outcomes),
+                "outcome": [o.outcome for o in fetched.outcomes.values()],
+            },
+            schema={"arxiv_id": pl.String, "outcome": pl.String},
+        )
+        again = outcomes.filter(pl.col("arxiv_id").is_in(self._seen.implode()))
+        new = outcomes.filter(~pl.col("arxiv_id").is_in(self._seen.implode()))
+        self._seen = pl.concat([self._seen, new.get_column("arxiv_id")])
+        self.kinds += Counter(new.get_column("outcome").to_list())
+        # The IDs asked for again were answered unasked (an earlier part stored them).
+        answered = again.filter(pl.col("outcome") != "failed").get_column("arxiv_id")
+        unstored = fetched.unstored.frame.get_column("arxiv_id")
+        from_snapshot = int(answered.is_in(unstored.implode()).sum())
+        self.from_store += fetched.from_store - (answered.len() - from_snapshot)
+        self.from_snapshot += fetched.from_snapshot - from_snapshot
+        self.problems += fetched.problems
+        self.requests += fetched.requests
+        self.retries += fetched.retries
+        self.title_searches += fetched.title_searches
+        self.unreachable = self.unreachable or fetched.unreachable
+        self.stopped = self.stopped or fetched.stopped
+        self.incomplete = self.incomplete or bool(
+            any(o.outcome == "failed" for o in fetched.outcomes.values())
+            or fetched.unreachable
+            or fetched.stopped
+            or any(p.kind == "search_failed" for p in fetched.problems)
+        )
+        if not self.incomplete:
+            fresh = _fresh_until(settings, store, fetched)
+            self.fresh_until = min(fresh, self.fresh_until or fresh)
+        else:
+            self.fresh_until = None
+
+
+def _finish(
+    settings: Settings,
+    store: MetadataStore,
+    record: RunRecord,
+    files: dict[str, DigestFileState],
+    digests: int,
+    problems: list[Problem],
+    fetched: FetchTotals,
+    frames: dict[str, pl.DataFrame | TableParts],
+    times: StageTimes,
+    kept: list[str] | None = None,
+) -> RunSummary:
+    """Write the tables with this run's row in the run log, and record the run: the log's
+    final times, the first-seen ledger, and (a complete run) the ledger re-runs build on.
+    `problems`: the parse problems."""
+    run_id, started = record.run_id, record.started_at
+    incomplete = fetched.incomplete
+    with times.stage("write"):
+        shown = report_frames(frames)
         # The published tables hold this run's row as it stands before they are
-        # written (write_seconds 0); the store's copy gets the final times below.
+        # written (write_seconds 0, though parts may be written); the store's copy gets
+        # the final times below.
         record = dataclasses.replace(
             record,
             ended_at=utc_now(),
-            status=status,
+            status="incomplete" if incomplete else "ok",
             exit_code=EXIT_INCOMPLETE if incomplete else EXIT_OK,
             # Their keys are RunRecord's count and time fields; mypy checks the values of a
             # ** dict against every field.
-            **_counts(digests, len(problems), fetched, frames, carried_kinds),  # type: ignore[arg-type]
-            **{f"{k}_seconds": v for k, v in times.seconds.items()},  # type: ignore[arg-type]
+            **_counts(digests, len(problems), fetched, shown),  # type: ignore[arg-type]
+            **{f"{k}_seconds": v for k, v in times.seconds.items() if k != "write"},  # type: ignore[arg-type]
         )
         store.put_run(run_id, started, dataclasses.asdict(record))
         runs = [_run_record_from_dict(d) for d in store.get_runs()]
-        frames["runs"] = runs_table(runs)
-        health = _assess_health(settings, store, frames)
+        frames["runs"] = shown["runs"] = runs_table(runs)
+        health = _assess_health(settings, store, shown)
         record = dataclasses.replace(record, exit_code=_exit_code(record.exit_code, health))
         if record.exit_code == EXIT_STALE:
             frames["runs"] = runs_table([record if r.run_id == run_id else r for r in runs])
-        write_tables(frames, settings.paths, run_id, health, kept)
+        write_tables(frames, settings.paths, run_id, health, kept or [])
     store.put_ledger(FIRST_SEEN_KEY, health.first_seen)
     record = dataclasses.replace(record, ended_at=utc_now(), write_seconds=times.seconds["write"])
     store.put_run(run_id, started, dataclasses.asdict(record))
-    if fresh_until is not None:
-        _put_ledger(settings, store, run_id, fresh_until, files, health)
+    if fetched.fresh_until is not None:
+        _put_ledger(settings, store, run_id, fetched.fresh_until, files, health)
     return RunSummary(
         record,
         record.exit_code or EXIT_OK,

@@ -28,6 +28,7 @@ import secrets
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
@@ -45,6 +46,7 @@ from pipeline.tables import STORED_PAPER, duckdb_type, sql_literal, sqlite_ddl
 DIGESTS_SUBDIR = "digests"
 ARXIV_SUBDIR = "arxiv"
 GENERATIONS_SUBDIR = ".generations"
+SCRATCH_SUBDIR = ".scratch"
 CURRENT_LINK = "current"
 KEEP_GENERATIONS = 3  # the current one and two before it, for readers mid-read
 SNAPSHOT_TITLE_INDEX_PREFIX = "snapshot-titles-"
@@ -96,6 +98,10 @@ class Paths:
     @property
     def current(self) -> Path:
         return self.out / CURRENT_LINK
+
+    @property
+    def scratch(self) -> Path:
+        return self.out / SCRATCH_SUBDIR
 
     def table(self, name: str) -> Path:
         return self.out / f"{name}.parquet"
@@ -713,6 +719,20 @@ def digest_files(paths: Paths, known: Mapping[str, DigestFileState]) -> dict[str
 
 
 # --- publishing tables --------------------------------------------------------------
+
+
+@contextmanager
+def scratch_dir(paths: Paths, run_id: str) -> Iterator[Path]:
+    """An empty folder for one run's files that no reader sees (its tables in parts),
+    removed when the run ends. Called under the run's lock: whatever else is there was
+    left by a killed run and goes first."""
+    shutil.rmtree(paths.scratch, ignore_errors=True)
+    folder = paths.scratch / run_id
+    folder.mkdir(parents=True)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(paths.scratch, ignore_errors=True)
 
 
 def new_generation_dir(paths: Paths, run_id: str) -> Path:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from array import array
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -154,8 +154,9 @@ def build_tables(
     """
     if not isinstance(papers, pl.DataFrame):
         papers = store.records_frame(map(store.record_to_json, papers.values()))
-    mismatches_table = _mismatches_table(mismatches)
-    entries_table = _entries_table(entries, papers, resolutions, settled, mismatches_table)
+    entries_table, mismatches_table = entry_tables(
+        entries, papers, resolutions, settled, mismatches
+    )
     if carried:
         entries_table = pl.concat([entries_table, carried["entries"]])
         mismatches_table = pl.concat([mismatches_table, carried["mismatches"]])
@@ -165,23 +166,54 @@ def build_tables(
         if papers.get_column("arxiv_id").equals(resolved_ids.get_column("arxiv_id"))
         else resolved_ids.join(papers, on="arxiv_id", maintain_order="left")
     )
+    counts = paper_counts(entries_table)
     frames = {
         "entries": entries_table,
-        "papers": _papers_table(records, entries_table),
-        "authors": _authors_table(records),
-        "categories": _categories_table(records),
-        "versions": _versions_table(records),
+        **paper_tables(records, counts),
         "mismatches": mismatches_table,
-        "fetch_log": _fetch_log_table(fetch_log),
-        "problems": _frame("problems", _problem_rows(problems)),
-        "runs": _frame("runs", [_run_row(r) for r in runs]),
+        **log_tables(fetch_log, problems, runs),
     }
     for name, rows in (carried or {}).items():
         if name not in ("entries", "mismatches"):  # joined above
             frames[name] = pl.concat([frames[name], rows])
     if carried and "papers" in carried:
-        frames["papers"] = with_paper_counts(frames["papers"], entries_table)
+        frames["papers"] = with_paper_counts(frames["papers"], counts)
     return {t.name: _sorted(t, validate(t.name, frames[t.name])) for t in TABLES}
+
+
+def entry_tables(
+    entries: pl.DataFrame,
+    papers: pl.DataFrame,
+    resolutions: Sequence[Resolution],
+    settled: pl.DataFrame | None,
+    mismatches: Sequence[Mismatch],
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The `entries` and `mismatches` tables of some entries (see build_tables), unsorted."""
+    mismatches_table = _mismatches_table(mismatches)
+    entries_table = _entries_table(entries, papers, resolutions, settled, mismatches_table)
+    return entries_table, mismatches_table
+
+
+def paper_tables(records: pl.DataFrame, counts: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The tables of the papers (one or more rows per paper) of `records`, a stored-papers
+    frame in key order; `counts`: the papers' counts over the entries (paper_counts)."""
+    return {
+        "papers": _papers_table(records, counts),
+        "authors": _authors_table(records),
+        "categories": _categories_table(records),
+        "versions": _versions_table(records),
+    }
+
+
+def log_tables(
+    fetch_log: Sequence[FetchLogRow], problems: Sequence[Problem], runs: Sequence[RunRecord]
+) -> dict[str, pl.DataFrame]:
+    """The tables of what the runs did: `fetch_log`, `problems`, `runs`."""
+    return {
+        "fetch_log": _fetch_log_table(fetch_log),
+        "problems": _frame("problems", _problem_rows(problems)),
+        "runs": _frame("runs", [_run_row(r) for r in runs]),
+    }
 
 
 def _fetch_log_table(rows: Sequence[FetchLogRow]) -> pl.DataFrame:
@@ -484,7 +516,7 @@ def _versions_table(records: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _papers_table(records: pl.DataFrame, entries_table: pl.DataFrame) -> pl.DataFrame:
+def _papers_table(records: pl.DataFrame, counts: pl.DataFrame) -> pl.DataFrame:
     """The resolved papers' own columns and the entries' counts."""
     own = records.with_columns(
         *(_utc_column(records, name) for name in ("published", "updated", "fetched_at")),
@@ -493,7 +525,7 @@ def _papers_table(records: pl.DataFrame, entries_table: pl.DataFrame) -> pl.Data
         abs_url=ABS_URL_PREFIX + pl.col("arxiv_id"),
         pdf_url=PDF_URL_PREFIX + pl.col("arxiv_id"),
     )
-    return with_paper_counts(own, entries_table)
+    return with_paper_counts(own, counts)
 
 
 def paper_counts(entries_table: pl.DataFrame) -> pl.DataFrame:
@@ -517,13 +549,29 @@ def paper_counts(entries_table: pl.DataFrame) -> pl.DataFrame:
 PAPER_COUNT_COLUMNS = ("appearances", "digests", "first_digest_date", "last_digest_date")
 
 
-def with_paper_counts(papers: pl.DataFrame, entries_table: pl.DataFrame) -> pl.DataFrame:
-    """`papers` (their own columns, with or without counts) with their counts over the
-    entries, in the papers table's declared columns."""
+def summed_paper_counts(parts: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """paper_counts over the entries of several parts, from each part's paper_counts: the
+    parts hold different digests, so the digests a paper is listed in add up too."""
+    declared = table("papers").schema()
+    counts = pl.concat([paper_counts(pl.DataFrame(schema=table("entries").schema())), *parts])
+    return (
+        counts.group_by("arxiv_id")
+        .agg(
+            pl.col("appearances", "digests").sum(),
+            pl.col("first_digest_date").min(),
+            pl.col("last_digest_date").max(),
+        )
+        .select(pl.col(name).cast(declared[name]) for name in ("arxiv_id", *PAPER_COUNT_COLUMNS))
+        .sort("arxiv_id")
+    )
+
+
+def with_paper_counts(papers: pl.DataFrame, counts: pl.DataFrame) -> pl.DataFrame:
+    """`papers` (their own columns, with or without counts) with their `counts` over the
+    entries (paper_counts), in the papers table's declared columns."""
     declared = table("papers")
-    appearances = paper_counts(entries_table)
     own = papers.drop(PAPER_COUNT_COLUMNS, strict=False)
-    return own.join(appearances, on="arxiv_id", how="left", maintain_order="left").select(
+    return own.join(counts, on="arxiv_id", how="left", maintain_order="left").select(
         pl.col(name).cast(dtype) for name, dtype in declared.schema().items()
     )
 
@@ -594,15 +642,76 @@ def write_parquet(frame: pl.DataFrame, target: BinaryIO, declared: Table | None 
     frame.write_parquet(
         target,
         arrow_schema=declared.arrow_schema(frame) if declared else None,
-        compression="zstd",
-        compression_level=ZSTD_LEVEL,
-        statistics=True,
-        row_group_size=ROW_GROUP_ROWS,
+        **PARQUET_SETTINGS,
     )
 
 
+PARQUET_SETTINGS: dict[str, Any] = {
+    "compression": "zstd",
+    "compression_level": ZSTD_LEVEL,
+    "statistics": True,
+    "row_group_size": ROW_GROUP_ROWS,
+}
+
+
+class TableParts:
+    """A table too large to hold at once (a run's entries, its papers), as Arrow IPC files
+    in `folder`, one per part: each part validated and sorted when appended, and the parts
+    in key order (a part's first key after the last part's last key), so that together
+    they are the table. Streamed into Parquet with write_parquet's settings, they give the
+    bytes the whole frame would give (polars' writer either way; tests/test_table_parts.py)."""
+
+    def __init__(self, name: str, folder: Path) -> None:
+        self.declared = table(name)
+        self.folder = folder
+        self.files: list[Path] = []
+        self.height = 0
+        self._last_key: tuple[tuple[bool, object], ...] | None = None
+
+    def append(self, frame: pl.DataFrame) -> None:
+        """Add the next rows; InconsistentInputError when they do not come after the last."""
+        name = self.declared.name
+        frame = _sorted(self.declared, validate(name, frame))
+        if frame.is_empty():
+            return
+        keys = frame.select(self.declared.key)
+        first, last = _sort_key(*keys.row(0)), _sort_key(*keys.row(-1))
+        if self._last_key is not None and not self._last_key < first:
+            raise InconsistentInputError(f"{name}: a part's rows do not follow the last part's")
+        path = self.folder / f"{name}-{len(self.files):05d}.arrow"
+        # lz4: the parts are read back once, soon; a light codec keeps the disk use down.
+        frame.write_ipc(path, compression="lz4")
+        self.files.append(path)
+        self.height += frame.height
+        self._last_key = last
+
+    def empty(self) -> pl.DataFrame:
+        return pl.DataFrame(schema=self.declared.schema())
+
+    def scan(self) -> pl.LazyFrame:
+        return pl.scan_ipc(self.files) if self.files else self.empty().lazy()
+
+    def frames(self) -> Iterator[pl.DataFrame]:
+        """The parts one at a time."""
+        for path in self.files:
+            yield pl.read_ipc(path)
+
+    def read(self, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """The whole table, or only `columns` of it."""
+        scan = self.scan()
+        return (scan.select(columns) if columns is not None else scan).collect()
+
+    def write_parquet(self, target: BinaryIO) -> None:
+        """The table as Parquet into `target`, streamed part by part (write_parquet)."""
+        arrow_schema = self.declared.arrow_schema(self.empty())
+        self.scan().sink_parquet(target, arrow_schema=arrow_schema, **PARQUET_SETTINGS)
+
+
+Tables = Mapping[str, pl.DataFrame | TableParts]
+
+
 def write_generation(
-    frames: Mapping[str, pl.DataFrame],
+    frames: Tables,
     paths: Paths,
     run_id: str,
     health: Health | None = None,
@@ -624,10 +733,7 @@ def write_generation(
     for t in TABLES:
         if t.name not in frames:
             raise SchemaError(t.name, None, "no frame given for this table")
-    ordered = {
-        t.name: frames[t.name] if t.name in kept else _sorted(t, validate(t.name, frames[t.name]))
-        for t in TABLES
-    }
+    ordered = {t.name: _ordered(t, frames[t.name], t.name in kept) for t in TABLES}
 
     published = store.current_generation(paths)
     if published is not None and published.name == run_id:
@@ -652,19 +758,41 @@ def write_generation(
             written[name] = before
         else:
             written[name] = _write_table(generation, name, frame, content)
-    write_companions(generation, ordered, run_id, health, tables_key(written))
+    write_companions(generation, report_frames(ordered), run_id, health, tables_key(written))
     _write_manifest(generation, run_id, written)
     return generation
 
 
-def content_hash(frame: pl.DataFrame, declared: Table) -> str:
+def _ordered(
+    declared: Table, frame: pl.DataFrame | TableParts, kept: bool
+) -> pl.DataFrame | TableParts:
+    """A table's frame validated and sorted (parts are so as they are made; a kept table is
+    the published one)."""
+    if kept or isinstance(frame, TableParts):
+        return frame
+    return _sorted(declared, validate(declared.name, frame))
+
+
+def report_frames(frames: Tables) -> dict[str, pl.DataFrame]:
+    """The tables as the report and the staleness assessment read them: of a table in parts,
+    only the columns they read (REPORT_COLUMNS)."""
+    return {
+        name: frame.read(REPORT_COLUMNS.get(name)) if isinstance(frame, TableParts) else frame
+        for name, frame in frames.items()
+    }
+
+
+def content_hash(frame: pl.DataFrame | TableParts, declared: Table) -> str:
     """A digest of `frame`'s schema (with the required columns `declared` marks) and values,
     row by row in order, and of the polars version that would write it: with the fixed
     writer settings, equal digests mean equal Parquet bytes, so a table can be known
-    unchanged without encoding it."""
-    arrow_schema = declared.arrow_schema(frame)
-    h = hashlib.sha256(f"{pl.__version__}\0{frame.schema}\0{arrow_schema}\0".encode())
-    h.update(array("Q", frame.hash_rows(seed=0).to_list()).tobytes())
+    unchanged without encoding it. Parts hash as the whole frame they make."""
+    frames = frame.frames() if isinstance(frame, TableParts) else [frame]
+    head = frame.empty() if isinstance(frame, TableParts) else frame
+    arrow_schema = declared.arrow_schema(head)
+    h = hashlib.sha256(f"{pl.__version__}\0{head.schema}\0{arrow_schema}\0".encode())
+    for part in frames:
+        h.update(array("Q", part.hash_rows(seed=0).to_list()).tobytes())
     return h.hexdigest()
 
 
@@ -677,11 +805,16 @@ def _manifest(generation: Path) -> dict[str, Any]:
     return tables if isinstance(tables, dict) else {}
 
 
-def _write_table(generation: Path, name: str, frame: pl.DataFrame, content: str) -> dict[str, Any]:
+def _write_table(
+    generation: Path, name: str, frame: pl.DataFrame | TableParts, content: str
+) -> dict[str, Any]:
     """Write one table into `generation`; its manifest entry."""
     path = generation / f"{name}.parquet"
     declared = table(name)
-    store.atomic_write(path, lambda target: write_parquet(frame, target, declared))
+    if isinstance(frame, TableParts):
+        store.atomic_write(path, frame.write_parquet)
+    else:
+        store.atomic_write(path, lambda target: write_parquet(frame, target, declared))
     with path.open("rb") as written:
         sha256 = hashlib.file_digest(written, "sha256").hexdigest()
     return {"file": path.name, "rows": frame.height, "sha256": sha256, "content": content}
@@ -745,7 +878,7 @@ def _is_parquet(path: Path) -> bool:
 
 
 def write_tables(
-    frames: Mapping[str, pl.DataFrame],
+    frames: Tables,
     paths: Paths,
     run_id: str,
     health: Health | None = None,

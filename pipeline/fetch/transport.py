@@ -132,6 +132,16 @@ class FetchBudget:
         self._throttled_in_a_row = 0
         self.stopped: str | None = None
 
+    def allow(self, seconds: float, *, extend: bool) -> None:
+        """Set the deadline `seconds` from now if none is set; with `extend`, a deadline
+        already set moves `seconds` later (the next part of a run brings more work)."""
+        if self._deadline is None or self._deadline_seconds is None:
+            self._deadline = time.monotonic() + seconds
+            self._deadline_seconds = seconds
+        elif extend:
+            self._deadline += seconds
+            self._deadline_seconds += seconds
+
     def check(self, waiting: float = 0.0) -> None:
         """Raise FetchStopped if spent, or if `waiting` more seconds would pass the deadline."""
         late = self._deadline is not None and time.monotonic() + waiting > self._deadline

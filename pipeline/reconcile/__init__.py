@@ -38,6 +38,7 @@ __all__ = [
     "MISMATCH_KINDS",
     "RESOLUTION_KINDS",
     "ReconcileResult",
+    "ReconcileTally",
     "is_transient",
     "normalize_title",
     "reconcile",
@@ -191,16 +192,40 @@ def is_transient(resolution: Resolution) -> bool:
     )
 
 
-def summary_lines(result: ReconcileResult) -> list[str]:
+@dataclass
+class ReconcileTally:
+    """A reconcile result's counts, which add up over the parts of a run."""
+
+    resolutions: Counter[str] = field(default_factory=Counter)
+    mismatches: Counter[str] = field(default_factory=Counter)
+    transient: int = 0  # unresolved entries that wait on arXiv (is_transient)
+
+    @classmethod
+    def of(cls, result: ReconcileResult) -> ReconcileTally:
+        return cls(
+            result.resolution_counts(),
+            Counter(m.kind for m in result.mismatches),
+            sum(1 for r in result.resolutions if is_transient(r)),
+        )
+
+    def __add__(self, other: ReconcileTally) -> ReconcileTally:
+        return ReconcileTally(
+            self.resolutions + other.resolutions,
+            self.mismatches + other.mismatches,
+            self.transient + other.transient,
+        )
+
+
+def summary_lines(result: ReconcileResult | ReconcileTally) -> list[str]:
     """Counts per resolution and per mismatch kind, for the CLI."""
-    by_resolution = result.resolution_counts()
-    by_kind = Counter(m.kind for m in result.mismatches)
-    transient = sum(1 for r in result.resolutions if is_transient(r))
-    lines = [f"entries: {len(result.resolutions) + result.settled.height}"]
+    tally = result if isinstance(result, ReconcileTally) else ReconcileTally.of(result)
+    lines = [f"entries: {tally.resolutions.total()}"]
     for kind in RESOLUTION_KINDS:
-        note = f" ({transient} wait on arXiv, retried next run)" if kind == "unresolved" else ""
-        lines.append(f"  {kind:<20} {by_resolution[kind]:>7}{note}")
-    lines.append(f"mismatches: {len(result.mismatches)}")
-    known = [k for k in MISMATCH_KINDS if by_kind[k]]
-    lines += [f"  {kind:<20} {by_kind[kind]:>7}" for kind in known]
+        note = (
+            f" ({tally.transient} wait on arXiv, retried next run)" if kind == "unresolved" else ""
+        )
+        lines.append(f"  {kind:<20} {tally.resolutions[kind]:>7}{note}")
+    lines.append(f"mismatches: {tally.mismatches.total()}")
+    known = [k for k in MISMATCH_KINDS if tally.mismatches[k]]
+    lines += [f"  {kind:<20} {tally.mismatches[kind]:>7}" for kind in known]
     return lines
