@@ -19,6 +19,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import threading
+from collections import deque
 from collections.abc import Collection, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -37,6 +38,7 @@ log = logging.getLogger("pipeline")
 # Markdown and text parse at 1-3 MB/s on one core (8 MB: ~4 s saved on 2 cores), the
 # fastest layouts at ~45 MB/s (8 MB: ~0.3 s lost).
 PARALLEL_MIN_BYTES = 8_000_000
+AHEAD_PER_WORKER = 4  # files a worker may have parsed before the run takes them
 
 
 @dataclass(frozen=True)
@@ -90,24 +92,34 @@ def parse_compact(job: DigestJob) -> ParsedFile:
 
 
 def _parse_in_pool(jobs: list[DigestJob], workers: int) -> Iterator[ParsedFile]:
+    """The files parsed by `workers` processes, handed back in order. Only AHEAD_PER_WORKER
+    files per worker are given out ahead of the one handed back: what waits in memory
+    stays bounded while the run works on the files already handed back."""
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_exit_with_parent)
+    ahead = workers * AHEAD_PER_WORKER
+    futures: deque[Future[ParsedFile]] = deque()
     try:
-        futures: list[Future[ParsedFile]] = [pool.submit(parse_compact, job) for job in jobs]
-        for index, (job, future) in enumerate(zip(jobs, futures, strict=True)):
+        for index, job in enumerate(jobs):
             try:
-                yield future.result()
+                while len(futures) < ahead and index + len(futures) < len(jobs):
+                    futures.append(pool.submit(parse_compact, jobs[index + len(futures)]))
+                parsed = futures[0].result()
             except BrokenProcessPool:
-                unfinished = sum(not _succeeded(f) for f in futures[index:])
+                given = list(futures)
+                unfinished = sum(not _succeeded(f) for f in given) + len(jobs) - index - len(given)
                 log.warning(
                     "a parse worker died (killed, or out of memory?) before %s was parsed; "
                     "parsing the %d files not handed back in this process instead",
                     job.source,
                     unfinished,
                 )
-                for later_job, later in zip(jobs[index:], futures[index:], strict=True):
+                for later_job, later in zip(jobs[index:], given, strict=False):
                     yield later.result() if _succeeded(later) else parse_compact(later_job)
+                yield from map(parse_compact, jobs[index + len(given) :])
                 return
+            futures.popleft()
+            yield parsed
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
