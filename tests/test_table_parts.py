@@ -41,9 +41,10 @@ def test_parts_write_the_bytes_and_hash_of_the_whole_table(tmp_path, inputs, nam
         write_parquet(frame, target, table(name))
     with streamed.open("wb") as target:
         parts.write_parquet(target)
-    assert hashlib.sha256(whole.read_bytes()).digest() == hashlib.sha256(
-        streamed.read_bytes()
-    ).digest()
+    assert (
+        hashlib.sha256(whole.read_bytes()).digest()
+        == hashlib.sha256(streamed.read_bytes()).digest()
+    )
     assert content_hash(parts, table(name)) == content_hash(frame, table(name))
     assert parts.read().equals(frame)
     assert parts.read(["arxiv_id"]).equals(frame.select("arxiv_id"))
