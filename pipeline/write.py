@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from array import array
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -655,18 +655,22 @@ PARQUET_SETTINGS: dict[str, Any] = {
 
 
 class TableParts:
-    """A table too large to hold at once (a run's entries, its papers), as Arrow IPC files
-    in `folder`, one per part: each part validated and sorted when appended, and the parts
-    in key order (a part's first key after the last part's last key), so that together
-    they are the table. Streamed into Parquet with write_parquet's settings, they give the
-    bytes the whole frame would give (polars' writer either way; tests/test_table_parts.py)."""
+    """A table too large to hold at once (a run's entries, its papers), made a part at a
+    time: each part validated and sorted when appended, the parts in key order (a part's
+    first key after the last part's last key), so that together they are the table. A
+    table of one part is held as it is; from the second part on, each is set aside as an
+    Arrow IPC file in `folder`. Streamed into Parquet with write_parquet's settings, the
+    parts give the bytes the whole frame would give (polars' writer either way), and their
+    content hash is the whole frame's (tests/test_table_parts.py)."""
 
     def __init__(self, name: str, folder: Path) -> None:
         self.declared = table(name)
         self.folder = folder
         self.files: list[Path] = []
         self.height = 0
+        self._held: pl.DataFrame | None = None
         self._last_key: tuple[tuple[bool, object], ...] | None = None
+        self._content = _content_digest(self.empty(), self.declared)
 
     def append(self, frame: pl.DataFrame) -> None:
         """Add the next rows; InconsistentInputError when they do not come after the last."""
@@ -678,31 +682,45 @@ class TableParts:
         first, last = _sort_key(*keys.row(0)), _sort_key(*keys.row(-1))
         if self._last_key is not None and not self._last_key < first:
             raise InconsistentInputError(f"{name}: a part's rows do not follow the last part's")
-        path = self.folder / f"{name}-{len(self.files):05d}.arrow"
-        # lz4: the parts are read back once, soon; a light codec keeps the disk use down.
-        frame.write_ipc(path, compression="lz4")
-        self.files.append(path)
+        _hash_rows(self._content, frame)
+        if self._held is None and not self.files:
+            self._held = frame
+        else:
+            if self._held is not None:
+                self._set_aside(self._held)
+                self._held = None
+            self._set_aside(frame)
         self.height += frame.height
         self._last_key = last
+
+    def _set_aside(self, frame: pl.DataFrame) -> None:
+        path = self.folder / f"{self.declared.name}-{len(self.files):05d}.arrow"
+        # lz4: a fifth of the bytes, for a quarter more time than none.
+        frame.write_ipc(path, compression="lz4")
+        self.files.append(path)
 
     def empty(self) -> pl.DataFrame:
         return pl.DataFrame(schema=self.declared.schema())
 
     def scan(self) -> pl.LazyFrame:
+        if self._held is not None:
+            return self._held.lazy()
         return pl.scan_ipc(self.files) if self.files else self.empty().lazy()
-
-    def frames(self) -> Iterator[pl.DataFrame]:
-        """The parts one at a time."""
-        for path in self.files:
-            yield pl.read_ipc(path)
 
     def read(self, columns: Sequence[str] | None = None) -> pl.DataFrame:
         """The whole table, or only `columns` of it."""
         scan = self.scan()
         return (scan.select(columns) if columns is not None else scan).collect()
 
+    def content_hash(self) -> str:
+        """content_hash of the whole table."""
+        return self._content.copy().hexdigest()
+
     def write_parquet(self, target: BinaryIO) -> None:
         """The table as Parquet into `target`, streamed part by part (write_parquet)."""
+        if self._held is not None:
+            write_parquet(self._held, target, self.declared)
+            return
         arrow_schema = self.declared.arrow_schema(self.empty())
         self.scan().sink_parquet(target, arrow_schema=arrow_schema, **PARQUET_SETTINGS)
 
@@ -787,13 +805,21 @@ def content_hash(frame: pl.DataFrame | TableParts, declared: Table) -> str:
     row by row in order, and of the polars version that would write it: with the fixed
     writer settings, equal digests mean equal Parquet bytes, so a table can be known
     unchanged without encoding it. Parts hash as the whole frame they make."""
-    frames = frame.frames() if isinstance(frame, TableParts) else [frame]
-    head = frame.empty() if isinstance(frame, TableParts) else frame
-    arrow_schema = declared.arrow_schema(head)
-    h = hashlib.sha256(f"{pl.__version__}\0{head.schema}\0{arrow_schema}\0".encode())
-    for part in frames:
-        h.update(array("Q", part.hash_rows(seed=0).to_list()).tobytes())
+    if isinstance(frame, TableParts):
+        return frame.content_hash()
+    h = _content_digest(frame, declared)
+    _hash_rows(h, frame)
     return h.hexdigest()
+
+
+def _content_digest(frame: pl.DataFrame, declared: Table) -> hashlib._Hash:
+    """content_hash's digest before any row: of the schemas and the polars version."""
+    arrow_schema = declared.arrow_schema(frame)
+    return hashlib.sha256(f"{pl.__version__}\0{frame.schema}\0{arrow_schema}\0".encode())
+
+
+def _hash_rows(digest: hashlib._Hash, frame: pl.DataFrame) -> None:
+    digest.update(array("Q", frame.hash_rows(seed=0).to_list()).tobytes())
 
 
 def _manifest(generation: Path) -> dict[str, Any]:

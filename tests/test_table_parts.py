@@ -31,11 +31,14 @@ def parts_of(frame: pl.DataFrame, name: str, folder: Path, rows: int) -> TablePa
 
 
 @pytest.mark.parametrize("name", ["entries", "papers", "authors", "mismatches"])
-def test_parts_write_the_bytes_and_hash_of_the_whole_table(tmp_path, inputs, name):  # noqa: F811
+@pytest.mark.parametrize("one_part", [False, True])
+def test_parts_write_the_bytes_and_hash_of_the_whole_table(tmp_path, inputs, name, one_part):  # noqa: F811
     frame = build_tables(**inputs)[name]
     assert frame.height >= 2
-    parts = parts_of(frame, name, tmp_path, rows=1)
-    assert len(parts.files) == frame.height == parts.height
+    parts = parts_of(frame, name, tmp_path, rows=frame.height if one_part else 1)
+    # One part is held as it is; more are set aside on disk, every one.
+    assert len(parts.files) == (0 if one_part else frame.height)
+    assert parts.height == frame.height
     whole, streamed = tmp_path / "whole.parquet", tmp_path / "parts.parquet"
     with whole.open("wb") as target:
         write_parquet(frame, target, table(name))
