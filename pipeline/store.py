@@ -605,11 +605,13 @@ class MetadataStore:
         rows = self._select("arxiv_id, outcome, decided_at", "id_outcomes", ids)
         return {a: (o, datetime.fromisoformat(t)) for a, o, t in rows}
 
-    def fetch_log_rows(self) -> list[tuple[str, str, str, int, str | None, str]]:
+    def fetch_log_rows(self) -> Iterator[tuple[str, str, str, int, str | None, str]]:
+        """The fetch log's rows in order, read as they are consumed (a million rows as
+        Python tuples at once would take as much memory as the rest of a run)."""
         return self.db.execute(
             f"SELECT {', '.join(tables.table('fetch_log').schema())} FROM fetch_log "
             "ORDER BY logged_at, run_id, arxiv_id"
-        ).fetchall()
+        )
 
     # run log
     def put_run(self, run_id: str, started_at: datetime, record: dict[str, object]) -> None:

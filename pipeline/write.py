@@ -19,9 +19,10 @@ from __future__ import annotations
 import hashlib
 import json
 from array import array
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -48,6 +49,7 @@ from pipeline.tables import CANDIDATE, PARSED_ENTRY_COLUMNS, TABLES, Table, tabl
 ZSTD_LEVEL = 3  # zstd's own default, stated so a library default change cannot alter bytes
 ROW_GROUP_ROWS = 128 * 1024
 MANIFEST_NAME = "manifest.json"
+LOG_ROWS = 50_000  # fetch log rows held as Python tuples at a time
 
 # The entries table's columns that the reconcile stage decides, in row-tuple order.
 RECONCILED_ENTRY_COLUMNS = (
@@ -129,7 +131,7 @@ def build_tables(
     papers: pl.DataFrame | Mapping[str, PaperRecord],
     resolutions: Sequence[Resolution],
     mismatches: Sequence[Mismatch],
-    fetch_log: Sequence[FetchLogRow],
+    fetch_log: Iterable[FetchLogRow],
     settled: pl.DataFrame | None = None,
     problems: Sequence[Problem],
     runs: Sequence[RunRecord],
@@ -206,7 +208,7 @@ def paper_tables(records: pl.DataFrame, counts: pl.DataFrame) -> dict[str, pl.Da
 
 
 def log_tables(
-    fetch_log: Sequence[FetchLogRow], problems: Sequence[Problem], runs: Sequence[RunRecord]
+    fetch_log: Iterable[FetchLogRow], problems: Sequence[Problem], runs: Sequence[RunRecord]
 ) -> dict[str, pl.DataFrame]:
     """The tables of what the runs did: `fetch_log`, `problems`, `runs`."""
     return {
@@ -216,11 +218,16 @@ def log_tables(
     }
 
 
-def _fetch_log_table(rows: Sequence[FetchLogRow]) -> pl.DataFrame:
-    """The store's fetch log; its times (ISO text) made UTC once per distinct value: a
-    batch's outcomes share one."""
+def _fetch_log_table(rows: Iterable[FetchLogRow]) -> pl.DataFrame:
+    """The store's fetch log, made a frame LOG_ROWS rows at a time; its times (ISO text)
+    made UTC once per distinct value: a batch's outcomes share one."""
     schema = table("fetch_log").schema()
-    logged = pl.DataFrame(rows, schema={**schema, "logged_at": pl.String}, orient="row")
+    as_text: dict[str, pl.DataType] = {**schema, "logged_at": pl.String()}
+    remaining = iter(rows)
+    frames = [pl.DataFrame(schema=as_text)]
+    while batch := list(islice(remaining, LOG_ROWS)):
+        frames.append(pl.DataFrame(batch, schema=as_text, orient="row"))
+    logged = pl.concat(frames)
     if logged.is_empty():
         return pl.DataFrame(schema=schema)
     moments = {at: _utc(at, "fetch_log") for at in logged.get_column("logged_at").unique()}

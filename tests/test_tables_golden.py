@@ -252,7 +252,7 @@ def test_a_digest_edited_with_nothing_to_ask_keeps_the_paper_tables_and_the_fetc
     # The fetch log as the store holds it: what a whole run writes from it.
     assert paths.table("fetch_log").read_bytes() == fetch_log
     with MetadataStore(paths.metadata_db) as store:
-        logged = store.fetch_log_rows()
+        logged = list(store.fetch_log_rows())
     log = pl.read_parquet(paths.table("fetch_log"))
     assert log.height == len(logged) > 0
     assert log.drop("logged_at").rows() == [row[:5] for row in logged]
