@@ -57,6 +57,7 @@ from pipeline.write import (
     PAPER_COUNT_COLUMNS,
     InconsistentInputError,
     RunRecord,
+    SetAsidePapers,
     TableParts,
     build_tables,
     carry_over_tables,
@@ -420,7 +421,7 @@ def fetch_stage(
 
     # The papers as one frame, read once: the title search below may store some of them
     # again (the store is the truth), and only those rows are read again after it.
-    result.papers = _papers_frame(store, set(result.records), result.unstored.frame, result.began)
+    result.papers = _papers_frame(store, set(result.records), result)
     framed = utc_now()
     titles = titles_to_search(
         entries,
@@ -489,14 +490,12 @@ def _ask_withdrawn_histories(
     return report.stored
 
 
-def _papers_frame(
-    store: MetadataStore, ids: set[str], snapshot: pl.DataFrame, began: datetime
-) -> pl.DataFrame:
+def _papers_frame(store: MetadataStore, ids: set[str], fetched: FetchResult) -> pl.DataFrame:
     """The papers of `ids` as one stored-papers frame. The store is the truth (a paper found
     by ID and again by title search in one run has the later fetch's time there), but for
-    the `snapshot`'s answers (a stored-papers frame), which it does not hold, unless the
-    fetch that `began` then stored the paper since."""
-    stored_now = store.ids_fetched_since(began)
+    the snapshot's answers, which it does not hold, unless this fetch stored the paper since."""
+    stored_now = store.ids_fetched_since(fetched.began)
+    snapshot = fetched.unstored.frame
     arxiv_id = pl.col("arxiv_id")
     wanted = arxiv_id.is_in(_id_list(ids)) & arxiv_id.is_in(_id_list(stored_now)).not_()
     # Filtering copies every column, abstracts too: not when every paper is wanted.
@@ -515,8 +514,7 @@ def _resolved_papers(store: MetadataStore, ids: set[str], fetched: FetchResult) 
     the others (found by title, named by carried rows) from the store."""
     linked = fetched.papers.filter(pl.col("arxiv_id").is_in(ids))
     others = ids.difference(linked.get_column("arxiv_id"))
-    others_frame = _papers_frame(store, others, fetched.unstored.frame, fetched.began)
-    return pl.concat([linked, others_frame]).sort("arxiv_id")
+    return pl.concat([linked, _papers_frame(store, others, fetched)]).sort("arxiv_id")
 
 
 # Problems of search_titles meaning that a phrase got no answer, now or stored.
@@ -663,6 +661,7 @@ def _run_stages(
     run = PartsRun(FetchBudget())
     with store_module.scratch_dir(settings.paths, record.run_id) as scratch:
         tables = {name: TableParts(name, scratch) for name in (*ENTRY_TABLES, *PAPER_TABLES)}
+        run.papers = SetAsidePapers(scratch)
         parts = parse_parts(settings, part_entries=settings.part_entries)
         while True:
             with times.stage("parse"):
@@ -697,7 +696,7 @@ class PartsRun:
     digests: int = 0
     problems: list[Problem] = field(default_factory=list)  # the parse problems
     counts: list[pl.DataFrame] = field(default_factory=list)  # each part's paper_counts
-    snapshot: list[pl.DataFrame] = field(default_factory=list)  # resolved snapshot answers
+    papers: SetAsidePapers | None = None  # the resolved papers, as their parts read them
 
 
 def _empty_tally() -> ReconcileTally:
@@ -735,24 +734,42 @@ def _run_part(
         tables["entries"].append(entries)
         tables["mismatches"].append(mismatches)
         run.counts.append(paper_counts(entries))
-        snapshot = fetched.unstored.frame
-        run.snapshot.append(snapshot.filter(pl.col("arxiv_id").is_in(_id_list(resolved))))
+        assert run.papers is not None  # set by _run_stages
+        run.papers.add(papers)
 
 
 def _paper_parts(store: MetadataStore, run: PartsRun, tables: Mapping[str, TableParts]) -> None:
-    """The rows of every resolved paper appended to the paper tables, PAPER_CHUNK at a time in
-    key order: from the store, which is the truth, but for the snapshot's answers."""
+    """The rows of every resolved paper appended to the paper tables, PAPER_CHUNK at a time
+    in key order, from the papers as their parts read them (run.papers)."""
+    assert run.papers is not None  # set by _run_stages
     counts = summed_paper_counts(run.counts)
-    snapshot = pl.concat(run.snapshot).unique("arxiv_id", keep="first", maintain_order=True)
     for start in range(0, counts.height, PAPER_CHUNK):
         chunk = counts.slice(start, PAPER_CHUNK)
         ids = chunk.get_column("arxiv_id")
-        records = _papers_frame(store, set(ids), snapshot, run.fetched.began).sort("arxiv_id")
+        records = _stored_again(store, run.papers.between(ids[0], ids[-1]))
         if not records.get_column("arxiv_id").equals(ids):
             missing = ids.filter(~ids.is_in(records.get_column("arxiv_id").implode()))
             raise InconsistentInputError(f"resolved paper {missing[0]} has no arXiv record")
         for name, frame in paper_tables(records, chunk).items():
             tables[name].append(frame)
+
+
+def _stored_again(store: MetadataStore, papers: pl.DataFrame) -> pl.DataFrame:
+    """`papers` (sorted by ID), with the rows of those the store holds from a later fetch
+    read again from it: the store is the truth (a paper found by ID in one part and by a
+    title search in a later one has the later fetch's time there). The snapshot's answers
+    are not stored, unless a fetch stored the paper since."""
+    stored = store.fetched_at_frame(papers.get_column("arxiv_id"))
+    again = (
+        papers.select("arxiv_id", "fetched_at")
+        .join(stored, on="arxiv_id", suffix="_stored")
+        .filter(pl.col("fetched_at") != pl.col("fetched_at_stored"))
+        .get_column("arxiv_id")
+    )
+    if again.is_empty():
+        return papers
+    kept = papers.filter(~pl.col("arxiv_id").is_in(again.implode()))
+    return pl.concat([kept, store.papers_frame(again)]).sort("arxiv_id")
 
 
 def _log_parse(parse: ParseResult) -> None:
@@ -967,7 +984,6 @@ class FetchTotals:
     """What the fetch stage did in a run, over its parts: counted once per distinct ID (an
     ID of an earlier part is answered by the store or the snapshot again, unasked)."""
 
-    began: datetime = field(default_factory=utc_now)  # the first part's fetch began
     kinds: Counter[str] = field(default_factory=Counter)  # the IDs' outcomes
     carried_kinds: Counter[str] = field(default_factory=Counter)  # of IDs only carried rows name
     problems: list[Problem] = field(default_factory=list)
@@ -981,13 +997,9 @@ class FetchTotals:
     incomplete: bool = False  # some entries wait on arXiv
     fresh_until: datetime | None = None  # while complete: see _fresh_until
     _seen: pl.Series = field(default_factory=lambda: pl.Series("arxiv_id", [], dtype=pl.String))
-    _parts: int = 0
 
     def add(self, settings: Settings, store: MetadataStore, fetched: FetchResult) -> None:
         """Count a part's fetch in."""
-        if self._parts == 0:
-            self.began = fetched.began
-        self._parts += 1
         outcomes = pl.DataFrame(
             {
                 "arxiv_id": list(fetched.outcomes),

@@ -571,6 +571,12 @@ class MetadataStore:
         rows = self._select("arxiv_id, fetched_at, source", "papers", ids)
         return {arxiv_id: (datetime.fromisoformat(at), src) for arxiv_id, at, src in rows}
 
+    def fetched_at_frame(self, ids: Iterable[str]) -> pl.DataFrame:
+        """(arxiv_id, fetched_at as stored: ISO text) of the stored papers among `ids`."""
+        rows = self._select("arxiv_id, fetched_at", "papers", ids).fetchall()
+        schema = {"arxiv_id": pl.String, "fetched_at": pl.String}
+        return pl.DataFrame(rows, schema=schema, orient="row")
+
     def _select(
         self, columns: str, table: str, ids: Iterable[str] | None, order_by: str | None = None
     ) -> sqlite3.Cursor:

@@ -43,7 +43,7 @@ from pipeline.model import (
 from pipeline.reconcile.verbatim import SETTLED_REASON, SETTLED_SIMILARITY
 from pipeline.report import REPORT_COLUMNS
 from pipeline.store import Paths
-from pipeline.tables import CANDIDATE, PARSED_ENTRY_COLUMNS, TABLES, Table, table
+from pipeline.tables import CANDIDATE, PARSED_ENTRY_COLUMNS, STORED_PAPER, TABLES, Table, table
 
 # Fixed writer settings: the bytes of a file may depend on its rows only.
 ZSTD_LEVEL = 3  # zstd's own default, stated so a library default change cannot alter bytes
@@ -730,6 +730,37 @@ class TableParts:
             return
         arrow_schema = self.declared.arrow_schema(self.empty())
         self.scan().sink_parquet(target, arrow_schema=arrow_schema, **PARQUET_SETTINGS)
+
+
+class SetAsidePapers:
+    """The papers of a run's parts (stored-papers frames), each set aside once, by the part
+    that resolved it first: a Parquet file per part in `folder`, sorted by ID, in row
+    groups small enough that the papers of an ID range are read without the rest (the
+    row groups' statistics). The paper tables are made from them in key order, a range of
+    IDs at a time, without decoding the store's records again."""
+
+    ROW_GROUP = 4096
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.files: list[Path] = []
+        self._seen = pl.Series("arxiv_id", [], dtype=pl.String)
+
+    def add(self, papers: pl.DataFrame) -> None:
+        new = papers.filter(~pl.col("arxiv_id").is_in(self._seen.implode())).sort("arxiv_id")
+        if new.is_empty():
+            return
+        path = self.folder / f"stored-papers-{len(self.files):05d}.parquet"
+        new.write_parquet(path, compression="lz4", row_group_size=self.ROW_GROUP)
+        self.files.append(path)
+        self._seen = pl.concat([self._seen, new.get_column("arxiv_id")])
+
+    def between(self, first: str, last: str) -> pl.DataFrame:
+        """The papers whose IDs are `first` to `last`, sorted by ID."""
+        if not self.files:
+            return pl.DataFrame(schema=STORED_PAPER.schema())
+        in_range = pl.col("arxiv_id").is_between(pl.lit(first), pl.lit(last))
+        return pl.scan_parquet(self.files).filter(in_range).collect().sort("arxiv_id")
 
 
 Tables = Mapping[str, pl.DataFrame | TableParts]

@@ -5,16 +5,20 @@ content hash as the whole frame, parts out of key order refused; a run's scratch
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
-from test_write import inputs, paths_in  # noqa: F401  (fixtures)
+from test_write import inputs, paper, paths_in  # noqa: F401  (fixtures)
 
 from pipeline import store
+from pipeline.run import _stored_again
 from pipeline.tables import table
 from pipeline.write import (
     InconsistentInputError,
+    SetAsidePapers,
     TableParts,
     build_tables,
     content_hash,
@@ -89,3 +93,26 @@ def test_scratch_folder_is_removed_at_the_end_and_a_killed_runs_at_the_next(tmp_
     with pytest.raises(RuntimeError), store.scratch_dir(paths, "run-3"):
         raise RuntimeError("the run failed")
     assert not paths.scratch.exists()
+
+
+def test_set_aside_papers_are_each_kept_once_and_read_by_id_range(tmp_path):
+    first = [paper(i, f"T{i}") for i in ("2401.00003", "2401.00001", "2401.00002")]
+    later = [paper(i, f"U{i}") for i in ("2401.00002", "2401.00005")]  # 00002 seen before
+    aside = SetAsidePapers(tmp_path)
+    for records in (first, later):
+        aside.add(store.records_frame(map(store.record_to_json, records)))
+    rows = aside.between("2401.00002", "2401.00005")
+    assert rows.get_column("arxiv_id").to_list() == ["2401.00002", "2401.00003", "2401.00005"]
+    assert rows.get_column("title").to_list() == ["T2401.00002", "T2401.00003", "U2401.00005"]
+
+
+def test_papers_stored_again_since_their_part_come_from_the_store(tmp_path):
+    records = [paper(i, f"T{i}") for i in ("2401.00001", "2401.00002")]
+    frame = store.records_frame(map(store.record_to_json, records))
+    with store.MetadataStore(tmp_path / "m.sqlite") as db:
+        db.put_papers(records)
+        assert _stored_again(db, frame).equals(frame)
+        fetched_again = replace(records[1], title="Retitled", fetched_at=datetime.now(UTC))
+        db.put_papers([fetched_again])
+        again = _stored_again(db, frame)
+    assert again.get_column("title").to_list() == ["T2401.00001", "Retitled"]
