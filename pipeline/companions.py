@@ -18,7 +18,7 @@ import pygal
 from pipeline import code_digest, store
 from pipeline.config import SETTINGS
 from pipeline.health import Health, assess
-from pipeline.report import REPORT_NAME, render_report, reusable_parts
+from pipeline.report import REPORT_NAME, Frame, render_report, reusable_parts
 from pipeline.tables import tables_json
 from pipeline.views import DATABASE_NAME, write_database
 
@@ -30,7 +30,7 @@ def _default(name: str) -> float:
     return float(next(s.default for s in SETTINGS if s.name == name))
 
 
-def default_health(frames: Mapping[str, pl.DataFrame]) -> Health:
+def default_health(frames: Mapping[str, Frame]) -> Health:
     """The assessment from the tables alone (no ledger), with the default thresholds."""
     today = store.utc_now().date()
     return assess(
@@ -65,7 +65,7 @@ def report_parts(generation: Path, key: str) -> dict[str, str] | None:
 
 def write_companions(
     generation: Path,
-    frames: Mapping[str, pl.DataFrame],
+    frames: Mapping[str, Frame],
     run_id: str,
     health: Health | None,
     tables_key: str,

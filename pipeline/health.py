@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -55,11 +55,14 @@ def source_of(digest: str) -> str:
     return _DATE_IN_PATH.sub("*", digest)
 
 
-def with_source(frame: pl.DataFrame) -> pl.DataFrame:
+F = TypeVar("F", pl.DataFrame, pl.LazyFrame)
+
+
+def with_source(frame: F) -> F:
     """`frame` with a `source` column, `source_of` its `digest` (computed once per file:
     polars' regex engine has no look-around)."""
-    digests = frame.get_column("digest").unique().to_list()
-    mapping = {d: source_of(d) for d in digests}
+    digests = frame.lazy().select(pl.col("digest").unique()).collect().get_column("digest")
+    mapping = {d: source_of(d) for d in digests.to_list()}
     return frame.with_columns(
         pl.col("digest").replace_strict(mapping, return_dtype=pl.String).alias("source")
     )
@@ -140,8 +143,8 @@ def _ledger_dict(seen: pl.DataFrame) -> FirstSeen:
 
 
 def assess(
-    entries: pl.DataFrame,
-    runs: pl.DataFrame,
+    entries: pl.DataFrame | pl.LazyFrame,
+    runs: pl.DataFrame | pl.LazyFrame,
     first_seen: FirstSeen,
     today: date,
     stale_days: float,
@@ -149,18 +152,18 @@ def assess(
 ) -> Health:
     """Assess the tables (`entries`, `runs`) against the ledger, as of `today`; the
     returned Health carries the ledger with today's first sightings added."""
-    sourced = with_source(entries.select("digest", "digest_date", "arxiv_id"))
-    known = _ledger_frame(first_seen)
+    sourced = with_source(entries.lazy().select("digest", "digest_date", "arxiv_id"))
+    known = _ledger_frame(first_seen).lazy()
     pairs = sourced.filter(pl.col("arxiv_id").is_not_null()).select("source", "arxiv_id").unique()
     new = pairs.join(known, on=["source", "arxiv_id"], how="anti").with_columns(
         pl.lit(today).alias("seen")
     )
-    seen_frame = pl.concat([known, new])
+    seen_frame = pl.concat([known, new]).collect()
     yielded = (
         sourced.filter(pl.col("arxiv_id").is_not_null())
         .group_by("source", "arxiv_id")
         .agg(pl.col("digest_date").min().alias("first_date"))
-        .join(seen_frame, on=["source", "arxiv_id"], how="left")
+        .join(seen_frame.lazy(), on=["source", "arxiv_id"], how="left")
         .group_by("source")
         .agg(
             pl.len().cast(pl.UInt32).alias("papers"),
@@ -171,11 +174,18 @@ def assess(
         pl.col("digest").n_unique().cast(pl.UInt32).alias("files"),
         pl.col("digest_date").max().alias("last_digest_date"),
     )
-    tallies = files.join(yielded, on="source", how="left").with_columns(
-        pl.col("papers").fill_null(0)
+    tallies = (
+        files.join(yielded, on="source", how="left")
+        .with_columns(pl.col("papers").fill_null(0))
+        .collect()
     )
     return judge(
-        tallies, runs, today, stale_days, unresolved_jump, first_seen=_ledger_dict(seen_frame)
+        tallies,
+        runs.lazy().collect(),
+        today,
+        stale_days,
+        unresolved_jump,
+        first_seen=_ledger_dict(seen_frame),
     )
 
 

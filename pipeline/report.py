@@ -25,6 +25,8 @@ from pygal.style import DefaultStyle
 
 from pipeline.health import Health, with_source
 
+Frame = pl.DataFrame | pl.LazyFrame  # a table in hand, or to be read (from its parts)
+
 REPORT_NAME = "report.html"
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
 TABLE_ROWS = 200  # rows shown of a list of entries; the rest are in the tables
@@ -136,10 +138,12 @@ class ReportData:
     problems: pl.DataFrame  # source, problems
 
 
-def report_data(frames: Mapping[str, pl.DataFrame]) -> ReportData:
-    papers = frames["papers"]
-    # Only the columns shown: a filter on the whole frame would copy every block_text.
-    entries = with_source(frames["entries"].select(REPORT_COLUMNS["entries"]))
+def report_data(frames: Mapping[str, Frame]) -> ReportData:
+    """What the page shows of the tables: each computed lazily, so that a table read from
+    its parts (pipeline.write.TableParts) gives up only the columns asked for, and only
+    the results are held."""
+    papers = frames["papers"].lazy()
+    entries = with_source(frames["entries"].lazy().select(REPORT_COLUMNS["entries"]))
     resolved = entries.filter(pl.col("arxiv_id").is_not_null())
     with_paper = resolved.join(
         papers.select("arxiv_id", "primary_category", "published"), on="arxiv_id"
@@ -162,6 +166,7 @@ def report_data(frames: Mapping[str, pl.DataFrame]) -> ReportData:
     )
     mismatch_kinds = (
         frames["mismatches"]
+        .lazy()
         .group_by("kind")
         .agg(pl.len().alias("count"))
         .sort(["count", "kind"], descending=[True, False])
@@ -171,6 +176,7 @@ def report_data(frames: Mapping[str, pl.DataFrame]) -> ReportData:
     )
     top_authors = (
         frames["authors"]
+        .lazy()
         .group_by("name")
         .agg(pl.col("arxiv_id").n_unique().alias("papers"))
         .sort(["papers", "name"], descending=[True, False])
@@ -178,6 +184,7 @@ def report_data(frames: Mapping[str, pl.DataFrame]) -> ReportData:
     )
     top_categories = (
         frames["categories"]
+        .lazy()
         .group_by("category")
         .agg(pl.col("arxiv_id").n_unique().alias("papers"))
         .sort(["papers", "category"], descending=[True, False])
@@ -188,26 +195,34 @@ def report_data(frames: Mapping[str, pl.DataFrame]) -> ReportData:
         .select("arxiv_id", "title", "digests", "appearances")
         .sort(["digests", "appearances", "arxiv_id"], descending=[True, True, False])
     )
+    parse_problems = frames["problems"].lazy().filter(pl.col("stage") == "parse")
     problems = (
-        frames["problems"]
-        .filter(pl.col("stage") == "parse")
-        .group_by("source")
+        parse_problems.group_by("source")
         .agg(pl.len().alias("problems"))
         .sort(["problems", "source"], descending=[True, False])
     )
-    counts = dict(entries.group_by("resolution").len().iter_rows())
-    summary = {
-        "entries": entries.height,
-        "digests": entries.get_column("digest").n_unique(),
-        "papers": papers.height,
-        "mismatches": frames["mismatches"].height,
-        "parse_problems": frames["problems"].filter(pl.col("stage") == "parse").height,
-        **{f"resolved_{r}": int(counts.get(r, 0)) for r in RESOLUTIONS},
-    }
-    return ReportData(
-        summary, by_category, by_source, lags, resolutions, mismatch_kinds, unresolved, top_authors,
-        top_categories, multi_digest, problems,
+    counts = entries.group_by("resolution").len()
+    sizes = pl.concat(
+        [
+            entries.select(entries=pl.len(), digests=pl.col("digest").n_unique()),
+            papers.select(papers=pl.len()),
+            frames["mismatches"].lazy().select(mismatches=pl.len()),
+            parse_problems.select(parse_problems=pl.len()),
+        ],
+        how="horizontal",
+    )
+    collected = pl.collect_all(
+        [
+            by_category, by_source, lags, resolutions, mismatch_kinds, unresolved,
+            top_authors, top_categories, multi_digest, problems, counts, sizes,
+        ]
     )  # fmt: skip
+    resolution_counts = dict(collected[10].iter_rows())
+    summary = {
+        **{name: int(value) for name, value in collected[11].row(0, named=True).items()},
+        **{f"resolved_{r}": int(resolution_counts.get(r, 0)) for r in RESOLUTIONS},
+    }
+    return ReportData(summary, *collected[:10])
 
 
 def _table_charts(data: ReportData) -> list[tuple[str, list[Chart]]]:
@@ -478,7 +493,7 @@ def _marked(name: str, text: str) -> str:
     return f"<!--part {name}-->{text}<!--/part {name}-->"
 
 
-def tables_parts(frames: Mapping[str, pl.DataFrame]) -> dict[str, str]:
+def tables_parts(frames: Mapping[str, Frame]) -> dict[str, str]:
     """The parts of the page drawn from the tables alone (all but `runs`), by PART_NAMES."""
     data = report_data(frames)
     tables = {
@@ -487,8 +502,10 @@ def tables_parts(frames: Mapping[str, pl.DataFrame]) -> dict[str, str]:
         + _table(data.multi_digest, "multi_digest"),
         "Parse problems": _table(
             frames["problems"]
+            .lazy()
             .filter(pl.col("stage") == "parse")
-            .select("source", "line", "kind", "message"),
+            .select("source", "line", "kind", "message")
+            .collect(),
             "parse_problems",
         ),
     }
@@ -513,7 +530,7 @@ def reusable_parts(page: str, tables_key: str) -> dict[str, str] | None:
 
 
 def render_report(
-    frames: Mapping[str, pl.DataFrame],
+    frames: Mapping[str, Frame],
     health: Health,
     run_id: str,
     generated_at: datetime,
@@ -525,7 +542,7 @@ def render_report(
     hold only `runs`."""
     if parts is None:
         parts = tables_parts(frames)
-    title, charts = _runs_section(frames["runs"].sort("run_id"), health)
+    title, charts = _runs_section(frames["runs"].lazy().sort("run_id").collect(), health)
     runs = _section(
         title, charts, "<h3>Digest health</h3>" + _table(health.sources, "digest_health")
     )

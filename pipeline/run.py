@@ -38,7 +38,7 @@ from pipeline.config import SETTINGS, ConfigError, Settings
 from pipeline.health import LEDGER_KEY as FIRST_SEEN_KEY
 from pipeline.health import Health, assess, judge, tallies_frame
 from pipeline.model import FetchOutcome, PaperRecord, Problem
-from pipeline.report import REPORT_COLUMNS, REPORT_NAME
+from pipeline.report import REPORT_COLUMNS, REPORT_NAME, Frame
 from pipeline.status import health_now, published_frames
 from pipeline.store import (
     DigestFileState,
@@ -573,17 +573,17 @@ class Carried:
 
 
 def _counts(
-    digests: int, problems: int, fetched: FetchTotals, frames: Mapping[str, pl.DataFrame]
+    digests: int, problems: int, fetched: FetchTotals, frames: Mapping[str, Frame]
 ) -> dict[str, int]:
     """The run's counts; `fetched.carried_kinds`: how the store answers the IDs only carried
     rows name (MetadataStore.answer_counts), which it can for all of them (the last complete
     run settled them, and nothing is due for refresh)."""
     kinds = fetched.kinds + fetched.carried_kinds
-    entries = frames["entries"]
-    resolutions = dict(entries.get_column("resolution").value_counts().iter_rows())
+    by_resolution = frames["entries"].lazy().group_by("resolution").len().collect()
+    resolutions = dict(by_resolution.iter_rows())
     return {
         "digests": digests,
-        "entries": entries.height,
+        "entries": sum(resolutions.values()),
         "parse_problems": problems,
         "ids_requested": kinds.total(),
         "found": kinds["found"],
@@ -597,7 +597,7 @@ def _counts(
         "resolved_title": resolutions.get("title", 0),
         "corrected": resolutions.get("corrected", 0),
         "unresolved": resolutions.get("unresolved", 0),
-        "mismatches": frames["mismatches"].height,
+        "mismatches": frames["mismatches"].lazy().select(pl.len()).collect().item(),
         "requests": fetched.requests,
         "retries": fetched.retries,
     }
@@ -1088,9 +1088,7 @@ def _finish(
     )
 
 
-def _assess_health(
-    settings: Settings, store: MetadataStore, frames: Mapping[str, pl.DataFrame]
-) -> Health:
+def _assess_health(settings: Settings, store: MetadataStore, frames: Mapping[str, Frame]) -> Health:
     """The staleness assessment of this run's tables, against the store's first-seen ledger."""
     return assess(
         frames["entries"],

@@ -41,7 +41,7 @@ from pipeline.model import (
     Resolution,
 )
 from pipeline.reconcile.verbatim import SETTLED_REASON, SETTLED_SIMILARITY
-from pipeline.report import REPORT_COLUMNS
+from pipeline.report import REPORT_COLUMNS, Frame
 from pipeline.store import Paths
 from pipeline.tables import CANDIDATE, PARSED_ENTRY_COLUMNS, STORED_PAPER, TABLES, Table, table
 
@@ -829,11 +829,11 @@ def _ordered(
     return _sorted(declared, validate(declared.name, frame))
 
 
-def report_frames(frames: Tables) -> dict[str, pl.DataFrame]:
-    """The tables as the report and the staleness assessment read them: of a table in parts,
-    only the columns they read (REPORT_COLUMNS)."""
+def report_frames(frames: Tables) -> dict[str, Frame]:
+    """The tables as the report and the staleness assessment read them: a table in parts
+    as a lazy read of them, which reads only the columns they ask for."""
     return {
-        name: frame.read(REPORT_COLUMNS.get(name)) if isinstance(frame, TableParts) else frame
+        name: frame.scan() if isinstance(frame, TableParts) else frame
         for name, frame in frames.items()
     }
 
