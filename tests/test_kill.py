@@ -136,3 +136,41 @@ def test_kills_mid_run_and_after_a_publish_leave_readable_tables(
     # The runs killed mid-fetch are marked so; one killed after its publish had logged "ok".
     assert statuses.to_list()[:4] == ["ok", "interrupted", "interrupted", "interrupted"]
     assert set(statuses.to_list()[4:]) <= {"ok", "unchanged"}
+
+
+@pytest.mark.slow
+def test_a_run_killed_with_parts_set_aside_leaves_them_to_the_next_run(
+    tmp_path: Path, standin: StandIn, standin_corpus: list[CorpusRecord]
+) -> None:
+    """Parts of 5 entries: the digests before the new one are set aside on disk when the
+    kill lands in the new one's fetch. The published tables stay readable, the next run
+    clears what the killed run left and writes what a run in one part writes."""
+    extra = extra_digest(standin_corpus)
+    reference_raw, reference_out = make_raw(tmp_path / "reference")
+    (reference_raw / "digests" / "extra.md").write_text(extra, encoding="utf-8")
+    reference_args = [*cli("enrich", raw=reference_raw, out=reference_out, url=standin.url), *BATCH]
+    assert run_cli(reference_args).returncode == 0
+
+    raw, out = make_raw(tmp_path / "killed")
+    assert run_cli(cli("enrich", raw=raw, out=out, url=standin.url)).returncode == 0
+    first_generation = check_readable(out, SAMPLE_ENTRY_COUNT)
+    (raw / "digests" / "extra.md").write_text(extra, encoding="utf-8")
+    # Other settings than the published tables': a whole run, not one of the new digest.
+    parts = ["--part-entries", "5", "--refresh-days", "29"]
+    args = [*cli("enrich", raw=raw, out=out, url=standin.url, delay=0.3), *BATCH, *parts]
+    standin.clear_log()
+    proc = start(args)
+    deadline = time.monotonic() + 120
+    while len(standin.log) < 2 and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    assert kill(proc), "the run ended before it could be killed"
+    assert any((out / ".scratch").rglob("entries-*.arrow"))  # the earlier parts, set aside
+    assert check_readable(out, SAMPLE_ENTRY_COUNT) == first_generation
+
+    final = run_cli(args)
+    assert final.returncode == 0, final.stderr
+    assert not (out / ".scratch").exists()
+    converged, reference = without_fetch_times(out), without_fetch_times(reference_out)
+    for name, frame in reference.items():
+        assert converged[name].equals(frame), name
