@@ -152,7 +152,8 @@ def assess(
 ) -> Health:
     """Assess the tables (`entries`, `runs`) against the ledger, as of `today`; the
     returned Health carries the ledger with today's first sightings added."""
-    sourced = with_source(entries.lazy().select("digest", "digest_date", "arxiv_id"))
+    read = entries.lazy().select("digest", "digest_date", "arxiv_id").collect()
+    sourced = with_source(read).lazy()
     known = _ledger_frame(first_seen).lazy()
     pairs = sourced.filter(pl.col("arxiv_id").is_not_null()).select("source", "arxiv_id").unique()
     new = pairs.join(known, on=["source", "arxiv_id"], how="anti").with_columns(

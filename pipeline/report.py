@@ -143,7 +143,9 @@ def report_data(frames: Mapping[str, Frame]) -> ReportData:
     its parts (pipeline.write.TableParts) gives up only the columns asked for, and only
     the results are held."""
     papers = frames["papers"].lazy()
-    entries = with_source(frames["entries"].lazy().select(REPORT_COLUMNS["entries"]))
+    # The columns most results are drawn from, read once; the texts only for what is shown.
+    keys = frames["entries"].lazy().select("digest", "digest_date", "arxiv_id", "resolution")
+    entries = with_source(keys.collect()).lazy()
     resolved = entries.filter(pl.col("arxiv_id").is_not_null())
     with_paper = resolved.join(
         papers.select("arxiv_id", "primary_category", "published"), on="arxiv_id"
@@ -171,8 +173,11 @@ def report_data(frames: Mapping[str, Frame]) -> ReportData:
         .agg(pl.len().alias("count"))
         .sort(["count", "kind"], descending=[True, False])
     )
-    unresolved = entries.filter(pl.col("resolution") == "unresolved").select(
-        "digest", "position", "title_digest", "link", "resolution_reason"
+    unresolved = (
+        frames["entries"]
+        .lazy()
+        .filter(pl.col("resolution") == "unresolved")
+        .select("digest", "position", "title_digest", "link", "resolution_reason")
     )
     top_authors = (
         frames["authors"]
