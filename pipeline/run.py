@@ -658,7 +658,7 @@ def _run_stages(
     from pipeline.reconcile import summary_lines
 
     times = StageTimes()
-    run = PartsRun(FetchBudget())
+    run = PartsRun(FetchBudget(), record.started_at)
     with store_module.scratch_dir(settings.paths, record.run_id) as scratch:
         tables = {name: TableParts(name, scratch) for name in (*ENTRY_TABLES, *PAPER_TABLES)}
         run.papers = SetAsidePapers(scratch)
@@ -691,6 +691,7 @@ class PartsRun:
     """What a whole run keeps of its parts once they are set aside (_run_stages)."""
 
     budget: FetchBudget  # the run's, shared by every part's fetch
+    began: datetime  # papers stored since are this run's
     fetched: FetchTotals = field(default_factory=lambda: FetchTotals())
     tally: ReconcileTally = field(default_factory=lambda: _empty_tally())
     digests: int = 0
@@ -743,10 +744,11 @@ def _paper_parts(store: MetadataStore, run: PartsRun, tables: Mapping[str, Table
     in key order, from the papers as their parts read them (run.papers)."""
     assert run.papers is not None  # set by _run_stages
     counts = summed_paper_counts(run.counts)
+    stored_now = store.fetched_since_frame(run.began)
     for start in range(0, counts.height, PAPER_CHUNK):
         chunk = counts.slice(start, PAPER_CHUNK)
         ids = chunk.get_column("arxiv_id")
-        records = _stored_again(store, run.papers.between(ids[0], ids[-1]))
+        records = _stored_again(store, run.papers.between(ids[0], ids[-1]), stored_now)
         if not records.get_column("arxiv_id").equals(ids):
             missing = ids.filter(~ids.is_in(records.get_column("arxiv_id").implode()))
             raise InconsistentInputError(f"resolved paper {missing[0]} has no arXiv record")
@@ -754,15 +756,17 @@ def _paper_parts(store: MetadataStore, run: PartsRun, tables: Mapping[str, Table
             tables[name].append(frame)
 
 
-def _stored_again(store: MetadataStore, papers: pl.DataFrame) -> pl.DataFrame:
+def _stored_again(
+    store: MetadataStore, papers: pl.DataFrame, stored_now: pl.DataFrame
+) -> pl.DataFrame:
     """`papers` (sorted by ID), with the rows of those the store holds from a later fetch
     read again from it: the store is the truth (a paper found by ID in one part and by a
-    title search in a later one has the later fetch's time there). The snapshot's answers
-    are not stored, unless a fetch stored the paper since."""
-    stored = store.fetched_at_frame(papers.get_column("arxiv_id"))
+    title search in a later one has the later fetch's time there). `stored_now`: the
+    (arxiv_id, fetched_at) of the papers this run stored (MetadataStore.fetched_since_frame);
+    the snapshot's answers are not stored, unless a fetch stored the paper since."""
     again = (
         papers.select("arxiv_id", "fetched_at")
-        .join(stored, on="arxiv_id", suffix="_stored")
+        .join(stored_now, on="arxiv_id", suffix="_stored")
         .filter(pl.col("fetched_at") != pl.col("fetched_at_stored"))
         .get_column("arxiv_id")
     )

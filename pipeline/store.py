@@ -571,9 +571,12 @@ class MetadataStore:
         rows = self._select("arxiv_id, fetched_at, source", "papers", ids)
         return {arxiv_id: (datetime.fromisoformat(at), src) for arxiv_id, at, src in rows}
 
-    def fetched_at_frame(self, ids: Iterable[str]) -> pl.DataFrame:
-        """(arxiv_id, fetched_at as stored: ISO text) of the stored papers among `ids`."""
-        rows = self._select("arxiv_id, fetched_at", "papers", ids).fetchall()
+    def fetched_since_frame(self, moment: datetime) -> pl.DataFrame:
+        """(arxiv_id, fetched_at as stored: ISO text) of the papers stored at or after
+        `moment` (ids_fetched_since, with the times)."""
+        rows = self.db.execute(
+            "SELECT arxiv_id, fetched_at FROM papers WHERE fetched_at >= ?", (moment.isoformat(),)
+        ).fetchall()
         schema = {"arxiv_id": pl.String, "fetched_at": pl.String}
         return pl.DataFrame(rows, schema=schema, orient="row")
 

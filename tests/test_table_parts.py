@@ -109,10 +109,11 @@ def test_set_aside_papers_are_each_kept_once_and_read_by_id_range(tmp_path):
 def test_papers_stored_again_since_their_part_come_from_the_store(tmp_path):
     records = [paper(i, f"T{i}") for i in ("2401.00001", "2401.00002")]
     frame = store.records_frame(map(store.record_to_json, records))
+    began = records[0].fetched_at
     with store.MetadataStore(tmp_path / "m.sqlite") as db:
         db.put_papers(records)
-        assert _stored_again(db, frame).equals(frame)
+        assert _stored_again(db, frame, db.fetched_since_frame(began)).equals(frame)
         fetched_again = replace(records[1], title="Retitled", fetched_at=datetime.now(UTC))
         db.put_papers([fetched_again])
-        again = _stored_again(db, frame)
+        again = _stored_again(db, frame, db.fetched_since_frame(began))
     assert again.get_column("title").to_list() == ["T2401.00001", "Retitled"]
