@@ -714,11 +714,6 @@ class TableParts:
             return self._held.lazy()
         return pl.scan_ipc(self.files) if self.files else self.empty().lazy()
 
-    def read(self, columns: Sequence[str] | None = None) -> pl.DataFrame:
-        """The whole table, or only `columns` of it."""
-        scan = self.scan()
-        return (scan.select(columns) if columns is not None else scan).collect()
-
     def content_hash(self) -> str:
         """content_hash of the whole table."""
         return self._content.copy().hexdigest()
