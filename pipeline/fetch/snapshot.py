@@ -43,7 +43,13 @@ from pipeline.model import Problem
 from pipeline.store import FrameRecords, file_signature
 from pipeline.tables import STORED_PAPER
 
-BLOCK_BYTES = 32 * 1024 * 1024  # read at a time; bounds memory whatever the file's size
+# Read at a time; bounds memory whatever the file's size. Not larger: glibc maps a buffer
+# of 32 MB afresh each time, so every byte read was a page fault (10x the faults, 1.5x the
+# system time of 8 MB reads).
+BLOCK_BYTES = 8 * 1024 * 1024
+# Wanted lines decoded in one go (a block of papers, from one read or more): in fewer, the
+# cost of each polars call shows (bench/snapshot.py).
+LINES_PER_DECODE = 5_000
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
 # What reading a damaged archive raises (isal's stub types its error as an instance).
@@ -370,15 +376,19 @@ def iter_snapshot(
         yield from _indexed_blocks(path, wanted, fetched_at, line_index)
         return
     lines_before = 0
+    numbers: list[int] = []  # the wanted lines read since the last block, and theirs
+    picked: list[bytes] = []
+    problems: list[Problem] = []
+    read = 0  # lines read since the last block
     with open_snapshot(path) as stream:
         for lines in snapshot_blocks(stream, path):
             line_ids = _line_ids(lines)
-            wanted_at: list[int] = []  # where the wanted lines are in the block
             for at in [at for at, arxiv_id in enumerate(line_ids) if arxiv_id in wanted]:
-                if line_ids[at] in wanted:  # the first line of an ID wins, also in one block
+                if line_ids[at] in wanted:  # the first line of an ID wins, also in one read
                     wanted.discard(line_ids[at])
-                    wanted_at.append(at)
-            problems = [
+                    numbers.append(lines_before + at + 1)
+                    picked.append(lines[at])
+            problems += [
                 Problem("fetch", source, "bad_snapshot_line", "no paper id", lines_before + at + 1)
                 for at, arxiv_id in enumerate(line_ids)
                 if arxiv_id is None and lines[at].strip()
@@ -386,11 +396,15 @@ def iter_snapshot(
             first = not lines_before
             if first and problems and len(problems) == sum(1 for x in lines if x.strip()):
                 raise SnapshotError(f"snapshot {path}: not JSON Lines with an id on each line")
-            numbers = [lines_before + at + 1 for at in wanted_at]
-            picked = [lines[at] for at in wanted_at]
             lines_before += len(lines)
-            papers, unusable = _papers_of_lines(numbers, picked, fetched_at, source)
-            yield SnapshotBlock(papers, problems + unusable, len(lines))
+            read += len(lines)
+            if len(picked) >= LINES_PER_DECODE:
+                papers, unusable = _papers_of_lines(numbers, picked, fetched_at, source)
+                yield SnapshotBlock(papers, problems + unusable, read)
+                numbers, picked, problems, read = [], [], [], 0
+    if read:
+        papers, unusable = _papers_of_lines(numbers, picked, fetched_at, source)
+        yield SnapshotBlock(papers, problems + unusable, read)
 
 
 def _papers_of_lines(
