@@ -336,6 +336,27 @@ def test_the_line_index_reads_only_the_wanted_lines_and_gives_the_same_papers(
     assert indexed.problems == scanned.problems == []
 
 
+@pytest.mark.parametrize("block_bytes", [1000, 64 * 1024])  # smaller than a line, and not
+def test_the_line_index_points_at_each_ids_first_line_whatever_the_block_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block_bytes: int
+) -> None:
+    monkeypatch.setattr("pipeline.fetch.snapshot.BLOCK_BYTES", block_bytes)
+    paths = Paths(raw=tmp_path / "raw", out=tmp_path / "out")
+    paths.arxiv.mkdir(parents=True)
+    lines = [*SAMPLE_LINES[:40], b"not json", SAMPLE_LINES[7], *SAMPLE_LINES[40:80]]
+    path = tmp_path / "snapshot.json"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    title_index(paths, path)
+    kept = line_index(paths, path)
+    assert kept is not None
+    index = pl.read_parquet(kept)
+    assert sorted(index["arxiv_id"]) == sorted(SAMPLE_IDS[:80])  # once each, no bad line
+    data = path.read_bytes()
+    for arxiv_id, number, offset, length in index.iter_rows():
+        assert data[offset : offset + length] == lines[number - 1], arxiv_id
+        assert lines.index(lines[number - 1]) == number - 1  # the first of a repeated ID
+
+
 def test_a_bad_line_read_through_the_line_index_is_named_as_in_a_scan(tmp_path: Path) -> None:
     paths = Paths(raw=tmp_path / "raw", out=tmp_path / "out")
     paths.arxiv.mkdir(parents=True)
