@@ -367,7 +367,8 @@ class FrameRecords(Mapping[str, PaperRecord]):
 
     def __init__(self, frame: pl.DataFrame) -> None:
         self.frame = frame
-        self._rows = {arxiv_id: row for row, arxiv_id in enumerate(frame.get_column("arxiv_id"))}
+        ids = frame.get_column("arxiv_id").to_list()
+        self._rows = dict(zip(ids, range(len(ids)), strict=True))
 
     def __getitem__(self, arxiv_id: str) -> PaperRecord:
         return record_from_dict(self.frame.row(self._rows[arxiv_id], named=True))
