@@ -16,6 +16,7 @@ import tracemalloc
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,7 +29,7 @@ from pipeline.config import Settings, load_settings
 from pipeline.fetch import ArxivUnreachable, fetch_papers, reparse_stored_responses, search_titles
 from pipeline.fetch.atom import MAX_ANSWER_BYTES
 from pipeline.fetch.transport import THROTTLED_TRIES_TO_STOP, FetchBudget, fetch_deadline
-from pipeline.model import Author
+from pipeline.model import Author, PaperSource
 from pipeline.standin import CorpusRecord, Fault, LoggedRequest, StandIn
 from pipeline.store import MetadataStore, StoreError, response_paths
 
@@ -474,6 +475,29 @@ def test_second_run_with_nothing_new_sends_nothing(
     stale = settings_for(tmp_path, standin.url, refresh_days=0)
     fetch_papers(wanted, stale, store, "run-3")
     assert {i for e in standin.log for i in e.ids} == set(wanted[:4])
+
+
+def test_each_stored_paper_is_judged_by_its_own_fetch_time_and_source(
+    tmp_path: Path, store: MetadataStore, standin: StandIn, standin_corpus: list[CorpusRecord]
+) -> None:
+    wanted = ids_of(standin_corpus, 4)
+    first = fetch_papers(wanted, settings_for(tmp_path, standin.url), store, "run-1")
+    now = datetime.now(UTC)
+    days_ago = {1: 5, 2: 40, 3: 40}
+    source: dict[int, PaperSource] = {1: "api", 2: "snapshot", 3: "api"}
+    store.put_papers(
+        replace(first.records[wanted[n]], fetched_at=now - timedelta(days=d), source=source[n])
+        for n, d in days_ago.items()
+    )
+    standin.clear_log()
+    settings = settings_for(tmp_path, standin.url, refresh_days=30, snapshot_refresh_days=60)
+    report = fetch_papers(wanted, settings, store, "run-2")
+    # Only the API paper older than refresh_days is asked again; the snapshot's keeps 60 days.
+    assert [e.ids for e in standin.log] == [[wanted[3]]]
+    days = [now.date(), *((now - timedelta(days=days_ago[n])).date() for n in (1, 2))]
+    assert [o.reason for o in report.outcomes[:3]] == [f"stored, fetched {d}" for d in days]
+    assert [(o.outcome, o.attempts) for o in report.outcomes] == [("found", 0)] * 3 + [("found", 1)]
+    assert report.from_store == 3 and set(report.records) == set(wanted)
 
 
 def test_each_batch_is_stored_before_the_next_is_asked(

@@ -117,12 +117,48 @@ def test_papers_are_got_by_id_all_or_since(store: MetadataStore) -> None:
     }
 
 
+def test_fetch_times_come_grouped_by_time_and_source(store: MetadataStore) -> None:
+    earlier = FETCHED - timedelta(days=40)
+    store.put_papers(
+        [
+            paper("2401.00001"),
+            paper("2401.00002"),
+            paper("2401.00003", fetched_at=earlier),
+            paper("2401.00004", source="snapshot"),
+            paper("2401.00005"),  # stored, not asked for
+        ]
+    )
+    wanted = ["2401.00004", "2401.00003", "2401.00002", "2401.00001", "2401.99999"]
+    groups = {(at, source): sorted(ids) for at, source, ids in store.fetch_time_groups(wanted)}
+    assert groups == {
+        (FETCHED.isoformat(), "api"): ["2401.00001", "2401.00002"],
+        (earlier.isoformat(), "api"): ["2401.00003"],
+        (FETCHED.isoformat(), "snapshot"): ["2401.00004"],
+    }
+    assert list(store.fetch_time_groups([])) == []
+
+
+def test_fetch_times_are_read_from_the_index_alone(store: MetadataStore) -> None:
+    """The freshness check of a million IDs reads an index of (ID, time, source), never the
+    table whose rows hold the records."""
+    store.put_papers([paper("2401.00001")])
+    statements: list[str] = []
+    store.db.set_trace_callback(statements.append)
+    list(store.fetch_time_groups(["2401.00001"]))
+    store.db.set_trace_callback(None)
+    (query,) = statements
+    plan = [row[-1] for row in store.db.execute(f"EXPLAIN QUERY PLAN {query}")]
+    assert any("COVERING INDEX papers_fetch_times" in step for step in plan), plan
+
+
 def test_more_ids_than_sqlite_binds_are_asked_in_one_go(store: MetadataStore) -> None:
     stored = [paper(f"2402.{n:05d}") for n in range(1, 40_001, 4000)]
     store.put_papers(stored)
     wanted = [f"2402.{n:05d}" for n in range(1, 40_001)]  # past SQLite's 32,766 variables
     assert set(store.get_papers(wanted)) == {p.arxiv_id for p in stored}
     assert set(store.get_fetched_at(wanted)) == {p.arxiv_id for p in stored}
+    grouped = {i for _, _, ids in store.fetch_time_groups(wanted) for i in ids}
+    assert grouped == {p.arxiv_id for p in stored}
 
 
 def test_outcomes_are_got_for_the_ids_asked(store: MetadataStore) -> None:

@@ -125,37 +125,37 @@ def _decide_from_store(
     the snapshot), and the stored papers that are too old to serve without asking again.
 
     Freshness is judged from the stored fetch times and sources alone (refresh days per
-    source); the records kept as a fallback are decoded now, the served ones (in
-    `report.records`) when looked up.
+    source), once per distinct pair: a batch's papers share both, so a few hundred
+    judgements (and reason strings) serve a store of a million. The records kept as a
+    fallback are decoded now, the served ones (in `report.records`) when looked up.
     """
     decided: dict[str, FetchOutcome] = {}
-    valid: list[str] = []
+    now = utc_now()
+    reasons: dict[str, str | None] = {}  # stored ID -> why it is served, None when too old
+    for at, source, stored_ids in store.fetch_time_groups(wanted):
+        fetched_at = datetime.fromisoformat(at)
+        fresh = fetched_at >= now - timedelta(days=settings.refresh_days_of(source))
+        reason = f"stored, fetched {_day(fetched_at)}" if settings.offline or fresh else None
+        reasons.update(dict.fromkeys(stored_ids, reason))
+    served: list[str] = []  # in the order asked for (the order the entries look them up in)
+    unserved: list[str] = []  # valid, but not stored or stored too long ago
     for arxiv_id in wanted:
-        if is_valid_id(arxiv_id):
-            valid.append(arxiv_id)
+        reason = reasons.get(arxiv_id)
+        if reason is not None:
+            served.append(arxiv_id)
+            decided[arxiv_id] = FetchOutcome(arxiv_id, "found", 0, reason)
+        # A stored ID is valid: atom.py and oai.py check every ID before it is stored.
+        elif arxiv_id in reasons or is_valid_id(arxiv_id):
+            unserved.append(arxiv_id)
         else:
             decided[arxiv_id] = FetchOutcome(arxiv_id, "invalid", 0, "not an arXiv identifier")
-    now = utc_now()
-    fetched = store.get_fetched_at(valid)
-    fetched_at = {i: at for i, (at, _) in fetched.items()}
-    served = {
-        i
-        for i, (at, source) in fetched.items()
-        if settings.offline or at >= now - timedelta(days=settings.refresh_days_of(source))
-    }
+    report.from_store += len(served)
     if settings.snapshot_path is not None:
-        unserved = [i for i in valid if i not in served]
         decided |= _answer_from_snapshot(unserved, settings, report)
-    outcomes = store.get_outcomes(i for i in valid if i not in served and i not in decided)
+    unsettled = [i for i in unserved if i not in decided]
+    outcomes = store.get_outcomes(unsettled)
     stale_ids: list[str] = []
-    for arxiv_id in valid:
-        if arxiv_id in decided:
-            continue
-        if arxiv_id in served:
-            report.from_store += 1
-            reason = f"stored, fetched {_day(fetched_at[arxiv_id])}"
-            decided[arxiv_id] = FetchOutcome(arxiv_id, "found", 0, reason)
-            continue
+    for arxiv_id in unsettled:
         kind, decided_at = outcomes.get(arxiv_id, (None, None))
         if (
             kind in SETTLED_KINDS
@@ -171,13 +171,13 @@ def _decide_from_store(
             report.problems.append(
                 Problem("fetch", arxiv_id, "offline_missing", f"{arxiv_id}: {OFFLINE_MISSING}")
             )
-        elif arxiv_id in fetched_at:
+        elif arxiv_id in reasons:  # stored, but too long ago
             stale_ids.append(arxiv_id)
     stale = store.get_papers(stale_ids)
     # Served records are decoded when looked up (memory at scale): the snapshot's from its
     # frame, the others from the store a batch at a time, in the order asked for (the order
     # the entries look them up in); the query API's answers go into the first map.
-    stored = store.stored_records(i for i in valid if i in served)
+    stored = store.stored_records(served)
     # ChainMap writes to its first map only; typeshed wants every map mutable.
     report.records = ChainMap({}, report.unstored, stored)  # type: ignore[arg-type]
     return decided, stale
