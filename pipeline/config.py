@@ -221,7 +221,8 @@ SETTINGS: tuple[Setting, ...] = (
         "entries (whole digest files), each part's rows set aside on disk until the tables "
         "are written: memory grows with the part, not with the digests. The tables are the "
         "same whatever the part size; each part's last batch of IDs and of titles asked of "
-        "arXiv is sent short, so very small parts cost requests.",
+        "arXiv is sent short, so very small parts cost requests. A run with a snapshot "
+        "(snapshot_path) works in one part: the snapshot is read in one pass for all IDs.",
         at_least=1,
         at_most=100_000_000,
     ),

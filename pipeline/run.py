@@ -662,7 +662,9 @@ def _run_stages(
     with store_module.scratch_dir(settings.paths, record.run_id) as scratch:
         tables = {name: TableParts(name, scratch) for name in (*ENTRY_TABLES, *PAPER_TABLES)}
         run.papers = SetAsidePapers(scratch)
-        parts = parse_parts(settings, part_entries=settings.part_entries)
+        # The snapshot is read in one pass for a part's IDs: in one part, not once a part.
+        one_pass = settings.snapshot_path is not None
+        parts = parse_parts(settings, part_entries=None if one_pass else settings.part_entries)
         while True:
             with times.stage("parse"):
                 parse = next(parts, None)

@@ -450,3 +450,30 @@ def test_with_arxiv_unreachable_the_snapshot_still_answers_its_ids(tmp_path: Pat
     papers = pl.read_parquet(out / "papers.parquet")
     assert sorted(papers.get_column("arxiv_id")) == SAMPLE_IDS[:5]
     assert set(papers.get_column("source")) == {"snapshot"}
+
+
+def test_a_run_with_a_snapshot_reads_it_in_one_pass_whatever_the_part_size(
+    tmp_path: Path, standin: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parts of one entry would read the snapshot once a part; with a snapshot the run
+    works in one part (part_entries), so the file is read once for every ID."""
+    from pipeline.fetch import papers
+    from pipeline.run import enrich
+
+    digests = tmp_path / "raw" / "digests"
+    digests.mkdir(parents=True)
+    for n, arxiv_id in enumerate(SAMPLE_IDS[:3]):
+        (digests / f"2026-12-0{n + 1}_list.md").write_text(
+            f"# List\n\n- [A paper](https://arxiv.org/abs/{arxiv_id})\n", encoding="utf-8"
+        )
+    reads: list[list[str]] = []
+
+    def counted(path: Path, ids: list[str], *args: object) -> object:
+        reads.append(sorted(ids))
+        return read_snapshot(path, ids, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(papers, "read_snapshot", counted)
+    settings = settings_for(tmp_path, standin.url, snapshot_path=SAMPLE, part_entries=1)
+    summary = enrich(settings)
+    assert summary.record.entries == 3 and summary.record.from_snapshot == 3
+    assert reads == [sorted(SAMPLE_IDS[:3])]
