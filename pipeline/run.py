@@ -649,8 +649,9 @@ def _run_stages(
     files: dict[str, DigestFileState],
 ) -> RunSummary:
     """parse -> fetch -> reconcile a part of the digests at a time (settings.part_entries
-    entries), each part's entries and mismatches set aside on disk once reconciled
-    (TableParts); then the papers' tables, PAPER_CHUNK papers at a time, and the write.
+    entries; one part with a snapshot), each part's entries and mismatches set aside on
+    disk once reconciled (TableParts); then the papers' tables, PAPER_CHUNK papers at a
+    time, and the write.
     Memory grows with a part, not with the digests, and the tables are those of one part
     holding every digest: an entry is decided on its own text and the answers for its own
     IDs and title, and the same paper twice in one digest is within one part."""
