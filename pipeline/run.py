@@ -314,15 +314,16 @@ def parse_parts(
     empty = entries_frame([])  # the schema, when no file is parsed
     part = ParseResult([], empty, [])
     frames: list[pl.DataFrame] = [empty]
-    yielded = False
+    rows, yielded = 0, False
     for parsed in parse_files(settings.raw_dir, only, settings.parse_workers):
         frames.append(parsed.entries)
+        rows += parsed.entries.height
         part.problems += parsed.problems
         part.summaries.append(parsed.summary)
-        if part_entries is not None and sum(f.height for f in frames) >= part_entries:
+        if part_entries is not None and rows >= part_entries:
             part.entries = pl.concat(frames, rechunk=True)
             yield part
-            yielded, part, frames = True, ParseResult([], empty, []), [empty]
+            yielded, part, frames, rows = True, ParseResult([], empty, []), [empty], 0
     if part.summaries or not yielded:
         part.entries = pl.concat(frames, rechunk=True)
         yield part
@@ -656,13 +657,12 @@ def _run_stages(
     holding every digest: an entry is decided on its own text and the answers for its own
     IDs and title, and the same paper twice in one digest is within one part."""
     from pipeline.fetch.transport import FetchBudget
-    from pipeline.reconcile import summary_lines
+    from pipeline.reconcile import ReconcileTally, summary_lines
 
     times = StageTimes()
-    run = PartsRun(FetchBudget(), record.started_at)
     with store_module.scratch_dir(settings.paths, record.run_id) as scratch:
         tables = {name: TableParts(name, scratch) for name in (*ENTRY_TABLES, *PAPER_TABLES)}
-        run.papers = SetAsidePapers(scratch)
+        run = PartsRun(FetchBudget(), record.started_at, SetAsidePapers(scratch), ReconcileTally())
         # The snapshot is read in one pass for a part's IDs: in one part, not once a part.
         one_pass = settings.snapshot_path is not None
         parts = parse_parts(settings, part_entries=None if one_pass else settings.part_entries)
@@ -695,18 +695,12 @@ class PartsRun:
 
     budget: FetchBudget  # the run's, shared by every part's fetch
     began: datetime  # papers stored since are this run's
+    papers: SetAsidePapers  # the resolved papers, as their parts read them
+    tally: ReconcileTally
     fetched: FetchTotals = field(default_factory=lambda: FetchTotals())
-    tally: ReconcileTally = field(default_factory=lambda: _empty_tally())
     digests: int = 0
     problems: list[Problem] = field(default_factory=list)  # the parse problems
     counts: list[pl.DataFrame] = field(default_factory=list)  # each part's paper_counts
-    papers: SetAsidePapers | None = None  # the resolved papers, as their parts read them
-
-
-def _empty_tally() -> ReconcileTally:
-    from pipeline.reconcile import ReconcileTally
-
-    return ReconcileTally()
 
 
 def _run_part(
@@ -738,14 +732,12 @@ def _run_part(
         tables["entries"].append(entries)
         tables["mismatches"].append(mismatches)
         run.counts.append(paper_counts(entries))
-        assert run.papers is not None  # set by _run_stages
         run.papers.add(papers)
 
 
 def _paper_parts(store: MetadataStore, run: PartsRun, tables: Mapping[str, TableParts]) -> None:
     """The rows of every resolved paper appended to the paper tables, PAPER_CHUNK at a time
     in key order, from the papers as their parts read them (run.papers)."""
-    assert run.papers is not None  # set by _run_stages
     counts = summed_paper_counts(run.counts)
     stored_now = store.fetched_since_frame(run.began)
     for start in range(0, counts.height, PAPER_CHUNK):
@@ -775,8 +767,7 @@ def _stored_again(
     )
     if again.is_empty():
         return papers
-    kept = papers.filter(~pl.col("arxiv_id").is_in(again.implode()))
-    return pl.concat([kept, store.papers_frame(again)]).sort("arxiv_id")
+    return _with_stored_rows(store, papers, set(again)).sort("arxiv_id")
 
 
 def _log_parse(parse: ParseResult) -> None:

@@ -557,10 +557,7 @@ class MetadataStore:
 
     def ids_fetched_since(self, moment: datetime) -> set[str]:
         """IDs of the papers stored at or after `moment`, e.g. those the current run fetched."""
-        rows = self.db.execute(
-            "SELECT arxiv_id FROM papers WHERE fetched_at >= ?", (moment.isoformat(),)
-        )
-        return {arxiv_id for (arxiv_id,) in rows}
+        return set(self.fetched_since_frame(moment).get_column("arxiv_id"))
 
     def answer_counts(self, ids: Iterable[str]) -> dict[str, int]:
         """How many of `ids` (distinct) the store answers each way: `found` where the paper
@@ -582,7 +579,7 @@ class MetadataStore:
 
     def fetched_since_frame(self, moment: datetime) -> pl.DataFrame:
         """(arxiv_id, fetched_at as stored: ISO text) of the papers stored at or after
-        `moment` (ids_fetched_since, with the times)."""
+        `moment`, e.g. those the current run fetched."""
         rows = self.db.execute(
             "SELECT arxiv_id, fetched_at FROM papers WHERE fetched_at >= ?", (moment.isoformat(),)
         ).fetchall()
