@@ -649,10 +649,9 @@ def _run_stages(
     record: RunRecord,
     files: dict[str, DigestFileState],
 ) -> RunSummary:
-    """parse -> fetch -> reconcile a part of the digests at a time (settings.part_entries
-    entries; one part with a snapshot), each part's entries and mismatches set aside on
-    disk once reconciled (TableParts); then the papers' tables, PAPER_CHUNK papers at a
-    time, and the write.
+    """parse -> fetch -> reconcile a part of the digests at a time (_part_entries), each
+    part's entries and mismatches set aside on disk once reconciled (TableParts); then the
+    papers' tables, PAPER_CHUNK papers at a time, and the write.
     Memory grows with a part, not with the digests, and the tables are those of one part
     holding every digest: an entry is decided on its own text and the answers for its own
     IDs and title, and the same paper twice in one digest is within one part."""
@@ -663,9 +662,9 @@ def _run_stages(
     with store_module.scratch_dir(settings.paths, record.run_id) as scratch:
         tables = {name: TableParts(name, scratch) for name in (*ENTRY_TABLES, *PAPER_TABLES)}
         run = PartsRun(FetchBudget(), record.started_at, SetAsidePapers(scratch), ReconcileTally())
-        # The snapshot is read in one pass for a part's IDs: in one part, not once a part.
-        one_pass = settings.snapshot_path is not None
-        parts = parse_parts(settings, part_entries=None if one_pass else settings.part_entries)
+        with times.stage("fetch"):
+            part_entries = _part_entries(settings)
+        parts = parse_parts(settings, part_entries=part_entries)
         while True:
             with times.stage("parse"):
                 parse = next(parts, None)
@@ -683,6 +682,22 @@ def _run_stages(
         return _finish(
             settings, store, record, files, run.digests, run.problems, run.fetched, frames, times
         )
+
+
+def _part_entries(settings: Settings) -> int | None:
+    """The entries of a part (None: one part). With a snapshot, its indexes are built
+    first (one pass over the file, kept for later runs): through the line index each part
+    reads only its own IDs' lines. A compressed snapshot has no line index (its lines
+    cannot be read where they begin), so each part would read the whole file: one part."""
+    from pipeline.fetch.snapshot import is_plain
+    from pipeline.fetch.snapshot_titles import title_index
+
+    if settings.snapshot_path is None:
+        return settings.part_entries
+    if not is_plain(settings.snapshot_path):
+        return None
+    title_index(settings.paths, settings.snapshot_path)
+    return settings.part_entries
 
 
 ENTRY_TABLES = ("entries", "mismatches")

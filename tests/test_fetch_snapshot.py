@@ -452,28 +452,47 @@ def test_with_arxiv_unreachable_the_snapshot_still_answers_its_ids(tmp_path: Pat
     assert set(papers.get_column("source")) == {"snapshot"}
 
 
-def test_a_run_with_a_snapshot_reads_it_in_one_pass_whatever_the_part_size(
-    tmp_path: Path, standin: StandIn, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("kind", ["plain", "gzip"])
+def test_a_run_in_parts_reads_the_whole_snapshot_once(
+    tmp_path: Path, standin: StandIn, monkeypatch: pytest.MonkeyPatch, kind: str
 ) -> None:
-    """Parts of one entry would read the snapshot once a part; with a snapshot the run
-    works in one part (part_entries), so the file is read once for every ID."""
-    from pipeline.fetch import papers
+    """Parts of one entry: a plain snapshot is indexed in one pass before the first part,
+    then each part reads its own IDs' lines through the line index; a compressed one has no
+    line index, so the run is one part and reads the file once for every ID."""
+    from pipeline.fetch import papers, snapshot, snapshot_titles
     from pipeline.run import enrich
 
     digests = tmp_path / "raw" / "digests"
     digests.mkdir(parents=True)
     for n, arxiv_id in enumerate(SAMPLE_IDS[:3]):
+        title = " ".join(json.loads(SAMPLE_LINES[n])["title"].split())
         (digests / f"2026-12-0{n + 1}_list.md").write_text(
-            f"# List\n\n- [A paper](https://arxiv.org/abs/{arxiv_id})\n", encoding="utf-8"
+            f"# List\n\n- [{title}](https://arxiv.org/abs/{arxiv_id})\n", encoding="utf-8"
         )
-    reads: list[list[str]] = []
+    reads: list[tuple[list[str], bool]] = []  # (IDs, through the line index)
+    passes: list[Path] = []  # whole-file reads
 
-    def counted(path: Path, ids: list[str], *args: object) -> object:
-        reads.append(sorted(ids))
-        return read_snapshot(path, ids, *args)  # type: ignore[arg-type]
+    def counted(path: Path, ids: list[str], at: datetime, lines: Path | None) -> object:
+        reads.append((sorted(ids), lines is not None))
+        return read_snapshot(path, ids, at, lines)
+
+    opened = snapshot.open_snapshot
+
+    def whole_file(path: Path) -> object:
+        passes.append(path)
+        return opened(path)
 
     monkeypatch.setattr(papers, "read_snapshot", counted)
-    settings = settings_for(tmp_path, standin.url, snapshot_path=SAMPLE, part_entries=1)
+    for module in (snapshot, snapshot_titles):
+        monkeypatch.setattr(module, "open_snapshot", whole_file)
+    path = compress(tmp_path, kind)
+    settings = settings_for(tmp_path, standin.url, snapshot_path=path, part_entries=1)
     summary = enrich(settings)
     assert summary.record.entries == 3 and summary.record.from_snapshot == 3
-    assert reads == [sorted(SAMPLE_IDS[:3])]
+    assert len(passes) == 1 and standin.log == []
+    if kind == "plain":
+        assert reads == [([i], True) for i in SAMPLE_IDS[:3]]
+    else:
+        assert reads == [(sorted(SAMPLE_IDS[:3]), False)]
+    tables = pl.read_parquet(tmp_path / "out" / "papers.parquet")
+    assert sorted(tables.get_column("arxiv_id")) == sorted(SAMPLE_IDS[:3])

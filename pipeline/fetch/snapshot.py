@@ -235,8 +235,11 @@ def snapshot_key(path: Path) -> str:
 
 def is_plain(path: Path) -> bool:
     """Whether the snapshot is a plain file, whose lines can be read where they begin."""
-    with path.open("rb") as fh:
-        head = fh.read(4)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4)
+    except OSError as exc:
+        raise SnapshotError(f"snapshot {path}: {exc}") from exc
     return not head.startswith((GZIP_MAGIC, ZIP_MAGIC))
 
 
@@ -267,8 +270,10 @@ def open_snapshot(path: Path) -> Iterator[IO[bytes]]:
 
 
 def snapshot_blocks(stream: IO[bytes], path: Path) -> Iterator[list[bytes]]:
-    """The stream's lines, a block at a time (the last line of a block completed first)."""
+    """The stream's lines, a block at a time (the last line of a block completed first).
+    Raises SnapshotError when no line of the first block has an id: not a snapshot."""
     rest = b""
+    first = True
     while True:
         try:
             block = stream.read(BLOCK_BYTES)
@@ -279,9 +284,22 @@ def snapshot_blocks(stream: IO[bytes], path: Path) -> Iterator[list[bytes]]:
         lines = block.split(b"\n")
         lines[0] = rest + lines[0]  # not rest + block: a copy of the whole block
         rest = lines.pop()
+        if first and lines:
+            _refuse_other_files(lines, path)
+            first = False
         yield lines
     if rest:
+        if first:
+            _refuse_other_files([rest], path)
         yield [rest]
+
+
+def _refuse_other_files(lines: list[bytes], path: Path) -> None:
+    """Raise SnapshotError when no line of these (a file's first) but blank ones has an id:
+    the file is not a snapshot."""
+    ids = [i for i, line in zip(_line_ids(lines), lines, strict=True) if line.strip()]
+    if ids and all(i is None for i in ids):
+        raise SnapshotError(f"snapshot {path}: not JSON Lines with an id on each line")
 
 
 def _line_ids(lines: list[bytes]) -> list[bytes | None]:
@@ -393,9 +411,6 @@ def iter_snapshot(
                 for at, arxiv_id in enumerate(line_ids)
                 if arxiv_id is None and lines[at].strip()
             ]
-            first = not lines_before
-            if first and problems and len(problems) == sum(1 for x in lines if x.strip()):
-                raise SnapshotError(f"snapshot {path}: not JSON Lines with an id on each line")
             lines_before += len(lines)
             read += len(lines)
             if len(picked) >= LINES_PER_DECODE:
