@@ -147,14 +147,13 @@ def write_snapshot(
             if next_wanted < len(wanted) and index >= int(next_wanted * step):
                 item = wanted[next_wanted]
                 next_wanted += 1
-                if isinstance(item, str):
-                    line = b'{"id":"' + item.encode() + b'",' + templates[index % len(templates)]
-                else:
-                    line = dump_line(item)
-            else:
                 line = (
-                    b'{"id":"' + next(filler).encode() + b'",' + templates[index % len(templates)]
+                    dump_line(item)
+                    if isinstance(item, SynthPaper)
+                    else _pool_line(item, templates[index % len(templates)])
                 )
+            else:
+                line = _pool_line(next(filler), templates[index % len(templates)])
             block.append(line)
             if len(block) == 10_000:
                 data = b"\n".join(block) + b"\n"
@@ -165,6 +164,14 @@ def write_snapshot(
         out.write(data)
         zipped.write(data)
     return plain, packed
+
+
+def _pool_line(arxiv_id: str, template: bytes) -> bytes:
+    """A pool line (`template`, without its id) as the line of `arxiv_id`, its title made
+    its own: titles in a real snapshot are all but unique, and a title the pool repeated
+    a thousand times would make each title lookup a thousand candidates."""
+    key = arxiv_id.encode()
+    return b'{"id":"' + key + b'",' + template.replace(b'"title":"', b'"title":"' + key + b" ", 1)
 
 
 def wanted_ids(count: int) -> list[str]:

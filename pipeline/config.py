@@ -208,7 +208,8 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Processes that parse digest files side by side (none: one per core this process may "
         "use; 0 or 1: one file after another in the run's own process). Started only when the "
-        "digests are big enough to pay for starting them (pipeline/parse/workers.py).",
+        "digests are big enough to pay for starting them (pipeline/parse/workers.py). As many "
+        "make the phrases of a large snapshot's titles when its title index is built.",
         at_least=0,
         at_most=256,
     ),
@@ -221,8 +222,10 @@ SETTINGS: tuple[Setting, ...] = (
         "entries (whole digest files), each part's rows set aside on disk until the tables "
         "are written: memory grows with the part, not with the digests. The tables are the "
         "same whatever the part size; each part's last batch of IDs and of titles asked of "
-        "arXiv is sent short, so very small parts cost requests. A run with a snapshot "
-        "(snapshot_path) works in one part: the snapshot is read in one pass for all IDs.",
+        "arXiv is sent short, so very small parts cost requests. With a plain snapshot "
+        "(snapshot_path), its indexes are built (one pass, kept) before the first part, and "
+        "each part reads only its IDs' lines; a compressed one is read in one pass for all "
+        "IDs, in one part.",
         at_least=1,
         at_most=100_000_000,
     ),

@@ -696,7 +696,7 @@ def _part_entries(settings: Settings) -> int | None:
         return settings.part_entries
     if not is_plain(settings.snapshot_path):
         return None
-    title_index(settings.paths, settings.snapshot_path)
+    title_index(settings.paths, settings.snapshot_path, settings.parse_workers)
     return settings.part_entries
 
 

@@ -318,6 +318,42 @@ def test_the_title_index_is_built_once_beside_the_store_and_replaced_with_the_sn
     assert new_lines is not None and pl.read_parquet(new_lines).height == 10
 
 
+def test_titles_phrased_by_worker_processes_give_the_same_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks smaller than a line, so each of the 200 titles is a block of its own."""
+    monkeypatch.setattr("pipeline.fetch.snapshot.BLOCK_BYTES", 1000)
+    snapshot = compress(tmp_path, "plain")
+    here = Paths(raw=tmp_path / "here", out=tmp_path / "out")
+    here.arxiv.mkdir(parents=True)
+    expected = pl.read_parquet(title_index(here, snapshot, workers=0))
+    monkeypatch.setattr("pipeline.fetch.snapshot_titles.PHRASE_WORKERS_MIN_BYTES", 0)
+    pooled = Paths(raw=tmp_path / "pooled", out=tmp_path / "out")
+    pooled.arxiv.mkdir(parents=True)
+    assert_frame_equal(pl.read_parquet(title_index(pooled, snapshot, workers=2)), expected)
+    assert expected.height == len(SAMPLE_IDS)
+
+
+def test_a_title_is_read_with_its_escapes_and_a_line_without_one_is_left_out(
+    tmp_path: Path,
+) -> None:
+    lines = [
+        b'{"id":"2501.00001","title":"A \\"quoted\\" \\u00e9l\\u00e8ve\\nwrapped"}',
+        b'{"id":"2501.00002","title":null}',
+        b'{"id":"2501.00003","authors":"x"}',
+        b'{"id":"2501.00004", "title": "Spaced out"}',
+    ]
+    path = tmp_path / "snapshot.json"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    paths = Paths(raw=tmp_path / "raw", out=tmp_path / "out")
+    paths.arxiv.mkdir(parents=True)
+    index = pl.read_parquet(title_index(paths, path))
+    assert index.sort("arxiv_id").rows() == [
+        (title_phrase('A "quoted" élève\nwrapped'), "2501.00001"),
+        ("spaced out", "2501.00004"),
+    ]
+
+
 def test_the_line_index_reads_only_the_wanted_lines_and_gives_the_same_papers(
     tmp_path: Path,
 ) -> None:

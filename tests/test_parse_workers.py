@@ -24,10 +24,10 @@ from pipeline.parse import list_digests
 from pipeline.parse.workers import (
     PARALLEL_MIN_BYTES,
     ParsedFile,
-    available_cores,
     parse_files,
     pool_size,
 )
+from pipeline.pool import available_cores
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")

@@ -9,7 +9,10 @@ takes them from the store and sends a search only for the rest.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,6 +30,7 @@ from pipeline.fetch.snapshot import (
     snapshot_key,
 )
 from pipeline.fetch.titles import title_phrase
+from pipeline.pool import available_cores, worker_pool
 from pipeline.store import (
     SNAPSHOT_LINE_INDEX_PREFIX,
     SNAPSHOT_TITLE_INDEX_PREFIX,
@@ -38,7 +42,7 @@ from pipeline.store import (
 )
 
 
-def title_index(paths: Paths, snapshot: Path) -> Path:
+def title_index(paths: Paths, snapshot: Path, workers: int | None = None) -> Path:
     """The snapshot's title index (phrase, arxiv_id; phrase as `title_phrase` makes it, the
     form title searches are stored under), built in one pass unless this snapshot's is kept.
     The same pass writes a plain snapshot's line index (arxiv_id, line, offset, length: the
@@ -47,24 +51,18 @@ def title_index(paths: Paths, snapshot: Path) -> Path:
 
     Kept beside the store, named by the snapshot's signature, so a replaced snapshot gets
     new indexes and the old ones are removed. A line without an id or title is not in the
-    title index (the ID pass names bad lines).
+    title index (the ID pass names bad lines). The phrases are made by up to `workers`
+    processes (None: one per core) while this one reads on, for a large file.
     """
     key = snapshot_key(snapshot)
     target = paths.snapshot_title_index(key)
     if target.is_file():
         return target
     plain = is_plain(snapshot)
-    titled: list[pl.DataFrame] = []
     located: list[pl.DataFrame] = []
-    lines_before = offset = 0
     with open_snapshot(snapshot) as stream:
-        for lines in snapshot_blocks(stream, snapshot):
-            block = line_index_block(lines, lines_before + 1, offset)
-            if plain:
-                located.append(block)
-            titled.append(_block_phrases(lines, block, lines_before + 1))
-            offset += sum(map(len, lines)) + len(lines)
-            lines_before += len(lines)
+        blocks = _titled_blocks(snapshot_blocks(stream, snapshot), located if plain else None)
+        titled = list(_phrased(blocks, _phrase_workers(snapshot, workers)))
     if plain:
         every_line = pl.concat([pl.DataFrame(schema=LINE_INDEX_SCHEMA), *located])
         first_lines = every_line.unique("arxiv_id", keep="first", maintain_order=True)
@@ -80,23 +78,86 @@ def title_index(paths: Paths, snapshot: Path) -> Path:
 
 
 TITLE_INDEX_SCHEMA = pl.Schema({"phrase": pl.String, "arxiv_id": pl.String})
+# The "title" key's value when it is a JSON string, escapes and all: outside a string only a
+# key is quoted, and inside one every quote is escaped, so its first match is the key's (the
+# dump's objects nest none with a "title"). 5x quicker than a JSON path that parses the line.
+TITLE_VALUE = r'"title":\s*("(?:[^"\\]|\\.)*")'
 
 
-def _block_phrases(lines: list[bytes], located: pl.DataFrame, first_line: int) -> pl.DataFrame:
-    """(phrase, arxiv_id) of each line of a block (its first numbered `first_line`) with an
-    id and a title whose phrase is not empty; `located`: the block's line_index_block.
-    polars reads the titles without a Python object per line: a Python JSON decode of
-    each line was most of the pass's time."""
-    with_id = [lines[at] for at in (located.get_column("line") - first_line).to_list()]
-    text = pl.Series(with_id, dtype=pl.Binary).cast(pl.String, strict=False)
-    titles = text.str.json_path_match("$.title").to_list()
-    return pl.DataFrame(
-        {
-            "phrase": [title_phrase(t) if t else "" for t in titles],
-            "arxiv_id": located.get_column("arxiv_id"),
-        },
-        schema=TITLE_INDEX_SCHEMA,
-    ).filter(pl.col("phrase") != "")
+# Starting a worker costs about half a second; the pass phrases ~60 MB of snapshot a second
+# in one process (bench/snapshot.py, index).
+PHRASE_WORKERS_MIN_BYTES = 256_000_000
+BLOCKS_AHEAD_PER_WORKER = 2  # blocks of titles handed out ahead of the one taken back
+
+
+def _phrase_workers(snapshot: Path, workers: int | None) -> int:
+    """How many processes make the phrases: 0 (this one) for a small file."""
+    if snapshot.stat().st_size < PHRASE_WORKERS_MIN_BYTES:
+        return 0
+    count = available_cores() if workers is None else workers
+    return count if count > 1 else 0
+
+
+def _titled_blocks(
+    blocks: Iterator[list[bytes]], located: list[pl.DataFrame] | None
+) -> Iterator[tuple[list[str | None], pl.Series]]:
+    """Each block's titles and IDs (of its lines with an id), its line index appended to
+    `located` (None: not kept). polars reads the titles without a Python object per line:
+    a Python JSON decode of each line was most of the pass's time, a JSON path match most
+    of the rest."""
+    lines_before = offset = 0
+    for lines in blocks:
+        block = line_index_block(lines, lines_before + 1, offset)
+        if located is not None:
+            located.append(block)
+        with_id = [lines[at] for at in (block.get_column("line") - lines_before - 1).to_list()]
+        text = pl.Series(with_id, dtype=pl.Binary).cast(pl.String, strict=False)
+        titles = text.str.extract(TITLE_VALUE, 1).str.json_decode(pl.String).to_list()
+        yield titles, block.get_column("arxiv_id")
+        offset += sum(map(len, lines)) + len(lines)
+        lines_before += len(lines)
+
+
+def phrases_of(titles: list[str | None]) -> list[str]:
+    """`title_phrase` of each title ("" for none); in a worker or here."""
+    return [title_phrase(t) if t else "" for t in titles]
+
+
+def _phrased(
+    blocks: Iterator[tuple[list[str | None], pl.Series]], workers: int
+) -> Iterator[pl.DataFrame]:
+    """(phrase, arxiv_id) of each block's titled lines, in order, the phrases made by
+    `workers` processes (0: here). A worker that dies leaves the rest to this process."""
+    if not workers:
+        yield from (_phrase_frame(phrases_of(titles), ids) for titles, ids in blocks)
+        return
+    waiting: deque[tuple[Future[list[str]] | None, list[str | None], pl.Series]] = deque()
+    with worker_pool(workers) as pool:
+        for titles, ids in blocks:
+            try:
+                phrased: Future[list[str]] | None = pool.submit(phrases_of, titles)
+            except BrokenProcessPool:  # a worker died: this block is phrased here
+                phrased = None
+            waiting.append((phrased, titles, ids))
+            if len(waiting) > workers * BLOCKS_AHEAD_PER_WORKER:
+                yield _taken_back(*waiting.popleft())
+        while waiting:
+            yield _taken_back(*waiting.popleft())
+
+
+def _taken_back(
+    phrased: Future[list[str]] | None, titles: list[str | None], ids: pl.Series
+) -> pl.DataFrame:
+    try:
+        phrases = phrases_of(titles) if phrased is None else phrased.result()
+    except BrokenProcessPool:  # killed, or out of memory: the phrases are made here
+        phrases = phrases_of(titles)
+    return _phrase_frame(phrases, ids)
+
+
+def _phrase_frame(phrases: list[str], ids: pl.Series) -> pl.DataFrame:
+    frame = pl.DataFrame({"phrase": phrases, "arxiv_id": ids}, schema=TITLE_INDEX_SCHEMA)
+    return frame.filter(pl.col("phrase") != "")
 
 
 def _write_parquet(path: Path, frame: pl.DataFrame) -> None:
@@ -136,7 +197,8 @@ def store_snapshot_titles(
     phrases = {title_phrase(t) for t in titles} - set(recent) - {""}
     if not phrases:
         return report
-    found = titles_in_index(title_index(settings.paths, settings.snapshot_path), phrases)
+    index = title_index(settings.paths, settings.snapshot_path, settings.parse_workers)
+    found = titles_in_index(index, phrases)
     ids = {i for matched in found.values() for i in matched}
     stored = store.get_fetched_at(ids)
     fresh_since = {s: utc_now() - timedelta(days=settings.refresh_days_of(s)) for s in stored}

@@ -86,8 +86,10 @@ CONVINCING_SIMILARITY = 90.0
 
 
 def _words(text: str) -> list[str]:
-    normal = unicodedata.normalize("NFKC", text.translate(_SCRIPT_DIGITS))
-    return _WORD.findall(normal.translate(_APOSTROPHES).lower())
+    if not text.isascii():  # ASCII is as NFKC leaves it and has nothing to translate
+        normal = unicodedata.normalize("NFKC", text.translate(_SCRIPT_DIGITS))
+        text = normal.translate(_APOSTROPHES)
+    return _WORD.findall(text.lower())
 
 
 def title_phrase(title: str) -> str:

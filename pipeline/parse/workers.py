@@ -3,25 +3,17 @@ for starting it, the results in file order, equal to a parse in this process.
 
 A worker parses whole files and sends back only what a run keeps of each (`ParsedFile`:
 the entries as a PARSED_ENTRY frame, the problems, the summary line), never the entry
-objects. Workers are started by `spawn`, not `fork`: the parent already runs polars'
-threads, and a forked copy of a process with threads can deadlock. A worker that dies
-(killed, out of memory) breaks the pool; every file not yet handed back is then parsed in
-this process, so none is lost. A worker ends with the run that started it, even one
-killed by SIGKILL (pool workers would otherwise wait for work forever). A script that calls
-the pipeline must keep its top-level code under `if __name__ == "__main__":`, as
-multiprocessing asks: each worker imports it.
+objects. A worker that dies (killed, out of memory) breaks the pool; every file not yet
+handed back is then parsed in this process, so none is lost. The pool is pipeline.pool's
+(spawned workers that end with the run).
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import multiprocessing.connection
-import os
-import threading
 from collections import deque
 from collections.abc import Collection, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +22,7 @@ import polars as pl
 
 from pipeline.model import Problem
 from pipeline.parse import DigestJob, entries_frame, list_digests, summary_line
+from pipeline.pool import available_cores, worker_pool
 
 log = logging.getLogger("pipeline")
 
@@ -48,15 +41,6 @@ class ParsedFile:
     entries: pl.DataFrame  # PARSED_ENTRY columns, in position order
     problems: list[Problem]
     summary: str  # parse.summary_line
-
-
-def available_cores() -> int:
-    """The cores this process may run on (its affinity mask, which a container or
-    `taskset` narrows), not the machine's."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # no affinity masks on this platform
-        return os.cpu_count() or 1
 
 
 def parse_files(
@@ -95,11 +79,9 @@ def _parse_in_pool(jobs: list[DigestJob], workers: int) -> Iterator[ParsedFile]:
     """The files parsed by `workers` processes, handed back in order. Only AHEAD_PER_WORKER
     files per worker are given out ahead of the one handed back: what waits in memory
     stays bounded while the run works on the files already handed back."""
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_exit_with_parent)
     ahead = workers * AHEAD_PER_WORKER
     futures: deque[Future[ParsedFile]] = deque()
-    try:
+    with worker_pool(workers) as pool:
         for index, job in enumerate(jobs):
             try:
                 while len(futures) < ahead and index + len(futures) < len(jobs):
@@ -120,20 +102,6 @@ def _parse_in_pool(jobs: list[DigestJob], workers: int) -> Iterator[ParsedFile]:
                 return
             futures.popleft()
             yield parsed
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _exit_with_parent() -> None:
-    """In a worker: end it as soon as the process that started it has gone."""
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        threading.Thread(target=_exit_when_ready, args=(parent.sentinel,), daemon=True).start()
-
-
-def _exit_when_ready(sentinel: int) -> None:
-    multiprocessing.connection.wait([sentinel])
-    os._exit(1)
 
 
 def _succeeded(future: Future[ParsedFile]) -> bool:
