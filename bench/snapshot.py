@@ -404,7 +404,9 @@ def _notes(rows: list[dict[str, Any]]) -> list[str]:
         "scan_ndjson for comparison. Peak RSS is the child's VmHWM (read every 20 ms); "
         "'requests' is what an empty stand-in received.",
         "enrich: the real CLI over synthetic digests (bench.synth layouts) whose every "
-        "paper is in the snapshot, three runs: everything new (the title index is built); "
+        "paper is in the snapshot, three runs: everything new (the title and line indexes "
+        "are built before the first part, in the fetch stage's time; then each part of "
+        "100,000 entries reads its IDs' lines through the line index); "
         f"a digest of {ADDED_ENTRIES} title-only entries added (a whole run again, as the "
         "snapshot's papers are not stored; the kept title index answers the titles); "
         "nothing new (tables carried over). CPU s: user + system of the CLI child.",
