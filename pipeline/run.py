@@ -800,22 +800,16 @@ def _run_changed_digests(
 ) -> RunSummary | None:
     """Parse, fetch and reconcile only the digests that are new or edited since the last
     complete run; the rows of the others are carried over from its tables. A digest's rows
-    depend on its own text and the stored answers for its IDs and titles only, and those
-    answers are unchanged (see _usable_ledger) unless this run's fetch stored a paper they
-    name again: then None, and the caller runs every stage on everything."""
+    depend on its own text and the answers for its IDs and titles only, and those answers
+    are unchanged (see _usable_ledger: the store, and the snapshot file by its signature)
+    unless this run's fetch stored a paper they name again: then None, and the caller runs
+    every stage on everything. The snapshot's papers the carried rows name keep the time
+    they were read at, as a carried-over run keeps them (snapshot_refresh_days bounds it)."""
     before = _hashes(ledger["files"])
     changed = {source for source, digest in _hashes(files).items() if before.get(source) != digest}
     unchanged = set(files) - changed
     carried = _carried_rows(settings.paths, unchanged, ledger)
     if carried is None:
-        return None
-    resolved = carried.entries.get_column("arxiv_id").drop_nulls().unique().to_list()
-    # Without a snapshot (the ledger's run had none either: _fingerprint) every paper the
-    # tables hold came from the store, which is unchanged since.
-    if settings.snapshot_path is not None and len(store.get_fetched_at(resolved)) < len(resolved):
-        # The snapshot's answers are not stored (it is a store of its own): a whole run
-        # reads them from it again, as it does every run.
-        log.info("papers the unchanged digests resolve to are the snapshot's: reconciling all")
         return None
     times = StageTimes()
     with times.stage("parse"):

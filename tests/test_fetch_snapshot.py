@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
+import logging
 import socket
 import zipfile
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from polars.testing import assert_frame_equal
 from test_enrich_e2e import cli, run_cli
 from test_fetch import settings_for
 
-from pipeline.config import ConfigError, load_settings
+from pipeline.config import ConfigError, Settings, load_settings
 from pipeline.fetch import fetch_papers
 from pipeline.fetch.snapshot import SnapshotError, read_snapshot
 from pipeline.fetch.snapshot_titles import line_index, title_index, titles_in_index
@@ -532,3 +533,68 @@ def test_a_run_in_parts_reads_the_whole_snapshot_once(
         assert reads == [(sorted(SAMPLE_IDS[:3]), False)]
     tables = pl.read_parquet(tmp_path / "out" / "papers.parquet")
     assert sorted(tables.get_column("arxiv_id")) == sorted(SAMPLE_IDS[:3])
+
+
+def _snapshot_titles(indexes: range | list[int]) -> list[tuple[str, str]]:
+    """(title as a digest writes it, ID) of these sample lines."""
+    lines = [json.loads(SAMPLE_LINES[i]) for i in indexes]
+    return [(" ".join(line["title"].split()), line["id"]) for line in lines]
+
+
+def _write_list(path: Path, papers: list[tuple[str, str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [f"- [{title}](https://arxiv.org/abs/{arxiv_id})" for title, arxiv_id in papers]
+    path.write_text("# List\n\n" + "\n".join(rows) + "\n", encoding="utf-8")
+
+
+def _write_added(path: Path) -> None:
+    """A reading list: a paper of the first list again, a new one, one by title only."""
+    (again, new), (title_only, _) = _snapshot_titles([3, 10]), _snapshot_titles([12])[0]
+    rows = ["title,arxiv_id", *(f'"{t}",{i}' for t, i in (again, new)), f'"{title_only}",']
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def _tables_but_read_times(out: Path) -> dict[str, pl.DataFrame]:
+    """Every table but runs, without the times the snapshot's papers were read at."""
+    tables = {p.stem: pl.read_parquet(p) for p in sorted(out.glob("*.parquet"))}
+    return {
+        name: frame.drop(c for c in frame.columns if c == "fetched_at")
+        for name, frame in tables.items()
+        if name != "runs"
+    }
+
+
+def test_a_digest_added_to_a_snapshot_run_is_the_only_one_read_again(
+    tmp_path: Path, standin: StandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The snapshot's papers are not stored, but the snapshot is the ledger's (its
+    signature): the unchanged digests' rows are carried over, as without a snapshot, and
+    the tables are a whole run's but for when the carried papers were read."""
+    from pipeline.run import enrich
+
+    def folder(name: str) -> Settings:
+        base = tmp_path / name
+        _write_list(base / "raw" / "digests" / "2026-12-01_list.md", _snapshot_titles(range(5)))
+        _write_list(base / "raw" / "digests" / "2026-12-02_list.md", _snapshot_titles(range(5, 8)))
+        return settings_for(base, standin.url, snapshot_path=SAMPLE)
+
+    incremental = folder("incremental")
+    enrich(incremental)
+    _write_added(incremental.raw_dir / "digests" / "2026-12-02_added.csv")
+    with caplog.at_level(logging.INFO, logger="pipeline"):
+        again = enrich(incremental)
+    parsed = [m.split(":")[0] for m in caplog.messages if m.startswith("digests/")]
+    assert parsed == ["digests/2026-12-02_added.csv"]
+    assert again.record.from_snapshot == 3 and standin.log == []
+
+    whole = folder("whole")
+    _write_added(whole.raw_dir / "digests" / "2026-12-02_added.csv")
+    enrich(whole)
+    expected = _tables_but_read_times(whole.out_dir)
+    assert set(expected) >= {"entries", "papers", "authors", "versions", "mismatches"}
+    carried = _tables_but_read_times(incremental.out_dir)
+    assert carried.keys() == expected.keys()
+    for name, frame in expected.items():
+        assert_frame_equal(carried[name], frame)
+    entries = expected["entries"]
+    assert entries.height == 11 and entries.filter(pl.col("resolution") == "title").height == 1
