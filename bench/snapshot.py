@@ -287,8 +287,8 @@ def _enrich(entries: int, lines: int, ws: Workspace) -> list[dict[str, Any]]:
     """The whole pipeline with a snapshot, three times; a row for each run.
 
     1. every digest new: the snapshot answers every ID, its title index is built;
-    2. one digest added (title-only entries): a whole run again (the papers are the
-       snapshot's, not stored), the kept title index answers the titles;
+    2. one digest added (title-only entries): only it is parsed and reconciled, the
+       other rows carried over; the kept title index answers the titles;
     3. nothing new: the tables are carried over.
     """
     folder = ws.fresh(f"snapshot-enrich-{entries}")
@@ -407,9 +407,10 @@ def _notes(rows: list[dict[str, Any]]) -> list[str]:
         "paper is in the snapshot, three runs: everything new (the title and line indexes "
         "are built before the first part, in the fetch stage's time; then each part of "
         "100,000 entries reads its IDs' lines through the line index); "
-        f"a digest of {ADDED_ENTRIES} title-only entries added (a whole run again, as the "
-        "snapshot's papers are not stored; the kept title index answers the titles); "
-        "nothing new (tables carried over). CPU s: user + system of the CLI child.",
+        f"a digest of {ADDED_ENTRIES} title-only entries added (only it is parsed and "
+        "reconciled, the other rows carried over: the snapshot is the ledger's by its "
+        "signature; the kept title index answers the titles); nothing new (tables carried "
+        "over). CPU s: user + system of the CLI child.",
         "The machine is shared with other work (load average in the header), so wall "
         "times vary with it; CPU s (user + system of the child) much less. The scan is one "
         "Python thread plus polars' parser on the wanted lines.",
