@@ -811,6 +811,10 @@ def _run_changed_digests(
     carried = _carried_rows(settings.paths, unchanged, ledger)
     if carried is None:
         return None
+    if settings.snapshot_path is not None and _snapshot_line_index(settings) is None:
+        # Which carried IDs a compressed snapshot answers is known only by reading it all.
+        log.info("the snapshot is compressed (no line index): reconciling all")
+        return None
     times = StageTimes()
     with times.stage("parse"):
         parse = parse_stage(settings, only=changed)
@@ -956,7 +960,7 @@ def _reconcile_and_write(
         log.info("%s", line)
     # An ID the changed digests name too was fetched (from the store) and counts with them.
     only_carried = [i for i in carried.ids if i not in fetched.outcomes]
-    totals = FetchTotals(carried_kinds=Counter(store.answer_counts(only_carried)))
+    totals = _carried_totals(settings, store, only_carried)
     totals.add(settings, store, fetched)
     if totals.fresh_until is not None:
         totals.fresh_until = min(totals.fresh_until, carried.fresh_until)
@@ -984,6 +988,33 @@ def _reconcile_and_write(
     return _finish(
         settings, store, record, files, len(files), problems, totals, frames, times, kept
     )
+
+
+def _snapshot_line_index(settings: Settings) -> Path | None:
+    """The line index of the run's snapshot; None without a snapshot or for a compressed
+    one (snapshot_titles.title_index builds it for a plain file)."""
+    from pipeline.fetch.snapshot_titles import line_index
+
+    if settings.snapshot_path is None:
+        return None
+    return line_index(settings.paths, settings.snapshot_path)
+
+
+def _carried_totals(settings: Settings, store: MetadataStore, ids: list[str]) -> FetchTotals:
+    """How the IDs only carried rows link are answered, as a whole run would count them:
+    from the store where it holds the paper, else from the snapshot where its line index
+    has the ID, else by the store's outcome (MetadataStore.answer_counts)."""
+    from pipeline.fetch.snapshot import held_ids
+
+    held: set[str] = set()
+    lines = _snapshot_line_index(settings)
+    if lines is not None:
+        stored = store.get_fetched_at(ids)
+        held = held_ids(lines, [i for i in ids if i not in stored])
+    answered = Counter(store.answer_counts([i for i in ids if i not in held]))
+    totals = FetchTotals(carried_kinds=answered, from_snapshot=len(held))
+    totals.kinds["found"] += len(held)
+    return totals
 
 
 @dataclass

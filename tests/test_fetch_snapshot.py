@@ -585,11 +585,16 @@ def test_a_digest_added_to_a_snapshot_run_is_the_only_one_read_again(
         again = enrich(incremental)
     parsed = [m.split(":")[0] for m in caplog.messages if m.startswith("digests/")]
     assert parsed == ["digests/2026-12-02_added.csv"]
-    assert again.record.from_snapshot == 3 and standin.log == []
+    assert standin.log == []
 
     whole = folder("whole")
     _write_added(whole.raw_dir / "digests" / "2026-12-02_added.csv")
-    enrich(whole)
+    full = enrich(whole).record
+    # The IDs only carried rows link counted as a whole run counts them: from the snapshot.
+    counts = ["entries", "ids_requested", "found", "not_found", "invalid", "from_snapshot"]
+    counts += ["resolved_link", "resolved_title", "unresolved", "mismatches"]
+    assert {n: getattr(again.record, n) for n in counts} == {n: getattr(full, n) for n in counts}
+    assert again.record.from_store == 0
     expected = _tables_but_read_times(whole.out_dir)
     assert set(expected) >= {"entries", "papers", "authors", "versions", "mismatches"}
     carried = _tables_but_read_times(incremental.out_dir)
@@ -598,3 +603,19 @@ def test_a_digest_added_to_a_snapshot_run_is_the_only_one_read_again(
         assert_frame_equal(carried[name], frame)
     entries = expected["entries"]
     assert entries.height == 11 and entries.filter(pl.col("resolution") == "title").height == 1
+
+
+def test_a_digest_added_to_a_run_with_a_compressed_snapshot_means_a_whole_run(
+    tmp_path: Path, standin: StandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without a line index, which carried IDs the snapshot answers is not known."""
+    from pipeline.run import enrich
+
+    _write_list(tmp_path / "raw" / "digests" / "2026-12-01_list.md", _snapshot_titles(range(5)))
+    settings = settings_for(tmp_path, standin.url, snapshot_path=compress(tmp_path, "gzip"))
+    enrich(settings)
+    _write_added(settings.raw_dir / "digests" / "2026-12-02_added.csv")
+    with caplog.at_level(logging.INFO, logger="pipeline"):
+        again = enrich(settings)
+    assert "the snapshot is compressed (no line index): reconciling all" in caplog.messages
+    assert again.record.entries == 8 and again.record.from_snapshot == 7

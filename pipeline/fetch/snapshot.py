@@ -25,7 +25,7 @@ import hashlib
 import json
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -431,6 +431,13 @@ def _papers_of_lines(
     frame, unparsed = _parse_lines(numbers, lines, source)
     papers, unusable = _stored_papers(_mapped(frame.lazy()).collect(), fetched_at, source)
     return papers, unparsed + unusable
+
+
+def held_ids(line_index: Path, ids: Collection[str]) -> set[str]:
+    """Which of `ids` the snapshot holds, by its line index."""
+    wanted = pl.lit(pl.Series(list(ids), dtype=pl.String).implode())
+    found = pl.scan_parquet(line_index).filter(pl.col("arxiv_id").is_in(wanted)).collect()
+    return set(found.get_column("arxiv_id"))
 
 
 INDEXED_LINES_PER_BLOCK = 20_000  # lines read through the line index per block
