@@ -828,7 +828,10 @@ def _run_changed_digests(
     refuse_shrink(settings, files, carried.entries.height + parse.entries.height)
     with times.stage("fetch"):
         fetched = fetch_stage(settings, parse.entries, store, record.run_id)
-    if store.ids_fetched_since(record.started_at) & _named_ids(carried.entries):
+    # A paper stored from the snapshot (found by its title) is the snapshot's line, as the
+    # carried rows read it: the snapshot is the ledger's.
+    renewed = store.fetched_since_frame(record.started_at).filter(pl.col("source") != "snapshot")
+    if set(renewed.get_column("arxiv_id")) & _named_ids(carried.entries):
         log.info("papers the unchanged digests name were fetched again: reconciling all")
         return None
     return _reconcile_and_write(settings, store, record, files, parse, fetched, times, carried)
@@ -960,7 +963,7 @@ def _reconcile_and_write(
         log.info("%s", line)
     # An ID the changed digests name too was fetched (from the store) and counts with them.
     only_carried = [i for i in carried.ids if i not in fetched.outcomes]
-    totals = _carried_totals(settings, store, only_carried)
+    totals = _carried_totals(settings, store, only_carried, record.started_at)
     totals.add(settings, store, fetched)
     if totals.fresh_until is not None:
         totals.fresh_until = min(totals.fresh_until, carried.fresh_until)
@@ -1000,16 +1003,18 @@ def _snapshot_line_index(settings: Settings) -> Path | None:
     return line_index(settings.paths, settings.snapshot_path)
 
 
-def _carried_totals(settings: Settings, store: MetadataStore, ids: list[str]) -> FetchTotals:
-    """How the IDs only carried rows link are answered, as a whole run would count them:
-    from the store where it holds the paper, else from the snapshot where its line index
-    has the ID, else by the store's outcome (MetadataStore.answer_counts)."""
+def _carried_totals(
+    settings: Settings, store: MetadataStore, ids: list[str], began: datetime
+) -> FetchTotals:
+    """How the IDs only carried rows link are answered, as a whole run beginning at `began`
+    would count them: from the store where it held the paper before, else from the snapshot
+    where its line index has the ID, else by the store's outcome (answer_counts)."""
     from pipeline.fetch.snapshot import held_ids
 
     held: set[str] = set()
     lines = _snapshot_line_index(settings)
     if lines is not None:
-        stored = store.get_fetched_at(ids)
+        stored = {i for i, (at, _) in store.get_fetched_at(ids).items() if at < began}
         held = held_ids(lines, [i for i in ids if i not in stored])
     answered = Counter(store.answer_counts([i for i in ids if i not in held]))
     totals = FetchTotals(carried_kinds=answered, from_snapshot=len(held))

@@ -578,12 +578,13 @@ class MetadataStore:
         return {arxiv_id: (datetime.fromisoformat(at), src) for arxiv_id, at, src in rows}
 
     def fetched_since_frame(self, moment: datetime) -> pl.DataFrame:
-        """(arxiv_id, fetched_at as stored: ISO text) of the papers stored at or after
-        `moment`, e.g. those the current run fetched."""
+        """(arxiv_id, fetched_at as stored: ISO text, source) of the papers stored at or
+        after `moment`, e.g. those the current run fetched."""
         rows = self.db.execute(
-            "SELECT arxiv_id, fetched_at FROM papers WHERE fetched_at >= ?", (moment.isoformat(),)
+            "SELECT arxiv_id, fetched_at, source FROM papers WHERE fetched_at >= ?",
+            (moment.isoformat(),),
         ).fetchall()
-        schema = {"arxiv_id": pl.String, "fetched_at": pl.String}
+        schema = {"arxiv_id": pl.String, "fetched_at": pl.String, "source": pl.String}
         return pl.DataFrame(rows, schema=schema, orient="row")
 
     def fetch_time_groups(self, ids: Iterable[str]) -> Iterator[tuple[str, str, list[str]]]:

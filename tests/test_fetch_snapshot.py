@@ -548,8 +548,9 @@ def _write_list(path: Path, papers: list[tuple[str, str]]) -> None:
 
 
 def _write_added(path: Path) -> None:
-    """A reading list: a paper of the first list again, a new one, one by title only."""
-    (again, new), (title_only, _) = _snapshot_titles([3, 10]), _snapshot_titles([12])[0]
+    """A reading list: a paper of the first list again, a new one, and one of the first
+    list by its title only (found in the snapshot's title index, so stored)."""
+    (again, new), (title_only, _) = _snapshot_titles([3, 10]), _snapshot_titles([1])[0]
     rows = ["title,arxiv_id", *(f'"{t}",{i}' for t, i in (again, new)), f'"{title_only}",']
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
 
