@@ -12,8 +12,12 @@ import dataclasses
 import gzip
 import json
 import logging
+import multiprocessing
+import os
+import signal
 import socket
 import zipfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -333,6 +337,31 @@ def test_titles_phrased_by_worker_processes_give_the_same_index(
     pooled.arxiv.mkdir(parents=True)
     assert_frame_equal(pl.read_parquet(title_index(pooled, snapshot, workers=2)), expected)
     assert expected.height == len(SAMPLE_IDS)
+
+
+def test_a_killed_phrase_worker_loses_no_title() -> None:
+    """The worker is killed while blocks are handed out: the blocks it had, and those
+    after it, are phrased in this process."""
+    from pipeline.fetch import snapshot_titles
+
+    titles = [json.loads(line)["title"] for line in SAMPLE_LINES]
+    blocks = [
+        (titles[at : at + 20], pl.Series(SAMPLE_IDS[at : at + 20])) for at in range(0, 200, 20)
+    ]
+
+    def handed_out() -> Iterator[tuple[list[str | None], pl.Series]]:
+        for number, (block, ids) in enumerate(blocks):
+            if number == 3:
+                for worker in multiprocessing.active_children():
+                    assert worker.pid is not None
+                    os.kill(worker.pid, signal.SIGKILL)
+                    worker.join()
+            yield list(block), ids
+
+    pooled = pl.concat(snapshot_titles._phrased(handed_out(), workers=1))
+    here = pl.concat(snapshot_titles._phrased(iter(blocks), workers=0))
+    assert_frame_equal(pooled, here)
+    assert here.height == len(SAMPLE_IDS) and multiprocessing.active_children() == []
 
 
 def test_a_title_is_read_with_its_escapes_and_a_line_without_one_is_left_out(

@@ -84,8 +84,8 @@ TITLE_INDEX_SCHEMA = pl.Schema({"phrase": pl.String, "arxiv_id": pl.String})
 TITLE_VALUE = r'"title":\s*("(?:[^"\\]|\\.)*")'
 
 
-# Starting a worker costs about half a second; the pass phrases ~60 MB of snapshot a second
-# in one process (bench/snapshot.py, index).
+# Starting a worker costs about half a second; in one process the pass reads ~130 MB of
+# snapshot a second, half of that time making phrases (bench/snapshot.py, index).
 PHRASE_WORKERS_MIN_BYTES = 256_000_000
 BLOCKS_AHEAD_PER_WORKER = 2  # blocks of titles handed out ahead of the one taken back
 
