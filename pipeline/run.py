@@ -808,6 +808,15 @@ def _run_changed_digests(
     before = _hashes(ledger["files"])
     changed = {source for source, digest in _hashes(files).items() if before.get(source) != digest}
     unchanged = set(files) - changed
+    published = _published_entries_per_digest(settings.paths)
+    to_carry = sum(published.get(source, 0) for source in unchanged)
+    if to_carry > settings.part_entries:
+        # The carried rows are held whole, not in parts: memory would grow with them.
+        log.info(
+            "%d entries to carry over, more than a part (part_entries): reconciling all",
+            to_carry,
+        )
+        return None
     carried = _carried_rows(settings.paths, unchanged, ledger)
     if carried is None:
         return None

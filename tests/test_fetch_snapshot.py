@@ -649,3 +649,25 @@ def test_a_digest_added_to_a_run_with_a_compressed_snapshot_means_a_whole_run(
         again = enrich(settings)
     assert "the snapshot is compressed (no line index): reconciling all" in caplog.messages
     assert again.record.entries == 8 and again.record.from_snapshot == 7
+
+
+def test_more_rows_to_carry_than_a_part_holds_mean_a_whole_run_in_parts(
+    tmp_path: Path, standin: StandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A run that carries rows over holds them whole: past part_entries, memory would grow
+    with the digests, so every digest is read again, a part at a time."""
+    from pipeline.run import enrich
+
+    digests = tmp_path / "raw" / "digests"
+    _write_list(digests / "2026-12-01_list.md", _snapshot_titles(range(5)))
+    _write_list(digests / "2026-12-02_list.md", _snapshot_titles(range(5, 8)))
+    settings = settings_for(tmp_path, standin.url, snapshot_path=SAMPLE, part_entries=7)
+    enrich(settings)
+    _write_added(digests / "2026-12-02_added.csv")
+    with caplog.at_level(logging.INFO, logger="pipeline"):
+        again = enrich(settings)
+    assert "8 entries to carry over, more than a part (part_entries): reconciling all" in (
+        caplog.messages
+    )
+    parsed = [m.split(":")[0] for m in caplog.messages if m.startswith("digests/")]
+    assert len(parsed) == 3 and again.record.entries == 11
