@@ -225,8 +225,9 @@ SETTINGS: tuple[Setting, ...] = (
         "arXiv is sent short, so very small parts cost requests. With a plain snapshot "
         "(snapshot_path), its indexes are built (one pass, kept) before the first part, and "
         "each part reads only its IDs' lines; a compressed one is read in one pass for all "
-        "IDs, in one part. A run that carries unchanged digests' rows over holds them whole, "
-        "so it does only while they are no more than this; past that it is a whole run.",
+        "IDs, in one part. A run that carries unchanged digests' rows over reads them this "
+        "many at a time too; the digests changed are reconciled as one part, so past this "
+        "many entries in them it is a whole run.",
         at_least=1,
         at_most=100_000_000,
     ),

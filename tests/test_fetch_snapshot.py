@@ -594,19 +594,21 @@ def _tables_but_read_times(out: Path) -> dict[str, pl.DataFrame]:
     }
 
 
+@pytest.mark.parametrize("part_entries", [100_000, 3])
 def test_a_digest_added_to_a_snapshot_run_is_the_only_one_read_again(
-    tmp_path: Path, standin: StandIn, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, standin: StandIn, caplog: pytest.LogCaptureFixture, part_entries: int
 ) -> None:
     """The snapshot's papers are not stored, but the snapshot is the ledger's (its
     signature): the unchanged digests' rows are carried over, as without a snapshot, and
-    the tables are a whole run's but for when the carried papers were read."""
+    the tables are a whole run's but for when the carried papers were read; with parts of
+    3 entries, the 8 carried rows are read a digest at a time."""
     from pipeline.run import enrich
 
     def folder(name: str) -> Settings:
         base = tmp_path / name
         _write_list(base / "raw" / "digests" / "2026-12-01_list.md", _snapshot_titles(range(5)))
         _write_list(base / "raw" / "digests" / "2026-12-02_list.md", _snapshot_titles(range(5, 8)))
-        return settings_for(base, standin.url, snapshot_path=SAMPLE)
+        return settings_for(base, standin.url, snapshot_path=SAMPLE, part_entries=part_entries)
 
     incremental = folder("incremental")
     enrich(incremental)
@@ -651,23 +653,23 @@ def test_a_digest_added_to_a_run_with_a_compressed_snapshot_means_a_whole_run(
     assert again.record.entries == 8 and again.record.from_snapshot == 7
 
 
-def test_more_rows_to_carry_than_a_part_holds_mean_a_whole_run_in_parts(
+def test_digests_changed_past_a_part_mean_a_whole_run_in_parts(
     tmp_path: Path, standin: StandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A run that carries rows over holds them whole: past part_entries, memory would grow
-    with the digests, so every digest is read again, a part at a time."""
+    """The digests changed are reconciled as one part: past part_entries, memory would grow
+    with them, so every digest is read again, a part at a time. Rows carried over are read
+    a part at a time, whatever their number (8 here, past a part of 2)."""
     from pipeline.run import enrich
 
     digests = tmp_path / "raw" / "digests"
     _write_list(digests / "2026-12-01_list.md", _snapshot_titles(range(5)))
     _write_list(digests / "2026-12-02_list.md", _snapshot_titles(range(5, 8)))
-    settings = settings_for(tmp_path, standin.url, snapshot_path=SAMPLE, part_entries=7)
+    settings = settings_for(tmp_path, standin.url, snapshot_path=SAMPLE, part_entries=2)
     enrich(settings)
-    _write_added(digests / "2026-12-02_added.csv")
+    _write_added(digests / "2026-12-02_added.csv")  # 3 entries
     with caplog.at_level(logging.INFO, logger="pipeline"):
         again = enrich(settings)
-    assert "8 entries to carry over, more than a part (part_entries): reconciling all" in (
-        caplog.messages
-    )
+    message = "3 entries in the digests changed, more than a part (part_entries): "
+    assert message + "reconciling all, in parts" in caplog.messages
     parsed = [m.split(":")[0] for m in caplog.messages if m.startswith("digests/")]
     assert len(parsed) == 3 and again.record.entries == 11

@@ -171,6 +171,23 @@ def test_outcomes_are_got_for_the_ids_asked(store: MetadataStore) -> None:
     assert list(only) == ["2401.99999"] and only["2401.99999"][0] == "not_found"
 
 
+def test_answer_counts_take_a_stored_paper_then_the_outcome_then_invalid(
+    store: MetadataStore,
+) -> None:
+    store.put_papers([paper("2401.00001"), paper("2401.00002")])
+    store.put_outcomes(
+        "run-1",
+        [
+            FetchOutcome("2401.00002", "found", 1),  # stored: found, one count only
+            FetchOutcome("2401.99999", "not_found", 2),
+            FetchOutcome("2401.88888", "failed", 3, "HTTP 503"),
+        ],
+    )
+    asked = ["2401.00001", "2401.00002", "2401.99999", "2401.88888", "2401.77777", "junk"]
+    counts = store.answer_counts(asked)
+    assert counts == {"found": 2, "not_found": 1, "failed": 1, "invalid": 2}
+
+
 # A record as stores before STORE_FORMAT 1 kept it: one positional JSON array.
 ARRAY_RECORD = (
     '["1706.03762", 3, "Attention", "We propose.", ["Ashish Vaswani", "Noam Shazeer", '

@@ -16,7 +16,7 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -166,15 +166,34 @@ def edit_digests(folder: Path) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("in_parts", [False, True], ids=["one part", "in parts"])
 def test_a_run_after_digests_changed_parses_only_those_and_writes_what_a_full_run_writes(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    in_parts: bool,
 ) -> None:
+    """In parts: the carried rows are read a few digests at a time (more than a part's
+    worth of them) and the paper tables made a few hundred papers at a time."""
+    import pipeline.run
+
+    part_entries = 700 if in_parts else 100_000  # the changed digests hold fewer
+    if in_parts:
+        monkeypatch.setattr("pipeline.run.PAPER_CHUNK", 300)
+    ranges: list[tuple[str, str]] = []
+    digest_ranges = pipeline.run._digest_ranges
+
+    def seen_ranges(sizes: dict[str, int], rows: int) -> Iterator[tuple[str, str]]:
+        ranges.extend(digest_ranges(sizes, rows))
+        return iter(ranges)
+
+    monkeypatch.setattr("pipeline.run._digest_ranges", seen_ranges)
     incremental, full = tmp_path / "incremental", tmp_path / "full"
     build_corpus(incremental)
-    enrich_folder(incremental)
+    enrich_folder(incremental, part_entries)
     changed = edit_digests(incremental)
     with caplog.at_level(logging.INFO, logger="pipeline"):
-        record = enrich_folder(incremental)
+        record = enrich_folder(incremental, part_entries)
     parsed = [m.split(":")[0] for m in caplog.messages if m.startswith("digests/")]
     assert sorted(parsed) == sorted(changed)
     assert record.status == "ok" and record.requests > 0  # the new wrong title is searched
@@ -186,6 +205,7 @@ def test_a_run_after_digests_changed_parses_only_those_and_writes_what_a_full_ru
     edit_digests(full)
     whole = enrich_folder(full)
     assert table_hashes(incremental) == table_hashes(full)
+    assert (len(ranges) > 1) == in_parts, ranges
     # What was found and resolved, not what this run had to ask (the full run's first fetch
     # asks for the papers missing from the store; the incremental run knows them).
     asked = {"requests", "retries", "title_searches", "from_store", "exit_code"}
