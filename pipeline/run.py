@@ -1033,8 +1033,9 @@ def _reconcile_and_write(
     fetched: FetchResult,
     times: StageTimes,
     carried: Carried,
-) -> RunSummary:
-    """Reconcile the changed digests' entries and write them with the `carried` rows."""
+) -> RunSummary | None:
+    """Reconcile the changed digests' entries and write them with the `carried` rows; None
+    (nothing written) when the published tables cannot be read for them after all."""
     from pipeline.reconcile import summary_lines
 
     with times.stage("reconcile"):
@@ -1050,29 +1051,50 @@ def _reconcile_and_write(
     problems = parse.problems + carried.problems
     with store_module.scratch_dir(settings.paths, record.run_id) as scratch:
         with times.stage("write"):
-            to_read, build, kept = _papers_to_build(store, carried, rec.resolved_ids(), fetched)
-            # The store is the truth (a paper found by ID and again by title search in one
-            # run has the later fetch's time there): the papers come from it as one frame.
-            papers = _resolved_papers(store, to_read, fetched)
-            entries, mismatches = entry_tables(
-                parse.entries, papers, rec.resolutions, rec.settled, rec.mismatches
-            )
-            tables = {name: TableParts(name, scratch) for name in (*ENTRY_TABLES, *PAPER_TABLES)}
-            built = {"entries": entries, "mismatches": mismatches}
-            counts = _carried_parts(settings, carried, built, tables)
-            kept = _carried_paper_parts(carried, papers, build, counts, tables, kept)
-            same_log = store.state_marker() == carried.store  # the store's log is as published
-            logs = log_tables(
-                [] if same_log else store.fetch_log_rows(), problems + fetched.problems, []
-            )
-            if same_log:
-                logs["fetch_log"] = carried.fetch_log
-            frames: dict[str, pl.DataFrame | TableParts] = {**tables, **logs}
-            for name in kept:  # what the report reads of them
-                frames[name] = read_table(settings.paths, name, REPORT_COLUMNS.get(name))
+            try:
+                frames, kept = _carried_tables(
+                    settings, store, carried, parse, fetched, rec, problems, scratch
+                )
+            except (OSError, pl.exceptions.PolarsError) as exc:
+                # Their files were checked (_carried_rows), not every page of them.
+                log.warning("the published tables could not be read (%s): reconciling all", exc)
+                return None
         return _finish(
             settings, store, record, files, len(files), problems, totals, frames, times, kept
         )
+
+
+def _carried_tables(
+    settings: Settings,
+    store: MetadataStore,
+    carried: Carried,
+    parse: ParseResult,
+    fetched: FetchResult,
+    rec: ReconcileResult,
+    problems: list[Problem],
+    scratch: Path,
+) -> tuple[dict[str, pl.DataFrame | TableParts], list[str]]:
+    """The tables of the changed digests' entries (reconciled: `rec`) with the `carried`
+    rows, made in parts set aside in `scratch`; the paper tables kept as published."""
+    to_read, build, kept = _papers_to_build(store, carried, rec.resolved_ids(), fetched)
+    # The store is the truth (a paper found by ID and again by title search in one run has
+    # the later fetch's time there): the papers come from it as one frame.
+    papers = _resolved_papers(store, to_read, fetched)
+    entries, mismatches = entry_tables(
+        parse.entries, papers, rec.resolutions, rec.settled, rec.mismatches
+    )
+    tables = {name: TableParts(name, scratch) for name in (*ENTRY_TABLES, *PAPER_TABLES)}
+    built = {"entries": entries, "mismatches": mismatches}
+    counts = _carried_parts(settings, carried, built, tables)
+    kept = _carried_paper_parts(carried, papers, build, counts, tables, kept)
+    same_log = store.state_marker() == carried.store  # the store's log is as published
+    logs = log_tables([] if same_log else store.fetch_log_rows(), problems + fetched.problems, [])
+    if same_log:
+        logs["fetch_log"] = carried.fetch_log
+    frames: dict[str, pl.DataFrame | TableParts] = {**tables, **logs}
+    for name in kept:  # what the report reads of them
+        frames[name] = read_table(settings.paths, name, REPORT_COLUMNS.get(name))
+    return frames, kept
 
 
 def _snapshot_line_index(settings: Settings) -> Path | None:

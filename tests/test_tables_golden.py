@@ -278,6 +278,33 @@ def test_a_digest_edited_with_nothing_to_ask_keeps_the_paper_tables_and_the_fetc
     assert log.drop("logged_at").rows() == [row[:5] for row in logged]
 
 
+@pytest.mark.slow
+def test_published_rows_that_cannot_be_read_again_mean_a_whole_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The published files are checked before a run carries their rows, not every page:
+    a page found damaged while the rows are read means a whole run, its tables whole."""
+    damaged, full = tmp_path / "damaged", tmp_path / "full"
+    build_corpus(damaged)
+    enrich_folder(damaged)
+    mismatches = folder_paths(damaged).table("mismatches").resolve()
+    data = bytearray(mismatches.read_bytes())
+    data[4:68] = bytes(64)  # the first page's header: the footer still reads
+    mismatches.write_bytes(bytes(data))
+    edit_digests(damaged)
+    with caplog.at_level(logging.INFO, logger="pipeline"):
+        record = enrich_folder(damaged)
+    (warning,) = [m for m in caplog.messages if m.startswith("the published tables could not")]
+    assert warning.endswith(": reconciling all"), warning
+    after = caplog.messages[caplog.messages.index(warning) :]
+    parsed = [m for m in after if m.startswith("digests/")]
+    assert record.status == "ok" and len(parsed) == record.digests
+    build_corpus(full)
+    edit_digests(full)
+    enrich_folder(full)
+    assert table_hashes(damaged) == table_hashes(full)
+
+
 if __name__ == "__main__":  # regenerate the recorded hashes
     import tempfile
 
