@@ -40,7 +40,6 @@ from pipeline.model import (
     Problem,
     Resolution,
 )
-from pipeline.reconcile.verbatim import SETTLED_REASON, SETTLED_SIMILARITY
 from pipeline.report import REPORT_COLUMNS, Frame
 from pipeline.store import Paths
 from pipeline.tables import CANDIDATE, PARSED_ENTRY_COLUMNS, STORED_PAPER, TABLES, Table, table
@@ -378,6 +377,10 @@ def _resolutions_frame(
         },
     ).with_columns(pl.Series("title_found", [r.title_found for r in resolutions], dtype=pl.String))
     if settled is not None:
+        # Imported here: a run that carries its tables over reconciles nothing, and the
+        # reconcile package's imports (rapidfuzz, its rules) are a tenth of such a run.
+        from pipeline.reconcile.verbatim import SETTLED_REASON, SETTLED_SIMILARITY
+
         # Settled entries have no candidates: the indexes below point into `resolutions`.
         settled = settled.select(
             pl.col(name).cast(judged.schema[name]) for name in ("digest", "position", "arxiv_id")
