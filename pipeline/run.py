@@ -742,11 +742,16 @@ def _paper_parts(store: MetadataStore, run: PartsRun, tables: Mapping[str, Table
         chunk = counts.slice(start, PAPER_CHUNK)
         ids = chunk.get_column("arxiv_id")
         records = _stored_again(store, run.papers.between(ids[0], ids[-1]), stored_now)
-        if not records.get_column("arxiv_id").equals(ids):
-            missing = ids.filter(~ids.is_in(records.get_column("arxiv_id").implode()))
-            raise InconsistentInputError(f"resolved paper {missing[0]} has no arXiv record")
+        _refuse_missing_records(records, ids)
         for name, frame in paper_tables(records, chunk).items():
             tables[name].append(frame)
+
+
+def _refuse_missing_records(records: pl.DataFrame, ids: pl.Series) -> None:
+    """InconsistentInputError unless `records` (sorted by ID) are the papers of `ids`."""
+    if not records.get_column("arxiv_id").equals(ids):
+        missing = ids.filter(~ids.is_in(records.get_column("arxiv_id").implode()))
+        raise InconsistentInputError(f"resolved paper {missing[0]} has no arXiv record")
 
 
 def _stored_again(
@@ -921,12 +926,17 @@ CARRIED_FILES = ("entries", "mismatches", "problems", "fetch_log", *PAPER_TABLES
 
 
 def _papers_to_build(
-    store: MetadataStore, carried: Carried, resolved: set[str], fetched: FetchResult
-) -> tuple[set[str], set[str], list[str]]:
-    """Which papers' rows are made from their records: (the papers to read from the store
-    for this run's entries, `resolved`, and for any the carried rows name without a
-    published row; those of them whose paper tables' rows are made anew; the paper tables
-    that stay as published, their counts aside).
+    store: MetadataStore,
+    carried: Carried,
+    resolved: set[str],
+    fetched: FetchResult,
+    same_log: bool,
+) -> tuple[set[str], list[str]]:
+    """(The papers to read from the store: this run's entries', `resolved`, and any the
+    carried rows name without a published row; the paper tables that stay as published,
+    their counts aside). With tables kept, the papers read are for their titles only, and
+    every paper keeps its published rows; else the papers read get their rows made anew.
+    `same_log`: whether the store's fetch log is as published (for the log line).
 
     The papers the carried rows alone resolve to keep their published rows: their records
     are as the published tables' run read them (the store has not changed since,
@@ -937,14 +947,10 @@ def _papers_to_build(
     if resolved | carried.resolved == published_ids and not renewed:
         # The same papers, with the same records: their tables but for the counts are as
         # published, and only this run's entries' papers need be read (for their titles).
-        log.info("the papers are as published: their tables kept%s", _kept_log(store, carried))
-        return resolved, set(), ["authors", "categories", "versions"]
-    to_read = resolved | (carried.resolved - published_ids)
-    return to_read, to_read, []
-
-
-def _kept_log(store: MetadataStore, carried: Carried) -> str:
-    return ", and the fetch log" if store.state_marker() == carried.store else ""
+        kept_log = ", and the fetch log" if same_log else ""
+        log.info("the papers are as published: their tables kept%s", kept_log)
+        return resolved, ["authors", "categories", "versions"]
+    return resolved | (carried.resolved - published_ids), []
 
 
 def _carried_parts(
@@ -961,11 +967,13 @@ def _carried_parts(
     counts = []
     for first, last in _digest_ranges(sizes, settings.part_entries):
         in_range = pl.col("digest").is_between(pl.lit(first), pl.lit(last))
-        for name in ENTRY_TABLES:
-            rows = pl.concat([built[name].filter(in_range), carried.rows(name, first, last)])
-            tables[name].append(rows)
-            if name == "entries":
-                counts.append(paper_counts(rows))
+        rows = {
+            name: pl.concat([built[name].filter(in_range), carried.rows(name, first, last)])
+            for name in ENTRY_TABLES
+        }
+        for name, frame in rows.items():
+            tables[name].append(frame)
+        counts.append(paper_counts(rows["entries"]))
     return summed_paper_counts(counts)
 
 
@@ -984,16 +992,18 @@ def _digest_ranges(sizes: Mapping[str, int], rows: int) -> Iterator[tuple[str, s
 def _carried_paper_parts(
     carried: Carried,
     papers: pl.DataFrame,
-    build: set[str],
+    to_read: set[str],
     counts: pl.DataFrame,
     tables: Mapping[str, TableParts],
     kept: list[str],
 ) -> list[str]:
-    """The paper tables appended to `tables`, PAPER_CHUNK papers at a time in key order:
-    the rows of the papers in `build` made from their records (`papers`, stored-papers
-    frame), the others' published rows, with every paper's `counts` over the entries anew.
-    The tables `kept` stay as published (and `papers` too when no count changed): the
-    tables kept (for write_tables)."""
+    """The paper tables appended to `tables`, PAPER_CHUNK papers at a time in key order,
+    with every paper's `counts` over the entries anew: the rows of the papers `to_read` made
+    from their records (`papers`, a stored-papers frame), the others' published rows; with
+    tables `kept` (_papers_to_build), every paper's published rows. The tables `kept` stay
+    as published (and `papers` too when no count changed): the tables kept (for
+    write_tables)."""
+    build = set() if kept else to_read
     if kept and counts.equals(carried.paper_counts.sort("arxiv_id")):
         return [*kept, "papers"]
     if kept:
@@ -1010,10 +1020,7 @@ def _carried_paper_parts(
             ids.implode()
         )
         records = papers.filter(in_chunk & arxiv_id.is_in(to_build)).sort("arxiv_id")
-        expected = ids.filter(ids.is_in(built))  # in key order, as the records
-        if not records.get_column("arxiv_id").equals(expected):
-            missing = expected.filter(~expected.is_in(records.get_column("arxiv_id").implode()))
-            raise InconsistentInputError(f"resolved paper {missing[0]} has no arXiv record")
+        _refuse_missing_records(records, ids.filter(ids.is_in(built)))
         made = paper_tables(records, chunk)
         published = in_chunk & arxiv_id.is_in(to_build).not_()
         for name in wanted:
@@ -1076,7 +1083,8 @@ def _carried_tables(
 ) -> tuple[dict[str, pl.DataFrame | TableParts], list[str]]:
     """The tables of the changed digests' entries (reconciled: `rec`) with the `carried`
     rows, made in parts set aside in `scratch`; the paper tables kept as published."""
-    to_read, build, kept = _papers_to_build(store, carried, rec.resolved_ids(), fetched)
+    same_log = store.state_marker() == carried.store  # the store's log is as published
+    to_read, kept = _papers_to_build(store, carried, rec.resolved_ids(), fetched, same_log)
     # The store is the truth (a paper found by ID and again by title search in one run has
     # the later fetch's time there): the papers come from it as one frame.
     papers = _resolved_papers(store, to_read, fetched)
@@ -1086,8 +1094,7 @@ def _carried_tables(
     tables = {name: TableParts(name, scratch) for name in (*ENTRY_TABLES, *PAPER_TABLES)}
     built = {"entries": entries, "mismatches": mismatches}
     counts = _carried_parts(settings, carried, built, tables)
-    kept = _carried_paper_parts(carried, papers, build, counts, tables, kept)
-    same_log = store.state_marker() == carried.store  # the store's log is as published
+    kept = _carried_paper_parts(carried, papers, to_read, counts, tables, kept)
     logs = log_tables([] if same_log else store.fetch_log_rows(), problems + fetched.problems, [])
     if same_log:
         logs["fetch_log"] = carried.fetch_log
