@@ -1161,8 +1161,9 @@ class FetchTotals:
             },
             schema={"arxiv_id": pl.String, "outcome": pl.String},
         )
-        again = outcomes.filter(pl.col("arxiv_id").is_in(self._seen.implode()))
-        new = outcomes.filter(~pl.col("arxiv_id").is_in(self._seen.implode()))
+        # One membership test against the IDs seen so far (a million by the last part).
+        seen_before = outcomes.get_column("arxiv_id").is_in(self._seen.implode())
+        again, new = outcomes.filter(seen_before), outcomes.filter(~seen_before)
         self._seen = pl.concat([self._seen, new.get_column("arxiv_id")])
         self.kinds += Counter(new.get_column("outcome").to_list())
         # The IDs asked for again were answered unasked (an earlier part stored them).
@@ -1336,7 +1337,8 @@ def _fresh_until(settings: Settings, store: MetadataStore, fetched: FetchResult)
     unstored = fetched.unstored
     stored = fetched.papers.filter(~pl.col("arxiv_id").is_in(_id_list(unstored)))
     first_fetched: dict[str, datetime] = {}  # per source
-    for at, source in stored.select("fetched_at", "source").iter_rows():
+    # A batch's papers share their fetch time and source: judge each pair once.
+    for at, source in stored.select("fetched_at", "source").unique().iter_rows():
         moment = datetime.fromisoformat(at)
         first_fetched[source] = min(moment, first_fetched.get(source, moment))
     expiries = [

@@ -683,9 +683,12 @@ class MetadataStore:
 
     def title_search_times(self, queries: Iterable[str]) -> list[datetime]:
         """When each of these stored searches was made (unknown queries are skipped)."""
-        wanted = set(queries)
-        rows = self.db.execute("SELECT query, searched_at FROM title_searches")
-        return [datetime.fromisoformat(at) for q, at in rows if q in wanted]
+        rows = self.db.execute(
+            "SELECT searched_at FROM title_searches"
+            " WHERE query IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(set(queries))),),
+        )
+        return [datetime.fromisoformat(at) for (at,) in rows]
 
     # ledger: lets a re-run with nothing new skip the stages (git-history's idea)
     def state_marker(self) -> list[object]:

@@ -758,7 +758,8 @@ def write_generation(
 ) -> Path:
     """Validate every table and write it into a new, unpublished generation folder, with
     the companion files (schema, DuckDB views, report; `health`: the run's staleness
-    assessment, from the tables alone when None). The tables named in `kept` are the
+    assessment, from the tables alone when None; the report's parts drawn from the tables
+    are the published page's when they name the same tables). The tables named in `kept` are the
     published generation's, known unchanged by the caller: linked as they are, neither
     validated nor hashed, and their frames need hold only what the report reads
     (REPORT_COLUMNS).
@@ -797,7 +798,11 @@ def write_generation(
             written[name] = before
         else:
             written[name] = _write_table(generation, name, frame, content)
-    write_companions(generation, report_frames(ordered), run_id, health, tables_key(written))
+    key = tables_key(written)
+    # Tables of the same content as the published ones (a digest touched, not changed)
+    # draw the same report parts: those of the published page are taken over.
+    parts = report_parts(published, key) if published is not None else None
+    write_companions(generation, report_frames(ordered), run_id, health, key, parts)
     _write_manifest(generation, run_id, written)
     return generation
 

@@ -260,3 +260,36 @@ def test_a_run_with_nothing_new_draws_anew_only_what_changes_every_run(
     done = run_cli(cli("enrich", raw=raw, out=out, url=standin.url))
     assert done.returncode == 0 and "nothing new since run" in done.stderr, done.stderr
     assert kept not in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_a_digest_touched_but_not_changed_takes_the_report_parts_over(
+    tmp_path: Path, standin: StandIn
+) -> None:
+    """A digest whose bytes changed but not its entries is parsed and reconciled again; its
+    tables have the published content, so the page takes over the parts drawn from them,
+    as a run with nothing new does, and draws the runs anew."""
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    shutil.copytree(SAMPLE_DIGESTS, raw / "digests")
+    assert run_cli(cli("enrich", raw=raw, out=out, url=standin.url)).returncode == 0
+    kept = "<p>taken over</p>"
+    published_page = (out / "report.html").resolve()
+    page = published_page.read_text(encoding="utf-8")
+    published_page.write_text(
+        page.replace("<!--part before_runs-->", f"<!--part before_runs-->{kept}"), encoding="utf-8"
+    )
+    digest = raw / "digests" / "sample-digest.md"
+    digest.write_bytes(digest.read_bytes() + b"\n\n")  # blank lines at the end: no entry
+
+    done = run_cli(cli("enrich", raw=raw, out=out, url=standin.url))
+    assert done.returncode == 0, done.stderr
+    assert "nothing new since run" not in done.stderr and "sample-digest.md" in done.stderr
+    touched = (out / "report.html").read_text(encoding="utf-8")
+    assert kept in touched
+    run_ids = pl.read_parquet(out / "runs.parquet").get_column("run_id")
+    assert run_ids.len() == 2 and all(run_id[:15] in touched for run_id in run_ids)
+
+    # A digest changed for real: its tables differ, so every part is drawn again.
+    digest.write_text(digest.read_text(encoding="utf-8").replace("## ", "## Renamed: ", 1))
+    done = run_cli(cli("enrich", raw=raw, out=out, url=standin.url))
+    assert done.returncode == 0, done.stderr
+    assert kept not in (out / "report.html").read_text(encoding="utf-8")
