@@ -11,23 +11,25 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import polars as pl
 import pytest
 
 from bench.synth import synth_papers, write_digests
 from pipeline.config import ConfigError, load_settings
-from pipeline.parse import list_digests
+from pipeline.parse import list_digests, workers
 from pipeline.parse.workers import (
     PARALLEL_MIN_BYTES,
     ParsedFile,
     parse_files,
     pool_size,
 )
-from pipeline.pool import available_cores
+from pipeline.pool import available_cores, worker_pool
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -67,6 +69,54 @@ def test_a_pool_gives_what_a_serial_parse_gives(mixed_raw: Path) -> None:
     assert [s.split(":")[0] for s in pooled_summaries] == sorted(
         job.source for job in list_digests(mixed_raw)
     )
+
+
+@pytest.mark.parametrize(
+    ("per_worker", "most_per_worker", "text_files", "expected"),
+    [
+        (4, 256, 0, 8),  # no text allowed ahead: the files per worker only
+        (1, 5, None, 10),  # any text: up to the most files per worker
+        (1, 256, 5, 5),  # the text of five files: five files
+    ],
+)
+def test_workers_parse_ahead_within_the_bounds(
+    mixed_raw: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    per_worker: int,
+    most_per_worker: int,
+    text_files: int | None,
+    expected: int,
+) -> None:
+    """Files are handed out ahead of the one the run takes: at least AHEAD_PER_WORKER per
+    worker, more while their text stays under AHEAD_BYTES, never past MAX_AHEAD_PER_WORKER."""
+    jobs = list_digests(mixed_raw)
+    assert len(jobs) > 12
+    sizes = [job.path.stat().st_size for job in jobs]
+    text = 10**12 if text_files is None else sum(sizes[:text_files])
+    monkeypatch.setattr(workers, "AHEAD_PER_WORKER", per_worker)
+    monkeypatch.setattr(workers, "MAX_AHEAD_PER_WORKER", most_per_worker)
+    monkeypatch.setattr(workers, "AHEAD_BYTES", text)
+    submitted: list[int] = []
+
+    @contextmanager
+    def counting_pool(count: int) -> Iterator[Executor]:
+        with worker_pool(count) as pool:
+            real_submit = pool.submit
+
+            def submit(*args: Any, **kwargs: Any) -> Any:
+                submitted.append(1)
+                return real_submit(*args, **kwargs)
+
+            monkeypatch.setattr(pool, "submit", submit)
+            yield pool
+
+    monkeypatch.setattr(workers, "worker_pool", counting_pool)
+    results = parse_files(mixed_raw, workers=2, min_parallel_bytes=0)
+    first = next(results)
+    assert len(submitted) == expected  # handed out before the first file was taken
+    rest = list(results)
+    assert len(submitted) == len(jobs) == 1 + len(rest)
+    assert first.summary.split(":")[0] == jobs[0].source
 
 
 def test_a_killed_worker_loses_no_file(mixed_raw: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -31,7 +31,14 @@ log = logging.getLogger("pipeline")
 # Markdown and text parse at 1-3 MB/s on one core (8 MB: ~4 s saved on 2 cores), the
 # fastest layouts at ~45 MB/s (8 MB: ~0.3 s lost).
 PARALLEL_MIN_BYTES = 8_000_000
-AHEAD_PER_WORKER = 4  # files a worker may have parsed before the run takes them
+# How far the workers parse ahead of the file the run takes next: at least this many files
+# per worker, and more while the digest text handed out ahead stays under AHEAD_BYTES (at
+# most MAX_AHEAD_PER_WORKER files each). A whole run works on a part of the digests while
+# the workers parse into the next one, on the core its own work leaves idle; about one
+# part's text ahead cut a million-entry run from 98 s to 88 s (bench/scale.py's corpus).
+AHEAD_PER_WORKER = 4
+MAX_AHEAD_PER_WORKER = 256
+AHEAD_BYTES = 256_000_000
 
 
 @dataclass(frozen=True)
@@ -76,16 +83,26 @@ def parse_compact(job: DigestJob) -> ParsedFile:
 
 
 def _parse_in_pool(jobs: list[DigestJob], workers: int) -> Iterator[ParsedFile]:
-    """The files parsed by `workers` processes, handed back in order. Only AHEAD_PER_WORKER
-    files per worker are given out ahead of the one handed back: what waits in memory
-    stays bounded while the run works on the files already handed back."""
-    ahead = workers * AHEAD_PER_WORKER
+    """The files parsed by `workers` processes, handed back in order. Only so many files
+    are given out ahead of the one handed back (AHEAD_PER_WORKER to MAX_AHEAD_PER_WORKER
+    per worker, AHEAD_BYTES of text): what waits in memory stays bounded while the run
+    works on the files already handed back."""
+    sizes = [_size(job) for job in jobs]
     futures: deque[Future[ParsedFile]] = deque()
+    text_ahead = 0  # bytes of the files in `futures`
+
+    def more_ahead() -> bool:
+        if len(futures) < workers * AHEAD_PER_WORKER:
+            return True
+        return len(futures) < workers * MAX_AHEAD_PER_WORKER and text_ahead < AHEAD_BYTES
+
     with worker_pool(workers) as pool:
         for index, job in enumerate(jobs):
             try:
-                while len(futures) < ahead and index + len(futures) < len(jobs):
-                    futures.append(pool.submit(parse_compact, jobs[index + len(futures)]))
+                while index + len(futures) < len(jobs) and more_ahead():
+                    handed = index + len(futures)
+                    futures.append(pool.submit(parse_compact, jobs[handed]))
+                    text_ahead += sizes[handed]
                 parsed = futures[0].result()
             except BrokenProcessPool:
                 given = list(futures)
@@ -101,6 +118,7 @@ def _parse_in_pool(jobs: list[DigestJob], workers: int) -> Iterator[ParsedFile]:
                 yield from map(parse_compact, jobs[index + len(given) :])
                 return
             futures.popleft()
+            text_ahead -= sizes[index]
             yield parsed
 
 
@@ -109,10 +127,11 @@ def _succeeded(future: Future[ParsedFile]) -> bool:
 
 
 def _total_bytes(jobs: list[DigestJob]) -> int:
-    total = 0
-    for job in jobs:
-        try:
-            total += job.path.stat().st_size
-        except OSError:  # gone or unreadable: the parse reports it
-            continue
-    return total
+    return sum(map(_size, jobs))
+
+
+def _size(job: DigestJob) -> int:
+    try:
+        return job.path.stat().st_size
+    except OSError:  # gone or unreadable: the parse reports it
+        return 0
