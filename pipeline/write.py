@@ -210,7 +210,9 @@ def _fetch_log_table(rows: Iterable[FetchLogRow]) -> pl.DataFrame:
     remaining = iter(rows)
     frames = [pl.DataFrame(schema=as_text)]
     while batch := list(islice(remaining, LOG_ROWS)):
-        frames.append(pl.DataFrame(batch, schema=as_text, orient="row"))
+        # Column by column: polars builds a frame from rows at about half the speed.
+        columns = zip(as_text, map(list, zip(*batch, strict=True)), strict=True)
+        frames.append(pl.DataFrame(dict(columns), schema=as_text))
     logged = pl.concat(frames)
     if logged.is_empty():
         return pl.DataFrame(schema=schema)
