@@ -218,23 +218,32 @@ def _unstamped(page: str) -> str:
     return re.sub(r"(Generated with pygal [^ ]+ \(lxml\) [^>]*?) on \d{4}-\d\d-\d\d", r"\1", page)
 
 
+# A mark inside a part drawn from the tables: it survives only if that part is taken over.
+TAKEN_OVER = "<p>taken over</p>"
+
+
+def _published_with_a_mark(tmp_path: Path, standin: StandIn) -> tuple[Path, Path]:
+    """The raw and output folders of one complete run over the samples, TAKEN_OVER put into
+    its report's first part drawn from the tables."""
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    shutil.copytree(SAMPLE_DIGESTS, raw / "digests")
+    assert run_cli(cli("enrich", raw=raw, out=out, url=standin.url)).returncode == 0
+    published_page = (out / "report.html").resolve()
+    page = published_page.read_text(encoding="utf-8")
+    assert page.count("<!--part before_runs-->") == 1
+    marked = page.replace("<!--part before_runs-->", f"<!--part before_runs-->{TAKEN_OVER}")
+    published_page.write_text(marked, encoding="utf-8")
+    return raw, out
+
+
 def test_a_run_with_nothing_new_draws_anew_only_what_changes_every_run(
     tmp_path: Path, standin: StandIn
 ) -> None:
     """A carried-over run's page takes the parts drawn from the tables from the published
     page (they name the same tables) and draws the runs, the health and the alarms anew: it
     is the page drawn in full from the same tables (`pipeline report`), but for the minute."""
-    raw, out = tmp_path / "raw", tmp_path / "out"
-    shutil.copytree(SAMPLE_DIGESTS, raw / "digests")
-    assert run_cli(cli("enrich", raw=raw, out=out, url=standin.url)).returncode == 0
-    # A mark inside a part drawn from the tables survives only if that part is taken over.
-    kept = "<p>taken over</p>"
-    published_page = (out / "report.html").resolve()
-    page = published_page.read_text(encoding="utf-8")
-    assert page.count("<!--part before_runs-->") == 1
-    published_page.write_text(
-        page.replace("<!--part before_runs-->", f"<!--part before_runs-->{kept}"), encoding="utf-8"
-    )
+    raw, out = _published_with_a_mark(tmp_path, standin)
+    kept = TAKEN_OVER
 
     done = run_cli(cli("enrich", raw=raw, out=out, url=standin.url))
     assert done.returncode == 0 and "nothing new since run" in done.stderr, done.stderr
@@ -268,15 +277,8 @@ def test_a_digest_touched_but_not_changed_takes_the_report_parts_over(
     """A digest whose bytes changed but not its entries is parsed and reconciled again; its
     tables have the published content, so the page takes over the parts drawn from them,
     as a run with nothing new does, and draws the runs anew."""
-    raw, out = tmp_path / "raw", tmp_path / "out"
-    shutil.copytree(SAMPLE_DIGESTS, raw / "digests")
-    assert run_cli(cli("enrich", raw=raw, out=out, url=standin.url)).returncode == 0
-    kept = "<p>taken over</p>"
-    published_page = (out / "report.html").resolve()
-    page = published_page.read_text(encoding="utf-8")
-    published_page.write_text(
-        page.replace("<!--part before_runs-->", f"<!--part before_runs-->{kept}"), encoding="utf-8"
-    )
+    raw, out = _published_with_a_mark(tmp_path, standin)
+    kept = TAKEN_OVER
     digest = raw / "digests" / "sample-digest.md"
     digest.write_bytes(digest.read_bytes() + b"\n\n")  # blank lines at the end: no entry
 
