@@ -840,12 +840,11 @@ class Carried:
     their published rows (read a range of digests at a time, `rows`: at a million entries
     they would not fit beside the run), parse problems and the IDs their entries were
     decided on, with what tells whether the published paper tables and fetch log still
-    hold (see _papers_to_build)."""
+    hold (see _papers_to_build; the fetch log is read from `tables` when it does)."""
 
     tables: dict[str, Path]  # the published tables' files, in their generation
     digests: dict[str, int]  # the unchanged digests that have entries: how many
     paper_counts: pl.DataFrame  # the published papers' IDs and counts (write.paper_counts)
-    fetch_log: pl.DataFrame  # the published fetch_log
     problems: list[Problem]
     ids: list[str]  # the IDs their entries link to (judged valid)
     resolved: set[str]  # the IDs their entries resolve to
@@ -880,7 +879,6 @@ def _carried_rows(paths: Paths, unchanged: set[str], ledger: dict[str, Any]) -> 
             pl.read_parquet_schema(path)
         problems = pl.read_parquet(tables["problems"]).filter(pl.col("stage") == "parse")
         counts = pl.read_parquet(tables["papers"], columns=["arxiv_id", *PAPER_COUNT_COLUMNS])
-        fetch_log = pl.read_parquet(tables["fetch_log"])
         entries = (
             pl.scan_parquet(tables["entries"])
             .filter(pl.col("digest").is_in(_id_list(unchanged)))
@@ -903,7 +901,6 @@ def _carried_rows(paths: Paths, unchanged: set[str], ledger: dict[str, Any]) -> 
         tables=tables,
         digests=dict(entries.get_column("digest").value_counts().iter_rows()),
         paper_counts=counts,
-        fetch_log=fetch_log,
         problems=[
             Problem(row["stage"], row["source"], row["kind"], row["message"], row["line"])
             for row in problems.filter(pl.col("source").is_in(unchanged)).iter_rows(named=True)
@@ -1096,8 +1093,8 @@ def _carried_tables(
     counts = _carried_parts(settings, carried, built, tables)
     kept = _carried_paper_parts(carried, papers, to_read, counts, tables, kept)
     logs = log_tables([] if same_log else store.fetch_log_rows(), problems + fetched.problems, [])
-    if same_log:
-        logs["fetch_log"] = carried.fetch_log
+    if same_log:  # read only now: the store's own log replaces it otherwise
+        logs["fetch_log"] = pl.read_parquet(carried.tables["fetch_log"])
     frames: dict[str, pl.DataFrame | TableParts] = {**tables, **logs}
     for name in kept:  # what the report reads of them
         frames[name] = read_table(settings.paths, name, REPORT_COLUMNS.get(name))

@@ -761,9 +761,9 @@ def write_generation(
     """Validate every table and write it into a new, unpublished generation folder, with
     the companion files (schema, DuckDB views, report; `health`: the run's staleness
     assessment, from the tables alone when None; the report's parts drawn from the tables
-    are the published page's when they name the same tables). The tables named in `kept` are the
-    published generation's, known unchanged by the caller: linked as they are, neither
-    validated nor hashed, and their frames need hold only what the report reads
+    are the published page's when they name the same tables). The tables named in `kept`
+    are the published generation's, known unchanged by the caller: linked as they are,
+    neither validated nor hashed, and their frames need hold only what the report reads
     (REPORT_COLUMNS).
 
     Nothing under `<out>` that readers see changes; `manifest.json` is written last, so a

@@ -35,7 +35,7 @@ PARALLEL_MIN_BYTES = 8_000_000
 # per worker, and more while the digest text handed out ahead stays under AHEAD_BYTES (at
 # most MAX_AHEAD_PER_WORKER files each). A whole run works on a part of the digests while
 # the workers parse into the next one, on the core its own work leaves idle; about one
-# part's text ahead cut a million-entry run from 98 s to 88 s (bench/scale.py's corpus).
+# part's text ahead cut a million-entry run from 98 s to 89 s (bench/scale.py's corpus).
 AHEAD_PER_WORKER = 4
 MAX_AHEAD_PER_WORKER = 256
 AHEAD_BYTES = 256_000_000
