@@ -440,6 +440,50 @@ def test_a_bad_line_read_through_the_line_index_is_named_as_in_a_scan(tmp_path: 
     assert indexed.problems[0].source == str(path)
 
 
+@pytest.mark.parametrize("indexed", [True, False], ids=["line index", "scan"])
+def test_blocks_decoded_side_by_side_come_back_in_file_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, indexed: bool
+) -> None:
+    """Blocks of a few lines, decoded on several threads, give the papers and problems of
+    one block, in the order of the file."""
+    paths = Paths(raw=tmp_path / "raw", out=tmp_path / "out")
+    paths.arxiv.mkdir(parents=True)
+    path = tmp_path / "snapshot.jsonl"
+    lines = [*SAMPLE_LINES[:60], b"not json", *SAMPLE_LINES[60:120]]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    lines_at = line_index(paths, path) if indexed and title_index(paths, path) else None
+    whole = read_snapshot(path, SAMPLE_IDS[:120], NOW, lines_at)
+    monkeypatch.setattr("pipeline.fetch.snapshot.INDEXED_LINES_PER_BLOCK", 3)
+    monkeypatch.setattr("pipeline.fetch.snapshot.LINES_PER_DECODE", 2)
+    monkeypatch.setattr("pipeline.fetch.snapshot.BLOCK_BYTES", 4096)
+    monkeypatch.setattr("pipeline.fetch.snapshot.available_cores", lambda: 4)
+    in_blocks = read_snapshot(path, SAMPLE_IDS[:120], NOW, lines_at)
+    assert_frame_equal(in_blocks.records.frame, whole.records.frame)
+    assert in_blocks.records.frame.get_column("arxiv_id").to_list() == list(
+        dict.fromkeys(SAMPLE_IDS[:120])
+    )
+    assert [(p.line, p.message) for p in in_blocks.problems] == [
+        (p.line, p.message) for p in whole.problems
+    ]
+
+
+def test_a_line_not_utf8_is_left_out_of_the_title_index_and_named_when_read(
+    tmp_path: Path,
+) -> None:
+    paths = Paths(raw=tmp_path / "raw", out=tmp_path / "out")
+    paths.arxiv.mkdir(parents=True)
+    not_utf8 = SAMPLE_LINES[2].replace(b'"title":"', b'"title":"\xff', 1)
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes(b"\n".join([SAMPLE_LINES[0], SAMPLE_LINES[1], not_utf8, SAMPLE_LINES[3]]))
+    index = pl.read_parquet(title_index(paths, path))
+    assert index.get_column("arxiv_id").sort().to_list() == sorted(
+        [SAMPLE_IDS[0], SAMPLE_IDS[1], SAMPLE_IDS[3]]
+    )
+    answer = read_snapshot(path, SAMPLE_IDS[:4], NOW, line_index(paths, path))
+    assert set(answer.records) == {SAMPLE_IDS[0], SAMPLE_IDS[1], SAMPLE_IDS[3]}
+    assert [(p.kind, p.line) for p in answer.problems] == [("bad_snapshot_line", 3)]
+
+
 def test_a_compressed_snapshot_gets_no_line_index(tmp_path: Path) -> None:
     paths = Paths(raw=tmp_path / "raw", out=tmp_path / "out")
     paths.arxiv.mkdir(parents=True)

@@ -25,7 +25,9 @@ import hashlib
 import json
 import zipfile
 import zlib
+from collections import deque
 from collections.abc import Collection, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,6 +42,7 @@ from polars._typing import PolarsDataType
 
 from pipeline.fetch.atom import is_withdrawal
 from pipeline.model import Problem
+from pipeline.pool import available_cores
 from pipeline.store import FrameRecords, file_signature
 from pipeline.tables import STORED_PAPER
 
@@ -389,37 +392,73 @@ def iter_snapshot(
     wanted = {i.encode() for i in ids}
     if not wanted:
         return
-    source = str(path)
     if line_index is not None and line_index.is_file():
-        yield from _indexed_blocks(path, wanted, fetched_at, line_index)
-        return
+        picks = _indexed_picks(path, wanted, line_index)
+    else:
+        picks = _scanned_picks(path, wanted)
+    yield from _decoded_in_order(picks, fetched_at, str(path))
+
+
+@dataclass
+class _Picked:
+    """Wanted lines read from the snapshot (numbered `numbers`), the problems of the lines
+    read with them, and how many lines were read: a block to decode."""
+
+    numbers: list[int]
+    lines: list[bytes]
+    problems: list[Problem]
+    read: int
+
+
+def _scanned_picks(path: Path, wanted: set[bytes]) -> Iterator[_Picked]:
+    """The wanted IDs' lines, found by a pass over the whole file (the first line of an ID
+    wins), and the lines without an id, a block of LINES_PER_DECODE or more at a time."""
+    source = str(path)
     lines_before = 0
-    numbers: list[int] = []  # the wanted lines read since the last block, and theirs
-    picked: list[bytes] = []
-    problems: list[Problem] = []
-    read = 0  # lines read since the last block
+    picked = _Picked([], [], [], 0)  # since the last block
     with open_snapshot(path) as stream:
         for lines in snapshot_blocks(stream, path):
             line_ids = _line_ids(lines)
             for at in [at for at, arxiv_id in enumerate(line_ids) if arxiv_id in wanted]:
                 if line_ids[at] in wanted:  # the first line of an ID wins, also in one read
                     wanted.discard(line_ids[at])
-                    numbers.append(lines_before + at + 1)
-                    picked.append(lines[at])
-            problems += [
+                    picked.numbers.append(lines_before + at + 1)
+                    picked.lines.append(lines[at])
+            picked.problems += [
                 Problem("fetch", source, "bad_snapshot_line", "no paper id", lines_before + at + 1)
                 for at, arxiv_id in enumerate(line_ids)
                 if arxiv_id is None and lines[at].strip()
             ]
             lines_before += len(lines)
-            read += len(lines)
-            if len(picked) >= LINES_PER_DECODE:
-                papers, unusable = _papers_of_lines(numbers, picked, fetched_at, source)
-                yield SnapshotBlock(papers, problems + unusable, read)
-                numbers, picked, problems, read = [], [], [], 0
-    if read:
-        papers, unusable = _papers_of_lines(numbers, picked, fetched_at, source)
-        yield SnapshotBlock(papers, problems + unusable, read)
+            picked.read += len(lines)
+            if len(picked.lines) >= LINES_PER_DECODE:
+                yield picked
+                picked = _Picked([], [], [], 0)
+    if picked.read:
+        yield picked
+
+
+def _decoded_in_order(
+    picks: Iterator[_Picked], fetched_at: datetime, source: str
+) -> Iterator[SnapshotBlock]:
+    """Each block of picked lines decoded into papers, in order, on a thread per core:
+    polars decodes and maps without holding the GIL, so blocks are decoded side by side
+    while the next ones are read (100,000 lines through the line index: 1.7x quicker)."""
+    threads = available_cores()
+    with ThreadPoolExecutor(threads) as pool:
+        waiting: deque[tuple[Future[tuple[pl.DataFrame, list[Problem]]], _Picked]] = deque()
+        for picked in picks:
+            decode = pool.submit(_papers_of_lines, picked.numbers, picked.lines, fetched_at, source)
+            waiting.append((decode, picked))
+            if len(waiting) >= threads:
+                yield _block(*waiting.popleft())
+        while waiting:
+            yield _block(*waiting.popleft())
+
+
+def _block(decode: Future[tuple[pl.DataFrame, list[Problem]]], picked: _Picked) -> SnapshotBlock:
+    papers, unusable = decode.result()
+    return SnapshotBlock(papers, picked.problems + unusable, picked.read)
 
 
 def _papers_of_lines(
@@ -440,12 +479,12 @@ def held_ids(line_index: Path, ids: Collection[str]) -> set[str]:
     return set(found.get_column("arxiv_id"))
 
 
-INDEXED_LINES_PER_BLOCK = 20_000  # lines read through the line index per block
+# Lines read through the line index per block. A block in decoding holds some 6x its
+# bytes; at 20,000 lines two side by side took 300 MB more than at 10,000, for no speed.
+INDEXED_LINES_PER_BLOCK = 10_000
 
 
-def _indexed_blocks(
-    path: Path, wanted: set[bytes], fetched_at: datetime, line_index: Path
-) -> Iterator[SnapshotBlock]:
+def _indexed_picks(path: Path, wanted: set[bytes], line_index: Path) -> Iterator[_Picked]:
     """The wanted IDs' lines only, read where the line index says they begin, in file
     order; an ID it does not hold is not in the snapshot (lines without an id are named by
     the passes over the whole file, not here)."""
@@ -456,7 +495,6 @@ def _indexed_blocks(
         .select("line", "offset", "length")
         .collect()
     )
-    source = str(path)
     try:
         with path.open("rb") as fh:
             rows = found.iter_rows()
@@ -465,9 +503,7 @@ def _indexed_blocks(
                 for _, offset, length in block:
                     fh.seek(offset)
                     picked.append(fh.read(length))
-                numbers = [number for number, _, _ in block]
-                papers, problems = _papers_of_lines(numbers, picked, fetched_at, source)
-                yield SnapshotBlock(papers, problems, len(picked))
+                yield _Picked([number for number, _, _ in block], picked, [], len(picked))
     except OSError as exc:
         raise SnapshotError(f"snapshot {path}: {exc}") from exc
 

@@ -111,11 +111,27 @@ def _titled_blocks(
         if located is not None:
             located.append(block)
         with_id = [lines[at] for at in (block.get_column("line") - lines_before - 1).to_list()]
-        text = pl.Series(with_id, dtype=pl.Binary).cast(pl.String, strict=False)
-        titles = text.str.extract(TITLE_VALUE, 1).str.json_decode(pl.String).to_list()
+        titles = _texts(with_id).str.extract(TITLE_VALUE, 1).str.json_decode(pl.String).to_list()
         yield titles, block.get_column("arxiv_id")
         offset += sum(map(len, lines)) + len(lines)
         lines_before += len(lines)
+
+
+def _texts(lines: list[bytes]) -> pl.Series:
+    """The lines as strings, null where a line is not UTF-8 (polars' cast, even a lenient
+    one, refuses the whole block): such a line has no title here, and reading its paper
+    names it as not a JSON object."""
+    try:
+        return pl.Series(lines, dtype=pl.Binary).cast(pl.String)
+    except pl.exceptions.ComputeError:
+        return pl.Series(list(map(_text_or_none, lines)), dtype=pl.String)
+
+
+def _text_or_none(line: bytes) -> str | None:
+    try:
+        return line.decode()
+    except UnicodeDecodeError:
+        return None
 
 
 def phrases_of(titles: list[str | None]) -> list[str]:
