@@ -14,9 +14,14 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import threading
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from typing import TypeVar
+
+Item = TypeVar("Item")
+Started = TypeVar("Started")
 
 
 def available_cores() -> int:
@@ -49,3 +54,17 @@ def _exit_with_parent() -> None:
 def _exit_when_ready(sentinel: int) -> None:
     multiprocessing.connection.wait([sentinel])
     os._exit(1)
+
+
+def started_ahead(
+    items: Iterable[Item], start: Callable[[Item], Started], ahead: int
+) -> Iterator[tuple[Started, Item]]:
+    """Each item with what `start` began for it (a future), in order, while at most
+    `ahead` later items are begun: work runs ahead of the caller, bounded in memory."""
+    waiting: deque[tuple[Started, Item]] = deque()
+    for item in items:
+        waiting.append((start(item), item))
+        if len(waiting) > ahead:
+            yield waiting.popleft()
+    while waiting:
+        yield waiting.popleft()

@@ -25,7 +25,6 @@ import hashlib
 import json
 import zipfile
 import zlib
-from collections import deque
 from collections.abc import Collection, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -42,7 +41,7 @@ from polars._typing import PolarsDataType
 
 from pipeline.fetch.atom import is_withdrawal
 from pipeline.model import Problem
-from pipeline.pool import available_cores
+from pipeline.pool import available_cores, started_ahead
 from pipeline.store import FrameRecords, file_signature
 from pipeline.tables import STORED_PAPER
 
@@ -446,14 +445,12 @@ def _decoded_in_order(
     while the next ones are read (100,000 lines through the line index: 1.7x quicker)."""
     threads = available_cores()
     with ThreadPoolExecutor(threads) as pool:
-        waiting: deque[tuple[Future[tuple[pl.DataFrame, list[Problem]]], _Picked]] = deque()
-        for picked in picks:
-            decode = pool.submit(_papers_of_lines, picked.numbers, picked.lines, fetched_at, source)
-            waiting.append((decode, picked))
-            if len(waiting) >= threads:
-                yield _block(*waiting.popleft())
-        while waiting:
-            yield _block(*waiting.popleft())
+
+        def start(picked: _Picked) -> Future[tuple[pl.DataFrame, list[Problem]]]:
+            return pool.submit(_papers_of_lines, picked.numbers, picked.lines, fetched_at, source)
+
+        for decode, picked in started_ahead(picks, start, threads - 1):
+            yield _block(decode, picked)
 
 
 def _block(decode: Future[tuple[pl.DataFrame, list[Problem]]], picked: _Picked) -> SnapshotBlock:

@@ -9,7 +9,6 @@ takes them from the store and sends a search only for the rest.
 from __future__ import annotations
 
 import io
-from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
@@ -30,7 +29,7 @@ from pipeline.fetch.snapshot import (
     snapshot_key,
 )
 from pipeline.fetch.titles import title_phrase
-from pipeline.pool import available_cores, worker_pool
+from pipeline.pool import available_cores, started_ahead, worker_pool
 from pipeline.store import (
     SNAPSHOT_LINE_INDEX_PREFIX,
     SNAPSHOT_TITLE_INDEX_PREFIX,
@@ -147,18 +146,17 @@ def _phrased(
     if not workers:
         yield from (_phrase_frame(phrases_of(titles), ids) for titles, ids in blocks)
         return
-    waiting: deque[tuple[Future[list[str]] | None, list[str | None], pl.Series]] = deque()
     with worker_pool(workers) as pool:
-        for titles, ids in blocks:
+
+        def start(block: tuple[list[str | None], pl.Series]) -> Future[list[str]] | None:
             try:
-                phrased: Future[list[str]] | None = pool.submit(phrases_of, titles)
+                return pool.submit(phrases_of, block[0])
             except BrokenProcessPool:  # a worker died: this block is phrased here
-                phrased = None
-            waiting.append((phrased, titles, ids))
-            if len(waiting) > workers * BLOCKS_AHEAD_PER_WORKER:
-                yield _taken_back(*waiting.popleft())
-        while waiting:
-            yield _taken_back(*waiting.popleft())
+                return None
+
+        ahead = workers * BLOCKS_AHEAD_PER_WORKER
+        for phrased, (titles, ids) in started_ahead(blocks, start, ahead):
+            yield _taken_back(phrased, titles, ids)
 
 
 def _taken_back(
